@@ -1,0 +1,14 @@
+#pragma once
+
+#include "actors/effect.hpp"
+#include "actors/filter.hpp"
+
+namespace regevent {
+
+
+/// The ACCESS LOG effect: one audit row per kept push, pull and delete
+/// (username `anonymous` for anonymous access).
+effect_actor::behavior_type access_log(effect_self self, runtime rt,
+                               std::shared_ptr<fault_budget> faults);
+
+} // namespace regevent

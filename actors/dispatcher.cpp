@@ -1,0 +1,270 @@
+#include "actors/dispatcher.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/filter.hpp"
+#include "actors/metrics.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <set>
+
+namespace regevent {
+
+uint32_t backoff_ms(const retry_policy& policy, uint32_t attempt,
+                    double unit) {
+  double delay = static_cast<double>(policy.base_ms)
+                 * std::pow(2.0, static_cast<double>(std::min(attempt, 30u)));
+  delay = std::min(delay, static_cast<double>(policy.max_ms));
+  delay *= 1.0 + policy.jitter * (2.0 * unit - 1.0);
+  return static_cast<uint32_t>(std::max(1.0, delay));
+}
+
+namespace {
+
+using self_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+double random_unit() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+
+void finish_if_done(self_ptr self) {
+  auto& st = self->state;
+  if (st.unresolved > 0)
+    return;
+  if (!st.updates.empty())
+    self->send(st.journal, atom::finish_v, std::move(st.updates));
+  self->quit();
+}
+
+void resolve_event_item(self_ptr self, size_t index, bool went_dead) {
+  auto& st = self->state;
+  auto& item = st.items[index];
+  if (item.resolved)
+    return;
+  item.resolved = true;
+  --st.unresolved;
+  auto e = item.event;
+  if (went_dead)
+    st.dead[e] = true;
+  if (--st.open[e] == 0) {
+    if (st.dead[e]) {
+      // The journal marked the event dead together with its dead letter.
+      ++st.rt.stats->events_dead;
+    } else {
+      st.updates.push_back(
+        {st.kept[e].event.id, event_status::done, std::string{}});
+      ++st.rt.stats->events_done;
+    }
+  }
+  finish_if_done(self);
+}
+
+void send_item(self_ptr self, size_t index, const effect_actor& target);
+
+void fail_item(self_ptr self, size_t index, const caf::error& err) {
+  auto& st = self->state;
+  auto& item = st.items[index];
+  auto& em = st.rt.stats->effect(item.effect);
+  ++em.failed;
+  const auto& policy = st.rt.cfg->effects.retry;
+  ++item.attempt;
+  if (item.attempt < policy.attempts) {
+    ++em.retried;
+    item.next_delay_ms = backoff_ms(policy, item.attempt - 1, random_unit());
+    spdlog::debug("dispatcher retries {} of event {} in {} ms: {}",
+                  item.effect, st.kept[item.event].event.id,
+                  item.next_delay_ms, describe(err));
+    self->delayed_send(self, std::chrono::milliseconds(item.next_delay_ms),
+                       atom::retry_v, static_cast<uint64_t>(index));
+    return;
+  }
+  ++em.dead_lettered;
+  dead_letter letter{st.kept[item.event].event.id, item.effect, describe(err),
+                     item.attempt};
+  spdlog::error("dispatcher dead-letters {} of event {} after {} attempts: {}",
+                letter.effect, letter.event_id, letter.attempts, letter.error);
+  auto timeout = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+  self->request(st.journal, timeout, atom::dead_v, std::move(letter))
+    .then([self, index](bool) { resolve_event_item(self, index, true); },
+          [self, index](caf::error& e) {
+            // Not recorded: the event stays pending and recovery takes it
+            // up again. Nothing is lost, nothing marked done.
+            auto& st = self->state;
+            spdlog::error("dispatcher failed to store a dead letter for {}: "
+                          "{}",
+                          st.kept[st.items[index].event].event.id,
+                          describe(e));
+            auto& item = st.items[index];
+            item.resolved = true;
+            --st.unresolved;
+            st.dead[item.event] = true;
+            if (--st.open[item.event] == 0)
+              ++st.rt.stats->events_dead;
+            finish_if_done(self);
+          });
+}
+
+void send_item(self_ptr self, size_t index, const effect_actor& target) {
+  auto& st = self->state;
+  const auto& item = st.items[index];
+  const auto& ecfg = st.rt.cfg->effects.actors.at(item.effect);
+  self
+    ->request(target, std::chrono::milliseconds(ecfg.request_timeout_ms),
+              atom::apply_v, st.kept[item.event])
+    .then([self, index](bool) { resolve_event_item(self, index, false); },
+          [self, index](caf::error& e) { fail_item(self, index, e); });
+}
+
+void start_items(self_ptr self) {
+  auto& st = self->state;
+  for (size_t e = 0; e < st.kept.size(); ++e) {
+    for (const char* effect : st.plans[e]) {
+      if (st.pools.pools.count(effect) == 0)
+        continue; // Disabled in the topology.
+      st.items.push_back({e, effect, 0, 0, false});
+      ++st.open[e];
+    }
+  }
+  st.unresolved = st.items.size();
+  for (size_t e = 0; e < st.kept.size(); ++e) {
+    if (st.open[e] == 0) {
+      st.updates.push_back(
+        {st.kept[e].event.id, event_status::done, std::string{}});
+      ++st.rt.stats->events_done;
+    }
+  }
+  for (size_t i = 0; i < st.items.size(); ++i) {
+    const auto& item = st.items[i];
+    const auto& pool = st.pools.pools.at(item.effect);
+    send_item(self, i,
+              pool[pick_instance(st.kept[item.event].event.repository,
+                                 pool.size())]);
+  }
+  finish_if_done(self);
+}
+
+/// Drops events of unknown projects (unknown_project: skip), then routes.
+void resolve_projects(self_ptr self) {
+  auto& st = self->state;
+  auto it = st.pools.pools.find(effect_name::repositories);
+  if (st.rt.cfg->filter.unknown_project != unknown_project_policy::skip
+      || it == st.pools.pools.end() || st.kept.empty()) {
+    start_items(self);
+    return;
+  }
+  std::set<std::string> projects;
+  for (const auto& p : st.kept)
+    projects.insert(p.project);
+  auto remaining = std::make_shared<size_t>(projects.size());
+  auto unknown = std::make_shared<std::set<std::string>>();
+  auto timeout = std::chrono::milliseconds(
+    st.rt.cfg->effects.actors.at(effect_name::repositories).request_timeout_ms);
+  for (const auto& project : projects) {
+    const auto& pool = it->second;
+    self
+      ->request(pool[pick_instance(project, pool.size())], timeout,
+                atom::resolve_v, project)
+      .then(
+        [self, project, remaining, unknown](bool exists) {
+          if (!exists)
+            unknown->insert(project);
+          if (--*remaining > 0)
+            return;
+          auto& st = self->state;
+          std::vector<planned_event> kept;
+          std::vector<std::vector<const char*>> plans;
+          for (size_t i = 0; i < st.kept.size(); ++i) {
+            if (unknown->count(st.kept[i].project) > 0) {
+              st.updates.push_back({st.kept[i].event.id,
+                                    event_status::ignored,
+                                    "unknown project " + st.kept[i].project});
+              ++st.rt.stats->events_filtered;
+            } else {
+              kept.push_back(std::move(st.kept[i]));
+              plans.push_back(std::move(st.plans[i]));
+            }
+          }
+          st.kept = std::move(kept);
+          st.plans = std::move(plans);
+          st.open.assign(st.kept.size(), 0);
+          st.dead.assign(st.kept.size(), false);
+          start_items(self);
+        },
+        [self](caf::error& e) {
+          // Cannot tell whether the project exists: leave the batch pending
+          // (claimed until the lease expires) rather than guess.
+          spdlog::warn("dispatcher failed to resolve projects: {}",
+                       describe(e));
+          self->quit();
+        });
+  }
+}
+
+} // namespace
+
+dispatcher_actor::behavior_type dispatcher(self_ptr self, runtime rt,
+                                           journal_actor journal,
+                                           supervisor_actor supervisor,
+                                           std::vector<event_record> batch) {
+  auto& st = self->state;
+  st.rt = std::move(rt);
+  st.journal = std::move(journal);
+  st.supervisor = std::move(supervisor);
+  for (auto& event : batch) {
+    auto c = classify(event, st.rt.cfg->filter);
+    if (!c.keep) {
+      st.updates.push_back({event.id, event_status::ignored, c.reason});
+      ++st.rt.stats->events_filtered;
+      continue;
+    }
+    st.kept.push_back(std::move(c.plan));
+    st.plans.push_back(std::move(c.effects));
+  }
+  st.open.assign(st.kept.size(), 0);
+  st.dead.assign(st.kept.size(), false);
+  if (st.kept.empty()) {
+    finish_if_done(self);
+    return {[](atom::retry, uint64_t) {}};
+  }
+  auto timeout = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+  self->request(st.supervisor, timeout, atom::get_v)
+    .then(
+      [self](effect_pools& pools) {
+        self->state.pools = std::move(pools);
+        resolve_projects(self);
+      },
+      [self](caf::error& e) {
+        // Without a topology nothing can run; the batch stays pending.
+        spdlog::error("dispatcher failed to get the effect topology: {}",
+                      describe(e));
+        auto& st = self->state;
+        if (!st.updates.empty())
+          self->send(st.journal, atom::finish_v, std::move(st.updates));
+        self->quit();
+      });
+  return {
+    [self](atom::retry, uint64_t index) {
+      auto& st = self->state;
+      const auto& item = st.items[index];
+      auto timeout
+        = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+      // Ask for the current instance: the old one may have been replaced.
+      self
+        ->request(st.supervisor, timeout, atom::get_v,
+                  std::string{item.effect}, st.kept[item.event].event.repository)
+        .then([self, index](effect_actor& target) {
+                send_item(self, index, target);
+              },
+              [self, index](caf::error& e) { fail_item(self, index, e); });
+    },
+  };
+}
+
+} // namespace regevent

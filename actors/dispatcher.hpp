@@ -1,0 +1,51 @@
+#pragma once
+
+#include "actors/actors.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+/// The retry state of one (event, effect) request: state, not sleep.
+struct effect_item {
+  size_t event = 0;
+  const char* effect = nullptr;
+  uint32_t attempt = 0;
+  uint32_t next_delay_ms = 0;
+  bool resolved = false;
+};
+
+struct dispatcher_state {
+  static constexpr const char* name = "dispatcher";
+
+  runtime rt;
+  journal_actor journal;
+  supervisor_actor supervisor;
+  effect_pools pools;
+  std::vector<planned_event> kept;
+  std::vector<std::vector<const char*>> plans;
+  std::vector<effect_item> items;
+  /// Per kept event: requests not yet resolved, and whether one went dead.
+  std::vector<uint32_t> open;
+  std::vector<bool> dead;
+  size_t unresolved = 0;
+  std::vector<status_update> updates;
+};
+
+/// Routes one batch: classifies each event, sends each effect of each kept
+/// event to the effect actor that serves it, retries failures with
+/// exponential backoff and jitter, dead-letters what exhausts its attempts,
+/// reports final states to the journal, then quits.
+dispatcher_actor::behavior_type
+dispatcher(dispatcher_actor::stateful_pointer<dispatcher_state> self,
+           runtime rt, journal_actor journal, supervisor_actor supervisor,
+           std::vector<event_record> batch);
+
+/// The backoff before attempt `attempt + 1`: base * 2^attempt, capped,
+/// spread by +/- jitter. `unit` in [0, 1) is the random draw.
+uint32_t backoff_ms(const retry_policy& policy, uint32_t attempt, double unit);
+
+} // namespace regevent

@@ -1,0 +1,95 @@
+#include "actors/filter.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace regevent {
+
+bool is_manifest_media_type(std::string_view media_type) {
+  static constexpr std::array<std::string_view, 6> manifests{
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+  };
+  // Parameters such as `; charset=utf-8` do not change the type.
+  auto semicolon = media_type.find(';');
+  if (semicolon != std::string_view::npos)
+    media_type = media_type.substr(0, semicolon);
+  while (!media_type.empty() && media_type.back() == ' ')
+    media_type.remove_suffix(1);
+  return std::find(manifests.begin(), manifests.end(), media_type)
+         != manifests.end();
+}
+
+std::string project_of(const std::string& repository,
+                       const std::string& default_project) {
+  auto slash = repository.find('/');
+  if (slash == std::string::npos)
+    return default_project;
+  return repository.substr(0, slash);
+}
+
+namespace {
+
+bool is_internal(const std::string& user_agent,
+                 const std::vector<std::string>& internal) {
+  // Clients append versions and platform details: match by prefix.
+  return std::any_of(internal.begin(), internal.end(),
+                     [&](const std::string& prefix) {
+                       return !prefix.empty()
+                              && user_agent.compare(0, prefix.size(), prefix)
+                                   == 0;
+                     });
+}
+
+classification drop(std::string reason) {
+  classification c;
+  c.reason = std::move(reason);
+  return c;
+}
+
+} // namespace
+
+classification classify(const event_record& event,
+                        const config::filter_section& filter) {
+  const auto& action = event.action;
+  if (action != "push" && action != "pull" && action != "delete")
+    return drop("action " + action + " is not tracked");
+  if (action != "delete" && !is_manifest_media_type(event.media_type))
+    return drop("not a manifest: "
+                + (event.media_type.empty() ? std::string("no media type")
+                                            : event.media_type));
+  if (action == "delete" && event.digest.empty() && event.tag.empty())
+    return drop("delete without digest or tag");
+  if (action != "delete" && event.digest.empty())
+    return drop("manifest event without digest");
+  classification c;
+  c.keep = true;
+  c.plan.event = event;
+  c.plan.project = project_of(event.repository, filter.default_project);
+  if (action == "push") {
+    // Pushes are always kept, whoever pushed.
+    c.effects = {effect_name::access_log, effect_name::repositories,
+                 effect_name::artifacts};
+    return c;
+  }
+  if (action == "delete") {
+    c.effects = {effect_name::access_log, effect_name::artifacts};
+    return c;
+  }
+  if (is_internal(event.user_agent, filter.internal_user_agents))
+    return drop("pull by internal user agent " + event.user_agent);
+  bool head = event.method == "HEAD";
+  if (head && filter.head_requests == head_policy::ignore)
+    return drop("HEAD pull ignored by head_requests: ignore");
+  c.plan.count_pull = !head || filter.head_requests == head_policy::count;
+  c.effects = {effect_name::access_log, effect_name::artifacts};
+  if (c.plan.count_pull)
+    c.effects.push_back(effect_name::pull_counter);
+  return c;
+}
+
+} // namespace regevent

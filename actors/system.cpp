@@ -1,0 +1,112 @@
+#include "actors/system.hpp"
+
+#include "actors/actors.hpp"
+#include "actors/http_actor.hpp"
+#include "actors/journal.hpp"
+#include "actors/query.hpp"
+#include "actors/recovery.hpp"
+#include "actors/supervisor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <thread>
+
+namespace regevent {
+
+namespace {
+
+caf::actor_system_config& make_config(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::regevent>();
+  return cfg;
+}
+
+} // namespace
+
+struct actor_runtime::impl {
+  explicit impl(const runtime& rt) : system(make_config(cfg)) {
+    sup = system.spawn(supervisor, rt);
+    journal_handle = system.spawn<caf::detached>(journal, rt);
+    recovery_handle
+      = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
+    http = system.spawn(http_actor_impl, rt, journal_handle, recovery_handle,
+                        sup);
+    for (size_t i = 0; i < rt.cfg->database.pool_size; ++i)
+      queries.push_back(system.spawn<caf::detached>(regevent::query, rt));
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system system;
+  supervisor_actor sup;
+  journal_actor journal_handle;
+  recovery_actor recovery_handle;
+  http_actor http;
+  std::vector<query_actor> queries;
+  std::atomic<size_t> next_query{0};
+};
+
+actor_runtime::actor_runtime(const runtime& rt)
+  : impl_(std::make_unique<impl>(rt)) {
+}
+
+actor_runtime::~actor_runtime() {
+  stop();
+}
+
+void actor_runtime::ingest(ingest_request req) {
+  caf::anon_send(impl_->http, atom::ingest_v, std::move(req));
+}
+
+void actor_runtime::query(query_request req) {
+  auto i = impl_->next_query.fetch_add(1) % impl_->queries.size();
+  caf::anon_send(impl_->queries[i], atom::query_v, std::move(req));
+}
+
+bool actor_runtime::drain(std::chrono::steady_clock::time_point deadline) {
+  caf::scoped_actor self{impl_->system};
+  auto timeout = std::chrono::seconds(5);
+  self->request(impl_->http, timeout, atom::shutdown_v)
+    .receive([](bool) {}, [](caf::error&) {});
+  self->request(impl_->recovery_handle, timeout, atom::shutdown_v)
+    .receive([](bool) {}, [](caf::error&) {});
+  for (;;) {
+    uint64_t busy = 0;
+    self->request(impl_->http, timeout, atom::status_v)
+      .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
+    self->request(impl_->recovery_handle, timeout, atom::status_v)
+      .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
+    if (busy == 0)
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("shutdown grace period over with {} dispatchers busy; "
+                   "their events stay journaled for the next start",
+                   busy);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void actor_runtime::stop() {
+  if (!impl_)
+    return;
+  auto& i = *impl_;
+  // In order: ingest, recovery, effects (they flush), then the journal
+  // (it flushes final states) and the query pool.
+  caf::anon_send_exit(i.http, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(i.recovery_handle, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(i.sup, caf::exit_reason::user_shutdown);
+  for (auto& q : i.queries)
+    caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(i.journal_handle, caf::exit_reason::user_shutdown);
+  i.system.await_all_actors_done();
+  impl_.reset();
+}
+
+} // namespace regevent

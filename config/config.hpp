@@ -1,0 +1,166 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+/// A configuration error; the message names the key (and the line when the
+/// value came from a file).
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A parsed database URL (DESIGN §5).
+struct database_url {
+  enum class backend_kind { sqlite, postgresql };
+  backend_kind backend = backend_kind::sqlite;
+  /// SQLite: the file path as given (absolute or relative to the cwd).
+  std::string path;
+  /// PostgreSQL: the libpq connection string built from the URL parts.
+  std::string connection_string;
+  /// The URL with any password replaced by `***`.
+  std::string redacted;
+};
+
+/// Parses `sqlite:///abs.db`, `sqlite://rel.db` and
+/// `postgresql://user:password@host:port/dbname`.
+database_url parse_database_url(const std::string& url);
+
+enum class head_policy { count, touch, ignore };
+enum class unknown_project_policy { create, skip };
+enum class fault_mode { none, fail, raise };
+
+const char* to_string(head_policy x);
+const char* to_string(unknown_project_policy x);
+const char* to_string(fault_mode x);
+
+/// One effect actor kind in the topology.
+struct effect_config {
+  bool enabled = true;
+  size_t instances = 1;
+  size_t batch_size = 0;
+  uint32_t batch_delay_ms = 0;
+  uint32_t request_timeout_ms = 0;
+};
+
+struct retry_policy {
+  uint32_t attempts = 0;
+  uint32_t base_ms = 0;
+  uint32_t max_ms = 0;
+  double jitter = 0;
+};
+
+struct restart_policy {
+  uint32_t max_restarts = 0;
+  uint32_t window_s = 0;
+};
+
+/// Test-only: makes the named effect fail or throw on its next `count`
+/// commits. Off unless set in the file or REGEVENT_FAULT_INJECTION.
+struct fault_injection {
+  std::string effect;
+  fault_mode mode = fault_mode::none;
+  uint32_t count = 0;
+};
+
+struct config {
+  std::string listen_host;
+  uint16_t listen_port = 0;
+
+  struct database_section {
+    std::string url;
+    database_url parsed;
+    std::string sqlite_synchronous;
+    uint32_t busy_timeout_ms = 0;
+    size_t pool_size = 0;
+  } database;
+
+  struct http_section {
+    size_t io_threads = 0;
+    size_t body_limit = 0;
+    size_t header_limit = 0;
+    uint32_t read_timeout_ms = 0;
+    uint32_t idle_timeout_ms = 0;
+    uint32_t write_timeout_ms = 0;
+    size_t max_pipeline = 0;
+    size_t max_connections = 0;
+  } http;
+
+  struct auth_section {
+    std::string notify_token;
+    std::string admin_token;
+  } auth;
+
+  struct log_section {
+    std::string level;
+    std::string format;
+  } log;
+
+  struct ingest_section {
+    uint64_t max_backlog = 0;
+    uint32_t retry_after_s = 0;
+    size_t group_commit_max = 0;
+    uint32_t journal_timeout_ms = 0;
+  } ingest;
+
+  struct filter_section {
+    std::string default_project;
+    unknown_project_policy unknown_project = unknown_project_policy::create;
+    head_policy head_requests = head_policy::touch;
+    std::vector<std::string> internal_user_agents;
+  } filter;
+
+  struct dispatch_section {
+    size_t max_dispatchers = 0;
+    size_t recovery_dispatchers = 0;
+    size_t recovery_batch = 0;
+    uint32_t recovery_poll_ms = 0;
+    uint32_t claim_lease_ms = 0;
+  } dispatch;
+
+  struct effects_section {
+    /// Keyed by effect name: access_log, repositories, pull_counter,
+    /// artifacts.
+    std::map<std::string, effect_config> actors;
+    retry_policy retry;
+    restart_policy restart;
+    /// Test-only switch that holds every effect back, so that a backlog can
+    /// be built and measured.
+    bool paused = false;
+  } effects;
+
+  struct retention_section {
+    uint32_t access_log_days = 0;
+    uint32_t purge_interval_s = 0;
+    uint32_t purge_batch = 0;
+  } retention;
+
+  uint32_t shutdown_grace_ms = 0;
+
+  fault_injection faults;
+};
+
+/// The effect names the daemon knows, in the order their actors start.
+const std::vector<std::string>& effect_names();
+
+/// Built-in defaults for every key.
+config default_config();
+
+/// Loads `path` (empty: defaults only), applies REGEVENT_* environment
+/// overrides and validates. Throws config_error naming the key.
+config load_config(const std::string& path);
+
+/// Applies YAML text on top of the defaults (for tests) and validates.
+config load_config_from_string(const std::string& yaml);
+
+/// The effective configuration as YAML, with secrets redacted.
+std::string to_yaml(const config& cfg);
+
+} // namespace regevent

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+/// Every built-in timeout, limit and retry cap in one place, so that an
+/// operator reading the code finds the value the daemon runs with when the
+/// configuration file says nothing.
+namespace regevent::defaults {
+
+using namespace std::chrono_literals;
+
+constexpr const char* listen = "127.0.0.1:8080";
+constexpr const char* database_url = "sqlite://regevent.db";
+
+namespace http {
+/// Beast io threads. Two keep both cores of a small machine busy with parsing
+/// while the journal commits.
+constexpr size_t io_threads = 2;
+/// Registry envelopes are ~1.5 KiB per event; 1 MiB holds hundreds.
+constexpr size_t body_limit = 1 << 20;
+constexpr size_t header_limit = 16 * 1024;
+constexpr uint32_t read_timeout_ms = 10'000;
+constexpr uint32_t idle_timeout_ms = 60'000;
+constexpr uint32_t write_timeout_ms = 10'000;
+constexpr size_t max_pipeline = 16;
+constexpr size_t max_connections = 1024;
+} // namespace http
+
+namespace database {
+/// NORMAL in WAL mode never corrupts the database; a power loss may roll back
+/// the last commits since the last checkpoint. FULL fsyncs every commit.
+constexpr const char* sqlite_synchronous = "normal";
+constexpr uint32_t busy_timeout_ms = 10'000;
+constexpr size_t pool_size = 4;
+constexpr uint32_t reconnect_initial_ms = 100;
+constexpr uint32_t reconnect_max_ms = 5'000;
+} // namespace database
+
+namespace ingest {
+/// Pending events past which notifications are answered 503.
+constexpr uint64_t max_backlog = 2'000'000;
+constexpr uint32_t retry_after_s = 5;
+/// Most events journaled in one group commit.
+constexpr size_t group_commit_max = 4096;
+/// How long the HTTP actor waits for the journal before answering 503.
+constexpr uint32_t journal_timeout_ms = 5'000;
+} // namespace ingest
+
+namespace dispatch {
+/// Dispatchers alive at once for live batches; the rest wait in the journal.
+constexpr size_t max_dispatchers = 256;
+/// Dispatchers alive at once for recovered batches.
+constexpr size_t recovery_dispatchers = 8;
+/// Events claimed from the journal per recovered batch.
+constexpr size_t recovery_batch = 256;
+/// How often the recovery actor looks for abandoned or expired work.
+constexpr uint32_t recovery_poll_ms = 1'000;
+/// A claim on a journaled event expires after this long without renewal, so
+/// that another instance can take over the work of a dead one.
+constexpr uint32_t claim_lease_ms = 60'000;
+} // namespace dispatch
+
+namespace effects {
+constexpr size_t batch_size = 512;
+constexpr uint32_t batch_delay_ms = 2;
+constexpr uint32_t request_timeout_ms = 10'000;
+constexpr uint32_t retry_attempts = 5;
+constexpr uint32_t retry_base_ms = 100;
+constexpr uint32_t retry_max_ms = 10'000;
+constexpr double retry_jitter = 0.2;
+constexpr uint32_t max_restarts = 10;
+constexpr uint32_t restart_window_s = 60;
+} // namespace effects
+
+namespace retention {
+/// 0 keeps access logs forever.
+constexpr uint32_t access_log_days = 0;
+constexpr uint32_t purge_interval_s = 3'600;
+constexpr uint32_t purge_batch = 1'000;
+} // namespace retention
+
+namespace shutdown {
+constexpr uint32_t grace_period_ms = 10'000;
+} // namespace shutdown
+
+namespace api {
+constexpr size_t page_size = 10;
+constexpr size_t max_page_size = 100;
+} // namespace api
+
+} // namespace regevent::defaults

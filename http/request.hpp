@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+namespace regevent {
+
+/// What the router needs of one HTTP request, copied out of the transport's
+/// parser so that routing is independent of Beast.
+struct incoming_request {
+  std::string method;
+  std::string target;
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+  std::string request_id;
+  std::string remote;
+};
+
+} // namespace regevent

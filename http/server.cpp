@@ -1,0 +1,396 @@
+#include "http/server.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace regevent {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+void fail(beast::error_code ec, const char* what) {
+  // Peers that vanish are routine for a server; everything else is news.
+  if (ec == net::error::operation_aborted || ec == beast::error::timeout
+      || ec == net::error::connection_reset || ec == net::error::broken_pipe
+      || ec == bhttp::error::end_of_stream || ec == net::error::eof)
+    spdlog::debug("http {}: {}", what, ec.message());
+  else
+    spdlog::warn("http {}: {}", what, ec.message());
+}
+
+struct shared_state {
+  shared_state(const config& c, http_server::handler h)
+    : cfg(c), on_request(std::move(h)) {
+  }
+  const config& cfg;
+  http_server::handler on_request;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<uint64_t> next_id{0};
+  std::string id_prefix;
+};
+
+bool sane_request_id(beast::string_view v) {
+  if (v.empty() || v.size() > 128)
+    return false;
+  for (char c : v)
+    if (c < 0x21 || c > 0x7e)
+      return false;
+  return true;
+}
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, shared_state& shared)
+    : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.connections;
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  ~session() {
+    --shared_.connections;
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::do_read,
+                                            shared_from_this()));
+  }
+
+  /// Called on the strand with the answer of request `id`.
+  void complete(uint64_t id, http_response r) {
+    if (id < first_slot_id_ || id - first_slot_id_ >= slots_.size())
+      return;
+    auto& slot = slots_[id - first_slot_id_];
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(slot.version);
+    res->result(r.status);
+    res->set(bhttp::field::server, "regevent");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->set("X-Request-Id", slot.request_id);
+    for (auto& [name, value] : r.headers)
+      res->set(name, value);
+    res->keep_alive(slot.keep_alive && !closing_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    slot.response = std::move(res);
+    --shared_.in_flight;
+    do_write();
+  }
+
+private:
+  struct slot {
+    unsigned version = 11;
+    bool keep_alive = true;
+    std::string request_id;
+    std::shared_ptr<bhttp::response<bhttp::string_body>> response;
+  };
+
+  /// Delivers an actor's answer onto this connection's strand.
+  class connection_responder : public reply_sink {
+  public:
+    connection_responder(std::shared_ptr<session> s, uint64_t id)
+      : session_(std::move(s)), id_(id) {
+    }
+    void reply(http_response r) override {
+      auto s = std::move(session_);
+      if (!s)
+        return;
+      auto id = id_;
+      net::post(s->stream_.get_executor(),
+                [s, id, r = std::move(r)]() mutable {
+                  s->complete(id, std::move(r));
+                });
+    }
+
+  private:
+    std::shared_ptr<session> session_;
+    uint64_t id_;
+  };
+
+  void do_read() {
+    if (closing_ || reading_ || slots_.size() >= shared_.cfg.http.max_pipeline)
+      return;
+    parser_.emplace();
+    parser_->body_limit(shared_.cfg.http.body_limit);
+    parser_->header_limit(
+      static_cast<std::uint32_t>(shared_.cfg.http.header_limit));
+    reading_ = true;
+    stream_.expires_after(
+      std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&session::on_header,
+                                                       shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_read(ec, 0);
+    stream_.expires_after(
+      std::chrono::milliseconds(shared_.cfg.http.read_timeout_ms));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read,
+                                                shared_from_this()));
+  }
+
+  /// Answers a request the parser refused, then closes.
+  void reject(unsigned status, const std::string& code,
+              const std::string& message) {
+    closing_ = true;
+    slots_.push_back({11, false, new_request_id({}), nullptr});
+    ++shared_.in_flight;
+    http_response r;
+    r.status = status;
+    r.body = "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\""
+             + message + "\"}]}";
+    complete(first_slot_id_ + slots_.size() - 1, std::move(r));
+  }
+
+  std::string new_request_id(beast::string_view given) {
+    if (sane_request_id(given))
+      return std::string(given);
+    return shared_.id_prefix + std::to_string(++shared_.next_id);
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) {
+      closing_ = true;
+      if (slots_.empty())
+        do_close();
+      return;
+    }
+    if (ec == bhttp::error::body_limit) {
+      spdlog::info("http {} sent a body over {} bytes", remote_,
+                   shared_.cfg.http.body_limit);
+      return reject(413, "PAYLOAD_TOO_LARGE",
+                    "body exceeds " + std::to_string(shared_.cfg.http.body_limit)
+                      + " bytes");
+    }
+    if (ec == bhttp::error::header_limit)
+      return reject(431, "HEADERS_TOO_LARGE", "request headers too large");
+    if (ec == beast::error::timeout) {
+      fail(ec, "read");
+      closing_ = true;
+      if (slots_.empty())
+        return do_close();
+      return;
+    }
+    if (ec
+        && ec.category()
+             == bhttp::make_error_code(bhttp::error::bad_target).category())
+      return reject(400, "BAD_REQUEST", "malformed HTTP request");
+    if (ec) {
+      fail(ec, "read");
+      closing_ = true;
+      return;
+    }
+    auto req = parser_->release();
+    slot s;
+    s.version = req.version();
+    s.keep_alive = req.keep_alive();
+    s.request_id = new_request_id(req["X-Request-Id"]);
+    incoming_request in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.authorization = std::string(req[bhttp::field::authorization]);
+    in.content_type = std::string(req[bhttp::field::content_type]);
+    in.body = std::move(req.body());
+    in.request_id = s.request_id;
+    in.remote = remote_;
+    if (!s.keep_alive)
+      closing_ = true;
+    slots_.push_back(std::move(s));
+    ++shared_.in_flight;
+    auto id = first_slot_id_ + slots_.size() - 1;
+    shared_.on_request(
+      std::move(in),
+      std::make_shared<connection_responder>(shared_from_this(), id));
+    do_read();
+  }
+
+  void do_write() {
+    if (writing_ || slots_.empty() || !slots_.front().response)
+      return;
+    writing_ = true;
+    stream_.expires_after(
+      std::chrono::milliseconds(shared_.cfg.http.write_timeout_ms));
+    auto res = slots_.front().response;
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res](beast::error_code ec,
+                                                        std::size_t) {
+                         self->on_write(ec, res->need_eof());
+                       });
+  }
+
+  void on_write(beast::error_code ec, bool close) {
+    writing_ = false;
+    if (ec) {
+      fail(ec, "write");
+      return;
+    }
+    slots_.pop_front();
+    ++first_slot_id_;
+    if (close || (closing_ && slots_.empty() && !reading_))
+      return do_close();
+    if (!slots_.empty())
+      return do_write();
+    if (reading_)
+      stream_.expires_after(
+        std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
+    do_read();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  shared_state& shared_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::deque<slot> slots_;
+  uint64_t first_slot_id_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::string remote_;
+};
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(net::io_context& ioc, tcp::endpoint endpoint, shared_state& shared)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+
+  uint16_t port() const {
+    return acceptor_.local_endpoint().port();
+  }
+
+  void run() {
+    do_accept();
+  }
+
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&listener::on_accept,
+                                                     shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted)
+      return;
+    if (ec) {
+      fail(ec, "accept");
+    } else if (shared_.connections.load()
+               >= static_cast<int64_t>(shared_.cfg.http.max_connections)) {
+      spdlog::warn("http refuses a connection: {} open, at "
+                   "http.max_connections",
+                   shared_.connections.load());
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<session>(std::move(socket), shared_)->run();
+    }
+    if (acceptor_.is_open())
+      do_accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  shared_state& shared_;
+};
+
+} // namespace
+
+struct http_server::impl {
+  impl(const config& cfg, handler on_request)
+    : ioc(static_cast<int>(cfg.http.io_threads)),
+      shared(cfg, std::move(on_request)) {
+    shared.id_prefix = std::to_string(
+                         std::chrono::system_clock::now().time_since_epoch()
+                           .count()
+                         % 1'000'000'000)
+                       + "-";
+  }
+  net::io_context ioc;
+  shared_state shared;
+  std::shared_ptr<listener> accept;
+  std::vector<std::thread> threads;
+};
+
+http_server::http_server(const config& cfg, handler on_request)
+  : impl_(std::make_unique<impl>(cfg, std::move(on_request))) {
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+uint16_t http_server::start() {
+  const auto& cfg = impl_->shared.cfg;
+  auto address = net::ip::make_address(cfg.listen_host);
+  impl_->accept = std::make_shared<listener>(
+    impl_->ioc, tcp::endpoint{address, cfg.listen_port}, impl_->shared);
+  impl_->accept->run();
+  for (size_t i = 0; i < cfg.http.io_threads; ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  return impl_->accept->port();
+}
+
+void http_server::stop_accepting() {
+  if (impl_->accept)
+    impl_->accept->stop();
+}
+
+bool http_server::wait_idle(std::chrono::steady_clock::time_point deadline) {
+  while (impl_->shared.in_flight.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+void http_server::stop() {
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable())
+      t.join();
+  impl_->threads.clear();
+}
+
+} // namespace regevent

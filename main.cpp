@@ -1,0 +1,115 @@
+// regeventd: wires the libraries together. All logic lives in config/,
+// persistence/, actors/ and http/.
+
+#include "actors/metrics.hpp"
+#include "actors/actors.hpp"
+#include "actors/system.hpp"
+#include "config/config.hpp"
+#include "config/logging.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "persistence/database.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+namespace {
+
+/// Blocks SIGTERM and SIGINT in every thread (threads inherit the mask), so
+/// that only the main thread's sigwait sees them.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"regeventd: container-registry event daemon"};
+  std::string config_path;
+  bool check_config = false;
+  app.add_option("-c,--config", config_path, "YAML configuration file");
+  app.add_flag("--check-config", check_config,
+               "validate and print the effective configuration, then exit");
+  app.set_version_flag("--version", std::string("regeventd ")
+                                      + REGEVENT_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  regevent::config cfg;
+  try {
+    cfg = regevent::load_config(config_path);
+  } catch (const regevent::config_error& e) {
+    std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
+    return 2;
+  }
+  if (check_config) {
+    std::cout << regevent::to_yaml(cfg);
+    return 0;
+  }
+
+  auto signals = block_shutdown_signals();
+  regevent::setup_logging(cfg);
+
+  regevent::runtime rt;
+  rt.cfg = std::make_shared<const regevent::config>(cfg);
+  rt.stats = std::make_shared<regevent::metrics>();
+  rt.status = std::make_shared<regevent::health>();
+  rt.instance_id = boost::uuids::to_string(boost::uuids::random_generator()());
+
+  try {
+    regevent::database db(cfg);
+    regevent::migrate(db);
+  } catch (const std::exception& e) {
+    spdlog::critical("regeventd cannot prepare the database {}: {}",
+                     cfg.database.parsed.redacted, e.what());
+    return 1;
+  }
+
+  regevent::actor_runtime actors(rt);
+  regevent::router route(rt, actors);
+  regevent::http_server server(cfg, [&route](regevent::incoming_request&& req,
+                                             regevent::responder reply_to) {
+    route(std::move(req), std::move(reply_to));
+  });
+  uint16_t port = 0;
+  try {
+    port = server.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("regeventd cannot listen on {}:{}: {}", cfg.listen_host,
+                     cfg.listen_port, e.what());
+    actors.stop();
+    return 1;
+  }
+  spdlog::info("regeventd {} listening on {}:{} (database {}, instance {})",
+               REGEVENT_VERSION, cfg.listen_host, port,
+               cfg.database.parsed.redacted, rt.instance_id);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("regeventd received {}, shutting down (grace {} ms)",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_grace_ms);
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds(cfg.shutdown_grace_ms);
+  rt.status->shutting_down = true;
+  server.stop_accepting();
+  if (!server.wait_idle(deadline))
+    spdlog::warn("regeventd stops with requests unanswered; the registry "
+                 "sends them again");
+  actors.drain(deadline);
+  server.stop();
+  actors.stop();
+  spdlog::info("regeventd stopped");
+  spdlog::shutdown();
+  return 0;
+}

@@ -1,0 +1,93 @@
+#include "persistence/database.hpp"
+#include "persistence/effect_store.hpp"
+
+#include <soci/soci.h>
+
+namespace regevent {
+
+namespace {
+
+/// Artifacts and tags with push and pull times. Every column is a
+/// last-writer-wins register keyed by the registry's event time, and a
+/// delete leaves a tombstone time, so that any arrival order of the same
+/// events gives the same rows: an artifact or tag is visible while its
+/// push time is later than its deletion.
+class artifact_store : public effect_store {
+public:
+  explicit artifact_store(database& db) : effect_store(db, "artifacts") {
+  }
+
+protected:
+  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+    auto& sql = db_.session();
+    for (const auto* p : fresh) {
+      const auto& e = p->event;
+      long long t = e.time;
+      long long size = e.size;
+      if (e.action == "push") {
+        sql << "INSERT INTO artifacts (repository, digest, media_type, size, "
+               "push_time) VALUES (:r, :d, :m, :s, :t) ON CONFLICT "
+               "(repository, digest) DO UPDATE SET media_type = CASE WHEN "
+               "excluded.push_time >= artifacts.push_time THEN "
+               "excluded.media_type ELSE artifacts.media_type END, size = "
+               "CASE WHEN excluded.push_time >= artifacts.push_time THEN "
+               "excluded.size ELSE artifacts.size END, push_time = CASE WHEN "
+               "excluded.push_time > artifacts.push_time THEN "
+               "excluded.push_time ELSE artifacts.push_time END",
+          soci::use(e.repository), soci::use(e.digest),
+          soci::use(e.media_type), soci::use(size), soci::use(t);
+        if (!e.tag.empty())
+          sql << "INSERT INTO tags (repository, name, digest, push_time) "
+                 "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) DO "
+                 "UPDATE SET digest = CASE WHEN excluded.push_time > "
+                 "tags.push_time THEN excluded.digest ELSE tags.digest END, "
+                 "push_time = CASE WHEN excluded.push_time > tags.push_time "
+                 "THEN excluded.push_time ELSE tags.push_time END",
+            soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
+            soci::use(t);
+      } else if (e.action == "pull") {
+        sql << "INSERT INTO artifacts (repository, digest, pull_time) VALUES "
+               "(:r, :d, :t) ON CONFLICT (repository, digest) DO UPDATE SET "
+               "pull_time = CASE WHEN excluded.pull_time > "
+               "artifacts.pull_time THEN excluded.pull_time ELSE "
+               "artifacts.pull_time END",
+          soci::use(e.repository), soci::use(e.digest), soci::use(t);
+        if (!e.tag.empty())
+          sql << "INSERT INTO tags (repository, name, digest, pull_time) "
+                 "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) DO "
+                 "UPDATE SET pull_time = CASE WHEN excluded.pull_time > "
+                 "tags.pull_time THEN excluded.pull_time ELSE tags.pull_time "
+                 "END",
+            soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
+            soci::use(t);
+      } else if (e.action == "delete" && !e.digest.empty()) {
+        // A manifest delete and a blob delete look the same (repository +
+        // digest); a tombstone on a blob digest is never visible.
+        sql << "INSERT INTO artifacts (repository, digest, deleted_at) "
+               "VALUES (:r, :d, :t) ON CONFLICT (repository, digest) DO "
+               "UPDATE SET deleted_at = CASE WHEN excluded.deleted_at > "
+               "artifacts.deleted_at THEN excluded.deleted_at ELSE "
+               "artifacts.deleted_at END",
+          soci::use(e.repository), soci::use(e.digest), soci::use(t);
+        sql << "UPDATE tags SET deleted_at = :t WHERE repository = :r AND "
+               "digest = :d AND push_time < :t2 AND deleted_at < :t3",
+          soci::use(t), soci::use(e.repository), soci::use(e.digest),
+          soci::use(t), soci::use(t);
+      } else if (e.action == "delete") {
+        sql << "INSERT INTO tags (repository, name, deleted_at) VALUES (:r, "
+               ":n, :t) ON CONFLICT (repository, name) DO UPDATE SET "
+               "deleted_at = CASE WHEN excluded.deleted_at > tags.deleted_at "
+               "THEN excluded.deleted_at ELSE tags.deleted_at END",
+          soci::use(e.repository), soci::use(e.tag), soci::use(t);
+      }
+    }
+  }
+};
+
+} // namespace
+
+std::unique_ptr<effect_store> make_artifact_store(database& db) {
+  return std::make_unique<artifact_store>(db);
+}
+
+} // namespace regevent

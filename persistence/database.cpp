@@ -1,0 +1,93 @@
+#include "persistence/database.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
+
+namespace regevent {
+
+namespace {
+
+/// SQLite's default busy handler sleeps in steps of up to 100 ms, which
+/// leaves the database idle while writers queue. Waiting in short, growing
+/// steps keeps one writer after the other moving.
+int short_busy_wait(void* timeout_ms, int attempt) {
+  auto limit = *static_cast<uint32_t*>(timeout_ms);
+  auto step_us = std::min(50 * (1 << std::min(attempt, 5)), 2000);
+  static thread_local std::chrono::steady_clock::time_point started;
+  if (attempt == 0)
+    started = std::chrono::steady_clock::now();
+  if (std::chrono::steady_clock::now() - started
+      > std::chrono::milliseconds(limit))
+    return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(step_us));
+  return 1;
+}
+
+} // namespace
+
+database::database(const config& cfg)
+  : cfg_(cfg),
+    backend_(cfg.database.parsed.backend
+                 == database_url::backend_kind::postgresql
+               ? backend_kind::postgresql
+               : backend_kind::sqlite) {
+  open();
+}
+
+database::~database() = default;
+
+void database::open() {
+  const auto& url = cfg_.database.parsed;
+  if (backend_ == backend_kind::postgresql) {
+    session_ = std::make_unique<soci::session>(soci::postgresql,
+                                               url.connection_string);
+    return;
+  }
+  session_ = std::make_unique<soci::session>(soci::sqlite3,
+                                             "db=\"" + url.path + "\"");
+  auto* backend = static_cast<soci::sqlite3_session_backend*>(
+    session_->get_backend());
+  sqlite3_busy_handler(backend->conn_, short_busy_wait,
+                       &cfg_.database.busy_timeout_ms);
+  *session_ << "PRAGMA journal_mode=WAL";
+  // The value comes from a validated enum in the configuration, not from
+  // user input, and PRAGMA takes no bound parameters.
+  *session_ << ("PRAGMA synchronous=" + cfg_.database.sqlite_synchronous);
+  *session_ << "PRAGMA foreign_keys=OFF";
+}
+
+void database::begin_write() {
+  *session_ << (backend_ == backend_kind::sqlite ? "BEGIN IMMEDIATE"
+                                                 : "BEGIN");
+}
+
+void database::commit() {
+  *session_ << "COMMIT";
+}
+
+void database::rollback() noexcept {
+  try {
+    *session_ << "ROLLBACK";
+  } catch (...) {
+    // Nothing to roll back, or the connection is gone: both leave no
+    // transaction open.
+  }
+}
+
+void database::ping() {
+  int one = 0;
+  *session_ << "SELECT 1", soci::into(one);
+}
+
+void database::reconnect() {
+  session_.reset();
+  open();
+}
+
+} // namespace regevent

@@ -1,0 +1,69 @@
+#include "persistence/effect_store.hpp"
+
+#include "persistence/database.hpp"
+
+#include <soci/soci.h>
+
+#include <stdexcept>
+
+namespace regevent {
+
+struct effect_store::marks {
+  marks(soci::session& sql, const std::string& name)
+    : effect(name),
+      insert((sql.prepare << "INSERT INTO event_effects (event_id, effect, "
+                             "applied_at) VALUES (:e, :f, :t) ON CONFLICT "
+                             "(event_id, effect) DO NOTHING",
+              soci::use(event_id), soci::use(effect), soci::use(now))) {
+  }
+  std::string event_id;
+  std::string effect;
+  long long now = 0;
+  soci::statement insert;
+};
+
+effect_store::effect_store(database& db, std::string effect)
+  : db_(db), effect_(std::move(effect)) {
+}
+
+effect_store::~effect_store() = default;
+
+void effect_store::apply(const std::vector<const planned_event*>& batch,
+                         std::vector<bool>& applied) {
+  if (!marks_)
+    marks_ = std::make_unique<marks>(db_.session(), effect_);
+  applied.assign(batch.size(), false);
+  std::vector<const planned_event*> fresh;
+  fresh.reserve(batch.size());
+  marks_->now = now_us();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    marks_->event_id = batch[i]->event.id;
+    marks_->insert.execute(true);
+    if (marks_->insert.get_affected_rows() == 1) {
+      applied[i] = true;
+      fresh.push_back(batch[i]);
+    }
+  }
+  if (!fresh.empty())
+    apply_fresh(fresh);
+}
+
+bool effect_store::project_exists(const std::string&) {
+  return true;
+}
+
+std::unique_ptr<effect_store> make_effect_store(const std::string& effect,
+                                                database& db,
+                                                const config& cfg) {
+  if (effect == "access_log")
+    return make_access_log_store(db);
+  if (effect == "repositories")
+    return make_repository_store(db, cfg.filter.unknown_project);
+  if (effect == "pull_counter")
+    return make_pull_count_store(db);
+  if (effect == "artifacts")
+    return make_artifact_store(db);
+  throw std::invalid_argument("unknown effect " + effect);
+}
+
+} // namespace regevent

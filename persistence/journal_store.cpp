@@ -1,0 +1,169 @@
+#include "persistence/journal_store.hpp"
+
+#include "persistence/database.hpp"
+
+#include <soci/soci.h>
+
+namespace regevent {
+
+struct journal_store::impl {
+  explicit impl(database& db) : db(db), sql(db.session()) {
+    insert = (sql.prepare << "INSERT INTO events (id, received_at, "
+                             "event_time, action, repository, tag, digest, "
+                             "media_type, size, method, user_agent, actor, "
+                             "client_addr, source_addr, raw, claimed_by, "
+                             "claim_expires) VALUES (:id, :received, :time, "
+                             ":action, :repository, :tag, :digest, "
+                             ":media_type, :size, :method, :user_agent, "
+                             ":actor, :client_addr, :source_addr, :raw, "
+                             ":claimed_by, :claim_expires) "
+                             "ON CONFLICT (id) DO NOTHING",
+              soci::use(row.id), soci::use(received), soci::use(time),
+              soci::use(row.action), soci::use(row.repository),
+              soci::use(row.tag), soci::use(row.digest),
+              soci::use(row.media_type), soci::use(size),
+              soci::use(row.method), soci::use(row.user_agent),
+              soci::use(row.actor), soci::use(row.client_addr),
+              soci::use(row.source_addr), soci::use(row.raw),
+              soci::use(owner), soci::use(expires));
+    update = (sql.prepare << "UPDATE events SET status = :status, "
+                             "reason = :reason, finished_at = :now, "
+                             "claimed_by = '' WHERE id = :id",
+              soci::use(upd.status), soci::use(upd.reason), soci::use(now),
+              soci::use(upd.event_id));
+  }
+
+  database& db;
+  soci::session& sql;
+  // Bound variables of the prepared statements.
+  event_record row;
+  long long received = 0, time = 0, size = 0, expires = 0, now = 0;
+  std::string owner;
+  status_update upd;
+  soci::statement insert{sql};
+  soci::statement update{sql};
+};
+
+journal_store::journal_store(database& db)
+  : impl_(std::make_unique<impl>(db)) {
+}
+
+journal_store::~journal_store() = default;
+
+void journal_store::append(const std::vector<event_record>& events,
+                           const std::string& claim_owner,
+                           timestamp_us claim_expires,
+                           std::vector<bool>& fresh) {
+  auto& d = *impl_;
+  fresh.assign(events.size(), false);
+  d.owner = claim_owner;
+  d.expires = claim_owner.empty() ? 0 : claim_expires;
+  for (size_t i = 0; i < events.size(); ++i) {
+    d.row = events[i];
+    d.received = d.row.received;
+    d.time = d.row.time;
+    d.size = d.row.size;
+    d.insert.execute(true);
+    fresh[i] = d.insert.get_affected_rows() == 1;
+  }
+}
+
+void journal_store::update_status(const std::vector<status_update>& updates,
+                                  timestamp_us now) {
+  auto& d = *impl_;
+  d.now = now;
+  for (const auto& u : updates) {
+    d.upd = u;
+    d.update.execute(true);
+  }
+}
+
+void journal_store::add_dead_letter(const dead_letter& x, timestamp_us now) {
+  long long t = now;
+  int attempts = static_cast<int>(x.attempts);
+  impl_->sql << "INSERT INTO dead_letters (event_id, effect, error, attempts, "
+                "created_at) VALUES (:e, :f, :err, :a, :t)",
+    soci::use(x.event_id), soci::use(x.effect), soci::use(x.error),
+    soci::use(attempts), soci::use(t);
+}
+
+uint64_t journal_store::count_pending() {
+  long long n = 0;
+  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending'",
+    soci::into(n);
+  return static_cast<uint64_t>(n);
+}
+
+std::vector<event_record> journal_store::claim(const std::string& owner,
+                                               timestamp_us now,
+                                               timestamp_us expires,
+                                               size_t limit) {
+  auto& sql = impl_->sql;
+  long long n = static_cast<long long>(limit), t = now, e = expires;
+  // Both backends support UPDATE ... RETURNING; only PostgreSQL has row
+  // locks to skip, SQLite has a single writer.
+  const char* query
+    = impl_->db.is_sqlite()
+        ? "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
+          "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
+          "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+          "LIMIT :n) RETURNING id, received_at, event_time, action, "
+          "repository, tag, digest, media_type, size, method, user_agent, "
+          "actor, client_addr, source_addr, seq"
+        : "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
+          "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
+          "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+          "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, received_at, "
+          "event_time, action, repository, tag, digest, media_type, size, "
+          "method, user_agent, actor, client_addr, source_addr, seq";
+  std::vector<std::pair<long long, event_record>> rows;
+  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(owner),
+                                soci::use(e), soci::use(t), soci::use(n));
+  for (const auto& r : rs) {
+    event_record x;
+    x.id = r.get<std::string>(0);
+    x.received = r.get<long long>(1);
+    x.time = r.get<long long>(2);
+    x.action = r.get<std::string>(3);
+    x.repository = r.get<std::string>(4);
+    x.tag = r.get<std::string>(5);
+    x.digest = r.get<std::string>(6);
+    x.media_type = r.get<std::string>(7);
+    x.size = r.get<long long>(8);
+    x.method = r.get<std::string>(9);
+    x.user_agent = r.get<std::string>(10);
+    x.actor = r.get<std::string>(11);
+    x.client_addr = r.get<std::string>(12);
+    x.source_addr = r.get<std::string>(13);
+    rows.emplace_back(r.get<long long>(14), std::move(x));
+  }
+  // RETURNING gives no order guarantee.
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<event_record> result;
+  result.reserve(rows.size());
+  for (auto& r : rows)
+    result.push_back(std::move(r.second));
+  return result;
+}
+
+uint64_t journal_store::release(const std::string& owner) {
+  soci::statement st = (impl_->sql.prepare
+                          << "UPDATE events SET claimed_by = '', "
+                             "claim_expires = 0 WHERE claimed_by = :o AND "
+                             "status = 'pending'",
+                        soci::use(owner));
+  st.execute(true);
+  return static_cast<uint64_t>(st.get_affected_rows());
+}
+
+uint64_t journal_store::release_all() {
+  soci::statement st = (impl_->sql.prepare
+                          << "UPDATE events SET claimed_by = '', "
+                             "claim_expires = 0 WHERE status = 'pending' "
+                             "AND claimed_by <> ''");
+  st.execute(true);
+  return static_cast<uint64_t>(st.get_affected_rows());
+}
+
+} // namespace regevent

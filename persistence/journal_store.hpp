@@ -1,0 +1,55 @@
+#pragma once
+
+#include "persistence/event.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+class database;
+
+/// SQL access to the `events` journal and `dead_letters`. Calls that write
+/// run inside the caller's transaction, so that one commit carries many
+/// requests (group commit).
+class journal_store {
+public:
+  explicit journal_store(database& db);
+  ~journal_store();
+
+  /// Inserts each event whose id is not journaled yet. `fresh[i]` tells
+  /// whether `events[i]` was new. A non-empty `claim_owner` claims the new
+  /// rows for this instance until `claim_expires`.
+  void append(const std::vector<event_record>& events,
+              const std::string& claim_owner, timestamp_us claim_expires,
+              std::vector<bool>& fresh);
+
+  /// Sets status and reason; releases the claim.
+  void update_status(const std::vector<status_update>& updates,
+                     timestamp_us now);
+
+  void add_dead_letter(const dead_letter& x, timestamp_us now);
+
+  uint64_t count_pending();
+
+  /// Claims up to `limit` pending events, oldest first, that nobody holds
+  /// or whose claim expired before `now`. PostgreSQL skips rows another
+  /// instance is claiming at the same moment.
+  std::vector<event_record> claim(const std::string& owner, timestamp_us now,
+                                  timestamp_us expires, size_t limit);
+
+  /// Gives back every claim of `owner` (on clean shutdown).
+  uint64_t release(const std::string& owner);
+
+  /// Gives back every claim of every instance. Only for SQLite, where one
+  /// instance owns the file and claims left by a crash are stale.
+  uint64_t release_all();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace regevent

@@ -1,0 +1,181 @@
+#include "persistence/database.hpp"
+#include "persistence/event.hpp"
+
+#include <soci/soci.h>
+
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+namespace {
+
+/// One schema step. `{pk}` stands for the dialect's auto-increment primary
+/// key, the only DDL difference between SQLite and PostgreSQL here.
+struct migration {
+  int version;
+  const char* description;
+  std::vector<const char*> statements;
+};
+
+const std::vector<migration>& migrations() {
+  static const std::vector<migration> all{
+    {1,
+     "event journal, effect marks, dead letters",
+     {
+       R"(CREATE TABLE events (
+            seq {pk},
+            id TEXT NOT NULL UNIQUE,
+            received_at BIGINT NOT NULL,
+            event_time BIGINT NOT NULL,
+            action TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '',
+            digest TEXT NOT NULL DEFAULT '',
+            media_type TEXT NOT NULL DEFAULT '',
+            size BIGINT NOT NULL DEFAULT 0,
+            method TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT '',
+            actor TEXT NOT NULL DEFAULT '',
+            client_addr TEXT NOT NULL DEFAULT '',
+            source_addr TEXT NOT NULL DEFAULT '',
+            raw TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            reason TEXT NOT NULL DEFAULT '',
+            claimed_by TEXT NOT NULL DEFAULT '',
+            claim_expires BIGINT NOT NULL DEFAULT 0,
+            finished_at BIGINT NOT NULL DEFAULT 0))",
+       "CREATE INDEX events_pending ON events (seq) WHERE status = 'pending'",
+       "CREATE INDEX events_status ON events (status)",
+       R"(CREATE TABLE event_effects (
+            event_id TEXT NOT NULL,
+            effect TEXT NOT NULL,
+            applied_at BIGINT NOT NULL,
+            PRIMARY KEY (event_id, effect)))",
+       R"(CREATE TABLE dead_letters (
+            id {pk},
+            event_id TEXT NOT NULL,
+            effect TEXT NOT NULL,
+            error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            replayed_at BIGINT NOT NULL DEFAULT 0))",
+       "CREATE INDEX dead_letters_event ON dead_letters (event_id)",
+     }},
+    {2,
+     "projects, repositories, pull counts, artifacts, tags, access logs",
+     {
+       R"(CREATE TABLE projects (
+            id {pk},
+            name TEXT NOT NULL UNIQUE,
+            public INTEGER NOT NULL DEFAULT 0,
+            auto_scan INTEGER NOT NULL DEFAULT 0,
+            creation_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL))",
+       R"(CREATE TABLE repositories (
+            id {pk},
+            name TEXT NOT NULL UNIQUE,
+            project TEXT NOT NULL,
+            creation_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL))",
+       "CREATE INDEX repositories_project ON repositories (project, name)",
+       R"(CREATE TABLE pull_counts (
+            repository TEXT PRIMARY KEY,
+            pull_count BIGINT NOT NULL DEFAULT 0,
+            last_pull BIGINT NOT NULL DEFAULT 0))",
+       R"(CREATE TABLE artifacts (
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL DEFAULT '',
+            size BIGINT NOT NULL DEFAULT 0,
+            push_time BIGINT NOT NULL DEFAULT 0,
+            pull_time BIGINT NOT NULL DEFAULT 0,
+            deleted_at BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (repository, digest)))",
+       R"(CREATE TABLE tags (
+            repository TEXT NOT NULL,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL DEFAULT '',
+            push_time BIGINT NOT NULL DEFAULT 0,
+            pull_time BIGINT NOT NULL DEFAULT 0,
+            deleted_at BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (repository, name)))",
+       "CREATE INDEX tags_digest ON tags (repository, digest)",
+       R"(CREATE TABLE access_logs (
+            id {pk},
+            event_id TEXT NOT NULL,
+            username TEXT NOT NULL,
+            project TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '',
+            digest TEXT NOT NULL DEFAULT '',
+            operation TEXT NOT NULL,
+            op_time BIGINT NOT NULL,
+            client_addr TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT ''))",
+       "CREATE INDEX access_logs_time ON access_logs (op_time)",
+       "CREATE INDEX access_logs_repository ON access_logs (repository)",
+     }},
+  };
+  return all;
+}
+
+std::string dialect(const char* statement, database::backend_kind kind) {
+  std::string sql = statement;
+  const std::string token = "{pk}";
+  const char* pk = kind == database::backend_kind::sqlite
+                     ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                     : "BIGSERIAL PRIMARY KEY";
+  for (auto pos = sql.find(token); pos != std::string::npos;
+       pos = sql.find(token))
+    sql.replace(pos, token.size(), pk);
+  return sql;
+}
+
+/// An arbitrary constant that names regevent's migration lock.
+constexpr long long migration_lock_key = 0x72656765766e74;
+
+} // namespace
+
+int schema_version() {
+  return migrations().back().version;
+}
+
+void migrate(database& db) {
+  auto& sql = db.session();
+  const bool pg = db.backend() == database::backend_kind::postgresql;
+  if (pg)
+    sql << "SELECT pg_advisory_lock(:k)", soci::use(migration_lock_key);
+  try {
+    sql << "CREATE TABLE IF NOT EXISTS schema_migrations ("
+           "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+           "applied_at BIGINT NOT NULL)";
+    int current = 0;
+    soci::indicator ind = soci::i_ok;
+    sql << "SELECT MAX(version) FROM schema_migrations", soci::into(current,
+                                                                     ind);
+    if (ind == soci::i_null)
+      current = 0;
+    for (const auto& m : migrations()) {
+      if (m.version <= current)
+        continue;
+      write_transaction tx(db);
+      for (const auto* statement : m.statements)
+        sql << dialect(statement, db.backend());
+      std::string description = m.description;
+      long long applied = now_us();
+      sql << "INSERT INTO schema_migrations (version, description, "
+             "applied_at) VALUES (:v, :d, :t)",
+        soci::use(m.version), soci::use(description), soci::use(applied);
+      tx.commit();
+    }
+  } catch (...) {
+    if (pg)
+      sql << "SELECT pg_advisory_unlock(:k)", soci::use(migration_lock_key);
+    throw;
+  }
+  if (pg)
+    sql << "SELECT pg_advisory_unlock(:k)", soci::use(migration_lock_key);
+}
+
+} // namespace regevent

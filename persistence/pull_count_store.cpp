@@ -1,0 +1,59 @@
+#include "persistence/database.hpp"
+#include "persistence/effect_store.hpp"
+
+#include <soci/soci.h>
+
+#include <map>
+
+namespace regevent {
+
+namespace {
+
+/// Pull counts per repository. Hot repositories are aggregated inside a
+/// batch: one upsert per repository per commit, not one per event.
+class pull_count_store : public effect_store {
+public:
+  explicit pull_count_store(database& db)
+    : effect_store(db, "pull_counter"),
+      upsert_((db.session().prepare
+               << "INSERT INTO pull_counts (repository, pull_count, "
+                  "last_pull) VALUES (:r, :n, :t) ON CONFLICT (repository) "
+                  "DO UPDATE SET pull_count = pull_counts.pull_count + "
+                  "excluded.pull_count, last_pull = CASE WHEN "
+                  "excluded.last_pull > pull_counts.last_pull THEN "
+                  "excluded.last_pull ELSE pull_counts.last_pull END",
+               soci::use(repository_), soci::use(count_), soci::use(last_))) {
+  }
+
+protected:
+  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+    std::map<std::string, std::pair<long long, long long>> totals;
+    for (const auto* p : fresh) {
+      if (!p->count_pull)
+        continue;
+      auto& t = totals[p->event.repository];
+      t.first += 1;
+      t.second = std::max<long long>(t.second, p->event.time);
+    }
+    for (const auto& [repository, t] : totals) {
+      repository_ = repository;
+      count_ = t.first;
+      last_ = t.second;
+      upsert_.execute(true);
+    }
+  }
+
+private:
+  std::string repository_;
+  long long count_ = 0;
+  long long last_ = 0;
+  soci::statement upsert_;
+};
+
+} // namespace
+
+std::unique_ptr<effect_store> make_pull_count_store(database& db) {
+  return std::make_unique<pull_count_store>(db);
+}
+
+} // namespace regevent
