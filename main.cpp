@@ -16,6 +16,8 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -39,7 +41,11 @@ int main(int argc, char** argv) {
   CLI::App app{"regeventd: container-registry event daemon"};
   std::string config_path;
   bool check_config = false;
+  std::string port_file;
   app.add_option("-c,--config", config_path, "YAML configuration file");
+  app.add_option("--port-file", port_file,
+                 "write the bound port to this file once listening (for "
+                 "supervisors and tests that listen on port 0)");
   app.add_flag("--check-config", check_config,
                "validate and print the effective configuration, then exit");
   app.set_version_flag("--version", std::string("regeventd ")
@@ -90,6 +96,13 @@ int main(int argc, char** argv) {
                      cfg.listen_port, e.what());
     actors.stop();
     return 1;
+  }
+  if (!port_file.empty()) {
+    // Written whole under a temporary name, then renamed: a reader never
+    // sees a partial number.
+    auto tmp = port_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), port_file.c_str());
   }
   spdlog::info("regeventd {} listening on {}:{} (database {}, instance {})",
                REGEVENT_VERSION, cfg.listen_host, port,

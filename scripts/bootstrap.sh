@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian package regevent needs to build, run, test and
+# benchmark, on a fresh Debian 12 as root. Idempotent: installed packages are
+# left alone.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ccache pkg-config clang-format
+  # libraries (design card: CAF, Beast, nlohmann/json, SOCI, spdlog)
+  libcaf-dev libboost1.74-dev libboost-system1.74-dev nlohmann-json3-dev
+  libsoci-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev
+  libyaml-cpp-dev libcli11-dev liburiparser-dev libssl-dev
+  # tests
+  libgtest-dev googletest sqlite3 curl
+  # real peers for end-to-end and PostgreSQL tests
+  docker-registry skopeo postgresql postgresql-client
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bootstrap: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Debian packages enable system services we never use: tests start
+# their own registry and PostgreSQL on free loopback ports.
+for svc in docker-registry postgresql; do
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
+echo "bootstrap: done"
