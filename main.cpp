@@ -9,6 +9,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "persistence/database.hpp"
+#include "persistence/journal_store.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/uuid/random_generator.hpp>
@@ -76,6 +77,13 @@ int main(int argc, char** argv) {
   try {
     regevent::database db(cfg);
     regevent::migrate(db);
+    if (db.is_sqlite()) {
+      // One instance owns a SQLite file: claims left by a crash are stale.
+      // Released before any actor can claim anew.
+      auto n = regevent::journal_store(db).release_all();
+      if (n > 0)
+        spdlog::info("regeventd released {} claims left by the last run", n);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("regeventd cannot prepare the database {}: {}",
                      cfg.database.parsed.redacted, e.what());

@@ -14,7 +14,9 @@ namespace regevent {
 std::string error_body(const std::string& code, const std::string& message) {
   nlohmann::json body
     = {{"errors", {{{"code", code}, {"message", message}}}}};
-  return body.dump();
+  // Messages can quote untrusted bytes (a JSON parser's last token):
+  // invalid UTF-8 is replaced, never thrown.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 http_response unavailable(const std::string& message,

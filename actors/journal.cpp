@@ -9,6 +9,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "persistence/rows.hpp"
+
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
@@ -53,10 +55,10 @@ void recount(self_ptr self) {
                                      "GROUP BY status");
     std::array<int64_t, 4> counts{};
     for (const auto& r : rs) {
-      auto s = r.get<std::string>(0);
+      auto s = text_at(r, 0);
       for (size_t i = 0; i < counts.size(); ++i)
         if (s == status_names[i])
-          counts[i] = r.get<long long>(1);
+          counts[i] = int_at(r, 1);
     }
     for (size_t i = 0; i < counts.size(); ++i)
       st.rt.stats->events_by_status[i] = counts[i];
@@ -173,16 +175,6 @@ void schedule_flush(self_ptr self) {
 
 journal_actor::behavior_type journal(self_ptr self, runtime rt) {
   self->state.rt = std::move(rt);
-  if (ensure_open(self) && self->state.db->is_sqlite()) {
-    // One instance owns a SQLite file: claims left by a crash are stale.
-    try {
-      auto n = self->state.store->release_all();
-      if (n > 0)
-        spdlog::info("journal released {} claims left by the last run", n);
-    } catch (const std::exception& e) {
-      spdlog::warn("journal failed to release stale claims: {}", e.what());
-    }
-  }
   recount(self);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     flush(self);

@@ -7,6 +7,8 @@
 #include "persistence/database.hpp"
 
 #include <nlohmann/json.hpp>
+#include "persistence/rows.hpp"
+
 #include <soci/soci.h>
 #include <uriparser/Uri.h>
 
@@ -120,19 +122,19 @@ void paginate(http_response& r, const std::string& path,
 http_response ok_json(const json& body, unsigned status = 200) {
   http_response r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
 json project_json(const soci::row& r) {
-  return {{"project_id", r.get<long long>(0)},
-          {"name", r.get<std::string>(1)},
+  return {{"project_id", int_at(r, 0)},
+          {"name", text_at(r, 1)},
           {"metadata",
-           {{"public", r.get<int>(2) != 0 ? "true" : "false"},
-            {"auto_scan", r.get<int>(3) != 0 ? "true" : "false"}}},
-          {"creation_time", format_rfc3339(r.get<long long>(4))},
-          {"update_time", format_rfc3339(r.get<long long>(5))},
-          {"repo_count", r.get<long long>(6)}};
+           {{"public", int_at(r, 2) != 0 ? "true" : "false"},
+            {"auto_scan", int_at(r, 3) != 0 ? "true" : "false"}}},
+          {"creation_time", format_rfc3339(int_at(r, 4))},
+          {"update_time", format_rfc3339(int_at(r, 5))},
+          {"repo_count", int_at(r, 6)}};
 }
 
 constexpr const char* project_columns
@@ -147,12 +149,12 @@ constexpr const char* repository_columns
     "r.name AND a.push_time > a.deleted_at) FROM repositories r";
 
 json repository_json(const soci::row& r) {
-  return {{"id", r.get<long long>(0)},
-          {"name", r.get<std::string>(1)},
-          {"creation_time", format_rfc3339(r.get<long long>(2))},
-          {"update_time", format_rfc3339(r.get<long long>(3))},
-          {"pull_count", r.get<long long>(4)},
-          {"artifact_count", r.get<long long>(5)}};
+  return {{"id", int_at(r, 0)},
+          {"name", text_at(r, 1)},
+          {"creation_time", format_rfc3339(int_at(r, 2))},
+          {"update_time", format_rfc3339(int_at(r, 3))},
+          {"pull_count", int_at(r, 4)},
+          {"artifact_count", int_at(r, 5)}};
 }
 
 bool project_exists(soci::session& sql, const std::string& name) {
@@ -305,17 +307,17 @@ http_response list_artifacts(database& db, const std::string& full,
   json out = json::array();
   std::vector<std::pair<std::string, long long>> keys;
   for (const auto& r : rs) {
-    auto pull = r.get<long long>(4);
-    out.push_back({{"digest", r.get<std::string>(0)},
-                   {"media_type", r.get<std::string>(1)},
-                   {"manifest_media_type", r.get<std::string>(1)},
-                   {"size", r.get<long long>(2)},
-                   {"push_time", format_rfc3339(r.get<long long>(3))},
+    auto pull = int_at(r, 4);
+    out.push_back({{"digest", text_at(r, 0)},
+                   {"media_type", text_at(r, 1)},
+                   {"manifest_media_type", text_at(r, 1)},
+                   {"size", int_at(r, 2)},
+                   {"push_time", format_rfc3339(int_at(r, 3))},
                    {"pull_time", pull > 0 ? json(format_rfc3339(pull))
                                           : json(nullptr)},
                    {"repository_name", full},
                    {"tags", json::array()}});
-    keys.emplace_back(r.get<std::string>(0), r.get<long long>(5));
+    keys.emplace_back(text_at(r, 0), int_at(r, 5));
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     soci::rowset<soci::row> tags
@@ -324,10 +326,10 @@ http_response list_artifacts(database& db, const std::string& full,
                         "deleted_at AND push_time > :a ORDER BY name",
          soci::use(full), soci::use(keys[i].first), soci::use(keys[i].second));
     for (const auto& t : tags) {
-      auto pull = t.get<long long>(2);
+      auto pull = int_at(t, 2);
       out[i]["tags"].push_back(
-        {{"name", t.get<std::string>(0)},
-         {"push_time", format_rfc3339(t.get<long long>(1))},
+        {{"name", text_at(t, 0)},
+         {"push_time", format_rfc3339(int_at(t, 1))},
          {"pull_time",
           pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)}});
     }
@@ -416,17 +418,17 @@ http_response list_audit_logs(database& db, const std::string& path,
        soci::use(f.to), soci::use(f.to), soci::use(limit), soci::use(offset));
   json out = json::array();
   for (const auto& r : rs) {
-    auto repo = r.get<std::string>(2);
-    auto tag = r.get<std::string>(3);
-    auto digest = r.get<std::string>(4);
-    out.push_back({{"id", r.get<long long>(0)},
-                   {"username", r.get<std::string>(1)},
+    auto repo = text_at(r, 2);
+    auto tag = text_at(r, 3);
+    auto digest = text_at(r, 4);
+    out.push_back({{"id", int_at(r, 0)},
+                   {"username", text_at(r, 1)},
                    {"resource", tag.empty() ? repo + "@" + digest
                                             : repo + ":" + tag},
                    {"resource_type", "artifact"},
-                   {"operation", r.get<std::string>(5)},
-                   {"op_time", format_rfc3339(r.get<long long>(6))},
-                   {"event_id", r.get<std::string>(7)}});
+                   {"operation", text_at(r, 5)},
+                   {"op_time", format_rfc3339(int_at(r, 6))},
+                   {"event_id", text_at(r, 7)}});
   }
   auto resp = ok_json(out);
   paginate(resp, path, q, p, total);
@@ -447,14 +449,14 @@ http_response list_dead_letters(database& db, const std::string& path,
        soci::use(limit), soci::use(offset));
   json out = json::array();
   for (const auto& r : rs) {
-    auto replayed = r.get<long long>(6);
+    auto replayed = int_at(r, 6);
     out.push_back(
-      {{"id", r.get<long long>(0)},
-       {"event_id", r.get<std::string>(1)},
-       {"effect", r.get<std::string>(2)},
-       {"error", r.get<std::string>(3)},
-       {"attempts", r.get<int>(4)},
-       {"creation_time", format_rfc3339(r.get<long long>(5))},
+      {{"id", int_at(r, 0)},
+       {"event_id", text_at(r, 1)},
+       {"effect", text_at(r, 2)},
+       {"error", text_at(r, 3)},
+       {"attempts", int_at(r, 4)},
+       {"creation_time", format_rfc3339(int_at(r, 5))},
        {"replay_time",
         replayed > 0 ? json(format_rfc3339(replayed)) : json(nullptr)}});
   }

@@ -136,7 +136,7 @@ bool read_event(const json& ev, timestamp_us received, event_record& out) {
     out.actor = string_at(*actor, "name");
   if (const json* source = object_at(ev, "source"))
     out.source_addr = string_at(*source, "addr");
-  out.raw = ev.dump();
+  out.raw = ev.dump(-1, ' ', false, json::error_handler_t::replace);
   return true;
 }
 

@@ -223,9 +223,20 @@ private:
     slots_.push_back(std::move(s));
     ++shared_.in_flight;
     auto id = first_slot_id_ + slots_.size() - 1;
-    shared_.on_request(
-      std::move(in),
-      std::make_shared<connection_responder>(shared_from_this(), id));
+    auto reply_to
+      = std::make_shared<connection_responder>(shared_from_this(), id);
+    try {
+      shared_.on_request(std::move(in), reply_to);
+    } catch (const std::exception& e) {
+      // A bug must cost one request, not the daemon. A responder answers
+      // once: this is a no-op when the handler already replied.
+      spdlog::error("http handler failed on {}: {}", remote_, e.what());
+      http_response r;
+      r.status = 500;
+      r.body = "{\"errors\":[{\"code\":\"INTERNAL\",\"message\":"
+               "\"internal error\"}]}";
+      reply_to->reply(std::move(r));
+    }
     do_read();
   }
 

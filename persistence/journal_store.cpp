@@ -2,6 +2,8 @@
 
 #include "persistence/database.hpp"
 
+#include "persistence/rows.hpp"
+
 #include <soci/soci.h>
 
 namespace regevent {
@@ -121,21 +123,21 @@ std::vector<event_record> journal_store::claim(const std::string& owner,
                                 soci::use(e), soci::use(t), soci::use(n));
   for (const auto& r : rs) {
     event_record x;
-    x.id = r.get<std::string>(0);
-    x.received = r.get<long long>(1);
-    x.time = r.get<long long>(2);
-    x.action = r.get<std::string>(3);
-    x.repository = r.get<std::string>(4);
-    x.tag = r.get<std::string>(5);
-    x.digest = r.get<std::string>(6);
-    x.media_type = r.get<std::string>(7);
-    x.size = r.get<long long>(8);
-    x.method = r.get<std::string>(9);
-    x.user_agent = r.get<std::string>(10);
-    x.actor = r.get<std::string>(11);
-    x.client_addr = r.get<std::string>(12);
-    x.source_addr = r.get<std::string>(13);
-    rows.emplace_back(r.get<long long>(14), std::move(x));
+    x.id = text_at(r, 0);
+    x.received = int_at(r, 1);
+    x.time = int_at(r, 2);
+    x.action = text_at(r, 3);
+    x.repository = text_at(r, 4);
+    x.tag = text_at(r, 5);
+    x.digest = text_at(r, 6);
+    x.media_type = text_at(r, 7);
+    x.size = int_at(r, 8);
+    x.method = text_at(r, 9);
+    x.user_agent = text_at(r, 10);
+    x.actor = text_at(r, 11);
+    x.client_addr = text_at(r, 12);
+    x.source_addr = text_at(r, 13);
+    rows.emplace_back(int_at(r, 14), std::move(x));
   }
   // RETURNING gives no order guarantee.
   std::sort(rows.begin(), rows.end(),

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <soci/soci.h>
+
+#include <string>
+
+namespace regevent {
+
+/// An integer column of a dynamic row, whatever type the backend reports:
+/// SQLite maps `INTEGER` to int and expressions like COUNT(*) by value,
+/// PostgreSQL maps BIGINT to long long. NULL reads as 0.
+inline long long int_at(const soci::row& r, std::size_t i) {
+  if (r.get_indicator(i) == soci::i_null)
+    return 0;
+  switch (r.get_properties(i).get_data_type()) {
+    case soci::dt_integer:
+      return r.get<int>(i);
+    case soci::dt_long_long:
+      return r.get<long long>(i);
+    case soci::dt_unsigned_long_long:
+      return static_cast<long long>(r.get<unsigned long long>(i));
+    case soci::dt_double:
+      return static_cast<long long>(r.get<double>(i));
+    case soci::dt_string:
+      return std::stoll(r.get<std::string>(i));
+    default:
+      return 0;
+  }
+}
+
+/// A text column of a dynamic row; NULL reads as empty.
+inline std::string text_at(const soci::row& r, std::size_t i) {
+  if (r.get_indicator(i) == soci::i_null)
+    return {};
+  return r.get<std::string>(i);
+}
+
+} // namespace regevent
