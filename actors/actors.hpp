@@ -71,6 +71,14 @@ using effect_actor = caf::typed_actor<
 using query_actor
   = caf::typed_actor<caf::reacts_to<atom::query, query_request>>;
 
+/// The RETENTION actor interface: purges access logs older than the
+/// configured number of days.
+using retention_actor = caf::typed_actor<
+  /// Starts a purge round (periodic).
+  caf::reacts_to<atom::tick>,
+  /// Deletes the next batch of the current round.
+  caf::reacts_to<atom::purge>>;
+
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {
   std::map<std::string, std::vector<effect_actor>> pools;

@@ -58,10 +58,12 @@ void flush(effect_self self) {
       spdlog::warn("{} injects a fault into a commit of {} requests "
                    "({} more to come)",
                    st.effect, batch.size(), left - 1);
-      if (st.faults->mode == fault_mode::raise)
-        throw std::runtime_error("injected fault in " + st.effect);
       for (auto& r : batch)
         r.promise.deliver(make_error(ec::injected_fault, st.effect));
+      // Requesters have their answer; now the actor dies for real and
+      // the supervisor must restart it.
+      if (st.faults->mode == fault_mode::raise)
+        throw std::runtime_error("injected fault in " + st.effect);
       return;
     }
   }

@@ -5,6 +5,7 @@
 #include "actors/journal.hpp"
 #include "actors/query.hpp"
 #include "actors/recovery.hpp"
+#include "actors/retention.hpp"
 #include "actors/supervisor.hpp"
 
 #include <caf/actor_system.hpp>
@@ -37,6 +38,7 @@ struct actor_runtime::impl {
       = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
     http = system.spawn(http_actor_impl, rt, journal_handle, recovery_handle,
                         sup);
+    purge = system.spawn<caf::detached>(retention, rt);
     for (size_t i = 0; i < rt.cfg->database.pool_size; ++i)
       queries.push_back(system.spawn<caf::detached>(regevent::query, rt));
   }
@@ -47,6 +49,7 @@ struct actor_runtime::impl {
   journal_actor journal_handle;
   recovery_actor recovery_handle;
   http_actor http;
+  retention_actor purge;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 };
@@ -102,6 +105,7 @@ void actor_runtime::stop() {
   caf::anon_send_exit(i.http, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.recovery_handle, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.sup, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(i.purge, caf::exit_reason::user_shutdown);
   for (auto& q : i.queries)
     caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.journal_handle, caf::exit_reason::user_shutdown);

@@ -1,0 +1,358 @@
+// Effects against the real daemon and SQLite: the captured fixtures in
+// sequence, redelivery, injected failures (retry, dead letters, restarts),
+// unknown projects, retention, and the management API.
+
+#include "tests/fixtures/daemon.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace regevent::test {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string admin = "admin-secret";
+
+std::vector<std::string> all_fixtures() {
+  std::vector<std::string> names;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(REGEVENT_FIXTURES_DIR))
+    if (entry.path().extension() == ".json")
+      names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class effects : public ::testing::Test {
+protected:
+  void start(const std::string& yaml = {},
+             std::map<std::string, std::string> env = {}) {
+    daemon_ = std::make_unique<daemon_process>(
+      dir_, "auth:\n  admin_token: " + admin + "\n" + yaml, std::move(env));
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  }
+
+  long long count(const std::string& query) {
+    return sql_scalar(daemon_->database_path(), query);
+  }
+
+  /// Waits until no journaled event is pending.
+  bool drained() {
+    return poll_until(
+      [&] {
+        return count("SELECT COUNT(*) FROM events WHERE status = 'pending'")
+               == 0;
+      },
+      std::chrono::seconds(60));
+  }
+
+  json api(const std::string& target) {
+    auto a = daemon_->client().get(target, admin);
+    EXPECT_EQ(a.status, 200u) << target << " " << a.body;
+    return json::parse(a.body, nullptr, false);
+  }
+
+  /// Every table an effect writes, as text, for comparisons.
+  std::string snapshot() {
+    std::string out;
+    for (auto q :
+         {"SELECT COUNT(*) FROM access_logs",
+          "SELECT COUNT(DISTINCT event_id) FROM access_logs",
+          "SELECT COALESCE(SUM(pull_count), 0) FROM pull_counts",
+          "SELECT COUNT(*) FROM repositories", "SELECT COUNT(*) FROM projects",
+          "SELECT COUNT(*) FROM artifacts WHERE push_time > deleted_at",
+          "SELECT COUNT(*) FROM tags WHERE push_time > deleted_at",
+          "SELECT COALESCE(SUM(pull_time), 0) FROM artifacts",
+          "SELECT COUNT(*) FROM events WHERE status = 'done'",
+          "SELECT COUNT(*) FROM events WHERE status = 'ignored'"})
+      out += std::string(q) + " = " + std::to_string(count(q)) + "\n";
+    return out;
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<daemon_process> daemon_;
+};
+
+TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
+  start();
+  auto c = daemon_->client();
+  for (const auto& name : all_fixtures())
+    ASSERT_EQ(c.notify(registry_fixture(name)).status, 200u) << name;
+  ASSERT_TRUE(drained());
+  // Kept: 2 manifest pushes, 4 manifest pulls (one HEAD), 3 deletes.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 9);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs WHERE operation = "
+                  "'pull'"),
+            4);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs WHERE username = "
+                  "'anonymous'"),
+            9);
+  // Blobs, the mount and the HEAD-by-blob are filtered with a reason.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE status = 'ignored' AND "
+                  "reason <> ''"),
+            8);
+  auto repos = api("/api/v2.0/projects/library/repositories");
+  ASSERT_EQ(repos.size(), 1u) << repos.dump();
+  EXPECT_EQ(repos[0]["name"], "library/hello");
+  // GET by tag, GET by digest, GET answered 404: 3. The HEAD only touches.
+  EXPECT_EQ(repos[0]["pull_count"], 3);
+  EXPECT_EQ(repos[0]["artifact_count"], 2);
+  auto artifacts
+    = api("/api/v2.0/projects/library/repositories/hello/artifacts");
+  ASSERT_EQ(artifacts.size(), 2u);
+  std::map<std::string, json> by_type;
+  for (const auto& a : artifacts)
+    by_type[a["media_type"]] = a;
+  auto oci = by_type["application/vnd.oci.image.manifest.v1+json"];
+  EXPECT_EQ(oci["digest"], "sha256:ac336651fca2240140126c56a6ec25b80d273dfab"
+                           "ef8f755a856dc5db47ac41e");
+  EXPECT_EQ(oci["size"], 401);
+  EXPECT_EQ(oci["push_time"], "2026-11-27T23:01:07.134Z");
+  // The last pull of it was the GET answered 404 (fixture 16).
+  EXPECT_EQ(oci["pull_time"], "2026-11-27T23:01:33.562Z");
+  ASSERT_EQ(oci["tags"].size(), 1u);
+  EXPECT_EQ(oci["tags"][0]["name"], "1.0");
+  auto v2 = by_type["application/vnd.docker.distribution.manifest.v2+json"];
+  EXPECT_EQ(v2["tags"][0]["name"], "1.0-v2s2");
+  EXPECT_TRUE(v2["pull_time"].is_null());
+  auto logs = api("/api/v2.0/audit-logs?operation=push");
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0]["resource"], "library/hello:1.0-v2s2");
+  EXPECT_EQ(logs[0]["resource_type"], "artifact");
+}
+
+TEST_F(effects, every_fixture_delivered_three_times_gives_the_same_rows) {
+  start();
+  auto c = daemon_->client();
+  for (const auto& name : all_fixtures())
+    ASSERT_EQ(c.notify(registry_fixture(name)).status, 200u);
+  ASSERT_TRUE(drained());
+  auto once = snapshot();
+  for (int round = 0; round < 2; ++round)
+    for (const auto& name : all_fixtures()) {
+      auto a = c.notify(registry_fixture(name));
+      ASSERT_EQ(a.status, 200u);
+      EXPECT_EQ(json::parse(a.body)["duplicates"], 1) << name;
+    }
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(snapshot(), once);
+}
+
+TEST_F(effects, a_commit_that_fails_twice_is_retried_and_applied_once) {
+  start("effects:\n  retry:\n    attempts: 5\n    base_ms: 10\n    "
+        "max_ms: 50\n",
+        {{"REGEVENT_FAULT_INJECTION", "pull_counter:fail:2"}});
+  auto a = daemon_->client().notify(
+    registry_fixture("04-pull-manifest-by-tag.json"));
+  ASSERT_EQ(a.status, 200u);
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(count("SELECT pull_count FROM pull_counts"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM dead_letters"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE status = 'done'"), 1);
+  auto m = daemon_->client().request("GET", "/metrics").body;
+  EXPECT_NE(m.find("regevent_effect_events_total{effect=\"pull_counter\","
+                   "outcome=\"retried\"} 2"),
+            std::string::npos)
+    << m;
+}
+
+TEST_F(effects, an_effect_that_always_fails_is_dead_lettered_and_replayed) {
+  start("effects:\n  retry:\n    attempts: 3\n    base_ms: 10\n    "
+        "max_ms: 20\n",
+        {{"REGEVENT_FAULT_INJECTION", "artifacts:fail:3"}});
+  auto c = daemon_->client();
+  ASSERT_EQ(c.notify(registry_fixture("03-push-manifest-oci-tag.json")).status,
+            200u);
+  ASSERT_TRUE(poll_until([&] {
+    return count("SELECT COUNT(*) FROM events WHERE status = 'dead'") == 1;
+  }));
+  // The other effects of the event applied; the failed one waits.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM repositories"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM artifacts"), 0);
+  auto letters = api("/api/v2.0/dead-letters");
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0]["effect"], "artifacts");
+  EXPECT_EQ(letters[0]["attempts"], 3);
+  EXPECT_NE(letters[0]["error"].get<std::string>().find("injected_fault"),
+            std::string::npos);
+  // The fault budget is spent: a replay applies the missing effect once.
+  auto id = std::to_string(letters[0]["id"].get<long long>());
+  auto replay = c.request("POST", "/api/v2.0/dead-letters/" + id + "/replay",
+                          {}, {{"Authorization", "Bearer " + admin}});
+  ASSERT_EQ(replay.status, 202u) << replay.body;
+  ASSERT_TRUE(poll_until([&] {
+    return count("SELECT COUNT(*) FROM events WHERE status = 'done'") == 1;
+  }));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM artifacts"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM repositories"), 1);
+}
+
+TEST_F(effects, an_effect_that_throws_is_restarted_and_the_event_applied) {
+  start("effects:\n  retry:\n    base_ms: 10\n    max_ms: 20\n",
+        {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:1"}});
+  ASSERT_EQ(daemon_->client()
+              .notify(registry_fixture("03-push-manifest-oci-tag.json"))
+              .status,
+            200u);
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE status = 'done'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM artifacts"), 1);
+  auto m = daemon_->client().request("GET", "/metrics").body;
+  EXPECT_NE(m.find("regevent_supervisor_restarts_total 1"), std::string::npos);
+  EXPECT_EQ(daemon_->client().request("GET", "/readyz").status, 200u);
+}
+
+TEST_F(effects, an_exhausted_restart_budget_turns_readyz_503) {
+  start("effects:\n  restart:\n    max_restarts: 2\n    window_s: 600\n  "
+        "retry:\n    attempts: 10\n    base_ms: 10\n    max_ms: 20\n",
+        {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:100"}});
+  ASSERT_EQ(daemon_->client()
+              .notify(registry_fixture("03-push-manifest-oci-tag.json"))
+              .status,
+            200u);
+  ASSERT_TRUE(poll_until(
+    [&] { return daemon_->client().request("GET", "/readyz").status == 503u; }));
+  auto r = daemon_->client().request("GET", "/readyz");
+  EXPECT_NE(r.body.find("artifacts"), std::string::npos) << r.body;
+  // Nothing is dropped silently: the effect ends in a dead letter.
+  ASSERT_TRUE(poll_until([&] {
+    return count("SELECT COUNT(*) FROM dead_letters WHERE effect = "
+                 "'artifacts'")
+           == 1;
+  }));
+}
+
+TEST_F(effects, unknown_projects_are_skipped_under_skip) {
+  start("filter:\n  unknown_project: skip\n");
+  auto c = daemon_->client();
+  auto created = c.request("POST", "/api/v2.0/projects",
+                           "{\"project_name\":\"known\"}",
+                           {{"Authorization", "Bearer " + admin},
+                            {"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 201u) << created.body;
+  event_spec known;
+  known.id = "k-1";
+  known.action = "push";
+  known.repository = "known/app";
+  known.method = "PUT";
+  event_spec unknown = known;
+  unknown.id = "u-1";
+  unknown.repository = "unknown/app";
+  ASSERT_EQ(
+    c.notify(envelope_json({event_json(known), event_json(unknown)})).status,
+    200u);
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM repositories WHERE name = "
+                  "'known/app'"),
+            1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM repositories"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = 'u-1' AND status = "
+                  "'ignored' AND reason = 'unknown project unknown'"),
+            1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 1);
+}
+
+TEST_F(effects, a_repository_without_slash_belongs_to_the_default_project) {
+  start("filter:\n  default_project: main\n");
+  event_spec e;
+  e.id = "noslash";
+  e.action = "push";
+  e.repository = "hello";
+  ASSERT_EQ(daemon_->client().notify(envelope_json({event_json(e)})).status,
+            200u);
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM repositories WHERE project = 'main'"),
+            1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM projects WHERE name = 'main'"), 1);
+}
+
+TEST_F(effects, retention_purges_old_access_logs) {
+  start("retention:\n  access_log_days: 1\n  purge_interval_s: 1\n  "
+        "purge_batch: 2\n");
+  std::vector<std::string> events;
+  for (int i = 0; i < 5; ++i) {
+    event_spec old;
+    old.id = "old-" + std::to_string(i);
+    old.timestamp = "2020-01-01T00:00:00Z";
+    events.push_back(event_json(old));
+  }
+  event_spec fresh;
+  fresh.id = "fresh";
+  fresh.timestamp = "2099-01-01T00:00:00Z";
+  events.push_back(event_json(fresh));
+  ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
+  ASSERT_TRUE(drained());
+  EXPECT_TRUE(poll_until(
+    [&] { return count("SELECT COUNT(*) FROM access_logs") == 1; }));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs WHERE event_id = "
+                  "'fresh'"),
+            1);
+}
+
+TEST_F(effects, the_management_api_checks_tokens_and_parameters) {
+  start();
+  auto c = daemon_->client();
+  EXPECT_EQ(c.get("/api/v2.0/projects").status, 401u);
+  EXPECT_EQ(c.get("/api/v2.0/projects", "wrong").status, 403u);
+  EXPECT_EQ(c.get("/api/v2.0/projects?page=0", admin).status, 400u);
+  EXPECT_EQ(c.get("/api/v2.0/projects?page_size=101", admin).status, 400u);
+  EXPECT_EQ(c.get("/api/v2.0/projects/nope", admin).status, 404u);
+  EXPECT_EQ(c.get("/api/v2.0/projects/nope/repositories", admin).status,
+            404u);
+  EXPECT_EQ(c.get("/api/v2.0/audit-logs?operation=fly", admin).status, 400u);
+  auto bad = c.request("POST", "/api/v2.0/projects", "{", {{"Authorization",
+                                                            "Bearer " + admin}});
+  EXPECT_EQ(bad.status, 400u);
+  auto err = json::parse(bad.body);
+  EXPECT_TRUE(err["errors"][0]["code"].is_string());
+  EXPECT_TRUE(err["errors"][0]["message"].is_string());
+}
+
+TEST_F(effects, lists_are_paginated_with_total_count_and_link) {
+  start();
+  std::vector<std::string> events;
+  for (int i = 0; i < 25; ++i) {
+    event_spec e;
+    e.id = "p-" + std::to_string(i);
+    e.action = "push";
+    e.method = "PUT";
+    e.repository = "library/r" + std::to_string(100 + i);
+    events.push_back(event_json(e));
+  }
+  // A nested repository name: {repo} carries its `/` percent-encoded.
+  event_spec nested;
+  nested.id = "nested";
+  nested.action = "push";
+  nested.repository = "library/team/app";
+  events.push_back(event_json(nested));
+  ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
+  ASSERT_TRUE(drained());
+  auto c = daemon_->client();
+  auto page2 = c.get(
+    "/api/v2.0/projects/library/repositories?page=2&page_size=10", admin);
+  ASSERT_EQ(page2.status, 200u);
+  EXPECT_EQ(page2.headers["X-Total-Count"], "26");
+  EXPECT_NE(page2.headers["Link"].find("rel=\"prev\""), std::string::npos);
+  EXPECT_NE(page2.headers["Link"].find("page=3&page_size=10>; rel=\"next\""),
+            std::string::npos)
+    << page2.headers["Link"];
+  auto items = json::parse(page2.body);
+  ASSERT_EQ(items.size(), 10u);
+  EXPECT_EQ(items[0]["name"], "library/r110");
+  auto repo = c.get("/api/v2.0/projects/library/repositories/team%2Fapp",
+                    admin);
+  ASSERT_EQ(repo.status, 200u) << repo.body;
+  EXPECT_EQ(json::parse(repo.body)["name"], "library/team/app");
+  auto arts = c.get(
+    "/api/v2.0/projects/library/repositories/team%2Fapp/artifacts", admin);
+  ASSERT_EQ(arts.status, 200u);
+  EXPECT_EQ(json::parse(arts.body).size(), 1u);
+}
+
+} // namespace
+} // namespace regevent::test
