@@ -74,10 +74,20 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
   auto& em = st.rt.stats->effect(item.effect);
   ++em.failed;
   const auto& policy = st.rt.cfg->effects.retry;
-  ++item.attempt;
+  // A database outage is retried until the database is back, at the
+  // maximum backoff; it says nothing about the event.
+  bool outage = err.category() == caf::atom("regevent")
+                && err.code()
+                     == static_cast<uint8_t>(ec::database_unavailable);
+  if (outage) {
+    ++item.outages;
+  } else {
+    ++item.attempt;
+  }
   if (item.attempt < policy.attempts) {
     ++em.retried;
-    item.next_delay_ms = backoff_ms(policy, item.attempt - 1, random_unit());
+    item.next_delay_ms = backoff_ms(
+      policy, item.attempt + item.outages - 1, random_unit());
     spdlog::debug("dispatcher retries {} of event {} in {} ms: {}",
                   item.effect, st.kept[item.event].event.id,
                   item.next_delay_ms, describe(err));
@@ -128,7 +138,7 @@ void start_items(self_ptr self) {
     for (const char* effect : st.plans[e]) {
       if (st.pools.pools.count(effect) == 0)
         continue; // Disabled in the topology.
-      st.items.push_back({e, effect, 0, 0, false});
+      st.items.push_back({e, effect});
       ++st.open[e];
     }
   }

@@ -28,11 +28,15 @@ bool ensure_open(effect_self self) {
   auto& st = self->state;
   if (st.store)
     return true;
+  if (!st.reconnect.ready())
+    return false;
   try {
     st.db = std::make_unique<database>(*st.rt.cfg);
     st.store = make_effect_store(st.effect, *st.db, *st.rt.cfg);
+    st.reconnect.succeeded();
     return true;
   } catch (const std::exception& e) {
+    st.reconnect.failed();
     spdlog::error("{} failed to connect to the database: {}", st.effect,
                   e.what());
     st.store.reset();
@@ -68,10 +72,14 @@ void flush(effect_self self) {
     }
   }
   std::string failure;
+  // An outage is not the events' fault: the dispatcher retries it without
+  // spending attempts.
+  ec code = ec::database_error;
   std::vector<bool> applied;
   auto started = std::chrono::steady_clock::now();
   if (!ensure_open(self)) {
     failure = "database unavailable";
+    code = ec::database_unavailable;
   } else {
     std::vector<const planned_event*> events;
     events.reserve(batch.size());
@@ -83,6 +91,8 @@ void flush(effect_self self) {
       tx.commit();
     } catch (const std::exception& e) {
       failure = e.what();
+      if (!still_connected(*st.db))
+        code = ec::database_unavailable;
       st.store.reset();
       st.db.reset();
     }
@@ -91,7 +101,7 @@ void flush(effect_self self) {
     spdlog::error("{} failed to commit {} events: {}", st.effect, batch.size(),
                   failure);
     for (auto& r : batch)
-      r.promise.deliver(make_error(ec::database_error, failure));
+      r.promise.deliver(make_error(code, failure));
     return;
   }
   m.commit_seconds.observe(std::chrono::duration<double>(

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "config/defaults.hpp"
+#include "persistence/database.hpp"
 
 #include <caf/typed_response_promise.hpp>
 
@@ -38,6 +40,8 @@ struct effect_state {
   std::unique_ptr<effect_store> store;
   std::vector<request> buffer;
   bool flush_scheduled = false;
+  reconnect_backoff reconnect{defaults::database::reconnect_initial_ms,
+                              defaults::database::reconnect_max_ms};
 
   effect_state();
   ~effect_state();

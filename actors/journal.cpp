@@ -32,11 +32,15 @@ bool ensure_open(self_ptr self) {
   auto& st = self->state;
   if (st.db)
     return true;
+  if (!st.reconnect.ready())
+    return false;
   try {
     st.db = std::make_unique<database>(*st.rt.cfg);
     st.store = std::make_unique<journal_store>(*st.db);
+    st.reconnect.succeeded();
     return true;
   } catch (const std::exception& e) {
+    st.reconnect.failed();
     spdlog::error("journal failed to connect to the database: {}", e.what());
     st.store.reset();
     st.db.reset();

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "config/defaults.hpp"
+#include "persistence/database.hpp"
 
 #include <caf/typed_response_promise.hpp>
 
@@ -34,6 +36,8 @@ struct journal_state {
   std::vector<pending_dead> deads;
   bool flush_scheduled = false;
   uint64_t ticks = 0;
+  reconnect_backoff reconnect{defaults::database::reconnect_initial_ms,
+                              defaults::database::reconnect_max_ms};
 
   journal_state();
   ~journal_state();

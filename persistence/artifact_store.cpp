@@ -10,8 +10,9 @@ namespace {
 /// Artifacts and tags with push and pull times. Every column is a
 /// last-writer-wins register keyed by the registry's event time, and a
 /// delete leaves a tombstone time, so that any arrival order of the same
-/// events gives the same rows: an artifact or tag is visible while its
-/// push time is later than its deletion.
+/// events gives the same rows: an artifact is visible while its push time
+/// is later than its deletion, a tag while its push time is later than its
+/// own deletion and its artifact's.
 class artifact_store : public effect_store {
 public:
   explicit artifact_store(database& db) : effect_store(db, "artifacts") {
@@ -69,10 +70,12 @@ protected:
                "artifacts.deleted_at THEN excluded.deleted_at ELSE "
                "artifacts.deleted_at END",
           soci::use(e.repository), soci::use(e.digest), soci::use(t);
-        sql << "UPDATE tags SET deleted_at = :t WHERE repository = :r AND "
-               "digest = :d AND push_time < :t2 AND deleted_at < :t3",
-          soci::use(t), soci::use(e.repository), soci::use(e.digest),
-          soci::use(t), soci::use(t);
+        // The tags of the artifact are not tombstoned here: which tags
+        // point to the digest depends on which pushes arrived first (a tag
+        // moved away from it by a push older than this delete, but
+        // delivered after it, would stay hidden). A tag is visible only
+        // while its push is later than its artifact's deleted_at, which
+        // the readers check.
       } else if (e.action == "delete") {
         sql << "INSERT INTO tags (repository, name, deleted_at) VALUES (:r, "
                ":n, :t) ON CONFLICT (repository, name) DO UPDATE SET "

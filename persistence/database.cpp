@@ -85,6 +85,15 @@ void database::ping() {
   *session_ << "SELECT 1", soci::into(one);
 }
 
+bool still_connected(database& db) noexcept {
+  try {
+    db.ping();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 void database::reconnect() {
   session_.reset();
   open();

@@ -2,6 +2,9 @@
 
 #include "config/config.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -57,6 +60,39 @@ private:
   backend_kind backend_;
   std::unique_ptr<soci::session> session_;
 };
+
+/// Paces reconnection attempts after the database went away: exponential
+/// from `initial_ms` to `max_ms`, so that a server restart is not met with
+/// a connection storm from every actor.
+class reconnect_backoff {
+public:
+  reconnect_backoff(uint32_t initial_ms, uint32_t max_ms)
+    : initial_ms_(initial_ms), max_ms_(max_ms) {
+  }
+  /// Whether a connection attempt may be made now.
+  bool ready() const {
+    return std::chrono::steady_clock::now() >= next_;
+  }
+  void failed() {
+    delay_ms_ = delay_ms_ == 0 ? initial_ms_ : std::min(delay_ms_ * 2, max_ms_);
+    next_ = std::chrono::steady_clock::now()
+            + std::chrono::milliseconds(delay_ms_);
+  }
+  void succeeded() {
+    delay_ms_ = 0;
+    next_ = {};
+  }
+
+private:
+  uint32_t initial_ms_;
+  uint32_t max_ms_;
+  uint32_t delay_ms_ = 0;
+  std::chrono::steady_clock::time_point next_{};
+};
+
+/// Whether an open connection still reaches its server (after a failed
+/// statement: tells an outage from a statement error).
+bool still_connected(database& db) noexcept;
 
 /// Rolls back unless committed; makes every early return and exception on a
 /// write path leave the connection clean.

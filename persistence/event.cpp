@@ -53,10 +53,15 @@ bool parse_rfc3339(const std::string& text, timestamp_us& out) {
   if (*rest == 'Z' || *rest == 'z') {
     ++rest;
   } else if (*rest == '+' || *rest == '-') {
-    int sign = *rest == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
+    // Exactly `+hh:mm`: sscanf("%2d:%2d") also took "+2:0" or "+-1:-1",
+    // and the fixed `rest += 6` then read past the end of the text.
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':'
+        || !digit(rest[4]) || !digit(rest[5]))
       return false;
+    int sign = *rest == '-' ? -1 : 1;
+    int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+    int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
     offset_s = sign * (hh * 3600 + mm * 60);
     rest += 6;
   } else {

@@ -29,7 +29,7 @@ struct record {
 /// Test double of an effect actor: fails its first `failures` requests,
 /// then succeeds.
 effect_actor::behavior_type
-scripted_effect(effect_actor::pointer self, std::string name,
+scripted_effect(effect_actor::pointer, std::string name,
                 std::shared_ptr<record> rec, int failures) {
   auto left = std::make_shared<int>(failures);
   return {
