@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   try {
     regevent::database db(cfg);
     regevent::migrate(db);
+    regevent::ensure_project(db, cfg.filter.default_project);
     if (db.is_sqlite()) {
       // One instance owns a SQLite file: claims left by a crash are stale.
       // Released before any actor can claim anew.

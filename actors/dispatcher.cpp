@@ -74,12 +74,9 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
   auto& em = st.rt.stats->effect(item.effect);
   ++em.failed;
   const auto& policy = st.rt.cfg->effects.retry;
-  // A database outage is retried until the database is back, at the
-  // maximum backoff; it says nothing about the event.
-  bool outage = err.category() == caf::atom("regevent")
-                && err.code()
-                     == static_cast<uint8_t>(ec::database_unavailable);
-  if (outage) {
+  // An outage or a conflict between writers is retried until it passes;
+  // it says nothing about the event.
+  if (is_transient(err)) {
     ++item.outages;
   } else {
     ++item.attempt;

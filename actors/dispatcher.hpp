@@ -14,7 +14,8 @@ struct effect_item {
   size_t event = 0;
   const char* effect = nullptr;
   uint32_t attempt = 0;
-  /// Failures caused by a database outage; they do not use up attempts.
+  /// Failures caused by a database outage or a conflict between writers;
+  /// they do not use up attempts.
   uint32_t outages = 0;
   uint32_t next_delay_ms = 0;
   bool resolved = false;

@@ -91,7 +91,9 @@ void flush(effect_self self) {
       tx.commit();
     } catch (const std::exception& e) {
       failure = e.what();
-      if (!still_connected(*st.db))
+      if (is_transient_conflict(e))
+        code = ec::database_conflict;
+      else if (!still_connected(*st.db))
         code = ec::database_unavailable;
       st.store.reset();
       st.db.reset();

@@ -12,6 +12,8 @@ const char* to_string(ec x) {
       return "database_error";
     case ec::database_unavailable:
       return "database_unavailable";
+    case ec::database_conflict:
+      return "database_conflict";
     case ec::injected_fault:
       return "injected_fault";
     case ec::effect_unavailable:
@@ -20,6 +22,13 @@ const char* to_string(ec x) {
       return "shutting_down";
   }
   return "unknown";
+}
+
+bool is_transient(const caf::error& e) {
+  if (e.category() != caf::atom("regevent"))
+    return false;
+  auto code = static_cast<ec>(e.code());
+  return code == ec::database_unavailable || code == ec::database_conflict;
 }
 
 std::string describe(const caf::error& e) {

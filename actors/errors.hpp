@@ -16,6 +16,8 @@ enum class ec : uint8_t {
   database_error,
   /// The database cannot be reached at all.
   database_unavailable,
+  /// A deadlock, serialization failure or busy database: retry as is.
+  database_conflict,
   /// The test-only fault injection switch failed this commit.
   injected_fault,
   /// No instance of the effect runs (disabled, or restart budget spent).
@@ -30,6 +32,10 @@ inline caf::error make_error(ec x, std::string context = {}) {
   return caf::error{static_cast<uint8_t>(x), caf::atom("regevent"),
                     caf::make_message(std::move(context))};
 }
+
+/// Whether an error says nothing about the event itself (an outage or a
+/// conflict between writers), so that retrying it spends no attempt.
+bool is_transient(const caf::error& e);
 
 /// The text of an error of any category, for logs and dead letters.
 std::string describe(const caf::error& e);

@@ -5,6 +5,7 @@
 #include <uriparser/Uri.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -25,6 +26,39 @@ std::string unescape(std::string s) {
   uriUnescapeInPlaceA(s.data());
   s.resize(std::char_traits<char>::length(s.c_str()));
   return s;
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so that a
+/// component put back into a URL parses to the same value.
+std::string escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+/// The URL as typed with the password, if any, replaced by `***`: for error
+/// messages about URLs that did not parse.
+std::string redact_raw(const std::string& url) {
+  auto start = url.find("://");
+  if (start == std::string::npos)
+    return url;
+  start += 3;
+  auto at = url.rfind('@');
+  if (at == std::string::npos || at < start)
+    return url;
+  auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at)
+    return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 /// Quotes a libpq keyword value.
@@ -55,7 +89,7 @@ database_url parse_database_url(const std::string& url) {
   UriUriA uri;
   const char* error_pos = nullptr;
   if (uriParseSingleUriA(&uri, url.c_str(), &error_pos) != URI_SUCCESS)
-    throw config_error("database.url: not a valid URL: " + url);
+    throw config_error("database.url: not a valid URL: " + redact_raw(url));
   struct guard {
     UriUriA* u;
     ~guard() {
@@ -85,7 +119,8 @@ database_url parse_database_url(const std::string& url) {
   }
   dbname = unescape(dbname);
   if (host.empty())
-    throw config_error("database.url: postgresql URL has no host: " + url);
+    throw config_error("database.url: postgresql URL has no host: "
+                       + redact_raw(url));
   if (dbname.empty())
     throw config_error("database.url: postgresql URL has no database name");
   std::string cs = "host=" + pq_value(host);
@@ -96,11 +131,41 @@ database_url parse_database_url(const std::string& url) {
     cs += " user=" + pq_value(user);
   if (!password.empty())
     cs += " password=" + pq_value(password);
+  // Query parameters are libpq keywords (sslmode=require, connect_timeout):
+  // dropping them silently would, for one, allow a connection without TLS.
+  std::string query;
+  auto query_text = range_text(uri.query);
+  for (size_t pos = 0; pos < query_text.size();) {
+    auto amp = query_text.find('&', pos);
+    auto item = query_text.substr(pos, amp == std::string::npos
+                                         ? std::string::npos
+                                         : amp - pos);
+    pos = amp == std::string::npos ? query_text.size() : amp + 1;
+    if (item.empty())
+      continue;
+    auto eq = item.find('=');
+    auto key = unescape(item.substr(0, eq));
+    auto value = eq == std::string::npos ? std::string{}
+                                         : unescape(item.substr(eq + 1));
+    if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_")
+                         != std::string::npos)
+      throw config_error("database.url: invalid connection parameter '"
+                         + key + "'");
+    cs += " " + key + "=" + pq_value(value);
+    query += (query.empty() ? "?" : "&") + key + "="
+             + (key == "password" ? std::string("***") : escape(value));
+  }
   result.connection_string = cs;
-  result.redacted = "postgresql://" + (user.empty() ? "" : user)
+  // Components are escaped again (a user may contain '@') and an IPv6
+  // host gets its brackets back, so that the redacted URL still parses.
+  bool ipv6 = uri.hostData.ip6 != nullptr
+              || host.find(':') != std::string::npos;
+  result.redacted = "postgresql://" + (user.empty() ? "" : escape(user))
                     + (password.empty() ? "" : ":***")
-                    + (user.empty() ? "" : "@") + host
-                    + (port.empty() ? "" : ":" + port) + "/" + dbname;
+                    + (user.empty() && password.empty() ? "" : "@")
+                    + (ipv6 ? "[" + host + "]" : host)
+                    + (port.empty() ? "" : ":" + port) + "/"
+                    + escape(dbname) + query;
   return result;
 }
 
@@ -184,14 +249,20 @@ public:
   section(const YAML::Node& node, std::string path)
     : node_(node), path_(std::move(path)) {
     if (node_ && !node_.IsNull() && !node_.IsMap())
-      fail(path_, node_, "must be a mapping");
+      fail(path_.empty() ? "configuration" : path_, node_,
+           "must be a mapping");
   }
 
   ~section() noexcept(false) {
     if (!node_ || !node_.IsMap() || std::uncaught_exceptions() > 0)
       return;
     for (const auto& kv : node_) {
-      auto key = kv.first.as<std::string>();
+      // A complex key (`? [a, b]`) is no name we know; as<std::string>()
+      // would throw a yaml-cpp exception instead of a config_error.
+      if (!kv.first.IsScalar())
+        fail(path_.empty() ? "configuration" : path_, kv.first,
+             "keys must be plain names");
+      auto key = kv.first.Scalar();
       if (known_.count(key) == 0)
         fail(join(key), kv.first, "unknown key");
     }
@@ -263,7 +334,8 @@ public:
     double v;
     if (!n.IsScalar() || !YAML::convert<double>::decode(n, v))
       fail(join(key), n, "must be a number");
-    if (v < min || v > max)
+    // Written so that NaN, which compares false with everything, fails.
+    if (!(v >= min && v <= max))
       fail(join(key), n, "must be between " + std::to_string(min) + " and "
                            + std::to_string(max));
     out = v;
@@ -470,8 +542,15 @@ std::optional<std::string> env_value(const std::string& var) {
 void apply_environment(config& c) {
   if (auto v = env_value("REGEVENT_LISTEN"))
     split_listen(*v, "REGEVENT_LISTEN", c);
-  if (auto v = env_value("REGEVENT_DATABASE_URL"))
+  if (auto v = env_value("REGEVENT_DATABASE_URL")) {
+    // Name the variable: the file's database.url is not what failed.
+    try {
+      parse_database_url(*v);
+    } catch (const config_error& e) {
+      throw config_error(std::string("REGEVENT_DATABASE_URL: ") + e.what());
+    }
     c.database.url = *v;
+  }
   if (auto v = env_value("REGEVENT_NOTIFY_TOKEN"))
     c.auth.notify_token = *v;
   if (auto v = env_value("REGEVENT_ADMIN_TOKEN"))
@@ -491,11 +570,15 @@ void apply_environment(config& c) {
       c.faults.mode = fault_mode::raise;
     else
       throw config_error("REGEVENT_FAULT_INJECTION: mode must be fail or throw");
-    try {
-      c.faults.count = static_cast<uint32_t>(std::stoul(s.substr(b + 1)));
-    } catch (const std::exception&) {
-      throw config_error("REGEVENT_FAULT_INJECTION: count must be a number");
-    }
+    // stoul alone would accept "-1" (wrapping), "3x" and values past
+    // uint32_t: digits only, within the range the file allows.
+    auto count = s.substr(b + 1);
+    if (count.empty() || count.size() > 7
+        || count.find_first_not_of("0123456789") != std::string::npos
+        || std::stoul(count) > 1'000'000)
+      throw config_error(
+        "REGEVENT_FAULT_INJECTION: count must be a number 0..1000000");
+    c.faults.count = static_cast<uint32_t>(std::stoul(count));
   }
 }
 

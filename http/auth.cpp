@@ -11,8 +11,13 @@ bool bearer_matches(std::string_view authorization, const std::string& token) {
   if (authorization.size() > scheme.size()) {
     auto head = authorization.substr(0, scheme.size());
     bool is_bearer = true;
+    // Case folding applies to the letters only: `| 0x20` on every byte
+    // would also take NUL for the space.
+    auto lower = [](char c) {
+      return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    };
     for (size_t i = 0; i < scheme.size(); ++i)
-      if ((head[i] | 0x20) != (scheme[i] | 0x20))
+      if (lower(head[i]) != lower(scheme[i]))
         is_bearer = false;
     if (is_bearer)
       presented = authorization.substr(scheme.size());

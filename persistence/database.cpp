@@ -85,6 +85,16 @@ void database::ping() {
   *session_ << "SELECT 1", soci::into(one);
 }
 
+bool is_transient_conflict(const std::exception& e) noexcept {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    auto state = pg->sqlstate();
+    return state == "40P01" || state == "40001" || state == "55P03";
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e))
+    return lite->result() == SQLITE_BUSY || lite->result() == SQLITE_LOCKED;
+  return false;
+}
+
 bool still_connected(database& db) noexcept {
   try {
     db.ping();

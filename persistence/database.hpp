@@ -90,6 +90,10 @@ private:
   std::chrono::steady_clock::time_point next_{};
 };
 
+/// Whether a failed statement is worth retrying as is: a deadlock or
+/// serialization failure (PostgreSQL), a busy or locked database (SQLite).
+bool is_transient_conflict(const std::exception& e) noexcept;
+
 /// Whether an open connection still reaches its server (after a failed
 /// statement: tells an outage from a statement error).
 bool still_connected(database& db) noexcept;
@@ -118,6 +122,10 @@ private:
 /// Applies every migration not yet recorded in `schema_migrations`. Safe to
 /// run from several instances at once on PostgreSQL (advisory lock).
 void migrate(database& db);
+
+/// Creates the default project (public, as Harbor's `library`) unless it
+/// exists, so that `unknown_project: skip` never skips it.
+void ensure_project(database& db, const std::string& name);
 
 /// The newest schema version this binary knows.
 int schema_version();

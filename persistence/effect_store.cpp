@@ -4,6 +4,7 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace regevent {
@@ -36,7 +37,15 @@ void effect_store::apply(const std::vector<const planned_event*>& batch,
   std::vector<const planned_event*> fresh;
   fresh.reserve(batch.size());
   marks_->now = now_us();
-  for (size_t i = 0; i < batch.size(); ++i) {
+  // Marks are taken in event-id order: one lock order for every
+  // transaction, so that instances sharing PostgreSQL cannot deadlock.
+  std::vector<size_t> order(batch.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return batch[a]->event.id < batch[b]->event.id;
+  });
+  for (auto i : order) {
     marks_->event_id = batch[i]->event.id;
     marks_->insert.execute(true);
     if (marks_->insert.get_affected_rows() == 1) {

@@ -137,6 +137,14 @@ constexpr long long migration_lock_key = 0x72656765766e74;
 
 } // namespace
 
+void ensure_project(database& db, const std::string& name) {
+  long long now = now_us();
+  db.session() << "INSERT INTO projects (name, public, creation_time, "
+                  "update_time) VALUES (:n, 1, :c, :u) ON CONFLICT (name) "
+                  "DO NOTHING",
+    soci::use(name), soci::use(now), soci::use(now);
+}
+
 int schema_version() {
   return migrations().back().version;
 }

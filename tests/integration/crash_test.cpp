@@ -2,58 +2,65 @@
 // registry's re-sends, every count is exact and every audit row exists once.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/load.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <thread>
 
 namespace regevent::test {
 namespace {
 
-constexpr int total_events = 20'000;
-constexpr int repositories = 200;
-constexpr int senders = 8;
+constexpr size_t total_events = 20'000;
+constexpr size_t repositories = 200;
+constexpr size_t senders = 8;
 
-std::string pull_body(int i) {
-  event_spec e;
-  e.id = "crash-" + std::to_string(i);
-  e.repository = "library/r" + std::to_string(i % repositories);
-  e.digest = "sha256:" + std::to_string(i % repositories);
-  e.tag = "v1";
-  return envelope_json({event_json(e)});
+std::vector<std::string> pull_bodies() {
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < total_events; ++i) {
+    event_spec e;
+    e.id = "crash-" + std::to_string(i);
+    e.repository = "library/r" + std::to_string(i % repositories);
+    e.digest = "sha256:" + std::to_string(i % repositories);
+    e.tag = "v1";
+    bodies.push_back(envelope_json({event_json(e)}));
+  }
+  return bodies;
 }
 
-/// Sends events [i for i % senders == k] one per POST until told to stop or
-/// the daemon goes away; records which were answered 200.
-void send_share(uint16_t port, int k, std::vector<char>& answered,
-                std::atomic<int>& done, const std::atomic<bool>& stop) {
-  http_client c("127.0.0.1", port);
-  for (int i = k; i < total_events && !stop; i += senders) {
-    if (answered[static_cast<size_t>(i)])
-      continue;
-    auto a = c.notify(pull_body(i));
-    if (a.status == 0u)
-      return; // The daemon is gone: the registry would retry later.
-    if (a.status == 200u) {
-      answered[static_cast<size_t>(i)] = 1;
-      ++done;
-    }
+/// Runs `senders` registry senders against `port` until they finish or
+/// the daemon disappears.
+std::vector<std::thread> start_senders(const std::vector<std::string>& bodies,
+                                       uint16_t port,
+                                       std::vector<char>& answered,
+                                       std::atomic<size_t>& done,
+                                       const std::atomic<bool>& stop) {
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < senders; ++k) {
+    registry_sender s;
+    s.port_of = [port](size_t, int) { return port; };
+    s.offset = k;
+    s.stride = senders;
+    threads.emplace_back([s, &bodies, &answered, &done, &stop] {
+      s.run(bodies, answered, done, stop);
+    });
   }
+  return threads;
 }
 
 TEST(crash, sigkill_under_load_loses_nothing_and_counts_nothing_twice) {
   temp_dir dir;
+  auto bodies = pull_bodies();
   std::vector<char> answered(total_events, 0);
+  // A short claim lease: on PostgreSQL the claims of the killed instance
+  // are only taken over once they expire.
+  const std::string yaml = "dispatch:\n  claim_lease_ms: 2000\n";
   {
-    daemon_process d(dir);
+    daemon_process d(dir, yaml);
     ASSERT_TRUE(d.start()) << d.log();
-    std::atomic<int> done{0};
+    std::atomic<size_t> done{0};
     std::atomic<bool> stop{false};
-    std::vector<std::thread> threads;
-    for (int k = 0; k < senders; ++k)
-      threads.emplace_back(send_share, d.port(), k, std::ref(answered),
-                           std::ref(done), std::cref(stop));
+    auto threads = start_senders(bodies, d.port(), answered, done, stop);
     ASSERT_TRUE(poll_until([&] { return done.load() >= total_events / 2; },
                            std::chrono::seconds(120)));
     d.kill_hard();
@@ -63,27 +70,22 @@ TEST(crash, sigkill_under_load_loses_nothing_and_counts_nothing_twice) {
   }
   // The registry re-sends everything it got no 200 for, to the restarted
   // daemon; some of it was journaled before the kill.
-  daemon_process again(dir);
+  daemon_process again(dir, yaml);
   ASSERT_TRUE(again.start()) << again.log();
-  std::atomic<int> done{0};
+  std::atomic<size_t> done{0};
   std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int k = 0; k < senders; ++k)
-    threads.emplace_back(send_share, again.port(), k, std::ref(answered),
-                         std::ref(done), std::cref(stop));
-  for (auto& t : threads)
+  for (auto& t : start_senders(bodies, again.port(), answered, done, stop))
     t.join();
-  for (int i = 0; i < total_events; ++i)
-    ASSERT_TRUE(answered[static_cast<size_t>(i)]) << i;
+  for (size_t i = 0; i < total_events; ++i)
+    ASSERT_TRUE(answered[i]) << i;
   const auto& db = again.database_path();
-  ASSERT_TRUE(poll_until(
-    [&] {
-      return sql_scalar(db, "SELECT COUNT(*) FROM events WHERE status = "
-                            "'done'")
-             == total_events;
-    },
-    std::chrono::seconds(120)))
-    << sql_scalar(db, "SELECT COUNT(*) FROM events WHERE status = 'done'");
+  auto finished = [&] {
+    return sql_scalar(db, "SELECT COUNT(*) FROM events WHERE status = "
+                          "'done'");
+  };
+  ASSERT_TRUE(poll_until([&] { return finished() == total_events; },
+                         std::chrono::seconds(120)))
+    << finished();
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), total_events);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM access_logs"), total_events);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(DISTINCT event_id) FROM access_logs"),

@@ -1,0 +1,166 @@
+#include "tests/config/env_guard.hpp"
+#include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace regevent {
+namespace {
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs regeventd with `args`, stdout and stderr redirected to files in
+/// `dir`, and waits for it.
+run_result run_regeventd(const test::temp_dir& dir,
+                         const std::vector<std::string>& args) {
+  auto bin = test::regeventd_path();
+  auto out_path = dir.file("stdout.txt");
+  auto err_path = dir.file("stderr.txt");
+  std::vector<const char*> argv{bin.c_str()};
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0)
+    return {};
+  if (pid == 0) {
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int null = ::open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || null < 0)
+      _exit(126);
+    dup2(null, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    execv(bin.c_str(), const_cast<char* const*>(argv.data()));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  run_result r;
+  r.exit_code
+    = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = test::read_file(out_path);
+  r.err = test::read_file(err_path);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+class check_config : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // The child inherits the environment: no override may leak in.
+    env.clear_regevent();
+  }
+
+  std::string write_config(const std::string& text) {
+    auto path = dir.file("regevent.yml");
+    test::write_file(path, text);
+    return path;
+  }
+
+  test::env_guard env;
+  test::temp_dir dir;
+};
+
+TEST_F(check_config, valid_file_exits_0_and_prints_redacted_config) {
+  auto path = write_config("listen: 127.0.0.1:18080\n"
+                           "database:\n  url: postgresql://u:db-pw-1@h/d\n"
+                           "auth:\n  notify_token: notify-secret-1\n"
+                           "  admin_token: admin-secret-2\n"
+                           "filter:\n  head_requests: count\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "listen: 127.0.0.1:18080")) << r.out;
+  EXPECT_TRUE(contains(r.out, "head_requests: count")) << r.out;
+  EXPECT_TRUE(contains(r.out, "notify_token: <redacted>")) << r.out;
+  EXPECT_TRUE(contains(r.out, "postgresql://u:***@h/d")) << r.out;
+  for (const auto* secret : {"notify-secret-1", "admin-secret-2", "db-pw-1"}) {
+    EXPECT_FALSE(contains(r.out, secret)) << r.out;
+    EXPECT_FALSE(contains(r.err, secret)) << r.err;
+  }
+}
+
+TEST_F(check_config, does_not_create_the_database) {
+  auto db = dir.file("events.db");
+  auto path = write_config("database:\n  url: sqlite://" + db + "\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "url: sqlite://" + db)) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
+TEST_F(check_config, environment_overrides_show_in_the_output) {
+  auto path = write_config("listen: 127.0.0.1:18080\n");
+  env.set("REGEVENT_LISTEN", "0.0.0.0:18181");
+  env.set("REGEVENT_ADMIN_TOKEN", "env-admin-secret");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "listen: 0.0.0.0:18181")) << r.out;
+  EXPECT_TRUE(contains(r.out, "admin_token: <redacted>")) << r.out;
+  EXPECT_FALSE(contains(r.out, "env-admin-secret")) << r.out;
+}
+
+TEST_F(check_config, without_config_prints_the_defaults) {
+  auto r = run_regeventd(dir, {"--check-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "listen: 127.0.0.1:8080")) << r.out;
+  EXPECT_TRUE(contains(r.out, "url: sqlite://regevent.db")) << r.out;
+}
+
+TEST_F(check_config, unknown_key_exits_2_naming_the_key) {
+  auto path = write_config("effects:\n  artifacts:\n    bogus: 1\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "effects.artifacts.bogus")) << r.err;
+  EXPECT_TRUE(contains(r.err, "(line 3)")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST_F(check_config, wrong_type_exits_2_naming_the_key) {
+  auto path = write_config("http:\n  io_threads: many\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "http.io_threads")) << r.err;
+}
+
+TEST_F(check_config, complex_key_exits_2_instead_of_crashing) {
+  auto path = write_config("? [a, b]\n: 1\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "invalid configuration")) << r.err;
+}
+
+TEST_F(check_config, invalid_environment_exits_2_naming_the_variable) {
+  env.set("REGEVENT_LISTEN", "not-a-listen-address");
+  auto r = run_regeventd(dir, {"--check-config"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "REGEVENT_LISTEN")) << r.err;
+}
+
+TEST_F(check_config, missing_file_exits_2) {
+  auto r = run_regeventd(dir,
+                         {"--check-config", "--config", dir.file("nope.yml")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "nope.yml")) << r.err;
+}
+
+} // namespace
+} // namespace regevent

@@ -1,0 +1,354 @@
+#include "tests/e2e/registry_helper.hpp"
+
+#include "tests/fixtures/poll.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace regevent::test {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// posix_spawn file actions, destroyed with their owner.
+struct file_actions {
+  posix_spawn_file_actions_t fa;
+  file_actions() {
+    posix_spawn_file_actions_init(&fa);
+  }
+  ~file_actions() {
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  file_actions(const file_actions&) = delete;
+  file_actions& operator=(const file_actions&) = delete;
+};
+
+/// Spawns `argv` with the given file actions, which must leave the child
+/// nothing but descriptors 0-2. Returns the PID, or -1.
+pid_t spawn(const std::vector<std::string>& argv, file_actions& actions) {
+  // Descriptors of the test process (sockets to the daemon, pipes of other
+  // children) stay out of the child.
+  posix_spawn_file_actions_addclosefrom_np(&actions.fa, 3);
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, args[0], &actions.fa, nullptr, args.data(), environ)
+      != 0)
+    return -1;
+  return pid;
+}
+
+/// waitpid without blocking: the exit code (or -signal) once `pid` ended.
+bool reaped(pid_t pid, int& exit_code) {
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) != pid)
+    return false;
+  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return true;
+}
+
+std::string registry_config(const std::string& storage, uint16_t port,
+                            const std::string& notify_url,
+                            const std::string& secret) {
+  return "version: 0.1\n"
+         "log:\n"
+         "  level: info\n"
+         "  formatter: text\n"
+         "  fields:\n"
+         "    service: registry\n"
+         "storage:\n"
+         "  filesystem:\n"
+         "    rootdirectory: "
+         + storage
+         + "\n"
+           "  delete:\n"
+           "    enabled: true\n"
+           "  cache:\n"
+           "    blobdescriptor: inmemory\n"
+           "  maintenance:\n"
+           "    uploadpurging:\n"
+           "      enabled: false\n"
+           "http:\n"
+           "  addr: 127.0.0.1:"
+         + std::to_string(port)
+         + "\n"
+           "  headers:\n"
+           "    X-Content-Type-Options: [nosniff]\n"
+           "notifications:\n"
+           "  events:\n"
+           "    includereferences: true\n"
+           "  endpoints:\n"
+           "    - name: regevent\n"
+           "      disabled: false\n"
+           "      url: "
+         + notify_url
+         + "\n"
+           "      headers:\n"
+           "        Authorization: [Bearer "
+         + secret
+         + "]\n"
+           "      timeout: 1s\n"
+           "      threshold: 3\n"
+           "      backoff: 1s\n";
+}
+
+} // namespace
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t length = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a port on 127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+command_result run_command(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds deadline) {
+  command_result result;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    result.output = "pipe2 failed";
+    return result;
+  }
+  file_actions actions;
+  posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions.fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions.fa, fds[1], 2);
+  pid_t pid = spawn(argv, actions);
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    result.output = "cannot start " + argv.front();
+    return result;
+  }
+  // Read until the child closes its end; poll(2) bounds every wait.
+  auto until = std::chrono::steady_clock::now() + deadline;
+  bool overran = false;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      overran = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      overran = true; // timed out, or poll failed: the child is killed
+      break;
+    }
+    char buffer[4096];
+    auto got = ::read(fds[0], buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    result.output.append(buffer, static_cast<size_t>(got));
+  }
+  ::close(fds[0]);
+  if (overran)
+    ::kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (overran) {
+    result.exit_code = -1;
+    result.output += "\n[killed: no end within "
+                     + std::to_string(deadline.count()) + " ms]";
+  } else {
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                         : -WTERMSIG(status);
+  }
+  return result;
+}
+
+registry_process::registry_process(const temp_dir& dir,
+                                   std::string notify_url, std::string secret)
+  : dir_(dir),
+    notify_url_(std::move(notify_url)),
+    secret_(std::move(secret)),
+    config_path_(dir.file("registry.yml")),
+    log_path_(dir.file("registry.log")),
+    storage_path_(dir.file("registry-storage")) {
+}
+
+registry_process::~registry_process() {
+  stop();
+}
+
+std::string registry_process::address() const {
+  return "127.0.0.1:" + std::to_string(port_);
+}
+
+std::string registry_process::ref(const std::string& repository,
+                                  const std::string& reference) const {
+  bool digest = reference.rfind("sha256:", 0) == 0;
+  return address() + "/" + repository + (digest ? "@" : ":") + reference;
+}
+
+std::string registry_process::log() const {
+  return read_file(log_path_);
+}
+
+bool registry_process::launch() {
+  port_ = free_port();
+  write_file(config_path_, registry_config(storage_path_, port_, notify_url_,
+                                           secret_));
+  file_actions actions;
+  posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions.fa, 1, log_path_.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions.fa, 1, 2);
+  pid_ = spawn({"docker-registry", "serve", config_path_}, actions);
+  if (pid_ < 0)
+    return false;
+  bool exited = false;
+  http_client probe("127.0.0.1", port_);
+  bool up = poll_until(
+    [&] {
+      int code = 0;
+      if (reaped(pid_, code)) {
+        exited = true;
+        return true;
+      }
+      return probe.get("/v2/").status == 200;
+    },
+    30s);
+  if (exited)
+    pid_ = -1;
+  return up && !exited;
+}
+
+bool registry_process::start() {
+  // Another process may take the free port before the registry binds it:
+  // then the registry exits, and a new port is tried.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (launch())
+      return true;
+    stop();
+  }
+  return false;
+}
+
+void registry_process::stop() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGTERM);
+  int code = 0;
+  if (!poll_until([&] { return reaped(pid_, code); }, 10s)) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+}
+
+skopeo_client::skopeo_client(const temp_dir& dir)
+  : dir_(dir), policy_path_(dir.file("skopeo-policy.json")) {
+  write_file(policy_path_,
+             "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}\n");
+}
+
+command_result skopeo_client::run(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"skopeo", "--policy", policy_path_});
+  return run_command(args, 60s);
+}
+
+command_result skopeo_client::push(const oci_image& image,
+                                   const std::string& dest, bool docker_v2s2,
+                                   std::string* digest) const {
+  auto digest_file = dir_.file("skopeo-digest");
+  std::remove(digest_file.c_str());
+  std::vector<std::string> args{"copy",          "--quiet",
+                                "--dest-no-creds", "--dest-tls-verify=false",
+                                "--digestfile",  digest_file};
+  if (docker_v2s2) {
+    args.push_back("--format");
+    args.push_back("v2s2");
+  }
+  args.push_back("oci:" + image.dir + ":" + image.tag);
+  args.push_back("docker://" + dest);
+  auto result = run(args);
+  if (digest)
+    *digest = read_file(digest_file);
+  return result;
+}
+
+command_result skopeo_client::pull(const std::string& source) const {
+  auto out = dir_.file("pulled-" + std::to_string(++pulls_));
+  return run({"copy", "--quiet", "--src-no-creds", "--src-tls-verify=false",
+              "docker://" + source, "dir:" + out});
+}
+
+command_result skopeo_client::copy(const std::string& source,
+                                   const std::string& dest) const {
+  return run({"copy", "--quiet", "--src-no-creds", "--dest-no-creds",
+              "--src-tls-verify=false", "--dest-tls-verify=false",
+              "docker://" + source, "docker://" + dest});
+}
+
+command_result
+skopeo_client::inspect_raw(const std::string& reference) const {
+  return run({"inspect", "--raw", "--no-creds", "--tls-verify=false",
+              "docker://" + reference});
+}
+
+command_result skopeo_client::remove(const std::string& reference) const {
+  return run({"delete", "--no-creds", "--tls-verify=false",
+              "docker://" + reference});
+}
+
+http_answer get_manifest(http_client& registry, const std::string& repository,
+                         const std::string& reference,
+                         const std::string& user_agent) {
+  // http_client sets `User-Agent: regevent-test` first; Beast's set()
+  // replaces a field of the same name, so this one is the only one sent.
+  return registry.request("GET",
+                          "/v2/" + repository + "/manifests/" + reference, {},
+                          {{"Accept", manifest_accept},
+                           {"User-Agent", user_agent}});
+}
+
+unsigned head_manifest(const registry_process& registry,
+                       const std::string& repository,
+                       const std::string& reference,
+                       const std::string& user_agent) {
+  auto answer = registry.client().raw(
+    "HEAD /v2/" + repository + "/manifests/" + reference
+    + " HTTP/1.1\r\nHost: " + registry.address() + "\r\nUser-Agent: "
+    + user_agent + "\r\nAccept: " + manifest_accept
+    + "\r\nConnection: close\r\n\r\n");
+  // "HTTP/1.1 200 OK\r\n..."
+  if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12)
+    return 0;
+  return static_cast<unsigned>(std::stoul(answer.substr(9, 3)));
+}
+
+} // namespace regevent::test

@@ -1,0 +1,147 @@
+#pragma once
+
+#include "tests/e2e/oci_image_helper.hpp"
+#include "tests/fixtures/http_client.hpp"
+#include "tests/fixtures/temp_dir.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace regevent::test {
+
+/// A TCP port that was free on 127.0.0.1 a moment ago: a socket bound to
+/// port 0, its port read back, the socket closed.
+uint16_t free_port();
+
+/// What a finished child process left.
+struct command_result {
+  /// The exit status; -signal when a signal ended it; -1 when it could not
+  /// be started or overran its deadline (and was killed).
+  int exit_code = -1;
+  /// Its standard output and standard error, interleaved.
+  std::string output;
+  bool ok() const {
+    return exit_code == 0;
+  }
+};
+
+/// Runs `argv` (argv[0] looked up in PATH) with posix_spawn, capturing its
+/// output; kills it by its PID when it overruns `deadline`.
+command_result run_command(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds deadline
+                           = std::chrono::seconds(60));
+
+/// Debian's real `docker-registry serve` (CNCF Distribution 2.8.2) as a
+/// child process on a free loopback port, with filesystem storage and its
+/// log in `dir`, deletes enabled, and one notification endpoint: `notify_url`
+/// with `Authorization: Bearer <secret>`, references included, timeout 1s,
+/// threshold 3, backoff 1s.
+class registry_process {
+public:
+  registry_process(const temp_dir& dir, std::string notify_url,
+                   std::string secret);
+  ~registry_process();
+  registry_process(const registry_process&) = delete;
+  registry_process& operator=(const registry_process&) = delete;
+
+  /// Starts the registry and waits until GET /v2/ answers 200. False on
+  /// failure (see log()).
+  bool start();
+
+  /// SIGTERM to the registry's PID, then SIGKILL if it has not exited
+  /// within a few seconds; reaps it.
+  void stop();
+
+  bool running() const {
+    return pid_ > 0;
+  }
+  uint16_t port() const {
+    return port_;
+  }
+  /// `127.0.0.1:<port>`.
+  std::string address() const;
+  /// `127.0.0.1:<port>/<repository>:<tag>`, or `...@<digest>` when
+  /// `reference` starts with `sha256:`: a skopeo `docker://` reference
+  /// without the transport.
+  std::string ref(const std::string& repository,
+                  const std::string& reference) const;
+  std::string log() const;
+  http_client client() const {
+    return http_client("127.0.0.1", port_);
+  }
+
+private:
+  bool launch();
+
+  const temp_dir& dir_;
+  std::string notify_url_;
+  std::string secret_;
+  std::string config_path_;
+  std::string log_path_;
+  std::string storage_path_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+/// skopeo 1.9.3 against a plain-HTTP registry, with its own signature
+/// policy (accept anything) and no credentials. References are the
+/// `registry_process::ref` form.
+class skopeo_client {
+public:
+  explicit skopeo_client(const temp_dir& dir);
+
+  /// `skopeo copy oci:<layout>:<tag> docker://<dest>`, as OCI or (with
+  /// `docker_v2s2`) converted to a Docker schema 2 manifest. `digest`
+  /// receives the digest of the manifest as pushed.
+  command_result push(const oci_image& image, const std::string& dest,
+                      bool docker_v2s2 = false,
+                      std::string* digest = nullptr) const;
+
+  /// `skopeo copy docker://<source> dir:<fresh folder>`: one manifest GET.
+  command_result pull(const std::string& source) const;
+
+  /// `skopeo copy docker://<source> docker://<dest>` within one registry:
+  /// a manifest GET on the source, blob mounts, a manifest PUT.
+  command_result copy(const std::string& source,
+                      const std::string& dest) const;
+
+  /// `skopeo inspect --raw docker://<reference>`: the manifest as stored.
+  command_result inspect_raw(const std::string& reference) const;
+
+  /// `skopeo delete docker://<reference>`: a manifest GET, then the DELETE
+  /// of the manifest by digest (the registry also untags every tag on it).
+  command_result remove(const std::string& reference) const;
+
+private:
+  command_result run(std::vector<std::string> args) const;
+
+  const temp_dir& dir_;
+  std::string policy_path_;
+  mutable int pulls_ = 0;
+};
+
+/// The Accept header of a client that takes OCI and Docker schema 2
+/// manifests.
+constexpr const char* manifest_accept
+  = "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+/// GET /v2/<repository>/manifests/<reference> with `user_agent`: one real
+/// pull event from the registry.
+http_answer get_manifest(http_client& registry, const std::string& repository,
+                         const std::string& reference,
+                         const std::string& user_agent = "containerd/1.7");
+
+/// HEAD /v2/<repository>/manifests/<reference>, sent with the test
+/// http_client's raw() on a fresh `Connection: close` connection (its
+/// request() waits for a body that a HEAD answer never has). Returns the
+/// status code, 0 without an answer.
+unsigned head_manifest(const registry_process& registry,
+                       const std::string& repository,
+                       const std::string& reference,
+                       const std::string& user_agent = "containerd/1.7");
+
+} // namespace regevent::test

@@ -1,0 +1,313 @@
+#include "persistence/journal_store.hpp"
+
+#include "persistence/database.hpp"
+#include "tests/persistence/store_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace regevent {
+namespace {
+
+using test::make_event;
+
+std::vector<std::string> ids(const std::vector<event_record>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events)
+    out.push_back(e.id);
+  return out;
+}
+
+class journal_store_test : public ::testing::Test {
+protected:
+  /// Appends in its own committed transaction, as the journal actor does.
+  std::vector<bool> append(const std::vector<event_record>& events,
+                           const std::string& owner = {},
+                           timestamp_us expires = 0) {
+    std::vector<bool> fresh;
+    write_transaction tx(f.db());
+    journal.append(events, owner, expires, fresh);
+    tx.commit();
+    return fresh;
+  }
+
+  std::vector<event_record> claim(const std::string& owner, timestamp_us now,
+                                  timestamp_us expires, size_t limit) {
+    write_transaction tx(f.db());
+    auto out = journal.claim(owner, now, expires, limit);
+    tx.commit();
+    return out;
+  }
+
+  void update(const std::vector<status_update>& updates, timestamp_us now) {
+    write_transaction tx(f.db());
+    journal.update_status(updates, now);
+    tx.commit();
+  }
+
+  test::store_fixture f;
+  journal_store journal{f.db()};
+};
+
+TEST_F(journal_store_test, append_reports_fresh_events) {
+  auto fresh = append({make_event("a"), make_event("b")});
+  EXPECT_EQ(fresh, (std::vector<bool>{true, true}));
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
+  EXPECT_EQ(journal.count_pending(), 2u);
+}
+
+TEST_F(journal_store_test, duplicate_within_one_batch_is_stored_once) {
+  auto fresh = append({make_event("a"), make_event("b"), make_event("a")});
+  EXPECT_EQ(fresh, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
+}
+
+TEST_F(journal_store_test, duplicate_across_batches_is_stored_once) {
+  append({make_event("a")});
+  auto again = make_event("a", "pull", 9'000'000);
+  auto fresh = append({again, make_event("c")});
+  EXPECT_EQ(fresh, (std::vector<bool>{false, true}));
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
+  // The first delivery wins; the duplicate changes nothing.
+  EXPECT_EQ(f.text("SELECT action FROM events WHERE id = 'a'"), "push");
+  EXPECT_EQ(f.scalar("SELECT event_time FROM events WHERE id = 'a'"),
+            1'000'000);
+}
+
+TEST_F(journal_store_test, append_of_nothing_is_a_no_op) {
+  auto fresh = append({});
+  EXPECT_TRUE(fresh.empty());
+  EXPECT_EQ(journal.count_pending(), 0u);
+}
+
+TEST_F(journal_store_test, fresh_is_reset_on_every_call) {
+  std::vector<bool> fresh{true, true, true, true};
+  write_transaction tx(f.db());
+  journal.append({make_event("a")}, {}, 0, fresh);
+  tx.commit();
+  EXPECT_EQ(fresh, (std::vector<bool>{true}));
+}
+
+TEST_F(journal_store_test, rolled_back_append_leaves_nothing) {
+  {
+    std::vector<bool> fresh;
+    write_transaction tx(f.db());
+    journal.append({make_event("a")}, {}, 0, fresh);
+  }
+  EXPECT_EQ(journal.count_pending(), 0u);
+  EXPECT_EQ(append({make_event("a")}), (std::vector<bool>{true}));
+}
+
+TEST_F(journal_store_test, stored_row_keeps_every_field) {
+  auto e = make_event("full", "pull", 1'234'567);
+  e.actor = "alice";
+  append({e});
+  EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'full'"), e.raw);
+  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'full'"),
+            "pending");
+  auto claimed = claim("me", 10, 20, 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  const auto& x = claimed[0];
+  EXPECT_EQ(x.id, e.id);
+  EXPECT_EQ(x.time, e.time);
+  EXPECT_EQ(x.received, e.received);
+  EXPECT_EQ(x.action, e.action);
+  EXPECT_EQ(x.repository, e.repository);
+  EXPECT_EQ(x.tag, e.tag);
+  EXPECT_EQ(x.digest, e.digest);
+  EXPECT_EQ(x.media_type, e.media_type);
+  EXPECT_EQ(x.size, e.size);
+  EXPECT_EQ(x.method, e.method);
+  EXPECT_EQ(x.user_agent, e.user_agent);
+  EXPECT_EQ(x.actor, e.actor);
+  EXPECT_EQ(x.client_addr, e.client_addr);
+  EXPECT_EQ(x.source_addr, e.source_addr);
+}
+
+TEST_F(journal_store_test, claim_returns_oldest_first_up_to_the_limit) {
+  append({make_event("e1"), make_event("e2")});
+  append({make_event("e3")});
+  append({make_event("e4"), make_event("e5")});
+  auto first = claim("me", 100, 200, 3);
+  EXPECT_EQ(ids(first), (std::vector<std::string>{"e1", "e2", "e3"}));
+  auto rest = claim("me", 100, 200, 3);
+  EXPECT_EQ(ids(rest), (std::vector<std::string>{"e4", "e5"}));
+  EXPECT_TRUE(claim("me", 100, 200, 3).empty());
+}
+
+TEST_F(journal_store_test, claim_order_is_arrival_not_event_time) {
+  append({make_event("late", "push", 9'000'000)});
+  append({make_event("early", "push", 1'000)});
+  EXPECT_EQ(ids(claim("me", 1, 2, 10)),
+            (std::vector<std::string>{"late", "early"}));
+}
+
+TEST_F(journal_store_test, claim_records_owner_and_expiry) {
+  append({make_event("a")});
+  claim("instance-1", 100, 5'000, 10);
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"),
+            "instance-1");
+  EXPECT_EQ(f.scalar("SELECT claim_expires FROM events WHERE id = 'a'"),
+            5'000);
+}
+
+TEST_F(journal_store_test, unexpired_claims_are_skipped) {
+  append({make_event("a"), make_event("b")});
+  EXPECT_EQ(claim("one", 100, 1'000, 1).size(), 1u);
+  // At 999 the claim of "one" on "a" still holds; "b" is free.
+  EXPECT_EQ(ids(claim("two", 999, 2'000, 10)),
+            (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(claim("three", 1'000, 3'000, 10).empty());
+}
+
+TEST_F(journal_store_test, expired_claims_are_taken_over) {
+  append({make_event("a")});
+  claim("one", 100, 1'000, 10);
+  auto taken = claim("two", 1'001, 9'000, 10);
+  EXPECT_EQ(ids(taken), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "two");
+}
+
+TEST_F(journal_store_test, append_can_claim_the_new_rows) {
+  append({make_event("a")}, "ingest", 5'000);
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"),
+            "ingest");
+  EXPECT_TRUE(claim("recovery", 4'000, 9'000, 10).empty());
+  EXPECT_EQ(ids(claim("recovery", 5'001, 9'000, 10)),
+            (std::vector<std::string>{"a"}));
+}
+
+TEST_F(journal_store_test, append_without_owner_leaves_rows_unclaimed) {
+  append({make_event("a")}, "", 5'000);
+  EXPECT_EQ(f.scalar("SELECT claim_expires FROM events WHERE id = 'a'"), 0);
+  EXPECT_EQ(claim("recovery", 1, 2, 10).size(), 1u);
+}
+
+TEST_F(journal_store_test, duplicate_append_does_not_steal_a_claim) {
+  append({make_event("a")}, "one", 5'000);
+  auto fresh = append({make_event("a")}, "two", 9'000);
+  EXPECT_EQ(fresh, (std::vector<bool>{false}));
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "one");
+}
+
+TEST_F(journal_store_test, release_gives_back_only_the_owners_claims) {
+  append({make_event("a"), make_event("b"), make_event("c")});
+  claim("one", 100, 1'000'000, 2);
+  claim("two", 100, 1'000'000, 1);
+  EXPECT_EQ(journal.release("one"), 2u);
+  EXPECT_EQ(ids(claim("three", 100, 1'000'000, 10)),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'c'"), "two");
+  EXPECT_EQ(journal.release("nobody"), 0u);
+}
+
+TEST_F(journal_store_test, release_skips_finished_events) {
+  append({make_event("a"), make_event("b")}, "one", 1'000'000);
+  update({{"a", event_status::done, ""}}, 50);
+  EXPECT_EQ(journal.release("one"), 1u);
+}
+
+TEST_F(journal_store_test, release_all_frees_every_pending_claim) {
+  append({make_event("a"), make_event("b"), make_event("c")});
+  claim("one", 100, 1'000'000, 1);
+  claim("two", 100, 1'000'000, 1);
+  EXPECT_EQ(journal.release_all(), 2u);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"),
+            0);
+  EXPECT_EQ(claim("three", 100, 1'000'000, 10).size(), 3u);
+  EXPECT_EQ(journal.release_all(), 3u);
+  EXPECT_EQ(journal.release_all(), 0u);
+}
+
+TEST_F(journal_store_test, update_status_finishes_events) {
+  append({make_event("a"), make_event("b"), make_event("c")}, "one",
+         1'000'000);
+  update({{"a", event_status::done, ""},
+          {"b", event_status::ignored, "not a manifest"},
+          {"c", event_status::dead, "artifacts: timeout"}},
+         777);
+  EXPECT_EQ(journal.count_pending(), 0u);
+  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'a'"), "done");
+  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'b'"), "ignored");
+  EXPECT_EQ(f.text("SELECT reason FROM events WHERE id = 'b'"),
+            "not a manifest");
+  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'c'"), "dead");
+  EXPECT_EQ(f.scalar("SELECT finished_at FROM events WHERE id = 'a'"), 777);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"),
+            0);
+  // Finished events are never claimed again, even with no claim on them.
+  EXPECT_TRUE(claim("two", 2'000'000, 3'000'000, 10).empty());
+}
+
+TEST_F(journal_store_test, update_status_of_unknown_id_changes_nothing) {
+  append({make_event("a")});
+  update({{"missing", event_status::done, ""}}, 1);
+  EXPECT_EQ(journal.count_pending(), 1u);
+}
+
+TEST_F(journal_store_test, count_pending_counts_claimed_and_unclaimed) {
+  append({make_event("a"), make_event("b"), make_event("c")});
+  claim("one", 1, 1'000, 1);
+  EXPECT_EQ(journal.count_pending(), 3u);
+  update({{"b", event_status::done, ""}}, 5);
+  EXPECT_EQ(journal.count_pending(), 2u);
+}
+
+TEST_F(journal_store_test, dead_letters_are_recorded) {
+  append({make_event("a")});
+  {
+    write_transaction tx(f.db());
+    journal.add_dead_letter({"a", "artifacts", "database is locked", 5}, 99);
+    journal.add_dead_letter({"a", "pull_counter", "timeout", 3}, 100);
+    tx.commit();
+  }
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM dead_letters"), 2);
+  EXPECT_EQ(f.text("SELECT error FROM dead_letters WHERE effect = "
+                   "'artifacts'"),
+            "database is locked");
+  EXPECT_EQ(f.scalar("SELECT attempts FROM dead_letters WHERE effect = "
+                     "'artifacts'"),
+            5);
+  EXPECT_EQ(f.scalar("SELECT created_at FROM dead_letters WHERE effect = "
+                     "'pull_counter'"),
+            100);
+  EXPECT_EQ(f.scalar("SELECT replayed_at FROM dead_letters WHERE effect = "
+                     "'pull_counter'"),
+            0);
+  EXPECT_EQ(f.text("SELECT event_id FROM dead_letters WHERE effect = "
+                   "'pull_counter'"),
+            "a");
+}
+
+TEST_F(journal_store_test, journal_survives_reopening_the_database) {
+  append({make_event("a")});
+  database other(f.cfg());
+  journal_store reopened(other);
+  EXPECT_EQ(reopened.count_pending(), 1u);
+  std::vector<bool> fresh;
+  write_transaction tx(other);
+  reopened.append({make_event("a")}, {}, 0, fresh);
+  tx.commit();
+  EXPECT_EQ(fresh, (std::vector<bool>{false}));
+}
+
+TEST(migrations, are_idempotent_and_recorded) {
+  test::store_fixture f;
+  migrate(f.db());
+  EXPECT_EQ(f.scalar("SELECT MAX(version) FROM schema_migrations"),
+            schema_version());
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM schema_migrations"),
+            schema_version());
+}
+
+TEST(database, sqlite_runs_in_wal_mode_with_the_configured_sync) {
+  test::store_fixture f("  sqlite_synchronous: full\n");
+  EXPECT_EQ(f.text("PRAGMA journal_mode"), "wal");
+  // 2 = FULL.
+  EXPECT_EQ(f.scalar("PRAGMA synchronous"), 2);
+}
+
+} // namespace
+} // namespace regevent
