@@ -1,8 +1,8 @@
 // regeventd: wires the libraries together. All logic lives in config/,
 // persistence/, actors/ and http/.
 
-#include "actors/metrics.hpp"
 #include "actors/actors.hpp"
+#include "actors/metrics.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "config/logging.hpp"
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
                  "supervisors and tests that listen on port 0)");
   app.add_flag("--check-config", check_config,
                "validate and print the effective configuration, then exit");
-  app.set_version_flag("--version", std::string("regeventd ")
-                                      + REGEVENT_VERSION);
+  app.set_version_flag("--version",
+                       std::string("regeventd ") + REGEVENT_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   regevent::config cfg;

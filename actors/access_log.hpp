@@ -5,10 +5,9 @@
 
 namespace regevent {
 
-
 /// The ACCESS LOG effect: one audit row per kept push, pull and delete
 /// (username `anonymous` for anonymous access).
 effect_actor::behavior_type access_log(effect_self self, runtime rt,
-                               std::shared_ptr<fault_budget> faults);
+                                       std::shared_ptr<fault_budget> faults);
 
 } // namespace regevent

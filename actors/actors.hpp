@@ -38,46 +38,46 @@ struct runtime {
 
 /// The JOURNAL actor interface: the only writer of the `events` table.
 using journal_actor = caf::typed_actor<
-  /// Journals a batch in a group commit and answers with the events that
-  /// were new; a duplicate id is never stored twice. `true` claims the new
-  /// rows for immediate dispatch by this instance.
-  caf::replies_to<atom::append, std::vector<event_record>, bool>::with<
-    std::vector<event_record>>,
-  /// Records final states (done, ignored) of dispatched events.
-  caf::reacts_to<atom::finish, std::vector<status_update>>,
-  /// Stores a dead letter and marks its event dead; answers after commit.
-  caf::replies_to<atom::dead, dead_letter>::with<bool>,
-  /// Answers the number of pending events.
-  caf::replies_to<atom::pending>::with<uint64_t>,
-  /// Commits what is buffered (sent by the actor to itself).
-  caf::reacts_to<atom::flush>,
-  /// Periodic housekeeping: recount statuses, probe the database.
-  caf::reacts_to<atom::tick>>;
+    /// Journals a batch in a group commit and answers with the events that
+    /// were new; a duplicate id is never stored twice. `true` claims the new
+    /// rows for immediate dispatch by this instance.
+    caf::replies_to<atom::append, std::vector<event_record>,
+                    bool>::with<std::vector<event_record>>,
+    /// Records final states (done, ignored) of dispatched events.
+    caf::reacts_to<atom::finish, std::vector<status_update>>,
+    /// Stores a dead letter and marks its event dead; answers after commit.
+    caf::replies_to<atom::dead, dead_letter>::with<bool>,
+    /// Answers the number of pending events.
+    caf::replies_to<atom::pending>::with<uint64_t>,
+    /// Commits what is buffered (sent by the actor to itself).
+    caf::reacts_to<atom::flush>,
+    /// Periodic housekeeping: recount statuses, probe the database.
+    caf::reacts_to<atom::tick>>;
 
 /// The EFFECT actor interface, shared by every effect kind (access_log,
 /// repositories, pull_counter, artifacts).
 using effect_actor = caf::typed_actor<
-  /// Applies the effect of one event, exactly once; answers after commit
-  /// with true, or false when the effect was already applied.
-  caf::replies_to<atom::apply, planned_event>::with<bool>,
-  /// Whether a project exists. Only the repositories effect owns projects;
-  /// the other effects answer true.
-  caf::replies_to<atom::resolve, std::string>::with<bool>,
-  /// Commits what is buffered (sent by the actor to itself).
-  caf::reacts_to<atom::flush>>;
+    /// Applies the effect of one event, exactly once; answers after commit
+    /// with true, or false when the effect was already applied.
+    caf::replies_to<atom::apply, planned_event>::with<bool>,
+    /// Whether a project exists. Only the repositories effect owns projects;
+    /// the other effects answer true.
+    caf::replies_to<atom::resolve, std::string>::with<bool>,
+    /// Commits what is buffered (sent by the actor to itself).
+    caf::reacts_to<atom::flush>>;
 
 /// The QUERY actor interface: runs management API reads and writes on its
 /// own connection, off the io threads and the cooperative scheduler.
 using query_actor
-  = caf::typed_actor<caf::reacts_to<atom::query, query_request>>;
+    = caf::typed_actor<caf::reacts_to<atom::query, query_request>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
 using retention_actor = caf::typed_actor<
-  /// Starts a purge round (periodic).
-  caf::reacts_to<atom::tick>,
-  /// Deletes the next batch of the current round.
-  caf::reacts_to<atom::purge>>;
+    /// Starts a purge round (periodic).
+    caf::reacts_to<atom::tick>,
+    /// Deletes the next batch of the current round.
+    caf::reacts_to<atom::purge>>;
 
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {
@@ -86,37 +86,37 @@ struct effect_pools {
 
 /// The SUPERVISOR actor interface: owns the effect actors' lifecycle.
 using supervisor_actor = caf::typed_actor<
-  /// The current effect actors, for a new dispatcher.
-  caf::replies_to<atom::get>::with<effect_pools>,
-  /// The current instance of an effect for a key (the repository), so that
-  /// a retry reaches the instance that replaced a crashed one.
-  caf::replies_to<atom::get, std::string, std::string>::with<effect_actor>>;
+    /// The current effect actors, for a new dispatcher.
+    caf::replies_to<atom::get>::with<effect_pools>,
+    /// The current instance of an effect for a key (the repository), so that
+    /// a retry reaches the instance that replaced a crashed one.
+    caf::replies_to<atom::get, std::string, std::string>::with<effect_actor>>;
 
 /// The DISPATCHER actor interface: one per batch; only talks to itself.
 using dispatcher_actor = caf::typed_actor<
-  /// Sends a request again after its backoff (item index).
-  caf::reacts_to<atom::retry, uint64_t>>;
+    /// Sends a request again after its backoff (item index).
+    caf::reacts_to<atom::retry, uint64_t>>;
 
 /// The RECOVERY actor interface: feeds journaled, unfinished events to
 /// dispatchers in bounded batches.
 using recovery_actor = caf::typed_actor<
-  /// Live ingest left events undispatched: look for work now.
-  caf::reacts_to<atom::wakeup>,
-  /// Periodic: look for work whose claim expired (a dead instance's).
-  caf::reacts_to<atom::tick>,
-  /// Stop claiming and give back own claims.
-  caf::replies_to<atom::shutdown>::with<bool>,
-  /// Dispatchers alive.
-  caf::replies_to<atom::status>::with<uint64_t>>;
+    /// Live ingest left events undispatched: look for work now.
+    caf::reacts_to<atom::wakeup>,
+    /// Periodic: look for work whose claim expired (a dead instance's).
+    caf::reacts_to<atom::tick>,
+    /// Stop claiming and give back own claims.
+    caf::replies_to<atom::shutdown>::with<bool>,
+    /// Dispatchers alive.
+    caf::replies_to<atom::status>::with<uint64_t>>;
 
 /// The HTTP actor interface: owns ingest, spawns a dispatcher per batch.
 using http_actor = caf::typed_actor<
-  /// A parsed notification to journal and answer.
-  caf::reacts_to<atom::ingest, ingest_request>,
-  /// Stop spawning dispatchers (shutdown).
-  caf::replies_to<atom::shutdown>::with<bool>,
-  /// Dispatchers alive.
-  caf::replies_to<atom::status>::with<uint64_t>>;
+    /// A parsed notification to journal and answer.
+    caf::reacts_to<atom::ingest, ingest_request>,
+    /// Stop spawning dispatchers (shutdown).
+    caf::replies_to<atom::shutdown>::with<bool>,
+    /// Dispatchers alive.
+    caf::replies_to<atom::status>::with<uint64_t>>;
 
 /// Picks the instance of a pool that serves `key`: a stable hash, so that one
 /// repository's updates land in one instance and aggregate there.

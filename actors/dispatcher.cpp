@@ -16,8 +16,7 @@
 
 namespace regevent {
 
-uint32_t backoff_ms(const retry_policy& policy, uint32_t attempt,
-                    double unit) {
+uint32_t backoff_ms(const retry_policy& policy, uint32_t attempt, double unit) {
   double delay = static_cast<double>(policy.base_ms)
                  * std::pow(2.0, static_cast<double>(std::min(attempt, 30u)));
   delay = std::min(delay, static_cast<double>(policy.max_ms));
@@ -59,7 +58,7 @@ void resolve_event_item(self_ptr self, size_t index, bool went_dead) {
       ++st.rt.stats->events_dead;
     } else {
       st.updates.push_back(
-        {st.kept[e].event.id, event_status::done, std::string{}});
+          {st.kept[e].event.id, event_status::done, std::string{}});
       ++st.rt.stats->events_done;
     }
   }
@@ -83,11 +82,11 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
   }
   if (item.attempt < policy.attempts) {
     ++em.retried;
-    item.next_delay_ms = backoff_ms(
-      policy, item.attempt + item.outages - 1, random_unit());
-    spdlog::debug("dispatcher retries {} of event {} in {} ms: {}",
-                  item.effect, st.kept[item.event].event.id,
-                  item.next_delay_ms, describe(err));
+    item.next_delay_ms
+        = backoff_ms(policy, item.attempt + item.outages - 1, random_unit());
+    spdlog::debug("dispatcher retries {} of event {} in {} ms: {}", item.effect,
+                  st.kept[item.event].event.id, item.next_delay_ms,
+                  describe(err));
     self->delayed_send(self, std::chrono::milliseconds(item.next_delay_ms),
                        atom::retry_v, static_cast<uint64_t>(index));
     return;
@@ -97,36 +96,36 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
                      item.attempt};
   spdlog::error("dispatcher dead-letters {} of event {} after {} attempts: {}",
                 letter.effect, letter.event_id, letter.attempts, letter.error);
-  auto timeout = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+  auto timeout
+      = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
   self->request(st.journal, timeout, atom::dead_v, std::move(letter))
-    .then([self, index](bool) { resolve_event_item(self, index, true); },
-          [self, index](caf::error& e) {
-            // Not recorded: the event stays pending and recovery takes it
-            // up again. Nothing is lost, nothing marked done.
-            auto& st = self->state;
-            spdlog::error("dispatcher failed to store a dead letter for {}: "
-                          "{}",
-                          st.kept[st.items[index].event].event.id,
-                          describe(e));
-            auto& item = st.items[index];
-            item.resolved = true;
-            --st.unresolved;
-            st.dead[item.event] = true;
-            if (--st.open[item.event] == 0)
-              ++st.rt.stats->events_dead;
-            finish_if_done(self);
-          });
+      .then([self, index](bool) { resolve_event_item(self, index, true); },
+            [self, index](caf::error& e) {
+              // Not recorded: the event stays pending and recovery takes it
+              // up again. Nothing is lost, nothing marked done.
+              auto& st = self->state;
+              spdlog::error("dispatcher failed to store a dead letter for {}: "
+                            "{}",
+                            st.kept[st.items[index].event].event.id,
+                            describe(e));
+              auto& item = st.items[index];
+              item.resolved = true;
+              --st.unresolved;
+              st.dead[item.event] = true;
+              if (--st.open[item.event] == 0)
+                ++st.rt.stats->events_dead;
+              finish_if_done(self);
+            });
 }
 
 void send_item(self_ptr self, size_t index, const effect_actor& target) {
   auto& st = self->state;
   const auto& item = st.items[index];
   const auto& ecfg = st.rt.cfg->effects.actors.at(item.effect);
-  self
-    ->request(target, std::chrono::milliseconds(ecfg.request_timeout_ms),
-              atom::apply_v, st.kept[item.event])
-    .then([self, index](bool) { resolve_event_item(self, index, false); },
-          [self, index](caf::error& e) { fail_item(self, index, e); });
+  self->request(target, std::chrono::milliseconds(ecfg.request_timeout_ms),
+                atom::apply_v, st.kept[item.event])
+      .then([self, index](bool) { resolve_event_item(self, index, false); },
+            [self, index](caf::error& e) { fail_item(self, index, e); });
 }
 
 void start_items(self_ptr self) {
@@ -143,16 +142,16 @@ void start_items(self_ptr self) {
   for (size_t e = 0; e < st.kept.size(); ++e) {
     if (st.open[e] == 0) {
       st.updates.push_back(
-        {st.kept[e].event.id, event_status::done, std::string{}});
+          {st.kept[e].event.id, event_status::done, std::string{}});
       ++st.rt.stats->events_done;
     }
   }
   for (size_t i = 0; i < st.items.size(); ++i) {
     const auto& item = st.items[i];
     const auto& pool = st.pools.pools.at(item.effect);
-    send_item(self, i,
-              pool[pick_instance(st.kept[item.event].event.repository,
-                                 pool.size())]);
+    send_item(
+        self, i,
+        pool[pick_instance(st.kept[item.event].event.repository, pool.size())]);
   }
   finish_if_done(self);
 }
@@ -172,54 +171,53 @@ void resolve_projects(self_ptr self) {
   auto remaining = std::make_shared<size_t>(projects.size());
   auto unknown = std::make_shared<std::set<std::string>>();
   auto timeout = std::chrono::milliseconds(
-    st.rt.cfg->effects.actors.at(effect_name::repositories).request_timeout_ms);
+      st.rt.cfg->effects.actors.at(effect_name::repositories)
+          .request_timeout_ms);
   for (const auto& project : projects) {
     const auto& pool = it->second;
-    self
-      ->request(pool[pick_instance(project, pool.size())], timeout,
-                atom::resolve_v, project)
-      .then(
-        [self, project, remaining, unknown](bool exists) {
-          if (!exists)
-            unknown->insert(project);
-          if (--*remaining > 0)
-            return;
-          auto& st = self->state;
-          std::vector<planned_event> kept;
-          std::vector<std::vector<const char*>> plans;
-          for (size_t i = 0; i < st.kept.size(); ++i) {
-            if (unknown->count(st.kept[i].project) > 0) {
-              st.updates.push_back({st.kept[i].event.id,
-                                    event_status::ignored,
-                                    "unknown project " + st.kept[i].project});
-              ++st.rt.stats->events_filtered;
-            } else {
-              kept.push_back(std::move(st.kept[i]));
-              plans.push_back(std::move(st.plans[i]));
-            }
-          }
-          st.kept = std::move(kept);
-          st.plans = std::move(plans);
-          st.open.assign(st.kept.size(), 0);
-          st.dead.assign(st.kept.size(), false);
-          start_items(self);
-        },
-        [self](caf::error& e) {
-          // Cannot tell whether the project exists: leave the batch pending
-          // (claimed until the lease expires) rather than guess.
-          spdlog::warn("dispatcher failed to resolve projects: {}",
-                       describe(e));
-          self->quit();
-        });
+    self->request(pool[pick_instance(project, pool.size())], timeout,
+                  atom::resolve_v, project)
+        .then(
+            [self, project, remaining, unknown](bool exists) {
+              if (!exists)
+                unknown->insert(project);
+              if (--*remaining > 0)
+                return;
+              auto& st = self->state;
+              std::vector<planned_event> kept;
+              std::vector<std::vector<const char*>> plans;
+              for (size_t i = 0; i < st.kept.size(); ++i) {
+                if (unknown->count(st.kept[i].project) > 0) {
+                  st.updates.push_back(
+                      {st.kept[i].event.id, event_status::ignored,
+                       "unknown project " + st.kept[i].project});
+                  ++st.rt.stats->events_filtered;
+                } else {
+                  kept.push_back(std::move(st.kept[i]));
+                  plans.push_back(std::move(st.plans[i]));
+                }
+              }
+              st.kept = std::move(kept);
+              st.plans = std::move(plans);
+              st.open.assign(st.kept.size(), 0);
+              st.dead.assign(st.kept.size(), false);
+              start_items(self);
+            },
+            [self](caf::error& e) {
+              // Cannot tell whether the project exists: leave the batch pending
+              // (claimed until the lease expires) rather than guess.
+              spdlog::warn("dispatcher failed to resolve projects: {}",
+                           describe(e));
+              self->quit();
+            });
   }
 }
 
 } // namespace
 
-dispatcher_actor::behavior_type dispatcher(self_ptr self, runtime rt,
-                                           journal_actor journal,
-                                           supervisor_actor supervisor,
-                                           std::vector<event_record> batch) {
+dispatcher_actor::behavior_type
+dispatcher(self_ptr self, runtime rt, journal_actor journal,
+           supervisor_actor supervisor, std::vector<event_record> batch) {
   auto& st = self->state;
   st.rt = std::move(rt);
   st.journal = std::move(journal);
@@ -238,39 +236,40 @@ dispatcher_actor::behavior_type dispatcher(self_ptr self, runtime rt,
   st.dead.assign(st.kept.size(), false);
   if (st.kept.empty()) {
     finish_if_done(self);
-    return {[](atom::retry, uint64_t) {}};
+    return {[](atom::retry, uint64_t) {
+    }};
   }
-  auto timeout = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+  auto timeout
+      = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
   self->request(st.supervisor, timeout, atom::get_v)
-    .then(
-      [self](effect_pools& pools) {
-        self->state.pools = std::move(pools);
-        resolve_projects(self);
-      },
-      [self](caf::error& e) {
-        // Without a topology nothing can run; the batch stays pending.
-        spdlog::error("dispatcher failed to get the effect topology: {}",
-                      describe(e));
-        auto& st = self->state;
-        if (!st.updates.empty())
-          self->send(st.journal, atom::finish_v, std::move(st.updates));
-        self->quit();
-      });
+      .then(
+          [self](effect_pools& pools) {
+            self->state.pools = std::move(pools);
+            resolve_projects(self);
+          },
+          [self](caf::error& e) {
+            // Without a topology nothing can run; the batch stays pending.
+            spdlog::error("dispatcher failed to get the effect topology: {}",
+                          describe(e));
+            auto& st = self->state;
+            if (!st.updates.empty())
+              self->send(st.journal, atom::finish_v, std::move(st.updates));
+            self->quit();
+          });
   return {
-    [self](atom::retry, uint64_t index) {
-      auto& st = self->state;
-      const auto& item = st.items[index];
-      auto timeout
-        = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
-      // Ask for the current instance: the old one may have been replaced.
-      self
-        ->request(st.supervisor, timeout, atom::get_v,
-                  std::string{item.effect}, st.kept[item.event].event.repository)
-        .then([self, index](effect_actor& target) {
-                send_item(self, index, target);
-              },
-              [self, index](caf::error& e) { fail_item(self, index, e); });
-    },
+      [self](atom::retry, uint64_t index) {
+        auto& st = self->state;
+        const auto& item = st.items[index];
+        auto timeout
+            = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
+        // Ask for the current instance: the old one may have been replaced.
+        self->request(st.supervisor, timeout, atom::get_v,
+                      std::string{item.effect},
+                      st.kept[item.event].event.repository)
+            .then([self, index](
+                      effect_actor& target) { send_item(self, index, target); },
+                  [self, index](caf::error& e) { fail_item(self, index, e); });
+      },
   };
 }
 

@@ -106,9 +106,9 @@ void flush(effect_self self) {
       r.promise.deliver(make_error(code, failure));
     return;
   }
-  m.commit_seconds.observe(std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - started)
-                             .count());
+  m.commit_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count());
   m.batch_size.observe(static_cast<double>(batch.size()));
   for (size_t i = 0; i < batch.size(); ++i) {
     if (applied[i])
@@ -121,10 +121,9 @@ void flush(effect_self self) {
 
 } // namespace
 
-effect_actor::behavior_type effect_behavior(effect_self self, runtime rt,
-                                            std::string effect,
-                                            std::shared_ptr<fault_budget>
-                                              faults) {
+effect_actor::behavior_type
+effect_behavior(effect_self self, runtime rt, std::string effect,
+                std::shared_ptr<fault_budget> faults) {
   auto& st = self->state;
   st.rt = std::move(rt);
   st.effect = std::move(effect);
@@ -141,37 +140,36 @@ effect_actor::behavior_type effect_behavior(effect_self self, runtime rt,
     self->quit(msg.reason);
   });
   return {
-    [self](atom::apply, planned_event& event) -> caf::result<bool> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<bool>();
-      st.buffer.push_back({std::move(event), rp});
-      if (st.buffer.size() >= st.settings.batch_size) {
-        flush(self);
-      } else if (!st.flush_scheduled) {
-        st.flush_scheduled = true;
-        if (st.settings.batch_delay_ms == 0)
-          self->send(self, atom::flush_v);
-        else
-          self->delayed_send(self,
-                             std::chrono::milliseconds(
-                               st.settings.batch_delay_ms),
-                             atom::flush_v);
-      }
-      return rp;
-    },
-    [self](atom::resolve, const std::string& project) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!ensure_open(self))
-        return make_error(ec::database_unavailable, "resolve " + project);
-      try {
-        return st.store->project_exists(project);
-      } catch (const std::exception& e) {
-        st.store.reset();
-        st.db.reset();
-        return make_error(ec::database_error, e.what());
-      }
-    },
-    [self](atom::flush) { flush(self); },
+      [self](atom::apply, planned_event& event) -> caf::result<bool> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<bool>();
+        st.buffer.push_back({std::move(event), rp});
+        if (st.buffer.size() >= st.settings.batch_size) {
+          flush(self);
+        } else if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          if (st.settings.batch_delay_ms == 0)
+            self->send(self, atom::flush_v);
+          else
+            self->delayed_send(
+                self, std::chrono::milliseconds(st.settings.batch_delay_ms),
+                atom::flush_v);
+        }
+        return rp;
+      },
+      [self](atom::resolve, const std::string& project) -> caf::result<bool> {
+        auto& st = self->state;
+        if (!ensure_open(self))
+          return make_error(ec::database_unavailable, "resolve " + project);
+        try {
+          return st.store->project_exists(project);
+        } catch (const std::exception& e) {
+          st.store.reset();
+          st.db.reset();
+          return make_error(ec::database_error, e.what());
+        }
+      },
+      [self](atom::flush) { flush(self); },
   };
 }
 

@@ -52,10 +52,9 @@ using effect_self = effect_actor::stateful_pointer<effect_state>;
 /// The batching machinery every effect shares: buffer requests up to the
 /// configured batch size or delay, commit them and their completion marks
 /// in one transaction, then answer each. Runs detached (blocking SQL).
-effect_actor::behavior_type effect_behavior(effect_self self, runtime rt,
-                                            std::string effect,
-                                            std::shared_ptr<fault_budget>
-                                              faults);
+effect_actor::behavior_type
+effect_behavior(effect_self self, runtime rt, std::string effect,
+                std::shared_ptr<fault_budget> faults);
 
 /// Spawns the effect actor of the given name (detached).
 effect_actor spawn_effect(caf::actor_system& sys, const runtime& rt,

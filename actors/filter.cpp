@@ -7,12 +7,12 @@ namespace regevent {
 
 bool is_manifest_media_type(std::string_view media_type) {
   static constexpr std::array<std::string_view, 6> manifests{
-    "application/vnd.docker.distribution.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v1+prettyjws",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
+      "application/vnd.docker.distribution.manifest.v1+json",
+      "application/vnd.docker.distribution.manifest.v1+prettyjws",
+      "application/vnd.docker.distribution.manifest.v2+json",
+      "application/vnd.docker.distribution.manifest.list.v2+json",
+      "application/vnd.oci.image.manifest.v1+json",
+      "application/vnd.oci.image.index.v1+json",
   };
   // Parameters such as `; charset=utf-8` do not change the type.
   auto semicolon = media_type.find(';');
@@ -37,12 +37,11 @@ namespace {
 bool is_internal(const std::string& user_agent,
                  const std::vector<std::string>& internal) {
   // Clients append versions and platform details: match by prefix.
-  return std::any_of(internal.begin(), internal.end(),
-                     [&](const std::string& prefix) {
-                       return !prefix.empty()
-                              && user_agent.compare(0, prefix.size(), prefix)
-                                   == 0;
-                     });
+  return std::any_of(
+      internal.begin(), internal.end(), [&](const std::string& prefix) {
+        return !prefix.empty()
+               && user_agent.compare(0, prefix.size(), prefix) == 0;
+      });
 }
 
 classification drop(std::string reason) {

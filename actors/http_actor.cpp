@@ -12,15 +12,13 @@
 namespace regevent {
 
 std::string error_body(const std::string& code, const std::string& message) {
-  nlohmann::json body
-    = {{"errors", {{{"code", code}, {"message", message}}}}};
+  nlohmann::json body = {{"errors", {{{"code", code}, {"message", message}}}}};
   // Messages can quote untrusted bytes (a JSON parser's last token):
   // invalid UTF-8 is replaced, never thrown.
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-http_response unavailable(const std::string& message,
-                          uint32_t retry_after_s) {
+http_response unavailable(const std::string& message, uint32_t retry_after_s) {
   http_response r;
   r.status = 503;
   r.body = error_body("SERVICE_UNAVAILABLE", message);
@@ -35,18 +33,17 @@ using self_ptr = http_actor::stateful_pointer<http_actor_state>;
 http_response accepted_response(size_t accepted, size_t duplicates,
                                 uint32_t ignored) {
   http_response r;
-  r.body = "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":"
-           + std::to_string(duplicates) + ",\"ignored\":"
-           + std::to_string(ignored) + "}";
+  r.body = "{\"accepted\":" + std::to_string(accepted)
+           + ",\"duplicates\":" + std::to_string(duplicates)
+           + ",\"ignored\":" + std::to_string(ignored) + "}";
   return r;
 }
 
 } // namespace
 
-http_actor::behavior_type http_actor_impl(self_ptr self, runtime rt,
-                                          journal_actor journal,
-                                          recovery_actor recovery,
-                                          supervisor_actor supervisor) {
+http_actor::behavior_type
+http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
+                recovery_actor recovery, supervisor_actor supervisor) {
   auto& st = self->state;
   st.rt = std::move(rt);
   st.journal = std::move(journal);
@@ -64,81 +61,83 @@ http_actor::behavior_type http_actor_impl(self_ptr self, runtime rt,
     self->quit(msg.reason);
   });
   return {
-    [self](atom::ingest, ingest_request& req) {
-      auto& st = self->state;
-      const auto& cfg = *st.rt.cfg;
-      auto& m = *st.rt.stats;
-      auto retry_after = cfg.ingest.retry_after_s;
-      if (st.stopping) {
-        req.reply_to->reply(unavailable("shutting down", retry_after));
-        return;
-      }
-      if (!st.rt.status->database_ok) {
-        req.reply_to->reply(unavailable("database unreachable", retry_after));
-        return;
-      }
-      if (m.backlog.load() >= static_cast<int64_t>(cfg.ingest.max_backlog)) {
-        req.reply_to->reply(unavailable(
-          "backlog of " + std::to_string(m.backlog.load())
-            + " events exceeds ingest.max_backlog",
-          retry_after));
-        return;
-      }
-      m.events_ignored += req.ignored;
-      if (req.events.empty()) {
-        req.reply_to->reply(accepted_response(0, 0, req.ignored));
-        return;
-      }
-      bool claim = !cfg.effects.paused
-                   && st.active + st.reserved < cfg.dispatch.max_dispatchers;
-      if (claim)
-        ++st.reserved;
-      auto sent = req.events.size();
-      auto reply_to = req.reply_to;
-      auto ignored = req.ignored;
-      self
-        ->request(st.journal,
-                  std::chrono::milliseconds(cfg.ingest.journal_timeout_ms),
-                  atom::append_v, std::move(req.events), claim)
-        .then(
-          [self, reply_to, sent, ignored,
-           claim](std::vector<event_record>& fresh) {
-            auto& st = self->state;
-            auto& m = *st.rt.stats;
-            m.events_accepted += fresh.size();
-            m.events_duplicate += sent - fresh.size();
-            reply_to->reply(
-              accepted_response(fresh.size(), sent - fresh.size(), ignored));
-            if (claim)
-              --st.reserved;
-            if (fresh.empty())
-              return;
-            if (claim && !st.stopping) {
-              auto d = self->spawn(dispatcher, st.rt, st.journal,
-                                   st.supervisor, std::move(fresh));
-              self->monitor(d);
-              st.dispatchers.emplace(d.address(), d);
-              ++st.active;
-              ++m.dispatchers;
-            } else {
-              self->send(st.recovery, atom::wakeup_v);
-            }
-          },
-          [self, reply_to, claim](caf::error& e) {
-            auto& st = self->state;
-            if (claim)
-              --st.reserved;
-            spdlog::warn("http actor failed to journal a batch: {}",
-                         describe(e));
-            reply_to->reply(unavailable("journal unavailable: " + describe(e),
-                                        st.rt.cfg->ingest.retry_after_s));
-          });
-    },
-    [self](atom::shutdown) {
-      self->state.stopping = true;
-      return true;
-    },
-    [self](atom::status) { return self->state.active + self->state.reserved; },
+      [self](atom::ingest, ingest_request& req) {
+        auto& st = self->state;
+        const auto& cfg = *st.rt.cfg;
+        auto& m = *st.rt.stats;
+        auto retry_after = cfg.ingest.retry_after_s;
+        if (st.stopping) {
+          req.reply_to->reply(unavailable("shutting down", retry_after));
+          return;
+        }
+        if (!st.rt.status->database_ok) {
+          req.reply_to->reply(unavailable("database unreachable", retry_after));
+          return;
+        }
+        if (m.backlog.load() >= static_cast<int64_t>(cfg.ingest.max_backlog)) {
+          req.reply_to->reply(
+              unavailable("backlog of " + std::to_string(m.backlog.load())
+                              + " events exceeds ingest.max_backlog",
+                          retry_after));
+          return;
+        }
+        m.events_ignored += req.ignored;
+        if (req.events.empty()) {
+          req.reply_to->reply(accepted_response(0, 0, req.ignored));
+          return;
+        }
+        bool claim = !cfg.effects.paused
+                     && st.active + st.reserved < cfg.dispatch.max_dispatchers;
+        if (claim)
+          ++st.reserved;
+        auto sent = req.events.size();
+        auto reply_to = req.reply_to;
+        auto ignored = req.ignored;
+        self->request(st.journal,
+                      std::chrono::milliseconds(cfg.ingest.journal_timeout_ms),
+                      atom::append_v, std::move(req.events), claim)
+            .then(
+                [self, reply_to, sent, ignored,
+                 claim](std::vector<event_record>& fresh) {
+                  auto& st = self->state;
+                  auto& m = *st.rt.stats;
+                  m.events_accepted += fresh.size();
+                  m.events_duplicate += sent - fresh.size();
+                  reply_to->reply(accepted_response(
+                      fresh.size(), sent - fresh.size(), ignored));
+                  if (claim)
+                    --st.reserved;
+                  if (fresh.empty())
+                    return;
+                  if (claim && !st.stopping) {
+                    auto d = self->spawn(dispatcher, st.rt, st.journal,
+                                         st.supervisor, std::move(fresh));
+                    self->monitor(d);
+                    st.dispatchers.emplace(d.address(), d);
+                    ++st.active;
+                    ++m.dispatchers;
+                  } else {
+                    self->send(st.recovery, atom::wakeup_v);
+                  }
+                },
+                [self, reply_to, claim](caf::error& e) {
+                  auto& st = self->state;
+                  if (claim)
+                    --st.reserved;
+                  spdlog::warn("http actor failed to journal a batch: {}",
+                               describe(e));
+                  reply_to->reply(
+                      unavailable("journal unavailable: " + describe(e),
+                                  st.rt.cfg->ingest.retry_after_s));
+                });
+      },
+      [self](atom::shutdown) {
+        self->state.stopping = true;
+        return true;
+      },
+      [self](atom::status) {
+        return self->state.active + self->state.reserved;
+      },
   };
 }
 

@@ -28,8 +28,8 @@ struct http_actor_state {
 /// dispatcher per batch while the dispatcher pool has room; past that the
 /// batch waits in the journal for the recovery actor.
 http_actor::behavior_type
-http_actor_impl(http_actor::stateful_pointer<http_actor_state> self,
-                runtime rt, journal_actor journal, recovery_actor recovery,
+http_actor_impl(http_actor::stateful_pointer<http_actor_state> self, runtime rt,
+                journal_actor journal, recovery_actor recovery,
                 supervisor_actor supervisor);
 
 /// The JSON error body of DESIGN §5: {"errors":[{"code","message"}]}.

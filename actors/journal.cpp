@@ -54,9 +54,9 @@ void recount(self_ptr self) {
   if (!ensure_open(self))
     return;
   try {
-    soci::rowset<soci::row> rs = (st.db->session().prepare
-                                  << "SELECT status, COUNT(*) FROM events "
-                                     "GROUP BY status");
+    soci::rowset<soci::row> rs
+        = (st.db->session().prepare << "SELECT status, COUNT(*) FROM events "
+                                       "GROUP BY status");
     std::array<int64_t, 4> counts{};
     for (const auto& r : rs) {
       auto s = text_at(r, 0);
@@ -97,9 +97,9 @@ void flush(self_ptr self) {
   } else {
     try {
       auto now = now_us();
-      auto expires = now
-                     + static_cast<int64_t>(st.rt.cfg->dispatch.claim_lease_ms)
-                         * 1000;
+      auto expires
+          = now
+            + static_cast<int64_t>(st.rt.cfg->dispatch.claim_lease_ms) * 1000;
       write_transaction tx(*st.db);
       for (size_t i = 0; i < appends.size(); ++i)
         st.store->append(appends[i].events,
@@ -109,9 +109,8 @@ void flush(self_ptr self) {
       std::vector<status_update> dead_updates;
       for (auto& d : deads) {
         st.store->add_dead_letter(d.letter, now);
-        dead_updates.push_back(
-          {d.letter.event_id, event_status::dead,
-           d.letter.effect + ": " + d.letter.error});
+        dead_updates.push_back({d.letter.event_id, event_status::dead,
+                                d.letter.effect + ": " + d.letter.error});
       }
       st.store->update_status(dead_updates, now);
       tx.commit();
@@ -139,9 +138,9 @@ void flush(self_ptr self) {
     return;
   }
   st.rt.status->database_ok = true;
-  auto elapsed = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - started)
-                   .count();
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                               - started)
+                     .count();
   ++m.journal_commits;
   m.journal_commit_seconds.observe(elapsed);
   m.journal_batch_size.observe(static_cast<double>(appends.size()));
@@ -186,43 +185,43 @@ journal_actor::behavior_type journal(self_ptr self, runtime rt) {
   });
   self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
   return {
-    [self](atom::append, std::vector<event_record>& events,
-           bool claim) -> caf::result<std::vector<event_record>> {
-      auto rp = self->make_response_promise<std::vector<event_record>>();
-      self->state.buffered_events += events.size();
-      self->state.appends.push_back({std::move(events), claim, rp});
-      schedule_flush(self);
-      return rp;
-    },
-    [self](atom::finish, std::vector<status_update>& updates) {
-      auto& st = self->state;
-      st.buffered_events += updates.size();
-      st.finishes.insert(st.finishes.end(),
-                         std::make_move_iterator(updates.begin()),
-                         std::make_move_iterator(updates.end()));
-      schedule_flush(self);
-    },
-    [self](atom::dead, dead_letter& letter) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      self->state.deads.push_back({std::move(letter), rp});
-      self->state.buffered_events += 1;
-      schedule_flush(self);
-      return rp;
-    },
-    [self](atom::pending) -> uint64_t {
-      auto n = self->state.rt.stats->backlog.load();
-      return n < 0 ? 0 : static_cast<uint64_t>(n);
-    },
-    [self](atom::flush) { flush(self); },
-    [self](atom::tick) {
-      auto& st = self->state;
-      ++st.ticks;
-      if (!st.rt.status->database_ok || st.ticks % recount_every_ticks == 0)
-        recount(self);
-      if (!st.finishes.empty())
+      [self](atom::append, std::vector<event_record>& events,
+             bool claim) -> caf::result<std::vector<event_record>> {
+        auto rp = self->make_response_promise<std::vector<event_record>>();
+        self->state.buffered_events += events.size();
+        self->state.appends.push_back({std::move(events), claim, rp});
         schedule_flush(self);
-      self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
-    },
+        return rp;
+      },
+      [self](atom::finish, std::vector<status_update>& updates) {
+        auto& st = self->state;
+        st.buffered_events += updates.size();
+        st.finishes.insert(st.finishes.end(),
+                           std::make_move_iterator(updates.begin()),
+                           std::make_move_iterator(updates.end()));
+        schedule_flush(self);
+      },
+      [self](atom::dead, dead_letter& letter) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        self->state.deads.push_back({std::move(letter), rp});
+        self->state.buffered_events += 1;
+        schedule_flush(self);
+        return rp;
+      },
+      [self](atom::pending) -> uint64_t {
+        auto n = self->state.rt.stats->backlog.load();
+        return n < 0 ? 0 : static_cast<uint64_t>(n);
+      },
+      [self](atom::flush) { flush(self); },
+      [self](atom::tick) {
+        auto& st = self->state;
+        ++st.ticks;
+        if (!st.rt.status->database_ok || st.ticks % recount_every_ticks == 0)
+          recount(self);
+        if (!st.finishes.empty())
+          schedule_flush(self);
+        self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
+      },
   };
 }
 

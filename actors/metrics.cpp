@@ -7,9 +7,8 @@ namespace regevent {
 namespace {
 
 std::vector<double> latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-          0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-          1,      2.5,     5,      10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 std::vector<double> size_buckets() {
@@ -39,8 +38,8 @@ void header(std::string& out, const char* name, const char* type,
 } // namespace
 
 histogram::histogram(std::vector<double> bounds)
-  : bounds_(std::move(bounds)),
-    counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)),
+      counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i)
     counts_[i] = 0;
 }
@@ -73,13 +72,11 @@ void histogram::render(std::string& out, const std::string& name,
 }
 
 effect_metrics::effect_metrics()
-  : batch_size(size_buckets()), commit_seconds(latency_buckets()) {
-}
+    : batch_size(size_buckets()), commit_seconds(latency_buckets()) {}
 
 metrics::metrics()
-  : journal_commit_seconds(latency_buckets()),
-    journal_batch_size(size_buckets()) {
-}
+    : journal_commit_seconds(latency_buckets()),
+      journal_batch_size(size_buckets()) {}
 
 void metrics::count_request(const std::string& route, unsigned status) {
   std::lock_guard<std::mutex> guard(mtx_);
@@ -105,7 +102,7 @@ std::string metrics::render() const {
     for (const auto& [key, n] : requests_)
       line(out, "regevent_http_requests_total",
            "route=\"" + key.first + "\",code=\"" + std::to_string(key.second)
-             + "\"",
+               + "\"",
            std::to_string(n));
     for (const auto& [name, m] : effects_)
       effects[name] = m.get();
@@ -125,8 +122,8 @@ std::string metrics::render() const {
   counter("regevent_events_filtered_total",
           "Journaled events the dispatcher filtered out.",
           events_filtered.load());
-  counter("regevent_events_done_total",
-          "Events whose effects all committed.", events_done.load());
+  counter("regevent_events_done_total", "Events whose effects all committed.",
+          events_done.load());
   counter("regevent_events_dead_total",
           "Events with at least one dead-lettered effect.", events_dead.load());
   counter("regevent_journal_commits_total", "Journal group commits.",
@@ -154,11 +151,11 @@ std::string metrics::render() const {
          std::string("status=\"") + status_names[i] + "\"",
          std::to_string(events_by_status[i].load()));
   const std::pair<const char*, std::atomic<uint64_t> effect_metrics::*>
-    effect_counters[] = {{"committed", &effect_metrics::committed},
-                         {"skipped", &effect_metrics::skipped},
-                         {"failed", &effect_metrics::failed},
-                         {"retried", &effect_metrics::retried},
-                         {"dead_lettered", &effect_metrics::dead_lettered}};
+      effect_counters[] = {{"committed", &effect_metrics::committed},
+                           {"skipped", &effect_metrics::skipped},
+                           {"failed", &effect_metrics::failed},
+                           {"retried", &effect_metrics::retried},
+                           {"dead_lettered", &effect_metrics::dead_lettered}};
   header(out, "regevent_effect_events_total", "counter",
          "Effect outcomes per event: committed, skipped (already applied), "
          "failed, retried, dead_lettered.");

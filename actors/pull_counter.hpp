@@ -5,10 +5,9 @@
 
 namespace regevent {
 
-
 /// The PULL COUNTER effect: +1 per counted pull, aggregated per repository
 /// inside a batch.
 effect_actor::behavior_type pull_counter(effect_self self, runtime rt,
-                               std::shared_ptr<fault_budget> faults);
+                                         std::shared_ptr<fault_budget> faults);
 
 } // namespace regevent

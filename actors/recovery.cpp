@@ -32,7 +32,7 @@ void pump(self_ptr self) {
       }
       auto now = now_us();
       auto expires
-        = now + static_cast<int64_t>(cfg.dispatch.claim_lease_ms) * 1000;
+          = now + static_cast<int64_t>(cfg.dispatch.claim_lease_ms) * 1000;
       batch = st.store->claim(st.rt.instance_id, now, expires,
                               cfg.dispatch.recovery_batch);
     } catch (const std::exception& e) {
@@ -90,23 +90,23 @@ recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
   });
   self->send(self, atom::tick_v);
   return {
-    [self](atom::wakeup) {
-      self->state.more = true;
-      pump(self);
-    },
-    [self](atom::tick) {
-      self->state.more = true;
-      pump(self);
-      self->delayed_send(self,
-                         std::chrono::milliseconds(
-                           self->state.rt.cfg->dispatch.recovery_poll_ms),
-                         atom::tick_v);
-    },
-    [self](atom::shutdown) {
-      self->state.stopping = true;
-      return true;
-    },
-    [self](atom::status) { return self->state.active; },
+      [self](atom::wakeup) {
+        self->state.more = true;
+        pump(self);
+      },
+      [self](atom::tick) {
+        self->state.more = true;
+        pump(self);
+        self->delayed_send(self,
+                           std::chrono::milliseconds(
+                               self->state.rt.cfg->dispatch.recovery_poll_ms),
+                           atom::tick_v);
+      },
+      [self](atom::shutdown) {
+        self->state.stopping = true;
+        return true;
+      },
+      [self](atom::status) { return self->state.active; },
   };
 }
 

@@ -24,46 +24,47 @@ constexpr auto batch_pause = std::chrono::milliseconds(20);
 
 retention_actor::behavior_type retention(self_ptr self, runtime rt) {
   self->state.rt = std::move(rt);
-  auto interval = std::chrono::seconds(
-    self->state.rt.cfg->retention.purge_interval_s);
+  auto interval
+      = std::chrono::seconds(self->state.rt.cfg->retention.purge_interval_s);
   if (self->state.rt.cfg->retention.access_log_days > 0)
     self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
   return {
-    [self, interval](atom::tick) {
-      self->state.purged = 0;
-      self->send(self, atom::purge_v);
-      self->delayed_send(self, interval, atom::tick_v);
-    },
-    [self](atom::purge) {
-      auto& st = self->state;
-      const auto& r = st.rt.cfg->retention;
-      long long cutoff = now_us()
-                         - static_cast<long long>(r.access_log_days)
-                             * 86'400'000'000LL;
-      long long batch = r.purge_batch;
-      try {
-        if (!st.db)
-          st.db = std::make_unique<database>(*st.rt.cfg);
-        soci::statement st_delete
-          = (st.db->session().prepare
-               << "DELETE FROM access_logs WHERE id IN (SELECT id FROM "
-                  "access_logs WHERE op_time < :c ORDER BY op_time LIMIT :n)",
-             soci::use(cutoff), soci::use(batch));
-        st_delete.execute(true);
-        auto n = st_delete.get_affected_rows();
-        st.purged += static_cast<uint64_t>(n);
-        if (n >= batch) {
-          self->delayed_send(self, batch_pause, atom::purge_v);
-        } else if (st.purged > 0) {
-          spdlog::info("retention purged {} access-log rows older than {} "
-                       "days",
-                       st.purged, r.access_log_days);
+      [self, interval](atom::tick) {
+        self->state.purged = 0;
+        self->send(self, atom::purge_v);
+        self->delayed_send(self, interval, atom::tick_v);
+      },
+      [self](atom::purge) {
+        auto& st = self->state;
+        const auto& r = st.rt.cfg->retention;
+        long long cutoff
+            = now_us()
+              - static_cast<long long>(r.access_log_days) * 86'400'000'000LL;
+        long long batch = r.purge_batch;
+        try {
+          if (!st.db)
+            st.db = std::make_unique<database>(*st.rt.cfg);
+          soci::statement st_delete
+              = (st.db->session().prepare
+                     << "DELETE FROM access_logs WHERE id IN (SELECT id FROM "
+                        "access_logs WHERE op_time < :c ORDER BY op_time LIMIT "
+                        ":n)",
+                 soci::use(cutoff), soci::use(batch));
+          st_delete.execute(true);
+          auto n = st_delete.get_affected_rows();
+          st.purged += static_cast<uint64_t>(n);
+          if (n >= batch) {
+            self->delayed_send(self, batch_pause, atom::purge_v);
+          } else if (st.purged > 0) {
+            spdlog::info("retention purged {} access-log rows older than {} "
+                         "days",
+                         st.purged, r.access_log_days);
+          }
+        } catch (const std::exception& e) {
+          spdlog::warn("retention failed to purge access logs: {}", e.what());
+          st.db.reset();
         }
-      } catch (const std::exception& e) {
-        spdlog::warn("retention failed to purge access logs: {}", e.what());
-        st.db.reset();
-      }
-    },
+      },
   };
 }
 

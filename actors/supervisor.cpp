@@ -81,8 +81,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
     }
     times.push_back(now);
     ++st.rt.stats->supervisor_restarts;
-    spdlog::warn("supervisor restarts {} #{} after it died: {}", effect,
-                 index, describe(msg.reason));
+    spdlog::warn("supervisor restarts {} #{} after it died: {}", effect, index,
+                 describe(msg.reason));
     start(self, effect, index);
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -94,15 +94,15 @@ supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
     self->quit(msg.reason);
   });
   return {
-    [self](atom::get) -> effect_pools { return self->state.current; },
-    [self](atom::get, const std::string& effect,
-           const std::string& key) -> caf::result<effect_actor> {
-      auto& pools = self->state.current.pools;
-      auto it = pools.find(effect);
-      if (it == pools.end() || it->second.empty())
-        return make_error(ec::effect_unavailable, effect);
-      return it->second[pick_instance(key, it->second.size())];
-    },
+      [self](atom::get) -> effect_pools { return self->state.current; },
+      [self](atom::get, const std::string& effect,
+             const std::string& key) -> caf::result<effect_actor> {
+        auto& pools = self->state.current.pools;
+        auto it = pools.find(effect);
+        if (it == pools.end() || it->second.empty())
+          return make_error(ec::effect_unavailable, effect);
+        return it->second[pick_instance(key, it->second.size())];
+      },
   };
 }
 

@@ -22,7 +22,7 @@ struct supervisor_state {
   std::map<caf::actor_addr, std::pair<std::string, size_t>> slots;
   /// Restart times per effect, for the restart budget.
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>>
-    restarts;
+      restarts;
   std::map<std::string, std::shared_ptr<fault_budget>> faults;
   bool stopping = false;
 };

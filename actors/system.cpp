@@ -35,7 +35,7 @@ struct actor_runtime::impl {
     sup = system.spawn(supervisor, rt);
     journal_handle = system.spawn<caf::detached>(journal, rt);
     recovery_handle
-      = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
+        = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
     http = system.spawn(http_actor_impl, rt, journal_handle, recovery_handle,
                         sup);
     purge = system.spawn<caf::detached>(retention, rt);
@@ -55,8 +55,7 @@ struct actor_runtime::impl {
 };
 
 actor_runtime::actor_runtime(const runtime& rt)
-  : impl_(std::make_unique<impl>(rt)) {
-}
+    : impl_(std::make_unique<impl>(rt)) {}
 
 actor_runtime::~actor_runtime() {
   stop();
@@ -75,15 +74,15 @@ bool actor_runtime::drain(std::chrono::steady_clock::time_point deadline) {
   caf::scoped_actor self{impl_->system};
   auto timeout = std::chrono::seconds(5);
   self->request(impl_->http, timeout, atom::shutdown_v)
-    .receive([](bool) {}, [](caf::error&) {});
+      .receive([](bool) {}, [](caf::error&) {});
   self->request(impl_->recovery_handle, timeout, atom::shutdown_v)
-    .receive([](bool) {}, [](caf::error&) {});
+      .receive([](bool) {}, [](caf::error&) {});
   for (;;) {
     uint64_t busy = 0;
     self->request(impl_->http, timeout, atom::status_v)
-      .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
+        .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
     self->request(impl_->recovery_handle, timeout, atom::status_v)
-      .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
+        .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
     if (busy == 0)
       return true;
     if (std::chrono::steady_clock::now() >= deadline) {

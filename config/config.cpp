@@ -137,9 +137,8 @@ database_url parse_database_url(const std::string& url) {
   auto query_text = range_text(uri.query);
   for (size_t pos = 0; pos < query_text.size();) {
     auto amp = query_text.find('&', pos);
-    auto item = query_text.substr(pos, amp == std::string::npos
-                                         ? std::string::npos
-                                         : amp - pos);
+    auto item = query_text.substr(
+        pos, amp == std::string::npos ? std::string::npos : amp - pos);
     pos = amp == std::string::npos ? query_text.size() : amp + 1;
     if (item.empty())
       continue;
@@ -147,10 +146,11 @@ database_url parse_database_url(const std::string& url) {
     auto key = unescape(item.substr(0, eq));
     auto value = eq == std::string::npos ? std::string{}
                                          : unescape(item.substr(eq + 1));
-    if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_")
-                         != std::string::npos)
-      throw config_error("database.url: invalid connection parameter '"
-                         + key + "'");
+    if (key.empty()
+        || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_")
+               != std::string::npos)
+      throw config_error("database.url: invalid connection parameter '" + key
+                         + "'");
     cs += " " + key + "=" + pq_value(value);
     query += (query.empty() ? "?" : "&") + key + "="
              + (key == "password" ? std::string("***") : escape(value));
@@ -158,14 +158,14 @@ database_url parse_database_url(const std::string& url) {
   result.connection_string = cs;
   // Components are escaped again (a user may contain '@') and an IPv6
   // host gets its brackets back, so that the redacted URL still parses.
-  bool ipv6 = uri.hostData.ip6 != nullptr
-              || host.find(':') != std::string::npos;
+  bool ipv6
+      = uri.hostData.ip6 != nullptr || host.find(':') != std::string::npos;
   result.redacted = "postgresql://" + (user.empty() ? "" : escape(user))
                     + (password.empty() ? "" : ":***")
                     + (user.empty() && password.empty() ? "" : "@")
                     + (ipv6 ? "[" + host + "]" : host)
-                    + (port.empty() ? "" : ":" + port) + "/"
-                    + escape(dbname) + query;
+                    + (port.empty() ? "" : ":" + port) + "/" + escape(dbname)
+                    + query;
   return result;
 }
 
@@ -220,9 +220,9 @@ config default_config() {
   c.ingest = {d::ingest::max_backlog, d::ingest::retry_after_s,
               d::ingest::group_commit_max, d::ingest::journal_timeout_ms};
   c.filter.default_project = "library";
-  c.filter.internal_user_agents = {"harbor-registry-client",
-                                   "harbor-replication-service",
-                                   "regevent-replicator", "regevent-scanner"};
+  c.filter.internal_user_agents
+      = {"harbor-registry-client", "harbor-replication-service",
+         "regevent-replicator", "regevent-scanner"};
   c.dispatch = {d::dispatch::max_dispatchers, d::dispatch::recovery_dispatchers,
                 d::dispatch::recovery_batch, d::dispatch::recovery_poll_ms,
                 d::dispatch::claim_lease_ms};
@@ -247,10 +247,9 @@ namespace {
 class section {
 public:
   section(const YAML::Node& node, std::string path)
-    : node_(node), path_(std::move(path)) {
+      : node_(node), path_(std::move(path)) {
     if (node_ && !node_.IsNull() && !node_.IsMap())
-      fail(path_.empty() ? "configuration" : path_, node_,
-           "must be a mapping");
+      fail(path_.empty() ? "configuration" : path_, node_, "must be a mapping");
   }
 
   ~section() noexcept(false) {
@@ -306,7 +305,7 @@ public:
     out = v;
   }
 
-  template <class T>
+  template<class T>
   void read_uint(const std::string& key, T& out, uint64_t min, uint64_t max) {
     auto n = child(key);
     if (!n || n.IsNull())
@@ -323,7 +322,7 @@ public:
     if (v < min || v > max)
       fail(join(key), n,
            "must be between " + std::to_string(min) + " and "
-             + std::to_string(max) + ", got " + s);
+               + std::to_string(max) + ", got " + s);
     out = static_cast<T>(v);
   }
 
@@ -336,8 +335,9 @@ public:
       fail(join(key), n, "must be a number");
     // Written so that NaN, which compares false with everything, fails.
     if (!(v >= min && v <= max))
-      fail(join(key), n, "must be between " + std::to_string(min) + " and "
-                           + std::to_string(max));
+      fail(join(key), n,
+           "must be between " + std::to_string(min) + " and "
+               + std::to_string(max));
     out = v;
   }
 
@@ -355,7 +355,7 @@ public:
     }
   }
 
-  template <class E>
+  template<class E>
   void read_enum(const std::string& key, E& out,
                  std::initializer_list<std::pair<const char*, E>> options) {
     auto n = child(key);
@@ -380,8 +380,7 @@ private:
 
 constexpr uint32_t max_ms = 24u * 3600u * 1000u;
 
-void split_listen(const std::string& value, const std::string& key,
-                  config& c) {
+void split_listen(const std::string& value, const std::string& key, config& c) {
   auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0)
     throw config_error(key + ": must be host:port, got '" + value + "'");
@@ -569,7 +568,8 @@ void apply_environment(config& c) {
     else if (mode == "throw")
       c.faults.mode = fault_mode::raise;
     else
-      throw config_error("REGEVENT_FAULT_INJECTION: mode must be fail or throw");
+      throw config_error(
+          "REGEVENT_FAULT_INJECTION: mode must be fail or throw");
     // stoul alone would accept "-1" (wrapping), "3x" and values past
     // uint32_t: digits only, within the range the file allows.
     auto count = s.substr(b + 1);
@@ -577,7 +577,7 @@ void apply_environment(config& c) {
         || count.find_first_not_of("0123456789") != std::string::npos
         || std::stoul(count) > 1'000'000)
       throw config_error(
-        "REGEVENT_FAULT_INJECTION: count must be a number 0..1000000");
+          "REGEVENT_FAULT_INJECTION: count must be a number 0..1000000");
     c.faults.count = static_cast<uint32_t>(std::stoul(count));
   }
 }
@@ -636,39 +636,38 @@ std::string to_yaml(const config& c) {
   out << YAML::BeginMap;
   out << YAML::Key << "listen" << YAML::Value
       << (c.listen_host.find(':') != std::string::npos
-            ? "[" + c.listen_host + "]"
-            : c.listen_host)
-           + ":" + std::to_string(c.listen_port);
-  out << YAML::Key << "database" << YAML::Value << YAML::BeginMap
-      << YAML::Key << "url" << YAML::Value << c.database.parsed.redacted
-      << YAML::Key << "sqlite_synchronous" << YAML::Value
-      << c.database.sqlite_synchronous << YAML::Key << "busy_timeout_ms"
-      << YAML::Value << c.database.busy_timeout_ms << YAML::Key << "pool_size"
-      << YAML::Value << c.database.pool_size << YAML::EndMap;
+              ? "[" + c.listen_host + "]"
+              : c.listen_host)
+             + ":" + std::to_string(c.listen_port);
+  out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "url" << YAML::Value << c.database.parsed.redacted << YAML::Key
+      << "sqlite_synchronous" << YAML::Value << c.database.sqlite_synchronous
+      << YAML::Key << "busy_timeout_ms" << YAML::Value
+      << c.database.busy_timeout_ms << YAML::Key << "pool_size" << YAML::Value
+      << c.database.pool_size << YAML::EndMap;
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key
       << "io_threads" << YAML::Value << c.http.io_threads << YAML::Key
       << "body_limit" << YAML::Value << c.http.body_limit << YAML::Key
       << "header_limit" << YAML::Value << c.http.header_limit << YAML::Key
-      << "read_timeout_ms" << YAML::Value << c.http.read_timeout_ms
-      << YAML::Key << "idle_timeout_ms" << YAML::Value
-      << c.http.idle_timeout_ms << YAML::Key << "write_timeout_ms"
-      << YAML::Value << c.http.write_timeout_ms << YAML::Key
-      << "max_pipeline" << YAML::Value << c.http.max_pipeline << YAML::Key
-      << "max_connections" << YAML::Value << c.http.max_connections
+      << "read_timeout_ms" << YAML::Value << c.http.read_timeout_ms << YAML::Key
+      << "idle_timeout_ms" << YAML::Value << c.http.idle_timeout_ms << YAML::Key
+      << "write_timeout_ms" << YAML::Value << c.http.write_timeout_ms
+      << YAML::Key << "max_pipeline" << YAML::Value << c.http.max_pipeline
+      << YAML::Key << "max_connections" << YAML::Value << c.http.max_connections
       << YAML::EndMap;
   out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap << YAML::Key
       << "notify_token" << YAML::Value << secret(c.auth.notify_token)
-      << YAML::Key << "admin_token" << YAML::Value
-      << secret(c.auth.admin_token) << YAML::EndMap;
+      << YAML::Key << "admin_token" << YAML::Value << secret(c.auth.admin_token)
+      << YAML::EndMap;
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key
       << "level" << YAML::Value << c.log.level << YAML::Key << "format"
       << YAML::Value << c.log.format << YAML::EndMap;
   out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap << YAML::Key
       << "max_backlog" << YAML::Value << c.ingest.max_backlog << YAML::Key
-      << "retry_after_s" << YAML::Value << c.ingest.retry_after_s
-      << YAML::Key << "group_commit_max" << YAML::Value
-      << c.ingest.group_commit_max << YAML::Key << "journal_timeout_ms"
-      << YAML::Value << c.ingest.journal_timeout_ms << YAML::EndMap;
+      << "retry_after_s" << YAML::Value << c.ingest.retry_after_s << YAML::Key
+      << "group_commit_max" << YAML::Value << c.ingest.group_commit_max
+      << YAML::Key << "journal_timeout_ms" << YAML::Value
+      << c.ingest.journal_timeout_ms << YAML::EndMap;
   out << YAML::Key << "filter" << YAML::Value << YAML::BeginMap << YAML::Key
       << "default_project" << YAML::Value << c.filter.default_project
       << YAML::Key << "unknown_project" << YAML::Value
@@ -676,14 +675,14 @@ std::string to_yaml(const config& c) {
       << YAML::Value << to_string(c.filter.head_requests) << YAML::Key
       << "internal_user_agents" << YAML::Value << YAML::Flow
       << c.filter.internal_user_agents << YAML::EndMap;
-  out << YAML::Key << "dispatch" << YAML::Value << YAML::BeginMap
-      << YAML::Key << "max_dispatchers" << YAML::Value
-      << c.dispatch.max_dispatchers << YAML::Key << "recovery_dispatchers"
-      << YAML::Value << c.dispatch.recovery_dispatchers << YAML::Key
-      << "recovery_batch" << YAML::Value << c.dispatch.recovery_batch
-      << YAML::Key << "recovery_poll_ms" << YAML::Value
-      << c.dispatch.recovery_poll_ms << YAML::Key << "claim_lease_ms"
-      << YAML::Value << c.dispatch.claim_lease_ms << YAML::EndMap;
+  out << YAML::Key << "dispatch" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "max_dispatchers" << YAML::Value << c.dispatch.max_dispatchers
+      << YAML::Key << "recovery_dispatchers" << YAML::Value
+      << c.dispatch.recovery_dispatchers << YAML::Key << "recovery_batch"
+      << YAML::Value << c.dispatch.recovery_batch << YAML::Key
+      << "recovery_poll_ms" << YAML::Value << c.dispatch.recovery_poll_ms
+      << YAML::Key << "claim_lease_ms" << YAML::Value
+      << c.dispatch.claim_lease_ms << YAML::EndMap;
   out << YAML::Key << "effects" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "paused" << YAML::Value << c.effects.paused;
   out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap << YAML::Key
@@ -700,26 +699,23 @@ std::string to_yaml(const config& c) {
         << "enabled" << YAML::Value << e.enabled << YAML::Key << "instances"
         << YAML::Value << e.instances << YAML::Key << "batch_size"
         << YAML::Value << e.batch_size << YAML::Key << "batch_delay_ms"
-        << YAML::Value << e.batch_delay_ms << YAML::Key
-        << "request_timeout_ms" << YAML::Value << e.request_timeout_ms
-        << YAML::EndMap;
+        << YAML::Value << e.batch_delay_ms << YAML::Key << "request_timeout_ms"
+        << YAML::Value << e.request_timeout_ms << YAML::EndMap;
   }
   out << YAML::EndMap;
-  out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap
-      << YAML::Key << "access_log_days" << YAML::Value
-      << c.retention.access_log_days << YAML::Key << "purge_interval_s"
-      << YAML::Value << c.retention.purge_interval_s << YAML::Key
-      << "purge_batch" << YAML::Value << c.retention.purge_batch
-      << YAML::EndMap;
-  out << YAML::Key << "shutdown" << YAML::Value << YAML::BeginMap
-      << YAML::Key << "grace_period_ms" << YAML::Value << c.shutdown_grace_ms
+  out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "access_log_days" << YAML::Value << c.retention.access_log_days
+      << YAML::Key << "purge_interval_s" << YAML::Value
+      << c.retention.purge_interval_s << YAML::Key << "purge_batch"
+      << YAML::Value << c.retention.purge_batch << YAML::EndMap;
+  out << YAML::Key << "shutdown" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "grace_period_ms" << YAML::Value << c.shutdown_grace_ms
       << YAML::EndMap;
   if (c.faults.mode != fault_mode::none) {
     out << YAML::Key << "fault_injection" << YAML::Value << YAML::BeginMap
-        << YAML::Key << "effect" << YAML::Value << c.faults.effect
-        << YAML::Key << "mode" << YAML::Value << to_string(c.faults.mode)
-        << YAML::Key << "count" << YAML::Value << c.faults.count
-        << YAML::EndMap;
+        << YAML::Key << "effect" << YAML::Value << c.faults.effect << YAML::Key
+        << "mode" << YAML::Value << to_string(c.faults.mode) << YAML::Key
+        << "count" << YAML::Value << c.faults.count << YAML::EndMap;
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -6,8 +6,8 @@
 #include "http/auth.hpp"
 #include "persistence/database.hpp"
 
-#include <nlohmann/json.hpp>
 #include "persistence/rows.hpp"
+#include <nlohmann/json.hpp>
 
 #include <soci/soci.h>
 #include <uriparser/Uri.h>
@@ -98,8 +98,8 @@ read_page(const std::map<std::string, std::string>& q, page_spec& p) {
 
 /// X-Total-Count and Link headers as Harbor sets them.
 void paginate(http_response& r, const std::string& path,
-              const std::map<std::string, std::string>& q,
-              const page_spec& p, long long total) {
+              const std::map<std::string, std::string>& q, const page_spec& p,
+              long long total) {
   r.headers.emplace_back("X-Total-Count", std::to_string(total));
   auto link_to = [&](long long page) {
     std::string url = path + "?";
@@ -113,8 +113,8 @@ void paginate(http_response& r, const std::string& path,
   if (p.page > 1)
     link += link_to(p.page - 1) + "; rel=\"prev\"";
   if (p.offset() + p.size < total)
-    link += (link.empty() ? "" : " , ") + link_to(p.page + 1)
-            + "; rel=\"next\"";
+    link
+        += (link.empty() ? "" : " , ") + link_to(p.page + 1) + "; rel=\"next\"";
   if (!link.empty())
     r.headers.emplace_back("Link", link);
 }
@@ -138,15 +138,15 @@ json project_json(const soci::row& r) {
 }
 
 constexpr const char* project_columns
-  = "SELECT p.id, p.name, p.public, p.auto_scan, p.creation_time, "
-    "p.update_time, (SELECT COUNT(*) FROM repositories r WHERE r.project = "
-    "p.name) FROM projects p";
+    = "SELECT p.id, p.name, p.public, p.auto_scan, p.creation_time, "
+      "p.update_time, (SELECT COUNT(*) FROM repositories r WHERE r.project = "
+      "p.name) FROM projects p";
 
 constexpr const char* repository_columns
-  = "SELECT r.id, r.name, r.creation_time, r.update_time, "
-    "COALESCE((SELECT c.pull_count FROM pull_counts c WHERE c.repository = "
-    "r.name), 0), (SELECT COUNT(*) FROM artifacts a WHERE a.repository = "
-    "r.name AND a.push_time > a.deleted_at) FROM repositories r";
+    = "SELECT r.id, r.name, r.creation_time, r.update_time, "
+      "COALESCE((SELECT c.pull_count FROM pull_counts c WHERE c.repository = "
+      "r.name), 0), (SELECT COUNT(*) FROM artifacts a WHERE a.repository = "
+      "r.name AND a.push_time > a.deleted_at) FROM repositories r";
 
 json repository_json(const soci::row& r) {
   return {{"id", int_at(r, 0)},
@@ -160,7 +160,7 @@ json repository_json(const soci::row& r) {
 bool project_exists(soci::session& sql, const std::string& name) {
   int n = 0;
   sql << "SELECT COUNT(*) FROM projects WHERE name = :n", soci::use(name),
-    soci::into(n);
+      soci::into(n);
   return n > 0;
 }
 
@@ -171,14 +171,14 @@ http_response list_projects(database& db, const std::string& path,
   std::string name = q.count("name") ? q.at("name") : "";
   long long total = 0;
   sql << "SELECT COUNT(*) FROM projects WHERE (:n = '' OR name = :n2)",
-    soci::use(name), soci::use(name), soci::into(total);
+      soci::use(name), soci::use(name), soci::into(total);
   std::string query = project_columns;
   query += " WHERE (:n = '' OR p.name = :n2) ORDER BY p.name LIMIT :l "
            "OFFSET :o";
   long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(name),
-                                soci::use(name), soci::use(limit),
-                                soci::use(offset));
+  soci::rowset<soci::row> rs
+      = (sql.prepare << query, soci::use(name), soci::use(name),
+         soci::use(limit), soci::use(offset));
   json out = json::array();
   for (const auto& r : rs)
     out.push_back(project_json(r));
@@ -230,12 +230,12 @@ http_response create_project(database& db, const json& body) {
                      "\"true\" or \"false\"");
   long long now = now_us();
   int pub = *is_public ? 1 : 0, scan = *auto_scan ? 1 : 0;
-  soci::statement st = (sql.prepare
-                          << "INSERT INTO projects (name, public, auto_scan, "
-                             "creation_time, update_time) VALUES (:n, :p, "
-                             ":s, :c, :u) ON CONFLICT (name) DO NOTHING",
-                        soci::use(name), soci::use(pub), soci::use(scan),
-                        soci::use(now), soci::use(now));
+  soci::statement st
+      = (sql.prepare << "INSERT INTO projects (name, public, auto_scan, "
+                        "creation_time, update_time) VALUES (:n, :p, "
+                        ":s, :c, :u) ON CONFLICT (name) DO NOTHING",
+         soci::use(name), soci::use(pub), soci::use(scan), soci::use(now),
+         soci::use(now));
   st.execute(true);
   if (st.get_affected_rows() == 0)
     return api_error(409, "CONFLICT", "project " + name + " already exists");
@@ -255,7 +255,7 @@ http_response list_repositories(database& db, const std::string& project,
     return api_error(404, "NOT_FOUND", "project " + project + " not found");
   long long total = 0;
   sql << "SELECT COUNT(*) FROM repositories WHERE project = :p",
-    soci::use(project), soci::into(total);
+      soci::use(project), soci::into(total);
   std::string query = repository_columns;
   query += " WHERE r.project = :p ORDER BY r.name LIMIT :l OFFSET :o";
   long long limit = p.size, offset = p.offset();
@@ -272,7 +272,7 @@ http_response list_repositories(database& db, const std::string& project,
 bool repository_exists(soci::session& sql, const std::string& name) {
   int n = 0;
   sql << "SELECT COUNT(*) FROM repositories WHERE name = :n", soci::use(name),
-    soci::into(n);
+      soci::into(n);
   return n > 0;
 }
 
@@ -286,52 +286,52 @@ http_response get_repository(database& db, const std::string& full) {
   return api_error(404, "NOT_FOUND", "repository " + full + " not found");
 }
 
-http_response list_artifacts(database& db, const std::string& full,
-                             const std::string& path,
-                             const std::map<std::string, std::string>& q,
-                             page_spec p) {
+http_response
+list_artifacts(database& db, const std::string& full, const std::string& path,
+               const std::map<std::string, std::string>& q, page_spec p) {
   auto& sql = db.session();
   if (!repository_exists(sql, full))
     return api_error(404, "NOT_FOUND", "repository " + full + " not found");
   long long total = 0;
   sql << "SELECT COUNT(*) FROM artifacts WHERE repository = :r AND "
          "push_time > deleted_at",
-    soci::use(full), soci::into(total);
+      soci::use(full), soci::into(total);
   long long limit = p.size, offset = p.offset();
   soci::rowset<soci::row> rs
-    = (sql.prepare << "SELECT digest, media_type, size, push_time, "
-                      "pull_time, deleted_at FROM artifacts WHERE repository "
-                      "= :r AND push_time > deleted_at ORDER BY push_time "
-                      "DESC, digest LIMIT :l OFFSET :o",
-       soci::use(full), soci::use(limit), soci::use(offset));
+      = (sql.prepare << "SELECT digest, media_type, size, push_time, "
+                        "pull_time, deleted_at FROM artifacts WHERE repository "
+                        "= :r AND push_time > deleted_at ORDER BY push_time "
+                        "DESC, digest LIMIT :l OFFSET :o",
+         soci::use(full), soci::use(limit), soci::use(offset));
   json out = json::array();
   std::vector<std::pair<std::string, long long>> keys;
   for (const auto& r : rs) {
     auto pull = int_at(r, 4);
-    out.push_back({{"digest", text_at(r, 0)},
-                   {"media_type", text_at(r, 1)},
-                   {"manifest_media_type", text_at(r, 1)},
-                   {"size", int_at(r, 2)},
-                   {"push_time", format_rfc3339(int_at(r, 3))},
-                   {"pull_time", pull > 0 ? json(format_rfc3339(pull))
-                                          : json(nullptr)},
-                   {"repository_name", full},
-                   {"tags", json::array()}});
+    out.push_back(
+        {{"digest", text_at(r, 0)},
+         {"media_type", text_at(r, 1)},
+         {"manifest_media_type", text_at(r, 1)},
+         {"size", int_at(r, 2)},
+         {"push_time", format_rfc3339(int_at(r, 3))},
+         {"pull_time", pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)},
+         {"repository_name", full},
+         {"tags", json::array()}});
     keys.emplace_back(text_at(r, 0), int_at(r, 5));
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     soci::rowset<soci::row> tags
-      = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
-                        "repository = :r AND digest = :d AND push_time > "
-                        "deleted_at AND push_time > :a ORDER BY name",
-         soci::use(full), soci::use(keys[i].first), soci::use(keys[i].second));
+        = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
+                          "repository = :r AND digest = :d AND push_time > "
+                          "deleted_at AND push_time > :a ORDER BY name",
+           soci::use(full), soci::use(keys[i].first),
+           soci::use(keys[i].second));
     for (const auto& t : tags) {
       auto pull = int_at(t, 2);
       out[i]["tags"].push_back(
-        {{"name", text_at(t, 0)},
-         {"push_time", format_rfc3339(int_at(t, 1))},
-         {"pull_time",
-          pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)}});
+          {{"name", text_at(t, 0)},
+           {"push_time", format_rfc3339(int_at(t, 1))},
+           {"pull_time",
+            pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)}});
     }
   }
   auto resp = ok_json(out);
@@ -385,8 +385,7 @@ read_audit_filter(const std::map<std::string, std::string>& q,
     return api_error(400, "BAD_REQUEST",
                      "operation must be push, pull or delete");
   if (!time_of(kv["from"], f.from) || !time_of(kv["to"], f.to))
-    return api_error(400, "BAD_REQUEST",
-                     "from and to must be RFC 3339 times");
+    return api_error(400, "BAD_REQUEST", "from and to must be RFC 3339 times");
   return std::nullopt;
 }
 
@@ -396,39 +395,39 @@ http_response list_audit_logs(database& db, const std::string& path,
   auto& sql = db.session();
   // Fixed SQL: an empty filter value disables its condition.
   constexpr const char* where
-    = " WHERE (:o = '' OR operation = :o2) AND (:u = '' OR username = :u2) "
-      "AND (:r = '' OR repository = :r2) AND (:f = 0 OR op_time >= :f2) "
-      "AND (:t = 0 OR op_time <= :t2)";
+      = " WHERE (:o = '' OR operation = :o2) AND (:u = '' OR username = :u2) "
+        "AND (:r = '' OR repository = :r2) AND (:f = 0 OR op_time >= :f2) "
+        "AND (:t = 0 OR op_time <= :t2)";
   long long total = 0;
   std::string count_query = "SELECT COUNT(*) FROM access_logs";
   count_query += where;
   sql << count_query, soci::use(f.operation), soci::use(f.operation),
-    soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-    soci::use(f.resource), soci::use(f.from), soci::use(f.from),
-    soci::use(f.to), soci::use(f.to), soci::into(total);
+      soci::use(f.username), soci::use(f.username), soci::use(f.resource),
+      soci::use(f.resource), soci::use(f.from), soci::use(f.from),
+      soci::use(f.to), soci::use(f.to), soci::into(total);
   std::string query = "SELECT id, username, repository, tag, digest, "
                       "operation, op_time, event_id FROM access_logs";
   query += where;
   query += " ORDER BY op_time DESC, id DESC LIMIT :l OFFSET :off";
   long long limit = p.size, offset = p.offset();
   soci::rowset<soci::row> rs
-    = (sql.prepare << query, soci::use(f.operation), soci::use(f.operation),
-       soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-       soci::use(f.resource), soci::use(f.from), soci::use(f.from),
-       soci::use(f.to), soci::use(f.to), soci::use(limit), soci::use(offset));
+      = (sql.prepare << query, soci::use(f.operation), soci::use(f.operation),
+         soci::use(f.username), soci::use(f.username), soci::use(f.resource),
+         soci::use(f.resource), soci::use(f.from), soci::use(f.from),
+         soci::use(f.to), soci::use(f.to), soci::use(limit), soci::use(offset));
   json out = json::array();
   for (const auto& r : rs) {
     auto repo = text_at(r, 2);
     auto tag = text_at(r, 3);
     auto digest = text_at(r, 4);
-    out.push_back({{"id", int_at(r, 0)},
-                   {"username", text_at(r, 1)},
-                   {"resource", tag.empty() ? repo + "@" + digest
-                                            : repo + ":" + tag},
-                   {"resource_type", "artifact"},
-                   {"operation", text_at(r, 5)},
-                   {"op_time", format_rfc3339(int_at(r, 6))},
-                   {"event_id", text_at(r, 7)}});
+    out.push_back(
+        {{"id", int_at(r, 0)},
+         {"username", text_at(r, 1)},
+         {"resource", tag.empty() ? repo + "@" + digest : repo + ":" + tag},
+         {"resource_type", "artifact"},
+         {"operation", text_at(r, 5)},
+         {"op_time", format_rfc3339(int_at(r, 6))},
+         {"event_id", text_at(r, 7)}});
   }
   auto resp = ok_json(out);
   paginate(resp, path, q, p, total);
@@ -443,22 +442,21 @@ http_response list_dead_letters(database& db, const std::string& path,
   sql << "SELECT COUNT(*) FROM dead_letters", soci::into(total);
   long long limit = p.size, offset = p.offset();
   soci::rowset<soci::row> rs
-    = (sql.prepare << "SELECT id, event_id, effect, error, attempts, "
-                      "created_at, replayed_at FROM dead_letters ORDER BY id "
-                      "DESC LIMIT :l OFFSET :o",
-       soci::use(limit), soci::use(offset));
+      = (sql.prepare << "SELECT id, event_id, effect, error, attempts, "
+                        "created_at, replayed_at FROM dead_letters ORDER BY id "
+                        "DESC LIMIT :l OFFSET :o",
+         soci::use(limit), soci::use(offset));
   json out = json::array();
   for (const auto& r : rs) {
     auto replayed = int_at(r, 6);
-    out.push_back(
-      {{"id", int_at(r, 0)},
-       {"event_id", text_at(r, 1)},
-       {"effect", text_at(r, 2)},
-       {"error", text_at(r, 3)},
-       {"attempts", int_at(r, 4)},
-       {"creation_time", format_rfc3339(int_at(r, 5))},
-       {"replay_time",
-        replayed > 0 ? json(format_rfc3339(replayed)) : json(nullptr)}});
+    out.push_back({{"id", int_at(r, 0)},
+                   {"event_id", text_at(r, 1)},
+                   {"effect", text_at(r, 2)},
+                   {"error", text_at(r, 3)},
+                   {"attempts", int_at(r, 4)},
+                   {"creation_time", format_rfc3339(int_at(r, 5))},
+                   {"replay_time", replayed > 0 ? json(format_rfc3339(replayed))
+                                                : json(nullptr)}});
   }
   auto resp = ok_json(out);
   paginate(resp, path, q, p, total);
@@ -470,14 +468,14 @@ http_response replay_dead_letter(database& db, long long id) {
   std::string event_id;
   soci::indicator ind = soci::i_null;
   sql << "SELECT event_id FROM dead_letters WHERE id = :i", soci::use(id),
-    soci::into(event_id, ind);
+      soci::into(event_id, ind);
   if (!sql.got_data() || ind == soci::i_null)
     return api_error(404, "NOT_FOUND",
                      "dead letter " + std::to_string(id) + " not found");
   write_transaction tx(db);
   long long now = now_us();
   sql << "UPDATE dead_letters SET replayed_at = :t WHERE id = :i",
-    soci::use(now), soci::use(id);
+      soci::use(now), soci::use(id);
   // Back to pending and unclaimed: recovery dispatches it again; effects
   // already applied are skipped by their marks.
   soci::statement st = (sql.prepare << "UPDATE events SET status = "
@@ -500,15 +498,15 @@ void handle_api(const runtime& rt, actor_runtime& actors,
   if (req.authorization.empty() || token.empty()) {
     auto r = api_error(401, "UNAUTHORIZED",
                        token.empty()
-                         ? "the management API is off: set auth.admin_token "
-                           "or REGEVENT_ADMIN_TOKEN"
-                         : "a bearer token is required");
+                           ? "the management API is off: set auth.admin_token "
+                             "or REGEVENT_ADMIN_TOKEN"
+                           : "a bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"regevent\"");
     return reply_to->reply(std::move(r));
   }
   if (!bearer_matches(req.authorization, token))
     return reply_to->reply(
-      api_error(403, "FORBIDDEN", "the bearer token is not valid"));
+        api_error(403, "FORBIDDEN", "the bearer token is not valid"));
   auto parts = split_path(req.target);
   auto path = req.target.substr(0, req.target.find('?'));
   auto q = parse_query(req.target);
@@ -541,22 +539,20 @@ void handle_api(const runtime& rt, actor_runtime& actors,
           || !body.contains("project_name")
           || !body["project_name"].is_string())
         return reply_to->reply(api_error(
-          400, "BAD_REQUEST", "body must be {\"project_name\": \"...\"}"));
+            400, "BAD_REQUEST", "body must be {\"project_name\": \"...\"}"));
       if (!valid_project_name(body["project_name"].get<std::string>()))
-        return reply_to->reply(
-          api_error(400, "BAD_REQUEST",
-                    "project_name must be 1-255 of [a-z0-9._-]"));
+        return reply_to->reply(api_error(
+            400, "BAD_REQUEST", "project_name must be 1-255 of [a-z0-9._-]"));
       if (body.contains("metadata") && !body["metadata"].is_object())
         return reply_to->reply(
-          api_error(400, "BAD_REQUEST", "metadata must be an object"));
+            api_error(400, "BAD_REQUEST", "metadata must be an object"));
       return run([body](database& db) { return create_project(db, body); });
     }
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];
     if (n == 4)
-      return run(
-        [project](database& db) { return get_project(db, project); });
+      return run([project](database& db) { return get_project(db, project); });
     if (parts[4] == "repositories") {
       if (n == 5)
         return run([project, path, q, page](database& db) {
@@ -593,7 +589,7 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       long long id = 0;
       if (!parse_positive(parts[3], 1'000'000'000'000LL, id))
         return reply_to->reply(
-          api_error(400, "BAD_REQUEST", "dead letter id must be a number"));
+            api_error(400, "BAD_REQUEST", "dead letter id must be a number"));
       return run([id](database& db) { return replay_dead_letter(db, id); });
     }
   }

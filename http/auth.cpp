@@ -26,8 +26,7 @@ bool bearer_matches(std::string_view authorization, const std::string& token) {
   unsigned char b[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(presented.data()),
          presented.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
-         b);
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), b);
   bool same = CRYPTO_memcmp(a, b, SHA256_DIGEST_LENGTH) == 0;
   return same && !presented.empty();
 }

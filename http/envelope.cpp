@@ -15,8 +15,7 @@ using json = nlohmann::json;
 /// limit and keeps the parse error's text, without exceptions.
 class bounded_sax {
 public:
-  explicit bounded_sax(json& root) : dom_(root, false) {
-  }
+  explicit bounded_sax(json& root) : dom_(root, false) {}
 
   bool null() {
     return dom_.null();

@@ -18,24 +18,22 @@ namespace {
 class observed_responder : public reply_sink {
 public:
   observed_responder(responder next, std::shared_ptr<metrics> stats,
-                     const char* route, std::string method,
-                     std::string target, std::string request_id,
-                     std::string remote)
-    : next_(std::move(next)),
-      stats_(std::move(stats)),
-      route_(route),
-      method_(std::move(method)),
-      target_(std::move(target)),
-      request_id_(std::move(request_id)),
-      remote_(std::move(remote)),
-      started_(std::chrono::steady_clock::now()) {
-  }
+                     const char* route, std::string method, std::string target,
+                     std::string request_id, std::string remote)
+      : next_(std::move(next)),
+        stats_(std::move(stats)),
+        route_(route),
+        method_(std::move(method)),
+        target_(std::move(target)),
+        request_id_(std::move(request_id)),
+        remote_(std::move(remote)),
+        started_(std::chrono::steady_clock::now()) {}
 
   void reply(http_response r) override {
     stats_->count_request(route_, r.status);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started_)
-                    .count();
+                      std::chrono::steady_clock::now() - started_)
+                      .count();
     auto level = r.status >= 500   ? spdlog::level::warn
                  : r.status >= 400 ? spdlog::level::info
                                    : spdlog::level::debug;
@@ -69,8 +67,8 @@ http_response error_response(unsigned status, const std::string& code,
 }
 
 http_response method_not_allowed(const char* allow) {
-  auto r = error_response(405, "METHOD_NOT_ALLOWED",
-                          std::string("use ") + allow);
+  auto r
+      = error_response(405, "METHOD_NOT_ALLOWED", std::string("use ") + allow);
   r.headers.emplace_back("Allow", allow);
   return r;
 }
@@ -92,10 +90,10 @@ void notifications(const runtime& rt, actor_runtime& actors,
   }
   if (!is_notification_content_type(req.content_type))
     return reply_to->reply(error_response(
-      415, "UNSUPPORTED_MEDIA_TYPE",
-      "content type '" + req.content_type
-        + "' is not application/vnd.docker.distribution.events.v1+json, "
-          "...events.v2+json or application/json"));
+        415, "UNSUPPORTED_MEDIA_TYPE",
+        "content type '" + req.content_type
+            + "' is not application/vnd.docker.distribution.events.v1+json, "
+              "...events.v2+json or application/json"));
   std::string error;
   auto parsed = parse_envelope(req.body, now_us(), error);
   if (!parsed)
@@ -110,8 +108,7 @@ void notifications(const runtime& rt, actor_runtime& actors,
 } // namespace
 
 router::router(const runtime& rt, actor_runtime& actors)
-  : rt_(rt), actors_(actors) {
-}
+    : rt_(rt), actors_(actors) {}
 
 void router::operator()(incoming_request&& req, responder reply_to) const {
   auto path = path_of(req.target);
@@ -127,8 +124,8 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
   else if (path.rfind("/api/", 0) == 0)
     route = "api";
   auto observed = std::make_shared<observed_responder>(
-    std::move(reply_to), rt_.stats, route, req.method, req.target,
-    req.request_id, req.remote);
+      std::move(reply_to), rt_.stats, route, req.method, req.target,
+      req.request_id, req.remote);
   std::string_view r = route;
   if (r == "notifications")
     return notifications(rt_, actors_, req, observed);
@@ -144,8 +141,7 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
     auto why = rt_.status->not_ready_reason();
     if (why.empty())
       return observed->reply(json_response(200, "{\"status\":\"ready\"}"));
-    return observed->reply(
-      error_response(503, "NOT_READY", why));
+    return observed->reply(error_response(503, "NOT_READY", why));
   }
   if (r == "metrics") {
     if (!read)

@@ -37,8 +37,7 @@ void fail(beast::error_code ec, const char* what) {
 
 struct shared_state {
   shared_state(const config& c, http_server::handler h)
-    : cfg(c), on_request(std::move(h)) {
-  }
+      : cfg(c), on_request(std::move(h)) {}
   const config& cfg;
   http_server::handler on_request;
   std::atomic<int64_t> in_flight{0};
@@ -59,7 +58,7 @@ bool sane_request_id(beast::string_view v) {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, shared_state& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+      : stream_(std::move(socket)), shared_(shared) {
     ++shared_.connections;
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -72,9 +71,9 @@ public:
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&session::do_read,
-                                            shared_from_this()));
+    net::dispatch(
+        stream_.get_executor(),
+        beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
   /// Called on the strand with the answer of request `id`.
@@ -110,17 +109,15 @@ private:
   class connection_responder : public reply_sink {
   public:
     connection_responder(std::shared_ptr<session> s, uint64_t id)
-      : session_(std::move(s)), id_(id) {
-    }
+        : session_(std::move(s)), id_(id) {}
     void reply(http_response r) override {
       auto s = std::move(session_);
       if (!s)
         return;
       auto id = id_;
-      net::post(s->stream_.get_executor(),
-                [s, id, r = std::move(r)]() mutable {
-                  s->complete(id, std::move(r));
-                });
+      net::post(s->stream_.get_executor(), [s, id, r = std::move(r)]() mutable {
+        s->complete(id, std::move(r));
+      });
     }
 
   private:
@@ -134,23 +131,23 @@ private:
     parser_.emplace();
     parser_->body_limit(shared_.cfg.http.body_limit);
     parser_->header_limit(
-      static_cast<std::uint32_t>(shared_.cfg.http.header_limit));
+        static_cast<std::uint32_t>(shared_.cfg.http.header_limit));
     reading_ = true;
     stream_.expires_after(
-      std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&session::on_header,
-                                                       shared_from_this()));
+        std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
     if (ec)
       return on_read(ec, 0);
     stream_.expires_after(
-      std::chrono::milliseconds(shared_.cfg.http.read_timeout_ms));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&session::on_read,
-                                                shared_from_this()));
+        std::chrono::milliseconds(shared_.cfg.http.read_timeout_ms));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   /// Answers a request the parser refused, then closes.
@@ -161,8 +158,8 @@ private:
     ++shared_.in_flight;
     http_response r;
     r.status = status;
-    r.body = "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\""
-             + message + "\"}]}";
+    r.body = "{\"errors\":[{\"code\":\"" + code + "\",\"message\":\"" + message
+             + "\"}]}";
     complete(first_slot_id_ + slots_.size() - 1, std::move(r));
   }
 
@@ -184,8 +181,9 @@ private:
       spdlog::info("http {} sent a body over {} bytes", remote_,
                    shared_.cfg.http.body_limit);
       return reject(413, "PAYLOAD_TOO_LARGE",
-                    "body exceeds " + std::to_string(shared_.cfg.http.body_limit)
-                      + " bytes");
+                    "body exceeds "
+                        + std::to_string(shared_.cfg.http.body_limit)
+                        + " bytes");
     }
     if (ec == bhttp::error::header_limit)
       return reject(431, "HEADERS_TOO_LARGE", "request headers too large");
@@ -198,7 +196,7 @@ private:
     }
     if (ec
         && ec.category()
-             == bhttp::make_error_code(bhttp::error::bad_target).category())
+               == bhttp::make_error_code(bhttp::error::bad_target).category())
       return reject(400, "BAD_REQUEST", "malformed HTTP request");
     if (ec) {
       fail(ec, "read");
@@ -224,7 +222,7 @@ private:
     ++shared_.in_flight;
     auto id = first_slot_id_ + slots_.size() - 1;
     auto reply_to
-      = std::make_shared<connection_responder>(shared_from_this(), id);
+        = std::make_shared<connection_responder>(shared_from_this(), id);
     try {
       shared_.on_request(std::move(in), reply_to);
     } catch (const std::exception& e) {
@@ -245,13 +243,13 @@ private:
       return;
     writing_ = true;
     stream_.expires_after(
-      std::chrono::milliseconds(shared_.cfg.http.write_timeout_ms));
+        std::chrono::milliseconds(shared_.cfg.http.write_timeout_ms));
     auto res = slots_.front().response;
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec,
-                                                        std::size_t) {
-                         self->on_write(ec, res->need_eof());
-                       });
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+          self->on_write(ec, res->need_eof());
+        });
   }
 
   void on_write(beast::error_code ec, bool close) {
@@ -268,7 +266,7 @@ private:
       return do_write();
     if (reading_)
       stream_.expires_after(
-        std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
+          std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
     do_read();
   }
 
@@ -292,7 +290,7 @@ private:
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(net::io_context& ioc, tcp::endpoint endpoint, shared_state& shared)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -316,9 +314,9 @@ public:
 
 private:
   void do_accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
-                           beast::bind_front_handler(&listener::on_accept,
-                                                     shared_from_this()));
+    acceptor_.async_accept(
+        net::make_strand(ioc_),
+        beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -349,13 +347,13 @@ private:
 
 struct http_server::impl {
   impl(const config& cfg, handler on_request)
-    : ioc(static_cast<int>(cfg.http.io_threads)),
-      shared(cfg, std::move(on_request)) {
-    shared.id_prefix = std::to_string(
-                         std::chrono::system_clock::now().time_since_epoch()
-                           .count()
-                         % 1'000'000'000)
-                       + "-";
+      : ioc(static_cast<int>(cfg.http.io_threads)),
+        shared(cfg, std::move(on_request)) {
+    shared.id_prefix
+        = std::to_string(
+              std::chrono::system_clock::now().time_since_epoch().count()
+              % 1'000'000'000)
+          + "-";
   }
   net::io_context ioc;
   shared_state shared;
@@ -364,8 +362,7 @@ struct http_server::impl {
 };
 
 http_server::http_server(const config& cfg, handler on_request)
-  : impl_(std::make_unique<impl>(cfg, std::move(on_request))) {
-}
+    : impl_(std::make_unique<impl>(cfg, std::move(on_request))) {}
 
 http_server::~http_server() {
   stop();
@@ -375,7 +372,7 @@ uint16_t http_server::start() {
   const auto& cfg = impl_->shared.cfg;
   auto address = net::ip::make_address(cfg.listen_host);
   impl_->accept = std::make_shared<listener>(
-    impl_->ioc, tcp::endpoint{address, cfg.listen_port}, impl_->shared);
+      impl_->ioc, tcp::endpoint{address, cfg.listen_port}, impl_->shared);
   impl_->accept->run();
   for (size_t i = 0; i < cfg.http.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });

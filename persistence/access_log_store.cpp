@@ -11,19 +11,19 @@ namespace {
 class access_log_store : public effect_store {
 public:
   explicit access_log_store(database& db)
-    : effect_store(db, "access_log"),
-      insert_((db.session().prepare
-               << "INSERT INTO access_logs (event_id, username, project, "
-                  "repository, tag, digest, operation, op_time, client_addr, "
-                  "user_agent) VALUES (:id, :user, :project, :repository, "
-                  ":tag, :digest, :operation, :time, :addr, :agent)",
-               soci::use(row_.event.id), soci::use(username_),
-               soci::use(row_.project), soci::use(row_.event.repository),
-               soci::use(row_.event.tag), soci::use(row_.event.digest),
-               soci::use(row_.event.action), soci::use(time_),
-               soci::use(row_.event.client_addr),
-               soci::use(row_.event.user_agent))) {
-  }
+      : effect_store(db, "access_log"),
+        insert_(
+            (db.session().prepare
+                 << "INSERT INTO access_logs (event_id, username, project, "
+                    "repository, tag, digest, operation, op_time, client_addr, "
+                    "user_agent) VALUES (:id, :user, :project, :repository, "
+                    ":tag, :digest, :operation, :time, :addr, :agent)",
+             soci::use(row_.event.id), soci::use(username_),
+             soci::use(row_.project), soci::use(row_.event.repository),
+             soci::use(row_.event.tag), soci::use(row_.event.digest),
+             soci::use(row_.event.action), soci::use(time_),
+             soci::use(row_.event.client_addr),
+             soci::use(row_.event.user_agent))) {}
 
 protected:
   void apply_fresh(const std::vector<const planned_event*>& fresh) override {

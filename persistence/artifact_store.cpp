@@ -18,8 +18,7 @@ namespace {
 /// own deletion and its artifact's.
 class artifact_store : public effect_store {
 public:
-  explicit artifact_store(database& db) : effect_store(db, "artifacts") {
-  }
+  explicit artifact_store(database& db) : effect_store(db, "artifacts") {}
 
 protected:
   void apply_fresh(const std::vector<const planned_event*>& fresh) override {
@@ -42,10 +41,9 @@ protected:
                      }));
     for (const auto* e : events)
       artifact_row(*e);
-    std::stable_sort(events.begin(), events.end(),
-                     by([](const event_record& e) -> const std::string& {
-                       return e.tag;
-                     }));
+    std::stable_sort(
+        events.begin(), events.end(),
+        by([](const event_record& e) -> const std::string& { return e.tag; }));
     for (const auto* e : events)
       tag_row(*e);
   }
@@ -65,15 +63,15 @@ private:
              "excluded.size ELSE artifacts.size END, push_time = CASE WHEN "
              "excluded.push_time > artifacts.push_time THEN "
              "excluded.push_time ELSE artifacts.push_time END",
-        soci::use(e.repository), soci::use(e.digest), soci::use(e.media_type),
-        soci::use(size), soci::use(t);
+          soci::use(e.repository), soci::use(e.digest), soci::use(e.media_type),
+          soci::use(size), soci::use(t);
     } else if (e.action == "pull") {
       sql << "INSERT INTO artifacts (repository, digest, pull_time) VALUES "
              "(:r, :d, :t) ON CONFLICT (repository, digest) DO UPDATE SET "
              "pull_time = CASE WHEN excluded.pull_time > "
              "artifacts.pull_time THEN excluded.pull_time ELSE "
              "artifacts.pull_time END",
-        soci::use(e.repository), soci::use(e.digest), soci::use(t);
+          soci::use(e.repository), soci::use(e.digest), soci::use(t);
     } else if (e.action == "delete" && !e.digest.empty()) {
       // A manifest delete and a blob delete look the same (repository +
       // digest); a tombstone on a blob digest is never visible.
@@ -82,7 +80,7 @@ private:
              "UPDATE SET deleted_at = CASE WHEN excluded.deleted_at > "
              "artifacts.deleted_at THEN excluded.deleted_at ELSE "
              "artifacts.deleted_at END",
-        soci::use(e.repository), soci::use(e.digest), soci::use(t);
+          soci::use(e.repository), soci::use(e.digest), soci::use(t);
       // The tags of the artifact are not tombstoned here: which tags
       // point to the digest depends on which pushes arrived first (a tag
       // moved away from it by a push older than this delete, but
@@ -104,22 +102,22 @@ private:
              "tags.push_time THEN excluded.digest ELSE tags.digest END, "
              "push_time = CASE WHEN excluded.push_time > tags.push_time "
              "THEN excluded.push_time ELSE tags.push_time END",
-        soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
-        soci::use(t);
+          soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
+          soci::use(t);
     } else if (e.action == "pull") {
       sql << "INSERT INTO tags (repository, name, digest, pull_time) "
              "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) DO "
              "UPDATE SET pull_time = CASE WHEN excluded.pull_time > "
              "tags.pull_time THEN excluded.pull_time ELSE tags.pull_time "
              "END",
-        soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
-        soci::use(t);
+          soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
+          soci::use(t);
     } else if (e.action == "delete" && e.digest.empty()) {
       sql << "INSERT INTO tags (repository, name, deleted_at) VALUES (:r, "
              ":n, :t) ON CONFLICT (repository, name) DO UPDATE SET "
              "deleted_at = CASE WHEN excluded.deleted_at > tags.deleted_at "
              "THEN excluded.deleted_at ELSE tags.deleted_at END",
-        soci::use(e.repository), soci::use(e.tag), soci::use(t);
+          soci::use(e.repository), soci::use(e.tag), soci::use(t);
     }
   }
 };

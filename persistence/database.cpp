@@ -32,11 +32,11 @@ int short_busy_wait(void* timeout_ms, int attempt) {
 } // namespace
 
 database::database(const config& cfg)
-  : cfg_(cfg),
-    backend_(cfg.database.parsed.backend
-                 == database_url::backend_kind::postgresql
-               ? backend_kind::postgresql
-               : backend_kind::sqlite) {
+    : cfg_(cfg),
+      backend_(cfg.database.parsed.backend
+                       == database_url::backend_kind::postgresql
+                   ? backend_kind::postgresql
+                   : backend_kind::sqlite) {
   open();
 }
 
@@ -51,8 +51,8 @@ void database::open() {
   }
   session_ = std::make_unique<soci::session>(soci::sqlite3,
                                              "db=\"" + url.path + "\"");
-  auto* backend = static_cast<soci::sqlite3_session_backend*>(
-    session_->get_backend());
+  auto* backend
+      = static_cast<soci::sqlite3_session_backend*>(session_->get_backend());
   sqlite3_busy_handler(backend->conn_, short_busy_wait,
                        &cfg_.database.busy_timeout_ms);
   *session_ << "PRAGMA journal_mode=WAL";
@@ -63,8 +63,7 @@ void database::open() {
 }
 
 void database::begin_write() {
-  *session_ << (backend_ == backend_kind::sqlite ? "BEGIN IMMEDIATE"
-                                                 : "BEGIN");
+  *session_ << (backend_ == backend_kind::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 void database::commit() {

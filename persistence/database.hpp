@@ -67,8 +67,7 @@ private:
 class reconnect_backoff {
 public:
   reconnect_backoff(uint32_t initial_ms, uint32_t max_ms)
-    : initial_ms_(initial_ms), max_ms_(max_ms) {
-  }
+      : initial_ms_(initial_ms), max_ms_(max_ms) {}
   /// Whether a connection attempt may be made now.
   bool ready() const {
     return std::chrono::steady_clock::now() >= next_;

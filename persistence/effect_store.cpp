@@ -11,12 +11,11 @@ namespace regevent {
 
 struct effect_store::marks {
   marks(soci::session& sql, const std::string& name)
-    : effect(name),
-      insert((sql.prepare << "INSERT INTO event_effects (event_id, effect, "
-                             "applied_at) VALUES (:e, :f, :t) ON CONFLICT "
-                             "(event_id, effect) DO NOTHING",
-              soci::use(event_id), soci::use(effect), soci::use(now))) {
-  }
+      : effect(name),
+        insert((sql.prepare << "INSERT INTO event_effects (event_id, effect, "
+                               "applied_at) VALUES (:e, :f, :t) ON CONFLICT "
+                               "(event_id, effect) DO NOTHING",
+                soci::use(event_id), soci::use(effect), soci::use(now))) {}
   std::string event_id;
   std::string effect;
   long long now = 0;
@@ -24,8 +23,7 @@ struct effect_store::marks {
 };
 
 effect_store::effect_store(database& db, std::string effect)
-  : db_(db), effect_(std::move(effect)) {
-}
+    : db_(db), effect_(std::move(effect)) {}
 
 effect_store::~effect_store() = default;
 
@@ -61,9 +59,8 @@ bool effect_store::project_exists(const std::string&) {
   return true;
 }
 
-std::unique_ptr<effect_store> make_effect_store(const std::string& effect,
-                                                database& db,
-                                                const config& cfg) {
+std::unique_ptr<effect_store>
+make_effect_store(const std::string& effect, database& db, const config& cfg) {
   if (effect == "access_log")
     return make_access_log_store(db);
   if (effect == "repositories")

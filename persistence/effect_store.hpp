@@ -29,8 +29,7 @@ public:
 
 protected:
   /// Applies the events not applied before, all in the open transaction.
-  virtual void apply_fresh(const std::vector<const planned_event*>& fresh)
-    = 0;
+  virtual void apply_fresh(const std::vector<const planned_event*>& fresh) = 0;
 
   database& db_;
   const std::string effect_;
@@ -42,9 +41,8 @@ private:
 
 /// Creates the store of an effect by name; throws std::invalid_argument for
 /// an unknown name.
-std::unique_ptr<effect_store> make_effect_store(const std::string& effect,
-                                                database& db,
-                                                const config& cfg);
+std::unique_ptr<effect_store>
+make_effect_store(const std::string& effect, database& db, const config& cfg);
 
 std::unique_ptr<effect_store> make_access_log_store(database& db);
 std::unique_ptr<effect_store>

@@ -9,7 +9,7 @@ namespace regevent {
 timestamp_us now_us() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch())
-    .count();
+      .count();
 }
 
 std::string format_rfc3339(timestamp_us t) {
@@ -21,7 +21,8 @@ std::string format_rfc3339(timestamp_us t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  // Room for any int year, so that no output can be truncated.
+  char buf[80];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, millis);
@@ -55,9 +56,11 @@ bool parse_rfc3339(const std::string& text, timestamp_us& out) {
   } else if (*rest == '+' || *rest == '-') {
     // Exactly `+hh:mm`: sscanf("%2d:%2d") also took "+2:0" or "+-1:-1",
     // and the fixed `rest += 6` then read past the end of the text.
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':'
-        || !digit(rest[4]) || !digit(rest[5]))
+    auto digit = [](char c) {
+      return c >= '0' && c <= '9';
+    };
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4])
+        || !digit(rest[5]))
       return false;
     int sign = *rest == '-' ? -1 : 1;
     int hh = (rest[1] - '0') * 10 + (rest[2] - '0');

@@ -42,11 +42,11 @@ struct event_record {
   std::string raw;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {
   return f(x.id, x.time, x.received, x.action, x.repository, x.tag, x.digest,
-           x.media_type, x.size, x.method, x.user_agent, x.actor,
-           x.client_addr, x.source_addr, x.raw);
+           x.media_type, x.size, x.method, x.user_agent, x.actor, x.client_addr,
+           x.source_addr, x.raw);
 }
 
 /// Journal states of an event.
@@ -64,7 +64,7 @@ struct status_update {
   std::string reason;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_update& x) {
   return f(x.event_id, x.status, x.reason);
 }
@@ -81,7 +81,7 @@ struct dead_letter {
   uint32_t attempts = 0;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
   return f(x.event_id, x.effect, x.error, x.attempts);
 }
@@ -99,7 +99,7 @@ struct planned_event {
   bool count_pull = false;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, planned_event& x) {
   return f(x.event, x.project, x.count_pull);
 }

@@ -23,11 +23,10 @@ struct journal_store::impl {
               soci::use(row.id), soci::use(received), soci::use(time),
               soci::use(row.action), soci::use(row.repository),
               soci::use(row.tag), soci::use(row.digest),
-              soci::use(row.media_type), soci::use(size),
-              soci::use(row.method), soci::use(row.user_agent),
-              soci::use(row.actor), soci::use(row.client_addr),
-              soci::use(row.source_addr), soci::use(row.raw),
-              soci::use(owner), soci::use(expires));
+              soci::use(row.media_type), soci::use(size), soci::use(row.method),
+              soci::use(row.user_agent), soci::use(row.actor),
+              soci::use(row.client_addr), soci::use(row.source_addr),
+              soci::use(row.raw), soci::use(owner), soci::use(expires));
     update = (sql.prepare << "UPDATE events SET status = :status, "
                              "reason = :reason, finished_at = :now, "
                              "claimed_by = '' WHERE id = :id",
@@ -47,8 +46,7 @@ struct journal_store::impl {
 };
 
 journal_store::journal_store(database& db)
-  : impl_(std::make_unique<impl>(db)) {
-}
+    : impl_(std::make_unique<impl>(db)) {}
 
 journal_store::~journal_store() = default;
 
@@ -85,39 +83,38 @@ void journal_store::add_dead_letter(const dead_letter& x, timestamp_us now) {
   int attempts = static_cast<int>(x.attempts);
   impl_->sql << "INSERT INTO dead_letters (event_id, effect, error, attempts, "
                 "created_at) VALUES (:e, :f, :err, :a, :t)",
-    soci::use(x.event_id), soci::use(x.effect), soci::use(x.error),
-    soci::use(attempts), soci::use(t);
+      soci::use(x.event_id), soci::use(x.effect), soci::use(x.error),
+      soci::use(attempts), soci::use(t);
 }
 
 uint64_t journal_store::count_pending() {
   long long n = 0;
   impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending'",
-    soci::into(n);
+      soci::into(n);
   return static_cast<uint64_t>(n);
 }
 
-std::vector<event_record> journal_store::claim(const std::string& owner,
-                                               timestamp_us now,
-                                               timestamp_us expires,
-                                               size_t limit) {
+std::vector<event_record>
+journal_store::claim(const std::string& owner, timestamp_us now,
+                     timestamp_us expires, size_t limit) {
   auto& sql = impl_->sql;
   long long n = static_cast<long long>(limit), t = now, e = expires;
   // Both backends support UPDATE ... RETURNING; only PostgreSQL has row
   // locks to skip, SQLite has a single writer.
   const char* query
-    = impl_->db.is_sqlite()
-        ? "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
-          "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-          "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
-          "LIMIT :n) RETURNING id, received_at, event_time, action, "
-          "repository, tag, digest, media_type, size, method, user_agent, "
-          "actor, client_addr, source_addr, seq"
-        : "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
-          "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-          "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
-          "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, received_at, "
-          "event_time, action, repository, tag, digest, media_type, size, "
-          "method, user_agent, actor, client_addr, source_addr, seq";
+      = impl_->db.is_sqlite()
+            ? "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
+              "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
+              "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+              "LIMIT :n) RETURNING id, received_at, event_time, action, "
+              "repository, tag, digest, media_type, size, method, user_agent, "
+              "actor, client_addr, source_addr, seq"
+            : "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
+              "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
+              "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+              "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, received_at, "
+              "event_time, action, repository, tag, digest, media_type, size, "
+              "method, user_agent, actor, client_addr, source_addr, seq";
   std::vector<std::pair<long long, event_record>> rows;
   soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(owner),
                                 soci::use(e), soci::use(t), soci::use(n));
@@ -150,20 +147,20 @@ std::vector<event_record> journal_store::claim(const std::string& owner,
 }
 
 uint64_t journal_store::release(const std::string& owner) {
-  soci::statement st = (impl_->sql.prepare
-                          << "UPDATE events SET claimed_by = '', "
-                             "claim_expires = 0 WHERE claimed_by = :o AND "
-                             "status = 'pending'",
-                        soci::use(owner));
+  soci::statement st
+      = (impl_->sql.prepare << "UPDATE events SET claimed_by = '', "
+                               "claim_expires = 0 WHERE claimed_by = :o AND "
+                               "status = 'pending'",
+         soci::use(owner));
   st.execute(true);
   return static_cast<uint64_t>(st.get_affected_rows());
 }
 
 uint64_t journal_store::release_all() {
-  soci::statement st = (impl_->sql.prepare
-                          << "UPDATE events SET claimed_by = '', "
-                             "claim_expires = 0 WHERE status = 'pending' "
-                             "AND claimed_by <> ''");
+  soci::statement st
+      = (impl_->sql.prepare << "UPDATE events SET claimed_by = '', "
+                               "claim_expires = 0 WHERE status = 'pending' "
+                               "AND claimed_by <> ''");
   st.execute(true);
   return static_cast<uint64_t>(st.get_affected_rows());
 }

@@ -20,10 +20,10 @@ struct migration {
 
 const std::vector<migration>& migrations() {
   static const std::vector<migration> all{
-    {1,
-     "event journal, effect marks, dead letters",
-     {
-       R"(CREATE TABLE events (
+      {1,
+       "event journal, effect marks, dead letters",
+       {
+           R"(CREATE TABLE events (
             seq {pk},
             id TEXT NOT NULL UNIQUE,
             received_at BIGINT NOT NULL,
@@ -45,14 +45,15 @@ const std::vector<migration>& migrations() {
             claimed_by TEXT NOT NULL DEFAULT '',
             claim_expires BIGINT NOT NULL DEFAULT 0,
             finished_at BIGINT NOT NULL DEFAULT 0))",
-       "CREATE INDEX events_pending ON events (seq) WHERE status = 'pending'",
-       "CREATE INDEX events_status ON events (status)",
-       R"(CREATE TABLE event_effects (
+           "CREATE INDEX events_pending ON events (seq) WHERE status = "
+           "'pending'",
+           "CREATE INDEX events_status ON events (status)",
+           R"(CREATE TABLE event_effects (
             event_id TEXT NOT NULL,
             effect TEXT NOT NULL,
             applied_at BIGINT NOT NULL,
             PRIMARY KEY (event_id, effect)))",
-       R"(CREATE TABLE dead_letters (
+           R"(CREATE TABLE dead_letters (
             id {pk},
             event_id TEXT NOT NULL,
             effect TEXT NOT NULL,
@@ -60,30 +61,30 @@ const std::vector<migration>& migrations() {
             attempts INTEGER NOT NULL,
             created_at BIGINT NOT NULL,
             replayed_at BIGINT NOT NULL DEFAULT 0))",
-       "CREATE INDEX dead_letters_event ON dead_letters (event_id)",
-     }},
-    {2,
-     "projects, repositories, pull counts, artifacts, tags, access logs",
-     {
-       R"(CREATE TABLE projects (
+           "CREATE INDEX dead_letters_event ON dead_letters (event_id)",
+       }},
+      {2,
+       "projects, repositories, pull counts, artifacts, tags, access logs",
+       {
+           R"(CREATE TABLE projects (
             id {pk},
             name TEXT NOT NULL UNIQUE,
             public INTEGER NOT NULL DEFAULT 0,
             auto_scan INTEGER NOT NULL DEFAULT 0,
             creation_time BIGINT NOT NULL,
             update_time BIGINT NOT NULL))",
-       R"(CREATE TABLE repositories (
+           R"(CREATE TABLE repositories (
             id {pk},
             name TEXT NOT NULL UNIQUE,
             project TEXT NOT NULL,
             creation_time BIGINT NOT NULL,
             update_time BIGINT NOT NULL))",
-       "CREATE INDEX repositories_project ON repositories (project, name)",
-       R"(CREATE TABLE pull_counts (
+           "CREATE INDEX repositories_project ON repositories (project, name)",
+           R"(CREATE TABLE pull_counts (
             repository TEXT PRIMARY KEY,
             pull_count BIGINT NOT NULL DEFAULT 0,
             last_pull BIGINT NOT NULL DEFAULT 0))",
-       R"(CREATE TABLE artifacts (
+           R"(CREATE TABLE artifacts (
             repository TEXT NOT NULL,
             digest TEXT NOT NULL,
             media_type TEXT NOT NULL DEFAULT '',
@@ -92,7 +93,7 @@ const std::vector<migration>& migrations() {
             pull_time BIGINT NOT NULL DEFAULT 0,
             deleted_at BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (repository, digest)))",
-       R"(CREATE TABLE tags (
+           R"(CREATE TABLE tags (
             repository TEXT NOT NULL,
             name TEXT NOT NULL,
             digest TEXT NOT NULL DEFAULT '',
@@ -100,8 +101,8 @@ const std::vector<migration>& migrations() {
             pull_time BIGINT NOT NULL DEFAULT 0,
             deleted_at BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (repository, name)))",
-       "CREATE INDEX tags_digest ON tags (repository, digest)",
-       R"(CREATE TABLE access_logs (
+           "CREATE INDEX tags_digest ON tags (repository, digest)",
+           R"(CREATE TABLE access_logs (
             id {pk},
             event_id TEXT NOT NULL,
             username TEXT NOT NULL,
@@ -113,9 +114,9 @@ const std::vector<migration>& migrations() {
             op_time BIGINT NOT NULL,
             client_addr TEXT NOT NULL DEFAULT '',
             user_agent TEXT NOT NULL DEFAULT ''))",
-       "CREATE INDEX access_logs_time ON access_logs (op_time)",
-       "CREATE INDEX access_logs_repository ON access_logs (repository)",
-     }},
+           "CREATE INDEX access_logs_time ON access_logs (op_time)",
+           "CREATE INDEX access_logs_repository ON access_logs (repository)",
+       }},
   };
   return all;
 }
@@ -124,8 +125,8 @@ std::string dialect(const char* statement, database::backend_kind kind) {
   std::string sql = statement;
   const std::string token = "{pk}";
   const char* pk = kind == database::backend_kind::sqlite
-                     ? "INTEGER PRIMARY KEY AUTOINCREMENT"
-                     : "BIGSERIAL PRIMARY KEY";
+                       ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                       : "BIGSERIAL PRIMARY KEY";
   for (auto pos = sql.find(token); pos != std::string::npos;
        pos = sql.find(token))
     sql.replace(pos, token.size(), pk);
@@ -142,7 +143,7 @@ void ensure_project(database& db, const std::string& name) {
   db.session() << "INSERT INTO projects (name, public, creation_time, "
                   "update_time) VALUES (:n, 1, :c, :u) ON CONFLICT (name) "
                   "DO NOTHING",
-    soci::use(name), soci::use(now), soci::use(now);
+      soci::use(name), soci::use(now), soci::use(now);
 }
 
 int schema_version() {
@@ -160,8 +161,8 @@ void migrate(database& db) {
            "applied_at BIGINT NOT NULL)";
     int current = 0;
     soci::indicator ind = soci::i_ok;
-    sql << "SELECT MAX(version) FROM schema_migrations", soci::into(current,
-                                                                     ind);
+    sql << "SELECT MAX(version) FROM schema_migrations",
+        soci::into(current, ind);
     if (ind == soci::i_null)
       current = 0;
     for (const auto& m : migrations()) {
@@ -174,7 +175,7 @@ void migrate(database& db) {
       long long applied = now_us();
       sql << "INSERT INTO schema_migrations (version, description, "
              "applied_at) VALUES (:v, :d, :t)",
-        soci::use(m.version), soci::use(description), soci::use(applied);
+          soci::use(m.version), soci::use(description), soci::use(applied);
       tx.commit();
     }
   } catch (...) {

@@ -14,16 +14,16 @@ namespace {
 class pull_count_store : public effect_store {
 public:
   explicit pull_count_store(database& db)
-    : effect_store(db, "pull_counter"),
-      upsert_((db.session().prepare
-               << "INSERT INTO pull_counts (repository, pull_count, "
-                  "last_pull) VALUES (:r, :n, :t) ON CONFLICT (repository) "
-                  "DO UPDATE SET pull_count = pull_counts.pull_count + "
-                  "excluded.pull_count, last_pull = CASE WHEN "
-                  "excluded.last_pull > pull_counts.last_pull THEN "
-                  "excluded.last_pull ELSE pull_counts.last_pull END",
-               soci::use(repository_), soci::use(count_), soci::use(last_))) {
-  }
+      : effect_store(db, "pull_counter"),
+        upsert_(
+            (db.session().prepare
+                 << "INSERT INTO pull_counts (repository, pull_count, "
+                    "last_pull) VALUES (:r, :n, :t) ON CONFLICT (repository) "
+                    "DO UPDATE SET pull_count = pull_counts.pull_count + "
+                    "excluded.pull_count, last_pull = CASE WHEN "
+                    "excluded.last_pull > pull_counts.last_pull THEN "
+                    "excluded.last_pull ELSE pull_counts.last_pull END",
+             soci::use(repository_), soci::use(count_), soci::use(last_))) {}
 
 protected:
   void apply_fresh(const std::vector<const planned_event*>& fresh) override {

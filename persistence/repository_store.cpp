@@ -15,15 +15,14 @@ namespace {
 class repository_store : public effect_store {
 public:
   repository_store(database& db, unknown_project_policy policy)
-    : effect_store(db, "repositories"), policy_(policy) {
-  }
+      : effect_store(db, "repositories"), policy_(policy) {}
 
   bool project_exists(const std::string& project) override {
     if (known_.count(project) > 0)
       return true;
     int n = 0;
     db_.session() << "SELECT COUNT(*) FROM projects WHERE name = :n",
-      soci::use(project), soci::into(n);
+        soci::use(project), soci::into(n);
     // Only positive answers are cached: a project created through the API
     // later must be seen.
     if (n > 0)
@@ -42,7 +41,7 @@ protected:
     std::map<std::string, span> repos;
     for (const auto* p : fresh) {
       auto [it, inserted] = repos.try_emplace(
-        p->event.repository, span{p->project, p->event.time, p->event.time});
+          p->event.repository, span{p->project, p->event.time, p->event.time});
       if (!inserted) {
         it->second.first = std::min(it->second.first, p->event.time);
         it->second.last = std::max(it->second.last, p->event.time);
@@ -53,7 +52,7 @@ protected:
       if (policy_ == unknown_project_policy::create) {
         sql << "INSERT INTO projects (name, creation_time, update_time) "
                "VALUES (:n, :t, :t2) ON CONFLICT (name) DO NOTHING",
-          soci::use(s.project), soci::use(s.first), soci::use(s.first);
+            soci::use(s.project), soci::use(s.first), soci::use(s.first);
       }
       sql << "INSERT INTO repositories (name, project, creation_time, "
              "update_time) VALUES (:n, :p, :c, :u) ON CONFLICT (name) DO "
@@ -62,8 +61,8 @@ protected:
              "repositories.creation_time END, update_time = CASE WHEN "
              "excluded.update_time > repositories.update_time THEN "
              "excluded.update_time ELSE repositories.update_time END",
-        soci::use(name), soci::use(s.project), soci::use(s.first),
-        soci::use(s.last);
+          soci::use(name), soci::use(s.project), soci::use(s.first),
+          soci::use(s.last);
     }
   }
 

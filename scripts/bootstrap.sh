@@ -15,6 +15,9 @@ packages=(
   libgtest-dev googletest sqlite3 curl libarchive-dev
   # real peers for end-to-end and PostgreSQL tests
   docker-registry skopeo postgresql postgresql-client
+  # benchmark profiles (bench/README.md): perf, callgrind where perf is
+  # not supported
+  linux-perf valgrind
 )
 
 missing=()

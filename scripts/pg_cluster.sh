@@ -4,6 +4,7 @@
 #   pg_cluster.sh start DIR    -> writes DIR/url (postgresql://...)
 #   pg_cluster.sh stop DIR
 #   pg_cluster.sh restart DIR  (same port; for outage tests)
+#   pg_cluster.sh down DIR / up DIR  (stop and start again on the same port)
 set -euo pipefail
 cmd=${1:?usage: pg_cluster.sh start|stop|restart DIR}
 dir=${2:?usage: pg_cluster.sh start|stop|restart DIR}
@@ -53,8 +54,14 @@ case "$cmd" in
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     pg_ctl_start "$(cat "$dir/port")"
     ;;
+  down)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  up)
+    pg_ctl_start "$(cat "$dir/port")"
+    ;;
   *)
-    echo "usage: pg_cluster.sh start|stop|restart DIR" >&2
+    echo "usage: pg_cluster.sh start|stop|restart|down|up DIR" >&2
     exit 2
     ;;
 esac

@@ -26,9 +26,9 @@ inline caf::actor_system_config& testing_config(caf::actor_system_config& c) {
 
 struct actor_test {
   explicit actor_test(config c = default_config())
-    : sys(testing_config(sys_cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      self(sys, true) {
+      : sys(testing_config(sys_cfg)),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        self(sys, true) {
     rt.cfg = std::make_shared<const config>(std::move(c));
     rt.stats = std::make_shared<metrics>();
     rt.status = std::make_shared<health>();

@@ -20,9 +20,9 @@ namespace {
 
 /// What the doubles saw.
 struct record {
-  std::map<std::string, int> applies;   // effect -> requests received
-  std::vector<status_update> finished;  // journal finish messages
-  std::vector<dead_letter> dead;        // dead letters stored
+  std::map<std::string, int> applies;  // effect -> requests received
+  std::vector<status_update> finished; // journal finish messages
+  std::vector<dead_letter> dead;       // dead letters stored
   int supervisor_gets = 0;
 };
 
@@ -33,28 +33,28 @@ scripted_effect(effect_actor::pointer, std::string name,
                 std::shared_ptr<record> rec, int failures) {
   auto left = std::make_shared<int>(failures);
   return {
-    [=](atom::apply, planned_event&) -> caf::result<bool> {
-      ++rec->applies[name];
-      if (*left > 0) {
-        --*left;
-        return make_error(ec::database_error, "scripted failure");
-      }
-      return true;
-    },
-    [](atom::resolve, const std::string&) { return true; },
-    [](atom::flush) {},
+      [=](atom::apply, planned_event&) -> caf::result<bool> {
+        ++rec->applies[name];
+        if (*left > 0) {
+          --*left;
+          return make_error(ec::database_error, "scripted failure");
+        }
+        return true;
+      },
+      [](atom::resolve, const std::string&) { return true; },
+      [](atom::flush) {},
   };
 }
 
 /// Test double of an effect actor that never answers (a hung instance).
 effect_actor::behavior_type silent_effect(effect_actor::pointer self) {
   return {
-    [self](atom::apply, planned_event&) -> caf::result<bool> {
-      // Keep the promise and never deliver: the requester's timeout fires.
-      return self->make_response_promise<bool>();
-    },
-    [](atom::resolve, const std::string&) { return true; },
-    [](atom::flush) {},
+      [self](atom::apply, planned_event&) -> caf::result<bool> {
+        // Keep the promise and never deliver: the requester's timeout fires.
+        return self->make_response_promise<bool>();
+      },
+      [](atom::resolve, const std::string&) { return true; },
+      [](atom::flush) {},
   };
 }
 
@@ -62,18 +62,18 @@ effect_actor::behavior_type silent_effect(effect_actor::pointer self) {
 journal_actor::behavior_type recording_journal(journal_actor::pointer,
                                                std::shared_ptr<record> rec) {
   return {
-    [](atom::append, std::vector<event_record>& xs,
-       bool) -> std::vector<event_record> { return xs; },
-    [rec](atom::finish, std::vector<status_update>& xs) {
-      rec->finished.insert(rec->finished.end(), xs.begin(), xs.end());
-    },
-    [rec](atom::dead, dead_letter& x) {
-      rec->dead.push_back(x);
-      return true;
-    },
-    [](atom::pending) -> uint64_t { return 0; },
-    [](atom::flush) {},
-    [](atom::tick) {},
+      [](atom::append, std::vector<event_record>& xs,
+         bool) -> std::vector<event_record> { return xs; },
+      [rec](atom::finish, std::vector<status_update>& xs) {
+        rec->finished.insert(rec->finished.end(), xs.begin(), xs.end());
+      },
+      [rec](atom::dead, dead_letter& x) {
+        rec->dead.push_back(x);
+        return true;
+      },
+      [](atom::pending) -> uint64_t { return 0; },
+      [](atom::flush) {},
+      [](atom::tick) {},
   };
 }
 
@@ -83,17 +83,17 @@ supervisor_actor::behavior_type
 fixed_supervisor(supervisor_actor::pointer, std::shared_ptr<record> rec,
                  effect_pools initial, effect_pools replacement) {
   return {
-    [initial](atom::get) { return initial; },
-    [rec, initial, replacement](
-      atom::get, const std::string& effect,
-      const std::string&) -> caf::result<effect_actor> {
-      ++rec->supervisor_gets;
-      const auto& pools = replacement.pools.empty() ? initial : replacement;
-      auto it = pools.pools.find(effect);
-      if (it == pools.pools.end())
-        return make_error(ec::effect_unavailable, effect);
-      return it->second.front();
-    },
+      [initial](atom::get) { return initial; },
+      [rec, initial,
+       replacement](atom::get, const std::string& effect,
+                    const std::string&) -> caf::result<effect_actor> {
+        ++rec->supervisor_gets;
+        const auto& pools = replacement.pools.empty() ? initial : replacement;
+        auto it = pools.pools.find(effect);
+        if (it == pools.pools.end())
+          return make_error(ec::effect_unavailable, effect);
+        return it->second.front();
+      },
   };
 }
 
@@ -121,14 +121,13 @@ event_record pull_event(const std::string& id, const std::string& method) {
 class dispatcher_test : public ::testing::Test {
 protected:
   explicit dispatcher_test(uint32_t attempts = 3)
-    : t(retry_config(attempts)), rec(std::make_shared<record>()) {
-  }
+      : t(retry_config(attempts)), rec(std::make_shared<record>()) {}
 
   effect_pools pools_with(int failures) {
     effect_pools p;
     for (const auto& name : effect_names())
       p.pools[name].push_back(
-        t.sys.spawn(scripted_effect, name, rec, failures));
+          t.sys.spawn(scripted_effect, name, rec, failures));
     return p;
   }
 
@@ -183,8 +182,8 @@ TEST_F(dispatcher_test, a_disabled_effect_is_not_requested) {
 TEST_F(dispatcher_test, failures_are_retried_with_exponential_backoff) {
   effect_pools pools;
   for (const auto& name : effect_names())
-    pools.pools[name].push_back(
-      t.sys.spawn(scripted_effect, name, rec, name == "pull_counter" ? 2 : 0));
+    pools.pools[name].push_back(t.sys.spawn(scripted_effect, name, rec,
+                                            name == "pull_counter" ? 2 : 0));
   dispatch(pools, {pull_event("get", "GET")});
   EXPECT_EQ(rec->applies["pull_counter"], 1);
   EXPECT_TRUE(rec->finished.empty()); // waiting for the retry
@@ -208,7 +207,7 @@ TEST_F(dispatcher_test, exhausted_attempts_go_to_dead_letters) {
   effect_pools pools;
   for (const auto& name : effect_names())
     pools.pools[name].push_back(
-      t.sys.spawn(scripted_effect, name, rec, name == "artifacts" ? 99 : 0));
+        t.sys.spawn(scripted_effect, name, rec, name == "artifacts" ? 99 : 0));
   dispatch(pools, {pull_event("get", "GET")});
   t.advance(std::chrono::milliseconds(100));
   t.advance(std::chrono::milliseconds(200));

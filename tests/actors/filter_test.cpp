@@ -73,9 +73,9 @@ TEST(filter, every_manifest_media_type_is_kept) {
 
 TEST(filter, media_type_parameters_are_ignored) {
   EXPECT_TRUE(is_manifest_media_type(
-    "application/vnd.oci.image.manifest.v1+json; charset=utf-8"));
+      "application/vnd.oci.image.manifest.v1+json; charset=utf-8"));
   EXPECT_TRUE(is_manifest_media_type(
-    "application/vnd.docker.distribution.manifest.v2+json ;x=y"));
+      "application/vnd.docker.distribution.manifest.v2+json ;x=y"));
 }
 
 TEST(filter, non_manifest_media_types_are_not_manifests) {
@@ -84,8 +84,8 @@ TEST(filter, non_manifest_media_types_are_not_manifests) {
         "application/vnd.oci.image.config.v1+json",
         "application/vnd.oci.image.layer.v1.tar+gzip",
         "application/vnd.docker.container.image.v1+json",
-        "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/json", "application/vnd.oci.image.manifest.v1+jsonx",
+        "application/vnd.docker.image.rootfs.diff.tar.gzip", "application/json",
+        "application/vnd.oci.image.manifest.v1+jsonx",
         "xapplication/vnd.oci.image.manifest.v1+json"})
     EXPECT_FALSE(is_manifest_media_type(type)) << type;
 }
@@ -100,9 +100,9 @@ TEST(filter, captured_blob_events_are_dropped_with_a_reason) {
     auto c = classify(fixture(name), default_filter());
     EXPECT_FALSE(c.keep) << name;
     EXPECT_NE(c.reason.find("not a manifest"), std::string::npos)
-      << name << ": " << c.reason;
+        << name << ": " << c.reason;
     EXPECT_NE(c.reason.find("application/octet-stream"), std::string::npos)
-      << c.reason;
+        << c.reason;
     EXPECT_TRUE(c.effects.empty()) << name;
   }
 }
@@ -194,7 +194,7 @@ TEST(filter, pulls_by_internal_user_agents_are_dropped_by_prefix) {
     auto c = classify(e, filter);
     EXPECT_FALSE(c.keep) << agent;
     EXPECT_NE(c.reason.find("internal user agent"), std::string::npos)
-      << c.reason;
+        << c.reason;
     EXPECT_NE(c.reason.find(agent), std::string::npos) << c.reason;
   }
 }
@@ -257,15 +257,14 @@ TEST(filter, head_under_ignore_is_dropped) {
 }
 
 TEST(filter, head_policy_does_not_touch_pushes_or_deletes) {
-  for (auto policy : {head_policy::count, head_policy::touch,
-                      head_policy::ignore}) {
+  for (auto policy :
+       {head_policy::count, head_policy::touch, head_policy::ignore}) {
     auto filter = default_filter();
     filter.head_requests = policy;
     auto push = manifest_event("push");
     push.method = "HEAD";
     EXPECT_TRUE(classify(push, filter).keep);
-    EXPECT_TRUE(
-      classify(fixture("31-delete-tag-event.json"), filter).keep);
+    EXPECT_TRUE(classify(fixture("31-delete-tag-event.json"), filter).keep);
   }
 }
 
@@ -307,7 +306,7 @@ TEST(filter, delete_without_digest_or_tag_is_dropped) {
   auto c = classify(e, default_filter());
   EXPECT_FALSE(c.keep);
   EXPECT_NE(c.reason.find("delete without digest or tag"), std::string::npos)
-    << c.reason;
+      << c.reason;
 }
 
 TEST(filter, deletes_by_internal_user_agents_are_kept) {
@@ -354,23 +353,23 @@ TEST(filter, every_fixture_classifies_as_expected) {
   // 16 is a GET answered 404: the registry still reports it as a pull and
   // nothing in the event tells it apart, so it is counted.
   for (const auto& [name, keep] : std::vector<expectation>{
-         {"01-push-blob-layer.json", false},
-         {"02-push-blob-config.json", false},
-         {"03-push-manifest-oci-tag.json", true},
-         {"04-pull-manifest-by-tag.json", true},
-         {"05-pull-blob.json", false},
-         {"10-pull-manifest-by-digest-no-tag.json", true},
-         {"13-pull-event-from-HEAD-manifest.json", true},
-         {"15-pull-event-from-HEAD-blob.json", false},
-         {"16-pull-event-on-404-no-accept.json", true},
-         {"17-pull-event-from-HEAD-during-push.json", false},
-         {"22-push-manifest-docker-v2s2.json", true},
-         {"25-mount-cross-repo.json", false},
-         {"30-delete-manifest-by-digest.json", true},
-         {"31-delete-tag-event.json", true},
-         {"32-delete-blob.json", true},
-         {"33-push-blob-retried-on-500.json", false},
-         {"retry-duplicate-same-event-id.json", false},
+           {"01-push-blob-layer.json", false},
+           {"02-push-blob-config.json", false},
+           {"03-push-manifest-oci-tag.json", true},
+           {"04-pull-manifest-by-tag.json", true},
+           {"05-pull-blob.json", false},
+           {"10-pull-manifest-by-digest-no-tag.json", true},
+           {"13-pull-event-from-HEAD-manifest.json", true},
+           {"15-pull-event-from-HEAD-blob.json", false},
+           {"16-pull-event-on-404-no-accept.json", true},
+           {"17-pull-event-from-HEAD-during-push.json", false},
+           {"22-push-manifest-docker-v2s2.json", true},
+           {"25-mount-cross-repo.json", false},
+           {"30-delete-manifest-by-digest.json", true},
+           {"31-delete-tag-event.json", true},
+           {"32-delete-blob.json", true},
+           {"33-push-blob-retried-on-500.json", false},
+           {"retry-duplicate-same-event-id.json", false},
        })
     EXPECT_EQ(classify(fixture(name), default_filter()).keep, keep) << name;
 }

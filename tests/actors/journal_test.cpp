@@ -49,17 +49,16 @@ TEST_F(journal_fixture, queued_appends_share_one_group_commit) {
   auto commits_before = t.rt.stats->journal_commits.load();
   // Ten requests are in the mailbox before the journal runs once.
   for (int i = 0; i < 10; ++i)
-    t.self->send(j, atom::append_v,
-                 std::vector<event_record>{pull("e" + std::to_string(i)),
-                                           pull("e0")},
-                 false);
+    t.self->send(
+        j, atom::append_v,
+        std::vector<event_record>{pull("e" + std::to_string(i)), pull("e0")},
+        false);
   t.run();
   EXPECT_EQ(t.rt.stats->journal_commits.load() - commits_before, 1u);
   size_t fresh = 0;
   for (int i = 0; i < 10; ++i)
-    t.self->receive(
-      [&](std::vector<event_record>& xs) { fresh += xs.size(); },
-      [&](caf::error& e) { ADD_FAILURE() << to_string(e); });
+    t.self->receive([&](std::vector<event_record>& xs) { fresh += xs.size(); },
+                    [&](caf::error& e) { ADD_FAILURE() << to_string(e); });
   // e0 is new once, a duplicate nine times and inside its own batch.
   EXPECT_EQ(fresh, 10u);
   EXPECT_EQ(sql_scalar(dir.file("j.db"), "SELECT COUNT(*) FROM events"), 10);

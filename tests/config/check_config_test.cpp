@@ -53,7 +53,7 @@ run_result run_regeventd(const test::temp_dir& dir,
   }
   run_result r;
   r.exit_code
-    = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = test::read_file(out_path);
   r.err = test::read_file(err_path);
   return r;

@@ -33,8 +33,8 @@ void expect_rejected(const std::string& yaml,
   auto message = error_of(yaml);
   for (const auto& part : parts)
     EXPECT_NE(message.find(part), std::string::npos)
-      << "message '" << message << "' lacks '" << part << "' for:\n"
-      << yaml;
+        << "message '" << message << "' lacks '" << part << "' for:\n"
+        << yaml;
 }
 
 /// The message of the config_error `load_config(path)` raises.
@@ -96,14 +96,12 @@ TEST(config, defaults_ingest_and_dispatch_sections) {
   EXPECT_EQ(c.ingest.max_backlog, defaults::ingest::max_backlog);
   EXPECT_EQ(c.ingest.retry_after_s, defaults::ingest::retry_after_s);
   EXPECT_EQ(c.ingest.group_commit_max, defaults::ingest::group_commit_max);
-  EXPECT_EQ(c.ingest.journal_timeout_ms,
-            defaults::ingest::journal_timeout_ms);
+  EXPECT_EQ(c.ingest.journal_timeout_ms, defaults::ingest::journal_timeout_ms);
   EXPECT_EQ(c.dispatch.max_dispatchers, defaults::dispatch::max_dispatchers);
   EXPECT_EQ(c.dispatch.recovery_dispatchers,
             defaults::dispatch::recovery_dispatchers);
   EXPECT_EQ(c.dispatch.recovery_batch, defaults::dispatch::recovery_batch);
-  EXPECT_EQ(c.dispatch.recovery_poll_ms,
-            defaults::dispatch::recovery_poll_ms);
+  EXPECT_EQ(c.dispatch.recovery_poll_ms, defaults::dispatch::recovery_poll_ms);
   EXPECT_EQ(c.dispatch.claim_lease_ms, defaults::dispatch::claim_lease_ms);
 }
 
@@ -129,7 +127,7 @@ TEST(config, defaults_effects_section_has_every_effect) {
     EXPECT_EQ(e.batch_size, defaults::effects::batch_size) << name;
     EXPECT_EQ(e.batch_delay_ms, defaults::effects::batch_delay_ms) << name;
     EXPECT_EQ(e.request_timeout_ms, defaults::effects::request_timeout_ms)
-      << name;
+        << name;
   }
   EXPECT_EQ(c.effects.retry.attempts, defaults::effects::retry_attempts);
   EXPECT_EQ(c.effects.retry.base_ms, defaults::effects::retry_base_ms);
@@ -322,10 +320,10 @@ TEST(config, empty_internal_user_agent_list_is_allowed) {
 }
 
 TEST(config, booleans_accept_yaml_spellings) {
-  EXPECT_TRUE(load_config_from_string("effects:\n  paused: yes\n")
-                .effects.paused);
-  EXPECT_FALSE(load_config_from_string("effects:\n  paused: false\n")
-                 .effects.paused);
+  EXPECT_TRUE(
+      load_config_from_string("effects:\n  paused: yes\n").effects.paused);
+  EXPECT_FALSE(
+      load_config_from_string("effects:\n  paused: false\n").effects.paused);
 }
 
 // --- unknown keys ----------------------------------------------------------
@@ -437,8 +435,7 @@ TEST(config, integers_out_of_range_are_rejected_with_bounds) {
   expect_rejected("http:\n  io_threads: 65\n", {"http.io_threads", "got 65"});
   expect_rejected("http:\n  body_limit: 1023\n", {"http.body_limit"});
   expect_rejected("database:\n  pool_size: 0\n", {"database.pool_size"});
-  expect_rejected("ingest:\n  retry_after_s: 3601\n",
-                  {"ingest.retry_after_s"});
+  expect_rejected("ingest:\n  retry_after_s: 3601\n", {"ingest.retry_after_s"});
   expect_rejected("dispatch:\n  claim_lease_ms: 999\n",
                   {"dispatch.claim_lease_ms"});
   expect_rejected("effects:\n  pull_counter:\n    instances: 65\n",
@@ -450,10 +447,10 @@ TEST(config, integers_out_of_range_are_rejected_with_bounds) {
 }
 
 TEST(config, range_bounds_are_inclusive) {
-  auto c = load_config_from_string(
-    "http:\n  io_threads: 64\n  body_limit: 1024\n"
-    "effects:\n  restart:\n    max_restarts: 0\n"
-    "retention:\n  access_log_days: 36500\n");
+  auto c
+      = load_config_from_string("http:\n  io_threads: 64\n  body_limit: 1024\n"
+                                "effects:\n  restart:\n    max_restarts: 0\n"
+                                "retention:\n  access_log_days: 36500\n");
   EXPECT_EQ(c.http.io_threads, 64u);
   EXPECT_EQ(c.http.body_limit, 1024u);
   EXPECT_EQ(c.effects.restart.max_restarts, 0u);
@@ -475,9 +472,9 @@ TEST(config, jitter_must_be_between_zero_and_one) {
   expect_rejected("effects:\n  retry:\n    jitter: -0.1\n",
                   {"effects.retry.jitter"});
   EXPECT_DOUBLE_EQ(
-    load_config_from_string("effects:\n  retry:\n    jitter: 0\n")
-      .effects.retry.jitter,
-    0.0);
+      load_config_from_string("effects:\n  retry:\n    jitter: 0\n")
+          .effects.retry.jitter,
+      0.0);
 }
 
 TEST(config, jitter_rejects_nan_and_infinity) {
@@ -513,38 +510,39 @@ TEST(config, fault_injection_effect_must_be_known) {
   expect_rejected("fault_injection:\n  effect: webhooks\n  mode: fail\n",
                   {"fault_injection.effect", "webhooks"});
   // Without a mode the effect name is not used and not checked.
-  EXPECT_EQ(load_config_from_string("fault_injection:\n  effect: x\n")
-              .faults.mode,
-            fault_mode::none);
+  EXPECT_EQ(
+      load_config_from_string("fault_injection:\n  effect: x\n").faults.mode,
+      fault_mode::none);
 }
 
 // --- enums -----------------------------------------------------------------
 
 TEST(config, log_level_accepts_each_level) {
   for (const char* level : {"trace", "debug", "info", "warn", "error", "off"})
-    EXPECT_EQ(load_config_from_string(std::string("log:\n  level: ") + level
-                                      + "\n")
-                .log.level,
-              level);
+    EXPECT_EQ(
+        load_config_from_string(std::string("log:\n  level: ") + level + "\n")
+            .log.level,
+        level);
 }
 
 TEST(config, log_level_rejects_other_words_and_lists_the_options) {
   expect_rejected("log:\n  level: verbose\n",
-                  {"log.level", "(line 2)", "trace, debug, info, warn, error, "
-                                            "off"});
+                  {"log.level", "(line 2)",
+                   "trace, debug, info, warn, error, "
+                   "off"});
   expect_rejected("log:\n  level: INFO\n", {"log.level"});
   expect_rejected("log:\n  format: xml\n", {"log.format", "text, json"});
 }
 
 TEST(config, head_requests_policies) {
   EXPECT_EQ(load_config_from_string("filter:\n  head_requests: count\n")
-              .filter.head_requests,
+                .filter.head_requests,
             head_policy::count);
   EXPECT_EQ(load_config_from_string("filter:\n  head_requests: touch\n")
-              .filter.head_requests,
+                .filter.head_requests,
             head_policy::touch);
   EXPECT_EQ(load_config_from_string("filter:\n  head_requests: ignore\n")
-              .filter.head_requests,
+                .filter.head_requests,
             head_policy::ignore);
   expect_rejected("filter:\n  head_requests: drop\n",
                   {"filter.head_requests", "touch, count, ignore"});
@@ -552,10 +550,10 @@ TEST(config, head_requests_policies) {
 
 TEST(config, unknown_project_policies) {
   EXPECT_EQ(load_config_from_string("filter:\n  unknown_project: skip\n")
-              .filter.unknown_project,
+                .filter.unknown_project,
             unknown_project_policy::skip);
   EXPECT_EQ(load_config_from_string("filter:\n  unknown_project: create\n")
-              .filter.unknown_project,
+                .filter.unknown_project,
             unknown_project_policy::create);
   expect_rejected("filter:\n  unknown_project: reject\n",
                   {"filter.unknown_project", "create, skip"});
@@ -563,11 +561,11 @@ TEST(config, unknown_project_policies) {
 
 TEST(config, sqlite_synchronous_values) {
   for (const char* mode : {"off", "normal", "full", "extra"})
-    EXPECT_EQ(load_config_from_string(
-                std::string("database:\n  sqlite_synchronous: ") + mode
-                + "\n")
-                .database.sqlite_synchronous,
-              mode);
+    EXPECT_EQ(
+        load_config_from_string(std::string("database:\n  sqlite_synchronous: ")
+                                + mode + "\n")
+            .database.sqlite_synchronous,
+        mode);
   // The value ends up in a PRAGMA: nothing but the four words may pass.
   expect_rejected("database:\n  sqlite_synchronous: \"full; DROP TABLE x\"\n",
                   {"database.sqlite_synchronous", "off, normal, full, extra"});
@@ -575,8 +573,8 @@ TEST(config, sqlite_synchronous_values) {
 
 TEST(config, fault_mode_values) {
   EXPECT_EQ(load_config_from_string(
-              "fault_injection:\n  effect: artifacts\n  mode: fail\n")
-              .faults.mode,
+                "fault_injection:\n  effect: artifacts\n  mode: fail\n")
+                .faults.mode,
             fault_mode::fail);
   expect_rejected("fault_injection:\n  mode: crash\n",
                   {"fault_injection.mode", "none, fail, throw"});
@@ -667,11 +665,11 @@ TEST(database_url, postgresql_query_parameters_reach_libpq) {
   // sslmode=require must not be dropped silently: the connection would
   // then be allowed without TLS.
   auto u = parse_database_url(
-    "postgresql://u:p@h:5432/d?sslmode=require&connect_timeout=5");
+      "postgresql://u:p@h:5432/d?sslmode=require&connect_timeout=5");
   EXPECT_TRUE(contains(u.connection_string, "sslmode='require'"))
-    << u.connection_string;
+      << u.connection_string;
   EXPECT_TRUE(contains(u.connection_string, "connect_timeout='5'"))
-    << u.connection_string;
+      << u.connection_string;
   EXPECT_TRUE(contains(u.redacted, "sslmode=require")) << u.redacted;
   auto pw = parse_database_url("postgresql://u@h/d?password=hunter2");
   EXPECT_TRUE(contains(pw.connection_string, "password='hunter2'"));
@@ -685,13 +683,13 @@ TEST(database_url, redacted_url_parses_back_to_the_same_target) {
     auto u = parse_database_url(url);
     database_url back;
     ASSERT_NO_THROW(back = parse_database_url(u.redacted))
-      << url << " -> " << u.redacted;
+        << url << " -> " << u.redacted;
     EXPECT_EQ(back.redacted, u.redacted) << url;
     EXPECT_FALSE(contains(u.redacted, "pw")) << u.redacted;
   }
   auto v6 = parse_database_url("postgresql://u:pw@[::1]:5432/d");
   EXPECT_TRUE(contains(v6.connection_string, "host='::1'"))
-    << v6.connection_string;
+      << v6.connection_string;
 }
 
 TEST(database_url, invalid_schemes_are_rejected) {
@@ -728,16 +726,14 @@ TEST(database_url, password_without_user_is_redacted_and_parses_back) {
 }
 
 TEST(database_url, connection_parameters_must_be_keywords) {
-  EXPECT_TRUE(contains(url_error_of("postgresql://h/d?bad-key=1"),
-                       "bad-key"));
+  EXPECT_TRUE(contains(url_error_of("postgresql://h/d?bad-key=1"), "bad-key"));
   EXPECT_TRUE(contains(url_error_of("postgresql://h/d?=1"), "parameter"));
 }
 
 TEST(config, database_url_from_yaml_is_parsed_and_validated) {
   auto c = load_config_from_string(
-    "database:\n  url: postgresql://u:p@h:5432/d\n");
-  EXPECT_EQ(c.database.parsed.backend,
-            database_url::backend_kind::postgresql);
+      "database:\n  url: postgresql://u:p@h:5432/d\n");
+  EXPECT_EQ(c.database.parsed.backend, database_url::backend_kind::postgresql);
   EXPECT_EQ(c.database.parsed.redacted, "postgresql://u:***@h:5432/d");
   expect_rejected("database:\n  url: mysql://x/y\n", {"database.url"});
 }
@@ -808,8 +804,7 @@ TEST_F(config_env, database_url_override) {
   auto path = write("c.yml", "database:\n  url: sqlite://a.db\n");
   env.set("REGEVENT_DATABASE_URL", "postgresql://u:pw@h:5432/d");
   auto c = load_config(path);
-  EXPECT_EQ(c.database.parsed.backend,
-            database_url::backend_kind::postgresql);
+  EXPECT_EQ(c.database.parsed.backend, database_url::backend_kind::postgresql);
   EXPECT_EQ(c.database.parsed.connection_string,
             "host='h' port='5432' dbname='d' user='u' password='pw'");
 }
@@ -906,7 +901,7 @@ TEST_F(config_env, malformed_fault_injection_is_rejected) {
     env.set("REGEVENT_FAULT_INJECTION", value);
     auto message = load_error_of("");
     EXPECT_TRUE(contains(message, "REGEVENT_FAULT_INJECTION"))
-      << value << ": " << message;
+        << value << ": " << message;
   }
 }
 
@@ -921,8 +916,8 @@ TEST_F(config_env, fault_injection_of_unknown_effect_is_rejected) {
 
 TEST(to_yaml, redacts_tokens_and_database_password) {
   auto c = load_config_from_string(
-    "auth:\n  notify_token: n-secret-1\n  admin_token: a-secret-2\n"
-    "database:\n  url: postgresql://u:db-secret-3@h:5432/d\n");
+      "auth:\n  notify_token: n-secret-1\n  admin_token: a-secret-2\n"
+      "database:\n  url: postgresql://u:db-secret-3@h:5432/d\n");
   auto text = to_yaml(c);
   EXPECT_FALSE(contains(text, "n-secret-1")) << text;
   EXPECT_FALSE(contains(text, "a-secret-2")) << text;

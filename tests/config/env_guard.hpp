@@ -48,8 +48,8 @@ public:
 private:
   void save(const std::string& name) {
     const char* old = std::getenv(name.c_str());
-    saved_.emplace_back(name, old ? std::optional<std::string>(old)
-                                  : std::nullopt);
+    saved_.emplace_back(name,
+                        old ? std::optional<std::string>(old) : std::nullopt);
   }
 
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;

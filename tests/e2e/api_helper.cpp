@@ -33,8 +33,7 @@ std::string encode_path_segment(const std::string& rest) {
 }
 
 management_api::management_api(uint16_t port, std::string admin_token)
-  : client_("127.0.0.1", port), token_(std::move(admin_token)) {
-}
+    : client_("127.0.0.1", port), token_(std::move(admin_token)) {}
 
 json management_api::get(const std::string& target) {
   auto answer = client_.get(target, token_);

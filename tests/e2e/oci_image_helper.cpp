@@ -31,8 +31,8 @@ void check(archive* a, int rc, const char* what) {
   if (rc < ARCHIVE_WARN)
     throw std::runtime_error(std::string("libarchive: ") + what + ": "
                              + (archive_error_string(a)
-                                  ? archive_error_string(a)
-                                  : "unknown error"));
+                                    ? archive_error_string(a)
+                                    : "unknown error"));
 }
 
 /// Writes one regular file entry into an archive whose format and filters
@@ -51,15 +51,13 @@ std::string write_single_entry(archive_ptr a, const std::string& name,
   archive_entry_set_pathname(entry.get(), name.c_str());
   archive_entry_set_filetype(entry.get(), AE_IFREG);
   archive_entry_set_perm(entry.get(), 0644);
-  archive_entry_set_size(entry.get(),
-                         static_cast<la_int64_t>(content.size()));
+  archive_entry_set_size(entry.get(), static_cast<la_int64_t>(content.size()));
   archive_entry_set_mtime(entry.get(), 0, 0);
   archive_entry_set_uid(entry.get(), 0);
   archive_entry_set_gid(entry.get(), 0);
   check(a.get(), archive_write_header(a.get(), entry.get()), "header");
   if (!content.empty()) {
-    auto written = archive_write_data(a.get(), content.data(),
-                                      content.size());
+    auto written = archive_write_data(a.get(), content.data(), content.size());
     if (written != static_cast<la_ssize_t>(content.size()))
       check(a.get(), ARCHIVE_FATAL, "data");
   }
@@ -80,8 +78,7 @@ void write_blob(const std::filesystem::path& blobs, const std::string& digest,
 std::string sha256_digest(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &length, EVP_sha256(),
-                 nullptr)
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &length, EVP_sha256(), nullptr)
       != 1)
     throw std::runtime_error("EVP_Digest(sha256) failed");
   static constexpr char hex[] = "0123456789abcdef";
@@ -105,8 +102,7 @@ std::string gzip(const std::string& bytes) {
   check(a.get(), archive_write_add_filter_gzip(a.get()), "gzip filter");
   // "!timestamp": an mtime of 0 in the gzip header.
   check(a.get(),
-        archive_write_set_filter_option(a.get(), "gzip", "timestamp",
-                                        nullptr),
+        archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr),
         "gzip timestamp");
   return write_single_entry(std::move(a), "data", bytes);
 }
@@ -123,29 +119,28 @@ oci_image write_oci_image(const std::string& dir, const std::string& tag,
   auto layer_digest = sha256_digest(layer);
   write_blob(blobs, layer_digest, layer);
 
-  json config
-    = {{"architecture", "amd64"},
-       {"os", "linux"},
-       {"config", {{"Cmd", json::array({"/bin/true"})}}},
-       {"rootfs",
-        {{"type", "layers"},
-         {"diff_ids", json::array({sha256_digest(tar)})}}}};
+  json config = {
+      {"architecture", "amd64"},
+      {"os", "linux"},
+      {"config", {{"Cmd", json::array({"/bin/true"})}}},
+      {"rootfs",
+       {{"type", "layers"}, {"diff_ids", json::array({sha256_digest(tar)})}}}};
   auto config_text = config.dump();
   auto config_digest = sha256_digest(config_text);
   write_blob(blobs, config_digest, config_text);
 
   json manifest
-    = {{"schemaVersion", 2},
-       {"mediaType", oci_manifest_type},
-       {"config",
-        {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-         {"digest", config_digest},
-         {"size", config_text.size()}}},
-       {"layers",
-        json::array(
-          {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
-            {"digest", layer_digest},
-            {"size", layer.size()}}})}};
+      = {{"schemaVersion", 2},
+         {"mediaType", oci_manifest_type},
+         {"config",
+          {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+           {"digest", config_digest},
+           {"size", config_text.size()}}},
+         {"layers",
+          json::array(
+              {{{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+                {"digest", layer_digest},
+                {"size", layer.size()}}})}};
   oci_image image;
   image.dir = root.string();
   image.tag = tag;
@@ -156,15 +151,14 @@ oci_image write_oci_image(const std::string& dir, const std::string& tag,
   image.layer_digest = layer_digest;
   write_blob(blobs, image.manifest_digest, image.manifest);
 
-  json index
-    = {{"schemaVersion", 2},
-       {"manifests",
-        json::array(
-          {{{"mediaType", oci_manifest_type},
-            {"digest", image.manifest_digest},
-            {"size", image.manifest_size},
-            {"annotations",
-             {{"org.opencontainers.image.ref.name", tag}}}}})}};
+  json index = {
+      {"schemaVersion", 2},
+      {"manifests",
+       json::array(
+           {{{"mediaType", oci_manifest_type},
+             {"digest", image.manifest_digest},
+             {"size", image.manifest_size},
+             {"annotations", {{"org.opencontainers.image.ref.name", tag}}}}})}};
   write_file((root / "index.json").string(), index.dump());
   write_file((root / "oci-layout").string(),
              json{{"imageLayoutVersion", "1.0.0"}}.dump());

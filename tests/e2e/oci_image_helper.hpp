@@ -7,9 +7,9 @@
 namespace regevent::test {
 
 constexpr const char* oci_manifest_type
-  = "application/vnd.oci.image.manifest.v1+json";
+    = "application/vnd.oci.image.manifest.v1+json";
 constexpr const char* docker_manifest_type
-  = "application/vnd.docker.distribution.manifest.v2+json";
+    = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// One single-layer image written as an OCI image layout directory.
 struct oci_image {

@@ -59,9 +59,9 @@ protected:
   daemon_process& daemon() {
     if (!daemon_) {
       daemon_ = std::make_unique<daemon_process>(
-        dir_, "listen: 127.0.0.1:" + std::to_string(daemon_port_)
-                + "\nauth:\n  notify_token: " + notify_secret
-                + "\n  admin_token: " + admin_token + "\n" + daemon_yaml_);
+          dir_, "listen: 127.0.0.1:" + std::to_string(daemon_port_)
+                    + "\nauth:\n  notify_token: " + notify_secret
+                    + "\n  admin_token: " + admin_token + "\n" + daemon_yaml_);
       api_ = std::make_unique<management_api>(daemon_port_, admin_token);
     }
     return *daemon_;
@@ -75,20 +75,20 @@ protected:
   registry_process& registry() {
     if (!registry_)
       registry_ = std::make_unique<registry_process>(
-        dir_,
-        "http://127.0.0.1:" + std::to_string(daemon_port_)
-          + "/service/notifications",
-        notify_secret);
+          dir_,
+          "http://127.0.0.1:" + std::to_string(daemon_port_)
+              + "/service/notifications",
+          notify_secret);
     return *registry_;
   }
 
   ::testing::AssertionResult start_both() {
     if (!daemon().start())
-      return ::testing::AssertionFailure()
-             << "regeventd did not start:\n" << tail(daemon_->log());
+      return ::testing::AssertionFailure() << "regeventd did not start:\n"
+                                           << tail(daemon_->log());
     if (!registry().start())
-      return ::testing::AssertionFailure()
-             << "docker-registry did not start:\n" << tail(registry_->log());
+      return ::testing::AssertionFailure() << "docker-registry did not start:\n"
+                                           << tail(registry_->log());
     return ::testing::AssertionSuccess();
   }
 
@@ -112,9 +112,9 @@ protected:
   }
 
   /// Polls the API until `condition` holds (deadline api_deadline).
-  template <class Condition>
-  ::testing::AssertionResult eventually(Condition condition,
-                                        const std::string& what) {
+  template<class Condition>
+  ::testing::AssertionResult
+  eventually(Condition condition, const std::string& what) {
     if (poll_until(condition, api_deadline))
       return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
@@ -125,9 +125,9 @@ protected:
   ::testing::AssertionResult tags_become(const std::string& repository,
                                          const std::string& digest,
                                          const tag_list& tags) {
-    auto result = eventually(
-      [&] { return api().tags(repository, digest) == tags; },
-      repository + "@" + digest + " with the expected tags");
+    auto result
+        = eventually([&] { return api().tags(repository, digest) == tags; },
+                     repository + "@" + digest + " with the expected tags");
     if (!result)
       result << "; artifacts now: " << api().artifacts(repository).dump();
     return result;
@@ -137,8 +137,8 @@ protected:
   ::testing::AssertionResult pull_count_becomes(const std::string& repository,
                                                 long long n) {
     auto result
-      = eventually([&] { return api().pull_count(repository) == n; },
-                   repository + " with pull_count " + std::to_string(n));
+        = eventually([&] { return api().pull_count(repository) == n; },
+                     repository + " with pull_count " + std::to_string(n));
     if (!result)
       result << "; pull_count now " << api().pull_count(repository);
     return result;
@@ -156,21 +156,21 @@ protected:
     if (digest.empty())
       return ::testing::AssertionFailure() << "sentinel push failed";
     auto seen = eventually(
-      [&] {
-        auto now = api().tags("drain/sentinel", digest);
-        return std::find(now.begin(), now.end(), tag) != now.end();
-      },
-      "sentinel tag " + tag);
+        [&] {
+          auto now = api().tags("drain/sentinel", digest);
+          return std::find(now.begin(), now.end(), tag) != now.end();
+        },
+        "sentinel tag " + tag);
     if (!seen)
       return seen;
     return eventually(
-      [&] {
-        return sql_scalar(daemon().database_path(),
-                          "SELECT COUNT(*) FROM events WHERE status = "
-                          "'pending'")
-               == 0;
-      },
-      "no journaled event pending");
+        [&] {
+          return sql_scalar(daemon().database_path(),
+                            "SELECT COUNT(*) FROM events WHERE status = "
+                            "'pending'")
+                 == 0;
+        },
+        "no journaled event pending");
   }
 
   /// Audit log entries for `repository` with `operation`.
@@ -226,11 +226,10 @@ TEST(oci_image_helper, layout_is_content_addressed_and_reproducible) {
             sha256_digest(tar_one_file("regevent.txt", "alpha")));
   auto index = json::parse(read_file(a.dir + "/index.json"));
   EXPECT_EQ(index["manifests"][0]["digest"], a.manifest_digest);
-  EXPECT_EQ(index["manifests"][0]["annotations"]
-                 ["org.opencontainers.image.ref.name"],
-            "1.0");
-  EXPECT_EQ(json::parse(read_file(a.dir + "/oci-layout"))
-              ["imageLayoutVersion"],
+  EXPECT_EQ(
+      index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+      "1.0");
+  EXPECT_EQ(json::parse(read_file(a.dir + "/oci-layout"))["imageLayoutVersion"],
             "1.0.0");
 }
 
@@ -299,12 +298,12 @@ TEST_F(real_registry, pulls_by_tag_and_digest_count_and_a_head_only_touches) {
   // pull time set on the artifact and the tag, no pull counted.
   ASSERT_EQ(head_manifest(registry(), repo, "1.0"), 200u);
   ASSERT_TRUE(eventually(
-    [&] {
-      auto a = api().artifact(repo, digest);
-      return a.is_object() && !time_of(a["pull_time"]).empty()
-             && !time_of(a["tags"][0]["pull_time"]).empty();
-    },
-    "pull_time after a HEAD"));
+      [&] {
+        auto a = api().artifact(repo, digest);
+        return a.is_object() && !time_of(a["pull_time"]).empty()
+               && !time_of(a["tags"][0]["pull_time"]).empty();
+      },
+      "pull_time after a HEAD"));
   ASSERT_TRUE(drained());
   EXPECT_EQ(api().pull_count(repo), 0);
   auto after_head = api().artifact(repo, digest);
@@ -314,13 +313,13 @@ TEST_F(real_registry, pulls_by_tag_and_digest_count_and_a_head_only_touches) {
   ASSERT_TRUE(pulled.ok()) << pulled.output;
   ASSERT_TRUE(pull_count_becomes(repo, 1));
   ASSERT_TRUE(eventually(
-    [&] {
-      auto a = api().artifact(repo, digest);
-      return time_of(a["pull_time"]) > time_of(after_head["pull_time"])
-             && time_of(a["tags"][0]["pull_time"])
-                  > time_of(after_head["tags"][0]["pull_time"]);
-    },
-    "pull times after a pull by tag"));
+      [&] {
+        auto a = api().artifact(repo, digest);
+        return time_of(a["pull_time"]) > time_of(after_head["pull_time"])
+               && time_of(a["tags"][0]["pull_time"])
+                      > time_of(after_head["tags"][0]["pull_time"]);
+      },
+      "pull times after a pull by tag"));
   auto after_tag = api().artifact(repo, digest);
 
   // A pull by digest counts and moves the artifact's pull time (Harbor 1.x
@@ -329,11 +328,11 @@ TEST_F(real_registry, pulls_by_tag_and_digest_count_and_a_head_only_touches) {
   ASSERT_TRUE(pulled.ok()) << pulled.output;
   ASSERT_TRUE(pull_count_becomes(repo, 2));
   ASSERT_TRUE(eventually(
-    [&] {
-      return time_of(api().artifact(repo, digest)["pull_time"])
-             > time_of(after_tag["pull_time"]);
-    },
-    "artifact pull time after a pull by digest"));
+      [&] {
+        return time_of(api().artifact(repo, digest)["pull_time"])
+               > time_of(after_tag["pull_time"]);
+      },
+      "artifact pull time after a pull by digest"));
   EXPECT_EQ(api().artifact(repo, digest)["tags"][0]["pull_time"],
             after_tag["tags"][0]["pull_time"]);
 
@@ -341,11 +340,11 @@ TEST_F(real_registry, pulls_by_tag_and_digest_count_and_a_head_only_touches) {
   auto after_digest = api().artifact(repo, digest);
   ASSERT_EQ(head_manifest(registry(), repo, digest), 200u);
   ASSERT_TRUE(eventually(
-    [&] {
-      return time_of(api().artifact(repo, digest)["pull_time"])
-             > time_of(after_digest["pull_time"]);
-    },
-    "artifact pull time after a HEAD by digest"));
+      [&] {
+        return time_of(api().artifact(repo, digest)["pull_time"])
+               > time_of(after_digest["pull_time"]);
+      },
+      "artifact pull time after a HEAD by digest"));
   ASSERT_TRUE(drained());
   EXPECT_EQ(api().pull_count(repo), 2);
 
@@ -355,10 +354,10 @@ TEST_F(real_registry, pulls_by_tag_and_digest_count_and_a_head_only_touches) {
   auto by_tag = std::count_if(pulls.begin(), pulls.end(), [&](const json& e) {
     return e["resource"] == repo + ":1.0";
   });
-  auto by_digest = std::count_if(pulls.begin(), pulls.end(),
-                                 [&](const json& e) {
-                                   return e["resource"] == repo + "@" + digest;
-                                 });
+  auto by_digest
+      = std::count_if(pulls.begin(), pulls.end(), [&](const json& e) {
+          return e["resource"] == repo + "@" + digest;
+        });
   EXPECT_EQ(by_tag, 2);
   EXPECT_EQ(by_digest, 2);
 }
@@ -378,8 +377,7 @@ TEST_F(real_registry, pulls_by_an_internal_user_agent_are_not_counted) {
         "harbor-replication-service", "harbor-registry-client",
         "harbor-registry-client"})
     ASSERT_EQ(get_manifest(client, repo, "1.0", agent).status, 200u);
-  ASSERT_EQ(get_manifest(client, repo, "1.0", "containerd/1.7.2").status,
-            200u);
+  ASSERT_EQ(get_manifest(client, repo, "1.0", "containerd/1.7.2").status, 200u);
 
   ASSERT_TRUE(pull_count_becomes(repo, 1));
   ASSERT_TRUE(drained());
@@ -475,9 +473,8 @@ TEST_F(real_registry, the_same_image_in_two_projects_is_listed_in_each) {
   // Unknown projects are created on first sight.
   auto projects = api().projects();
   for (const char* name : {"alpha", "beta"})
-    EXPECT_NE(std::find(projects.begin(), projects.end(), name),
-              projects.end())
-      << name;
+    EXPECT_NE(std::find(projects.begin(), projects.end(), name), projects.end())
+        << name;
   EXPECT_TRUE(api().repository("alpha/app").is_object());
   EXPECT_TRUE(api().repository("beta/app").is_object());
 
@@ -509,11 +506,11 @@ TEST_F(real_registry, events_sent_while_the_daemon_is_down_arrive_once) {
   ASSERT_EQ(head_manifest(registry(), repo, "1.0"), 200u);
   // The registry has really tried and failed (it logs every failure).
   ASSERT_TRUE(poll_until(
-    [&] {
-      return registry().log().find("connection refused") != std::string::npos;
-    },
-    api_deadline))
-    << tail(registry().log());
+      [&] {
+        return registry().log().find("connection refused") != std::string::npos;
+      },
+      api_deadline))
+      << tail(registry().log());
 
   ASSERT_TRUE(daemon().start()) << daemon().log();
   ASSERT_TRUE(tags_become(repo, digest, {"1.0"}));
@@ -581,13 +578,12 @@ TEST_F(real_registry, a_daemon_killed_during_a_pull_burst_counts_every_pull) {
   // the first run, unanswered): informative, timing decides.
   auto metrics = daemon().client().get("/metrics", admin_token).body;
   const std::string duplicates
-    = "regevent_events_total{outcome=\"duplicate\"} ";
+      = "regevent_events_total{outcome=\"duplicate\"} ";
   auto at = metrics.find(duplicates);
   if (at != std::string::npos)
     std::cerr << "[ info ] re-sent events deduplicated after the restart: "
               << metrics.substr(at + duplicates.size(),
-                                metrics.find('\n', at) - at
-                                  - duplicates.size())
+                                metrics.find('\n', at) - at - duplicates.size())
               << "\n";
 }
 

@@ -151,7 +151,7 @@ command_result run_command(const std::vector<std::string>& argv,
   bool overran = false;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       overran = true;
       break;
@@ -183,21 +183,20 @@ command_result run_command(const std::vector<std::string>& argv,
     result.output += "\n[killed: no end within "
                      + std::to_string(deadline.count()) + " ms]";
   } else {
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                         : -WTERMSIG(status);
+    result.exit_code
+        = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   }
   return result;
 }
 
-registry_process::registry_process(const temp_dir& dir,
-                                   std::string notify_url, std::string secret)
-  : dir_(dir),
-    notify_url_(std::move(notify_url)),
-    secret_(std::move(secret)),
-    config_path_(dir.file("registry.yml")),
-    log_path_(dir.file("registry.log")),
-    storage_path_(dir.file("registry-storage")) {
-}
+registry_process::registry_process(const temp_dir& dir, std::string notify_url,
+                                   std::string secret)
+    : dir_(dir),
+      notify_url_(std::move(notify_url)),
+      secret_(std::move(secret)),
+      config_path_(dir.file("registry.yml")),
+      log_path_(dir.file("registry.log")),
+      storage_path_(dir.file("registry-storage")) {}
 
 registry_process::~registry_process() {
   stop();
@@ -219,8 +218,8 @@ std::string registry_process::log() const {
 
 bool registry_process::launch() {
   port_ = free_port();
-  write_file(config_path_, registry_config(storage_path_, port_, notify_url_,
-                                           secret_));
+  write_file(config_path_,
+             registry_config(storage_path_, port_, notify_url_, secret_));
   file_actions actions;
   posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions.fa, 1, log_path_.c_str(),
@@ -232,15 +231,15 @@ bool registry_process::launch() {
   bool exited = false;
   http_client probe("127.0.0.1", port_);
   bool up = poll_until(
-    [&] {
-      int code = 0;
-      if (reaped(pid_, code)) {
-        exited = true;
-        return true;
-      }
-      return probe.get("/v2/").status == 200;
-    },
-    30s);
+      [&] {
+        int code = 0;
+        if (reaped(pid_, code)) {
+          exited = true;
+          return true;
+        }
+        return probe.get("/v2/").status == 200;
+      },
+      30s);
   if (exited)
     pid_ = -1;
   return up && !exited;
@@ -271,7 +270,7 @@ void registry_process::stop() {
 }
 
 skopeo_client::skopeo_client(const temp_dir& dir)
-  : dir_(dir), policy_path_(dir.file("skopeo-policy.json")) {
+    : dir_(dir), policy_path_(dir.file("skopeo-policy.json")) {
   write_file(policy_path_,
              "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}\n");
 }
@@ -286,9 +285,9 @@ command_result skopeo_client::push(const oci_image& image,
                                    std::string* digest) const {
   auto digest_file = dir_.file("skopeo-digest");
   std::remove(digest_file.c_str());
-  std::vector<std::string> args{"copy",          "--quiet",
-                                "--dest-no-creds", "--dest-tls-verify=false",
-                                "--digestfile",  digest_file};
+  std::vector<std::string> args{
+      "copy",         "--quiet",  "--dest-no-creds", "--dest-tls-verify=false",
+      "--digestfile", digest_file};
   if (docker_v2s2) {
     args.push_back("--format");
     args.push_back("v2s2");
@@ -314,15 +313,14 @@ command_result skopeo_client::copy(const std::string& source,
               "docker://" + source, "docker://" + dest});
 }
 
-command_result
-skopeo_client::inspect_raw(const std::string& reference) const {
+command_result skopeo_client::inspect_raw(const std::string& reference) const {
   return run({"inspect", "--raw", "--no-creds", "--tls-verify=false",
               "docker://" + reference});
 }
 
 command_result skopeo_client::remove(const std::string& reference) const {
-  return run({"delete", "--no-creds", "--tls-verify=false",
-              "docker://" + reference});
+  return run(
+      {"delete", "--no-creds", "--tls-verify=false", "docker://" + reference});
 }
 
 http_answer get_manifest(http_client& registry, const std::string& repository,
@@ -330,21 +328,19 @@ http_answer get_manifest(http_client& registry, const std::string& repository,
                          const std::string& user_agent) {
   // http_client sets `User-Agent: regevent-test` first; Beast's set()
   // replaces a field of the same name, so this one is the only one sent.
-  return registry.request("GET",
-                          "/v2/" + repository + "/manifests/" + reference, {},
-                          {{"Accept", manifest_accept},
-                           {"User-Agent", user_agent}});
+  return registry.request(
+      "GET", "/v2/" + repository + "/manifests/" + reference, {},
+      {{"Accept", manifest_accept}, {"User-Agent", user_agent}});
 }
 
-unsigned head_manifest(const registry_process& registry,
-                       const std::string& repository,
-                       const std::string& reference,
-                       const std::string& user_agent) {
+unsigned
+head_manifest(const registry_process& registry, const std::string& repository,
+              const std::string& reference, const std::string& user_agent) {
   auto answer = registry.client().raw(
-    "HEAD /v2/" + repository + "/manifests/" + reference
-    + " HTTP/1.1\r\nHost: " + registry.address() + "\r\nUser-Agent: "
-    + user_agent + "\r\nAccept: " + manifest_accept
-    + "\r\nConnection: close\r\n\r\n");
+      "HEAD /v2/" + repository + "/manifests/" + reference
+      + " HTTP/1.1\r\nHost: " + registry.address()
+      + "\r\nUser-Agent: " + user_agent + "\r\nAccept: " + manifest_accept
+      + "\r\nConnection: close\r\n\r\n");
   // "HTTP/1.1 200 OK\r\n..."
   if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12)
     return 0;

@@ -105,8 +105,7 @@ public:
 
   /// `skopeo copy docker://<source> docker://<dest>` within one registry:
   /// a manifest GET on the source, blob mounts, a manifest PUT.
-  command_result copy(const std::string& source,
-                      const std::string& dest) const;
+  command_result copy(const std::string& source, const std::string& dest) const;
 
   /// `skopeo inspect --raw docker://<reference>`: the manifest as stored.
   command_result inspect_raw(const std::string& reference) const;
@@ -126,8 +125,8 @@ private:
 /// The Accept header of a client that takes OCI and Docker schema 2
 /// manifests.
 constexpr const char* manifest_accept
-  = "application/vnd.oci.image.manifest.v1+json, "
-    "application/vnd.docker.distribution.manifest.v2+json";
+    = "application/vnd.oci.image.manifest.v1+json, "
+      "application/vnd.docker.distribution.manifest.v2+json";
 
 /// GET /v2/<repository>/manifests/<reference> with `user_agent`: one real
 /// pull event from the registry.

@@ -45,7 +45,7 @@ TEST(bearer_matches, scheme_is_case_insensitive) {
 TEST(bearer_matches, only_letters_fold_case_in_the_scheme) {
   // Folding with `| 0x20` on every byte would take NUL for the space.
   EXPECT_FALSE(
-    bearer_matches(std::string_view("Bearer\0s3cr3t-T0ken", 19), token));
+      bearer_matches(std::string_view("Bearer\0s3cr3t-T0ken", 19), token));
   EXPECT_FALSE(bearer_matches("Bearer\ts3cr3t-T0ken", token));
 }
 

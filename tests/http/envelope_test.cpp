@@ -20,23 +20,23 @@ constexpr timestamp_us t_230107 = 1'795'820'467'000'000;
 
 const std::vector<std::string>& fixture_names() {
   static const std::vector<std::string> names{
-    "01-push-blob-layer.json",
-    "02-push-blob-config.json",
-    "03-push-manifest-oci-tag.json",
-    "04-pull-manifest-by-tag.json",
-    "05-pull-blob.json",
-    "10-pull-manifest-by-digest-no-tag.json",
-    "13-pull-event-from-HEAD-manifest.json",
-    "15-pull-event-from-HEAD-blob.json",
-    "16-pull-event-on-404-no-accept.json",
-    "17-pull-event-from-HEAD-during-push.json",
-    "22-push-manifest-docker-v2s2.json",
-    "25-mount-cross-repo.json",
-    "30-delete-manifest-by-digest.json",
-    "31-delete-tag-event.json",
-    "32-delete-blob.json",
-    "33-push-blob-retried-on-500.json",
-    "retry-duplicate-same-event-id.json",
+      "01-push-blob-layer.json",
+      "02-push-blob-config.json",
+      "03-push-manifest-oci-tag.json",
+      "04-pull-manifest-by-tag.json",
+      "05-pull-blob.json",
+      "10-pull-manifest-by-digest-no-tag.json",
+      "13-pull-event-from-HEAD-manifest.json",
+      "15-pull-event-from-HEAD-blob.json",
+      "16-pull-event-on-404-no-accept.json",
+      "17-pull-event-from-HEAD-during-push.json",
+      "22-push-manifest-docker-v2s2.json",
+      "25-mount-cross-repo.json",
+      "30-delete-manifest-by-digest.json",
+      "31-delete-tag-event.json",
+      "32-delete-blob.json",
+      "33-push-blob-retried-on-500.json",
+      "retry-duplicate-same-event-id.json",
   };
   return names;
 }
@@ -88,9 +88,8 @@ TEST(envelope, every_captured_fixture_parses_to_one_event) {
     auto expected = fixture_event_json(name);
     EXPECT_EQ(e.id, expected["id"].get<std::string>()) << name;
     EXPECT_EQ(e.action, expected["action"].get<std::string>()) << name;
-    EXPECT_EQ(e.repository,
-              expected["target"]["repository"].get<std::string>())
-      << name;
+    EXPECT_EQ(e.repository, expected["target"]["repository"].get<std::string>())
+        << name;
     EXPECT_EQ(e.received, received) << name;
     EXPECT_NE(e.time, received) << name << ": timestamp not parsed";
     EXPECT_EQ(e.source_addr, "vm:5055") << name;
@@ -248,10 +247,9 @@ TEST(envelope, timestamp_with_offset_is_converted_to_utc) {
 TEST(envelope, missing_or_bad_timestamp_falls_back_to_receive_time) {
   auto ev = fixture_event_json("04-pull-manifest-by-tag.json");
   ev.erase("timestamp");
-  for (const auto& e :
-       {ev, with_timestamp("yesterday"), with_timestamp(12345),
-        with_timestamp("2026-11-27T23:01:07"),
-        with_timestamp("2026-11-27T23:01:07.Z")}) {
+  for (const auto& e : {ev, with_timestamp("yesterday"), with_timestamp(12345),
+                        with_timestamp("2026-11-27T23:01:07"),
+                        with_timestamp("2026-11-27T23:01:07.Z")}) {
     auto env = parse_ok(wrap({e}));
     ASSERT_EQ(env.events.size(), 1u) << e.dump();
     EXPECT_EQ(env.events[0].time, received) << e.dump();
@@ -268,21 +266,20 @@ TEST(envelope, truncated_json_is_rejected) {
   auto body = test::registry_fixture("03-push-manifest-oci-tag.json");
   for (size_t cut : {size_t{1}, size_t{10}, body.size() / 2, body.size() - 3})
     EXPECT_TRUE(contains(parse_error(body.substr(0, cut)), "invalid JSON"))
-      << cut;
+        << cut;
 }
 
 TEST(envelope, trailing_garbage_is_rejected) {
   EXPECT_TRUE(
-    contains(parse_error("{\"events\":[]} {\"events\":[]}"), "invalid JSON"));
+      contains(parse_error("{\"events\":[]} {\"events\":[]}"), "invalid JSON"));
 }
 
 TEST(envelope, events_of_the_wrong_type_are_rejected) {
-  for (const char* body :
-       {"{\"events\":{}}", "{\"events\":{\"id\":\"x\"}}",
-        "{\"events\":\"push\"}", "{\"events\":42}", "{\"events\":null}",
-        "{\"events\":true}"})
+  for (const char* body : {"{\"events\":{}}", "{\"events\":{\"id\":\"x\"}}",
+                           "{\"events\":\"push\"}", "{\"events\":42}",
+                           "{\"events\":null}", "{\"events\":true}"})
     EXPECT_TRUE(contains(parse_error(body), "\"events\" must be an array"))
-      << body;
+        << body;
 }
 
 TEST(envelope, missing_events_is_rejected) {
@@ -291,10 +288,9 @@ TEST(envelope, missing_events_is_rejected) {
 }
 
 TEST(envelope, top_level_non_objects_are_rejected) {
-  for (const char* body : {"[]", "[{\"events\":[]}]", "\"events\"", "42",
-                           "null"})
-    EXPECT_TRUE(contains(parse_error(body), "must be a JSON object"))
-      << body;
+  for (const char* body :
+       {"[]", "[{\"events\":[]}]", "\"events\"", "42", "null"})
+    EXPECT_TRUE(contains(parse_error(body), "must be a JSON object")) << body;
 }
 
 TEST(envelope, deep_nesting_fails_cleanly) {
@@ -390,15 +386,13 @@ TEST(envelope, unusable_events_are_ignored_and_the_rest_kept) {
   auto long_repository = good1;
   long_repository["id"] = "u6";
   long_repository["target"]["repository"]
-    = std::string(envelope_limits::max_repository + 1, 'r');
-  std::vector<json> events{good1,          no_id,
-                           42,             empty_id,
-                           "a string",     numeric_id,
-                           nullptr,        long_id,
-                           json::array(),  unknown_action,
-                           no_action,      no_target,
-                           target_string,  no_repository,
-                           long_repository, good2};
+      = std::string(envelope_limits::max_repository + 1, 'r');
+  std::vector<json> events{good1,          no_id,         42,
+                           empty_id,       "a string",    numeric_id,
+                           nullptr,        long_id,       json::array(),
+                           unknown_action, no_action,     no_target,
+                           target_string,  no_repository, long_repository,
+                           good2};
   auto env = parse_ok(wrap(events));
   ASSERT_EQ(env.events.size(), 2u);
   EXPECT_EQ(env.events[0].id, good1["id"].get<std::string>());
@@ -409,8 +403,8 @@ TEST(envelope, unusable_events_are_ignored_and_the_rest_kept) {
 TEST(envelope, longest_allowed_id_and_repository_are_kept) {
   auto ev = fixture_event_json("03-push-manifest-oci-tag.json");
   ev["id"] = std::string(envelope_limits::max_id, 'i');
-  ev["target"]["repository"] = std::string(envelope_limits::max_repository,
-                                           'r');
+  ev["target"]["repository"]
+      = std::string(envelope_limits::max_repository, 'r');
   auto env = parse_ok(wrap({ev}));
   EXPECT_EQ(env.events.size(), 1u);
   EXPECT_EQ(env.ignored, 0u);
@@ -452,8 +446,8 @@ TEST(content_type, other_types_are_rejected) {
   for (const char* type :
        {"", "text/plain", "text/plain; charset=utf-8", "application/xml",
         "application/jsonx",
-        "application/vnd.docker.distribution.events.v3+json",
-        "json", "application/", ";application/json",
+        "application/vnd.docker.distribution.events.v3+json", "json",
+        "application/", ";application/json",
         "application/x-www-form-urlencoded", "multipart/form-data"})
     EXPECT_FALSE(is_notification_content_type(type)) << type;
 }

@@ -30,15 +30,16 @@ std::vector<std::string> pull_bodies() {
 
 /// Runs `senders` registry senders against `port` until they finish or
 /// the daemon disappears.
-std::vector<std::thread> start_senders(const std::vector<std::string>& bodies,
-                                       uint16_t port,
-                                       std::vector<char>& answered,
-                                       std::atomic<size_t>& done,
-                                       const std::atomic<bool>& stop) {
+std::vector<std::thread>
+start_senders(const std::vector<std::string>& bodies, uint16_t port,
+              std::vector<char>& answered, std::atomic<size_t>& done,
+              const std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
   for (size_t k = 0; k < senders; ++k) {
     registry_sender s;
-    s.port_of = [port](size_t, int) { return port; };
+    s.port_of = [port](size_t, int) {
+      return port;
+    };
     s.offset = k;
     s.stride = senders;
     threads.emplace_back([s, &bodies, &answered, &done, &stop] {
@@ -85,7 +86,7 @@ TEST(crash, sigkill_under_load_loses_nothing_and_counts_nothing_twice) {
   };
   ASSERT_TRUE(poll_until([&] { return finished() == total_events; },
                          std::chrono::seconds(120)))
-    << finished();
+      << finished();
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), total_events);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM access_logs"), total_events);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(DISTINCT event_id) FROM access_logs"),
@@ -94,7 +95,7 @@ TEST(crash, sigkill_under_load_loses_nothing_and_counts_nothing_twice) {
   // Every repository got exactly total / repositories counted pulls.
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM pull_counts WHERE "
                            "pull_count <> "
-                             + std::to_string(total_events / repositories)),
+                               + std::to_string(total_events / repositories)),
             0);
   EXPECT_EQ(sql_scalar(db, "SELECT SUM(pull_count) FROM pull_counts"),
             total_events);

@@ -31,7 +31,7 @@ protected:
   void start(const std::string& yaml = {},
              std::map<std::string, std::string> env = {}) {
     daemon_ = std::make_unique<daemon_process>(
-      dir_, "auth:\n  admin_token: " + admin + "\n" + yaml, std::move(env));
+        dir_, "auth:\n  admin_token: " + admin + "\n" + yaml, std::move(env));
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
   }
 
@@ -42,11 +42,11 @@ protected:
   /// Waits until no journaled event is pending.
   bool drained() {
     return poll_until(
-      [&] {
-        return count("SELECT COUNT(*) FROM events WHERE status = 'pending'")
-               == 0;
-      },
-      std::chrono::seconds(60));
+        [&] {
+          return count("SELECT COUNT(*) FROM events WHERE status = 'pending'")
+                 == 0;
+        },
+        std::chrono::seconds(60));
   }
 
   json api(const std::string& target) {
@@ -101,7 +101,7 @@ TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
   EXPECT_EQ(repos[0]["pull_count"], 3);
   EXPECT_EQ(repos[0]["artifact_count"], 2);
   auto artifacts
-    = api("/api/v2.0/projects/library/repositories/hello/artifacts");
+      = api("/api/v2.0/projects/library/repositories/hello/artifacts");
   ASSERT_EQ(artifacts.size(), 2u);
   std::map<std::string, json> by_type;
   for (const auto& a : artifacts)
@@ -146,7 +146,7 @@ TEST_F(effects, a_commit_that_fails_twice_is_retried_and_applied_once) {
         "max_ms: 50\n",
         {{"REGEVENT_FAULT_INJECTION", "pull_counter:fail:2"}});
   auto a = daemon_->client().notify(
-    registry_fixture("04-pull-manifest-by-tag.json"));
+      registry_fixture("04-pull-manifest-by-tag.json"));
   ASSERT_EQ(a.status, 200u);
   ASSERT_TRUE(drained());
   EXPECT_EQ(count("SELECT pull_count FROM pull_counts"), 1);
@@ -156,7 +156,7 @@ TEST_F(effects, a_commit_that_fails_twice_is_retried_and_applied_once) {
   EXPECT_NE(m.find("regevent_effect_events_total{effect=\"pull_counter\","
                    "outcome=\"retried\"} 2"),
             std::string::npos)
-    << m;
+      << m;
 }
 
 TEST_F(effects, an_effect_that_always_fails_is_dead_lettered_and_replayed) {
@@ -196,8 +196,8 @@ TEST_F(effects, an_effect_that_throws_is_restarted_and_the_event_applied) {
   start("effects:\n  retry:\n    base_ms: 10\n    max_ms: 20\n",
         {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:1"}});
   ASSERT_EQ(daemon_->client()
-              .notify(registry_fixture("03-push-manifest-oci-tag.json"))
-              .status,
+                .notify(registry_fixture("03-push-manifest-oci-tag.json"))
+                .status,
             200u);
   ASSERT_TRUE(drained());
   EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE status = 'done'"), 1);
@@ -212,11 +212,12 @@ TEST_F(effects, an_exhausted_restart_budget_turns_readyz_503) {
         "retry:\n    attempts: 10\n    base_ms: 10\n    max_ms: 20\n",
         {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:100"}});
   ASSERT_EQ(daemon_->client()
-              .notify(registry_fixture("03-push-manifest-oci-tag.json"))
-              .status,
+                .notify(registry_fixture("03-push-manifest-oci-tag.json"))
+                .status,
             200u);
-  ASSERT_TRUE(poll_until(
-    [&] { return daemon_->client().request("GET", "/readyz").status == 503u; }));
+  ASSERT_TRUE(poll_until([&] {
+    return daemon_->client().request("GET", "/readyz").status == 503u;
+  }));
   auto r = daemon_->client().request("GET", "/readyz");
   EXPECT_NE(r.body.find("artifacts"), std::string::npos) << r.body;
   // Nothing is dropped silently: the effect ends in a dead letter.
@@ -230,10 +231,10 @@ TEST_F(effects, an_exhausted_restart_budget_turns_readyz_503) {
 TEST_F(effects, unknown_projects_are_skipped_under_skip) {
   start("filter:\n  unknown_project: skip\n");
   auto c = daemon_->client();
-  auto created = c.request("POST", "/api/v2.0/projects",
-                           "{\"project_name\":\"known\"}",
-                           {{"Authorization", "Bearer " + admin},
-                            {"Content-Type", "application/json"}});
+  auto created
+      = c.request("POST", "/api/v2.0/projects", "{\"project_name\":\"known\"}",
+                  {{"Authorization", "Bearer " + admin},
+                   {"Content-Type", "application/json"}});
   ASSERT_EQ(created.status, 201u) << created.body;
   event_spec known;
   known.id = "k-1";
@@ -244,8 +245,8 @@ TEST_F(effects, unknown_projects_are_skipped_under_skip) {
   unknown.id = "u-1";
   unknown.repository = "unknown/app";
   ASSERT_EQ(
-    c.notify(envelope_json({event_json(known), event_json(unknown)})).status,
-    200u);
+      c.notify(envelope_json({event_json(known), event_json(unknown)})).status,
+      200u);
   ASSERT_TRUE(drained());
   EXPECT_EQ(count("SELECT COUNT(*) FROM repositories WHERE name = "
                   "'known/app'"),
@@ -288,7 +289,7 @@ TEST_F(effects, retention_purges_old_access_logs) {
   ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
   ASSERT_TRUE(drained());
   EXPECT_TRUE(poll_until(
-    [&] { return count("SELECT COUNT(*) FROM access_logs") == 1; }));
+      [&] { return count("SELECT COUNT(*) FROM access_logs") == 1; }));
   EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs WHERE event_id = "
                   "'fresh'"),
             1);
@@ -302,11 +303,10 @@ TEST_F(effects, the_management_api_checks_tokens_and_parameters) {
   EXPECT_EQ(c.get("/api/v2.0/projects?page=0", admin).status, 400u);
   EXPECT_EQ(c.get("/api/v2.0/projects?page_size=101", admin).status, 400u);
   EXPECT_EQ(c.get("/api/v2.0/projects/nope", admin).status, 404u);
-  EXPECT_EQ(c.get("/api/v2.0/projects/nope/repositories", admin).status,
-            404u);
+  EXPECT_EQ(c.get("/api/v2.0/projects/nope/repositories", admin).status, 404u);
   EXPECT_EQ(c.get("/api/v2.0/audit-logs?operation=fly", admin).status, 400u);
-  auto bad = c.request("POST", "/api/v2.0/projects", "{", {{"Authorization",
-                                                            "Bearer " + admin}});
+  auto bad = c.request("POST", "/api/v2.0/projects", "{",
+                       {{"Authorization", "Bearer " + admin}});
   EXPECT_EQ(bad.status, 400u);
   auto err = json::parse(bad.body);
   EXPECT_TRUE(err["errors"][0]["code"].is_string());
@@ -334,22 +334,22 @@ TEST_F(effects, lists_are_paginated_with_total_count_and_link) {
   ASSERT_TRUE(drained());
   auto c = daemon_->client();
   auto page2 = c.get(
-    "/api/v2.0/projects/library/repositories?page=2&page_size=10", admin);
+      "/api/v2.0/projects/library/repositories?page=2&page_size=10", admin);
   ASSERT_EQ(page2.status, 200u);
   EXPECT_EQ(page2.headers["X-Total-Count"], "26");
   EXPECT_NE(page2.headers["Link"].find("rel=\"prev\""), std::string::npos);
   EXPECT_NE(page2.headers["Link"].find("page=3&page_size=10>; rel=\"next\""),
             std::string::npos)
-    << page2.headers["Link"];
+      << page2.headers["Link"];
   auto items = json::parse(page2.body);
   ASSERT_EQ(items.size(), 10u);
   EXPECT_EQ(items[0]["name"], "library/r110");
-  auto repo = c.get("/api/v2.0/projects/library/repositories/team%2Fapp",
-                    admin);
+  auto repo
+      = c.get("/api/v2.0/projects/library/repositories/team%2Fapp", admin);
   ASSERT_EQ(repo.status, 200u) << repo.body;
   EXPECT_EQ(json::parse(repo.body)["name"], "library/team/app");
   auto arts = c.get(
-    "/api/v2.0/projects/library/repositories/team%2Fapp/artifacts", admin);
+      "/api/v2.0/projects/library/repositories/team%2Fapp/artifacts", admin);
   ASSERT_EQ(arts.status, 200u);
   EXPECT_EQ(json::parse(arts.body).size(), 1u);
 }

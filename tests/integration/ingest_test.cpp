@@ -70,8 +70,8 @@ TEST_F(ingest, duplicates_inside_one_envelope_are_counted_once) {
   start();
   event_spec e;
   e.id = "same-id";
-  auto a = daemon_->client().notify(
-    envelope_json({event_json(e), event_json(e)}));
+  auto a
+      = daemon_->client().notify(envelope_json({event_json(e), event_json(e)}));
   ASSERT_EQ(a.status, 200u);
   EXPECT_EQ(json::parse(a.body),
             json({{"accepted", 1}, {"duplicates", 1}, {"ignored", 0}}));
@@ -102,12 +102,12 @@ TEST_F(ingest, malformed_bodies_get_400_with_a_reason) {
   start();
   auto c = daemon_->client();
   const std::vector<std::pair<std::string, std::string>> cases{
-    {"", "empty body"},
-    {"{\"events\":[", "invalid JSON"},
-    {"[1,2]", "JSON object"},
-    {"{\"foo\":1}", "no \"events\" array"},
-    {"{\"events\":{}}", "must be an array"},
-    {std::string(10'000, '[') + std::string(10'000, ']'), "nesting"},
+      {"", "empty body"},
+      {"{\"events\":[", "invalid JSON"},
+      {"[1,2]", "JSON object"},
+      {"{\"foo\":1}", "no \"events\" array"},
+      {"{\"events\":{}}", "must be an array"},
+      {std::string(10'000, '[') + std::string(10'000, ']'), "nesting"},
   };
   for (const auto& [body, reason] : cases) {
     auto a = c.notify(body);
@@ -115,7 +115,7 @@ TEST_F(ingest, malformed_bodies_get_400_with_a_reason) {
     auto message = json::parse(a.body)["errors"][0]["message"];
     ASSERT_TRUE(message.is_string()) << a.body;
     EXPECT_NE(message.get<std::string>().find(reason), std::string::npos)
-      << a.body;
+        << a.body;
   }
   EXPECT_EQ(count("SELECT COUNT(*) FROM events"), 0);
 }
@@ -214,14 +214,13 @@ TEST_F(ingest, metrics_count_requests_events_and_commits) {
   const auto& t = m.body;
   EXPECT_NE(t.find("regevent_events_total{outcome=\"accepted\"} 1"),
             std::string::npos)
-    << t;
+      << t;
   EXPECT_NE(t.find("regevent_events_total{outcome=\"duplicate\"} 1"),
             std::string::npos);
   EXPECT_NE(t.find("regevent_http_requests_total{route=\"notifications\","
                    "code=\"400\"} 1"),
             std::string::npos);
-  EXPECT_NE(t.find("regevent_journal_commit_seconds_count"),
-            std::string::npos);
+  EXPECT_NE(t.find("regevent_journal_commit_seconds_count"), std::string::npos);
   EXPECT_NE(t.find("regevent_backlog_events"), std::string::npos);
 }
 
@@ -249,19 +248,20 @@ TEST_F(ingest, ten_thousand_garbage_requests_leave_it_serving) {
       case 2: // wrong types everywhere
         answered += c.notify("{\"events\":[{\"id\":" + std::to_string(i)
                              + ",\"action\":[],\"target\":\"x\"}]}")
-                      .status
+                        .status
                     == 200u;
         break;
       default: // a wrong method
-        answered += c.request("PUT", "/service/notifications", body).status
-                    == 405u;
+        answered
+            += c.request("PUT", "/service/notifications", body).status == 405u;
     }
   }
   EXPECT_EQ(answered, 10'000);
   // Broken HTTP on raw connections, a few hundred times.
   for (int i = 0; i < 300; ++i) {
-    auto out = c.raw(i % 2 ? "GARBAGE\r\n\r\n" : "POST / HTTP/1.1\r\nContent-"
-                                                  "Length: x\r\n\r\n",
+    auto out = c.raw(i % 2 ? "GARBAGE\r\n\r\n"
+                           : "POST / HTTP/1.1\r\nContent-"
+                             "Length: x\r\n\r\n",
                      1000);
     EXPECT_NE(out.find("400"), std::string::npos) << out;
   }
@@ -275,7 +275,7 @@ TEST_F(ingest, a_journaled_event_survives_sigkill_and_is_recovered) {
   // Paused effects: the event is journaled but not dispatched yet.
   start("effects:\n  paused: true\n");
   auto a = daemon_->client().notify(
-    registry_fixture("04-pull-manifest-by-tag.json"));
+      registry_fixture("04-pull-manifest-by-tag.json"));
   ASSERT_EQ(a.status, 200u);
   daemon_->kill_hard();
   const std::string id = "c78a751d-af13-4dbc-b269-663835ee86de";

@@ -38,19 +38,58 @@ void expect_exact(const std::string& db, size_t events, size_t repositories) {
   EXPECT_EQ(sql_scalar(db, "SELECT SUM(pull_count) FROM pull_counts"), n);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM pull_counts WHERE "
                            "pull_count <> "
-                             + std::to_string(events / repositories)),
+                               + std::to_string(events / repositories)),
             0);
 }
 
 bool all_done(const std::string& db, size_t events) {
   return poll_until(
-    [&] {
-      return sql_scalar(db, "SELECT COUNT(*) FROM events WHERE status = "
-                            "'done'")
-             == static_cast<long long>(events);
-    },
-    std::chrono::seconds(180));
+      [&] {
+        return sql_scalar(db, "SELECT COUNT(*) FROM events WHERE status = "
+                              "'done'")
+               == static_cast<long long>(events);
+      },
+      std::chrono::seconds(180));
 }
+
+/// A PostgreSQL cluster of this test's own, so that stopping it disturbs
+/// no other test.
+class private_cluster {
+public:
+  private_cluster()
+    : script_(std::string(REGEVENT_SCRIPTS_DIR) + "/pg_cluster.sh"),
+      dir_(root_.file("pg")) {
+    // The server runs as the postgres user: it must reach its directory.
+    std::filesystem::permissions(root_.path(),
+                                 std::filesystem::perms::owner_all
+                                   | std::filesystem::perms::group_exec
+                                   | std::filesystem::perms::others_exec);
+    ok_ = run("start");
+    url_ = read_file(dir_ + "/url");
+    url_.erase(url_.find_last_not_of("\n ") + 1);
+  }
+  ~private_cluster() {
+    run("stop");
+  }
+  bool ok() const {
+    return ok_;
+  }
+  const std::string& url() const {
+    return url_;
+  }
+  /// start|stop|restart|down|up
+  bool run(const std::string& command) {
+    auto line = script_ + " " + command + " " + dir_ + " >/dev/null 2>&1";
+    return std::system(line.c_str()) == 0;
+  }
+
+private:
+  temp_dir root_;
+  std::string script_;
+  std::string dir_;
+  std::string url_;
+  bool ok_ = false;
+};
 
 TEST(postgresql, three_instances_apply_each_event_once_despite_a_sigkill) {
   if (!testing_postgresql())
@@ -59,8 +98,8 @@ TEST(postgresql, three_instances_apply_each_event_once_despite_a_sigkill) {
   constexpr size_t repositories = 100;
   temp_dir shared;
   auto url = test_database_url(shared);
-  const std::string yaml = "database:\n  url: " + url
-                           + "\ndispatch:\n  claim_lease_ms: 2000\n";
+  const std::string yaml
+      = "database:\n  url: " + url + "\ndispatch:\n  claim_lease_ms: 2000\n";
   std::vector<std::unique_ptr<temp_dir>> dirs;
   std::vector<std::unique_ptr<daemon_process>> daemons;
   for (int i = 0; i < 3; ++i) {
@@ -108,26 +147,16 @@ TEST(postgresql, three_instances_apply_each_event_once_despite_a_sigkill) {
     t.join();
   ASSERT_EQ(done.load(), bodies.size());
   ASSERT_TRUE(all_done(url, events))
-    << sql_scalar(url, "SELECT COUNT(*) FROM events WHERE status = 'done'");
+      << sql_scalar(url, "SELECT COUNT(*) FROM events WHERE status = 'done'");
   expect_exact(url, events, repositories);
 }
 
 TEST(postgresql, a_database_restart_under_load_loses_nothing) {
   if (!testing_postgresql())
     GTEST_SKIP() << "runs in the PostgreSQL variant of this suite";
-  // A private cluster: restarting the shared one would disturb other tests.
-  temp_dir cluster;
-  // The server runs as the postgres user: it must reach its directory.
-  std::filesystem::permissions(cluster.path(),
-                               std::filesystem::perms::owner_all
-                                 | std::filesystem::perms::group_exec
-                                 | std::filesystem::perms::others_exec);
-  auto script = std::string(REGEVENT_SCRIPTS_DIR) + "/pg_cluster.sh";
-  auto pg_dir = cluster.file("pg");
-  ASSERT_EQ(std::system((script + " start " + pg_dir + " >/dev/null").c_str()),
-            0);
-  auto url = read_file(pg_dir + "/url");
-  url.erase(url.find_last_not_of("\n ") + 1);
+  private_cluster cluster;
+  ASSERT_TRUE(cluster.ok());
+  const auto& url = cluster.url();
   temp_dir dir;
   daemon_process d(dir, "database:\n  url: " + url + "\n");
   ASSERT_TRUE(d.start()) << d.log();
@@ -140,7 +169,9 @@ TEST(postgresql, a_database_restart_under_load_loses_nothing) {
   std::vector<std::thread> threads;
   for (size_t k = 0; k < 4; ++k) {
     registry_sender s;
-    s.port_of = [&d](size_t, int) { return d.port(); };
+    s.port_of = [&d](size_t, int) {
+      return d.port();
+    };
     s.offset = k;
     s.stride = 4;
     threads.emplace_back([s, &bodies, &answered, &done, &stop] {
@@ -149,8 +180,7 @@ TEST(postgresql, a_database_restart_under_load_loses_nothing) {
   }
   ASSERT_TRUE(poll_until([&] { return done.load() >= events / 3; },
                          std::chrono::seconds(60)));
-  ASSERT_EQ(std::system((script + " restart " + pg_dir + " >/dev/null").c_str()),
-            0);
+  ASSERT_TRUE(cluster.run("restart"));
   for (auto& t : threads)
     t.join();
   ASSERT_EQ(done.load(), events);
@@ -159,11 +189,41 @@ TEST(postgresql, a_database_restart_under_load_loses_nothing) {
     expect_exact(url, events, repositories);
   // The restart was an outage the daemon saw, not a quiet moment.
   auto metrics = d.client().request("GET", "/metrics").body;
-  std::system((script + " stop " + pg_dir + " >/dev/null").c_str());
   ASSERT_TRUE(drained) << d.log().substr(0, 4000);
   EXPECT_EQ(metrics.find("regevent_journal_commit_failures_total 0\n"),
             std::string::npos)
-    << metrics;
+      << metrics;
+}
+
+TEST(postgresql, an_outage_answers_503_and_turns_readyz_503_until_back) {
+  if (!testing_postgresql())
+    GTEST_SKIP() << "runs in the PostgreSQL variant of this suite";
+  private_cluster cluster;
+  ASSERT_TRUE(cluster.ok());
+  temp_dir dir;
+  daemon_process d(dir, "database:\n  url: " + cluster.url() + "\n");
+  ASSERT_TRUE(d.start()) << d.log();
+  auto c = d.client();
+  auto body = pulls("outage-", 2, 1);
+  ASSERT_EQ(c.notify(body[0]).status, 200u);
+  ASSERT_TRUE(cluster.run("down"));
+  // The first request after the outage finds it; /readyz follows.
+  EXPECT_TRUE(poll_until([&] { return c.notify(body[1]).status == 503u; }));
+  auto refused = c.notify(body[1]);
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_FALSE(refused.headers["Retry-After"].empty());
+  EXPECT_TRUE(poll_until(
+    [&] { return c.request("GET", "/readyz").status == 503u; }));
+  ASSERT_TRUE(cluster.run("up"));
+  EXPECT_TRUE(poll_until(
+    [&] { return c.request("GET", "/readyz").status == 200u; },
+    std::chrono::seconds(30)));
+  EXPECT_TRUE(poll_until([&] { return c.notify(body[1]).status == 200u; },
+                         std::chrono::seconds(30)));
+  EXPECT_TRUE(all_done(cluster.url(), 2));
+  EXPECT_EQ(sql_scalar(cluster.url(), "SELECT SUM(pull_count) FROM "
+                                      "pull_counts"),
+            2);
 }
 
 } // namespace

@@ -21,7 +21,7 @@ namespace {
 
 const std::string oci_manifest = "application/vnd.oci.image.manifest.v1+json";
 const std::string docker_manifest
-  = "application/vnd.docker.distribution.manifest.v2+json";
+    = "application/vnd.docker.distribution.manifest.v2+json";
 
 planned_event plan(event_record e, bool count_pull = false,
                    std::string project = "library") {
@@ -179,8 +179,7 @@ TEST(access_log_store, writes_one_audit_row_per_event) {
   EXPECT_EQ(f.text("SELECT repository FROM access_logs WHERE event_id = "
                    "'e2'"),
             "team/app");
-  EXPECT_EQ(f.text("SELECT tag FROM access_logs WHERE event_id = 'e2'"),
-            "2.0");
+  EXPECT_EQ(f.text("SELECT tag FROM access_logs WHERE event_id = 'e2'"), "2.0");
   EXPECT_EQ(f.text("SELECT digest FROM access_logs WHERE event_id = 'e2'"),
             "sha256:bbbb");
   EXPECT_EQ(f.text("SELECT operation FROM access_logs WHERE event_id = "
@@ -210,10 +209,10 @@ TEST(pull_count_store, counts_are_aggregated_per_repository) {
   test::store_fixture f;
   auto store = make_effect_store("pull_counter", f.db(), f.cfg());
   apply(f.db(), *store,
-        {pull("h1", "1.0", "sha256:aaaa", 30), pull("o1", "", "sha256:cccc",
-                                                    5, "library/other"),
-         pull("h2", "", "sha256:aaaa", 10), pull("h3", "1.0", "sha256:aaaa",
-                                                 20)});
+        {pull("h1", "1.0", "sha256:aaaa", 30),
+         pull("o1", "", "sha256:cccc", 5, "library/other"),
+         pull("h2", "", "sha256:aaaa", 10),
+         pull("h3", "1.0", "sha256:aaaa", 20)});
   EXPECT_EQ(f.scalar("SELECT pull_count FROM pull_counts WHERE repository = "
                      "'library/hello'"),
             3);
@@ -237,7 +236,7 @@ TEST(pull_count_store, only_counted_pulls_add) {
   // A not-counted pull does not move last_pull either.
   EXPECT_EQ(f.scalar("SELECT last_pull FROM pull_counts"), 10);
   auto other_head
-    = pull("h2", "1.0", "sha256:aaaa", 99, "library/quiet", false);
+      = pull("h2", "1.0", "sha256:aaaa", 99, "library/quiet", false);
   apply(f.db(), *store, {other_head});
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM pull_counts WHERE repository = "
                      "'library/quiet'"),
@@ -302,8 +301,9 @@ TEST(repository_store, times_are_min_and_max_in_any_order) {
   test::store_fixture f;
   auto store = make_effect_store("repositories", f.db(), f.cfg());
   apply(f.db(), *store, {push("e2", "1.0", "sha256:aaaa", 200)});
-  apply(f.db(), *store, {push("e3", "1.0", "sha256:aaaa", 300),
-                         push("e1", "1.0", "sha256:aaaa", 100)});
+  apply(f.db(), *store,
+        {push("e3", "1.0", "sha256:aaaa", 300),
+         push("e1", "1.0", "sha256:aaaa", 100)});
   apply(f.db(), *store, {push("e0", "1.0", "sha256:aaaa", 150)});
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM repositories"), 1);
   EXPECT_EQ(f.scalar("SELECT creation_time FROM repositories"), 100);
@@ -345,9 +345,9 @@ TEST(repository_store, skip_policy_creates_no_project) {
 TEST(repository_store, other_stores_answer_that_projects_exist) {
   test::store_fixture f;
   for (const char* name : {"access_log", "pull_counter", "artifacts"})
-    EXPECT_TRUE(make_effect_store(name, f.db(), f.cfg())
-                  ->project_exists("anything"))
-      << name;
+    EXPECT_TRUE(
+        make_effect_store(name, f.db(), f.cfg())->project_exists("anything"))
+        << name;
 }
 
 // --- artifacts and tags ----------------------------------------------------
@@ -355,26 +355,26 @@ TEST(repository_store, other_stores_answer_that_projects_exist) {
 /// The artifacts and tags the API shows: an artifact is visible while its
 /// push time is later than its deletion, a tag while its push time is later
 /// than its own deletion and its artifact's.
-template <class Fixture>
+template<class Fixture>
 std::string visible_state(Fixture& f) {
   std::ostringstream out;
   soci::rowset<soci::row> artifacts
-    = (f.sql().prepare << "SELECT repository, digest, media_type, size, "
-                          "push_time, pull_time FROM artifacts WHERE "
-                          "push_time > deleted_at ORDER BY repository, "
-                          "digest");
+      = (f.sql().prepare << "SELECT repository, digest, media_type, size, "
+                            "push_time, pull_time FROM artifacts WHERE "
+                            "push_time > deleted_at ORDER BY repository, "
+                            "digest");
   for (const auto& r : artifacts)
-    out << "artifact " << r.get<std::string>(0) << "@"
-        << r.get<std::string>(1) << " " << r.get<std::string>(2) << " size="
-        << r.get<long long>(3) << " push=" << r.get<long long>(4)
-        << " pull=" << r.get<long long>(5) << "\n";
+    out << "artifact " << r.get<std::string>(0) << "@" << r.get<std::string>(1)
+        << " " << r.get<std::string>(2) << " size=" << r.get<long long>(3)
+        << " push=" << r.get<long long>(4) << " pull=" << r.get<long long>(5)
+        << "\n";
   soci::rowset<soci::row> tags
-    = (f.sql().prepare
-       << "SELECT t.repository, t.name, t.digest, t.push_time, t.pull_time "
-          "FROM tags t LEFT JOIN artifacts a ON a.repository = t.repository "
-          "AND a.digest = t.digest WHERE t.push_time > t.deleted_at AND "
-          "t.push_time > COALESCE(a.deleted_at, 0) ORDER BY t.repository, "
-          "t.name");
+      = (f.sql().prepare
+         << "SELECT t.repository, t.name, t.digest, t.push_time, t.pull_time "
+            "FROM tags t LEFT JOIN artifacts a ON a.repository = t.repository "
+            "AND a.digest = t.digest WHERE t.push_time > t.deleted_at AND "
+            "t.push_time > COALESCE(a.deleted_at, 0) ORDER BY t.repository, "
+            "t.name");
   for (const auto& r : tags)
     out << "tag " << r.get<std::string>(0) << ":" << r.get<std::string>(1)
         << " -> " << r.get<std::string>(2) << " push=" << r.get<long long>(3)
@@ -388,8 +388,8 @@ const std::string& template_database() {
   static test::temp_dir dir;
   static const std::string path = [] {
     auto p = dir.file("template.db");
-    auto cfg = load_config_from_string("database:\n  url: sqlite://" + p
-                                       + "\n");
+    auto cfg
+        = load_config_from_string("database:\n  url: sqlite://" + p + "\n");
     database db(cfg);
     migrate(db);
     return p;
@@ -401,9 +401,9 @@ const std::string& template_database() {
 class fresh_database {
 public:
   fresh_database()
-    : path_(dir_.file("regevent.db")),
-      cfg_(load_config_from_string("database:\n  url: sqlite://" + path_
-                                   + "\n  sqlite_synchronous: \"off\"\n")) {
+      : path_(dir_.file("regevent.db")),
+        cfg_(load_config_from_string("database:\n  url: sqlite://" + path_
+                                     + "\n  sqlite_synchronous: \"off\"\n")) {
     std::filesystem::copy_file(template_database(), path_);
     db_ = std::make_unique<database>(cfg_);
   }
@@ -458,9 +458,9 @@ TEST(artifact_store, moved_then_deleted_in_time_order) {
   auto events = moved_then_deleted();
   std::vector<size_t> order(events.size());
   std::iota(order.begin(), order.end(), 0);
-  EXPECT_EQ(state_after(events, order),
-            "artifact library/hello@sha256:bbbb " + docker_manifest
-              + " size=1100 push=20 pull=30\n");
+  EXPECT_EQ(state_after(events, order), "artifact library/hello@sha256:bbbb "
+                                            + docker_manifest
+                                            + " size=1100 push=20 pull=30\n");
 }
 
 TEST(artifact_store, every_arrival_order_gives_the_same_state) {
@@ -471,7 +471,7 @@ TEST(artifact_store, every_arrival_order_gives_the_same_state) {
   size_t permutations = 0;
   do {
     ASSERT_EQ(state_after(events, order), expected)
-      << "order: " << describe(events, order);
+        << "order: " << describe(events, order);
     ++permutations;
   } while (std::next_permutation(order.begin(), order.end()));
   EXPECT_EQ(permutations, 720u);
@@ -491,9 +491,9 @@ std::vector<planned_event> moved_tag_survives() {
 }
 
 const std::string moved_tag_survives_state
-  = "artifact library/hello@sha256:bbbb " + docker_manifest
-    + " size=1100 push=22 pull=30\n"
-      "tag library/hello:1.0 -> sha256:bbbb push=20 pull=30\n";
+    = "artifact library/hello@sha256:bbbb " + docker_manifest
+      + " size=1100 push=22 pull=30\n"
+        "tag library/hello:1.0 -> sha256:bbbb push=20 pull=30\n";
 
 TEST(artifact_store, moved_tag_survives_deletion_of_its_old_digest) {
   auto events = moved_tag_survives();
@@ -516,7 +516,7 @@ TEST(artifact_store, many_random_arrival_orders_give_the_same_state) {
   for (int round = 0; round < 200; ++round) {
     std::shuffle(order.begin(), order.end(), rng);
     ASSERT_EQ(state_after(events, order), moved_tag_survives_state)
-      << "order: " << describe(events, order);
+        << "order: " << describe(events, order);
   }
 }
 
@@ -534,16 +534,15 @@ TEST(artifact_store, all_events_in_one_batch_give_the_same_state) {
       batch.push_back(events[i]);
     apply(f.db(), *store, batch);
     ASSERT_EQ(visible_state(f), moved_tag_survives_state)
-      << "order: " << describe(events, order);
+        << "order: " << describe(events, order);
   }
 }
 
 TEST(artifact_store, repush_after_delete_in_every_order) {
-  std::vector<planned_event> events{
-    push("push-A-1", "1.0", "sha256:aaaa", 10),
-    remove("delete-A", "", "sha256:aaaa", 20),
-    push("push-A-2", "1.0", "sha256:aaaa", 30),
-    pull("pull-A", "", "sha256:aaaa", 40)};
+  std::vector<planned_event> events{push("push-A-1", "1.0", "sha256:aaaa", 10),
+                                    remove("delete-A", "", "sha256:aaaa", 20),
+                                    push("push-A-2", "1.0", "sha256:aaaa", 30),
+                                    pull("pull-A", "", "sha256:aaaa", 40)};
   const std::string expected = "artifact library/hello@sha256:aaaa "
                                + oci_manifest
                                + " size=1100 push=30 pull=40\n"
@@ -552,7 +551,7 @@ TEST(artifact_store, repush_after_delete_in_every_order) {
   std::vector<size_t> order{0, 1, 2, 3};
   do {
     ASSERT_EQ(state_after(events, order), expected)
-      << "order: " << describe(events, order);
+        << "order: " << describe(events, order);
   } while (std::next_permutation(order.begin(), order.end()));
 }
 
@@ -564,8 +563,8 @@ TEST(artifact_store, pull_before_its_push) {
   apply(f.db(), *store, {push("push", "1.0", "sha256:aaaa", 10)});
   EXPECT_EQ(visible_state(f),
             "artifact library/hello@sha256:aaaa " + oci_manifest
-              + " size=1100 push=10 pull=30\n"
-                "tag library/hello:1.0 -> sha256:aaaa push=10 pull=30\n");
+                + " size=1100 push=10 pull=30\n"
+                  "tag library/hello:1.0 -> sha256:aaaa push=10 pull=30\n");
 }
 
 TEST(artifact_store, push_delivered_twice_changes_nothing_the_second_time) {
@@ -575,8 +574,7 @@ TEST(artifact_store, push_delivered_twice_changes_nothing_the_second_time) {
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{true}));
   auto once = visible_state(f);
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{false}));
-  EXPECT_EQ(apply(f.db(), *store, {p, p}),
-            (std::vector<bool>{false, false}));
+  EXPECT_EQ(apply(f.db(), *store, {p, p}), (std::vector<bool>{false, false}));
   EXPECT_EQ(visible_state(f), once);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM artifacts"), 1);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM tags"), 1);
@@ -593,8 +591,8 @@ TEST(artifact_store, delete_before_the_push_it_deletes) {
   apply(f.db(), *store, {push("repush", "1.0", "sha256:aaaa", 50)});
   EXPECT_EQ(visible_state(f),
             "artifact library/hello@sha256:aaaa " + oci_manifest
-              + " size=1100 push=50 pull=0\n"
-                "tag library/hello:1.0 -> sha256:aaaa push=50 pull=0\n");
+                + " size=1100 push=50 pull=0\n"
+                  "tag library/hello:1.0 -> sha256:aaaa push=50 pull=0\n");
 }
 
 TEST(artifact_store, tag_delete_before_the_push_it_deletes) {
@@ -604,19 +602,20 @@ TEST(artifact_store, tag_delete_before_the_push_it_deletes) {
   apply(f.db(), *store, {push("push", "1.0", "sha256:aaaa", 10)});
   // The artifact stays (only its tag was deleted).
   EXPECT_EQ(visible_state(f), "artifact library/hello@sha256:aaaa "
-                                + oci_manifest
-                                + " size=1100 push=10 pull=0\n");
+                                  + oci_manifest
+                                  + " size=1100 push=10 pull=0\n");
 }
 
 TEST(artifact_store, pull_by_digest_updates_only_the_artifact) {
   test::store_fixture f;
   auto store = make_effect_store("artifacts", f.db(), f.cfg());
-  apply(f.db(), *store, {push("push", "1.0", "sha256:aaaa", 10),
-                         pull("by-digest", "", "sha256:aaaa", 20)});
+  apply(f.db(), *store,
+        {push("push", "1.0", "sha256:aaaa", 10),
+         pull("by-digest", "", "sha256:aaaa", 20)});
   EXPECT_EQ(visible_state(f),
             "artifact library/hello@sha256:aaaa " + oci_manifest
-              + " size=1100 push=10 pull=20\n"
-                "tag library/hello:1.0 -> sha256:aaaa push=10 pull=0\n");
+                + " size=1100 push=10 pull=20\n"
+                  "tag library/hello:1.0 -> sha256:aaaa push=10 pull=0\n");
 }
 
 TEST(artifact_store, blob_delete_leaves_manifests_alone) {
@@ -637,8 +636,8 @@ TEST(artifact_store, repositories_are_independent) {
          remove("d1", "", "sha256:aaaa", 20, "library/other")});
   EXPECT_EQ(visible_state(f),
             "artifact library/hello@sha256:aaaa " + oci_manifest
-              + " size=1100 push=10 pull=0\n"
-                "tag library/hello:1.0 -> sha256:aaaa push=10 pull=0\n");
+                + " size=1100 push=10 pull=0\n"
+                  "tag library/hello:1.0 -> sha256:aaaa push=10 pull=0\n");
 }
 
 } // namespace

@@ -105,8 +105,7 @@ TEST_F(journal_store_test, stored_row_keeps_every_field) {
   e.actor = "alice";
   append({e});
   EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'full'"), e.raw);
-  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'full'"),
-            "pending");
+  EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'full'"), "pending");
   auto claimed = claim("me", 10, 20, 10);
   ASSERT_EQ(claimed.size(), 1u);
   const auto& x = claimed[0];
@@ -149,16 +148,14 @@ TEST_F(journal_store_test, claim_records_owner_and_expiry) {
   claim("instance-1", 100, 5'000, 10);
   EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"),
             "instance-1");
-  EXPECT_EQ(f.scalar("SELECT claim_expires FROM events WHERE id = 'a'"),
-            5'000);
+  EXPECT_EQ(f.scalar("SELECT claim_expires FROM events WHERE id = 'a'"), 5'000);
 }
 
 TEST_F(journal_store_test, unexpired_claims_are_skipped) {
   append({make_event("a"), make_event("b")});
   EXPECT_EQ(claim("one", 100, 1'000, 1).size(), 1u);
   // At 999 the claim of "one" on "a" still holds; "b" is free.
-  EXPECT_EQ(ids(claim("two", 999, 2'000, 10)),
-            (std::vector<std::string>{"b"}));
+  EXPECT_EQ(ids(claim("two", 999, 2'000, 10)), (std::vector<std::string>{"b"}));
   EXPECT_TRUE(claim("three", 1'000, 3'000, 10).empty());
 }
 
@@ -172,8 +169,7 @@ TEST_F(journal_store_test, expired_claims_are_taken_over) {
 
 TEST_F(journal_store_test, append_can_claim_the_new_rows) {
   append({make_event("a")}, "ingest", 5'000);
-  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"),
-            "ingest");
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "ingest");
   EXPECT_TRUE(claim("recovery", 4'000, 9'000, 10).empty());
   EXPECT_EQ(ids(claim("recovery", 5'001, 9'000, 10)),
             (std::vector<std::string>{"a"}));
@@ -214,16 +210,14 @@ TEST_F(journal_store_test, release_all_frees_every_pending_claim) {
   claim("one", 100, 1'000'000, 1);
   claim("two", 100, 1'000'000, 1);
   EXPECT_EQ(journal.release_all(), 2u);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"),
-            0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"), 0);
   EXPECT_EQ(claim("three", 100, 1'000'000, 10).size(), 3u);
   EXPECT_EQ(journal.release_all(), 3u);
   EXPECT_EQ(journal.release_all(), 0u);
 }
 
 TEST_F(journal_store_test, update_status_finishes_events) {
-  append({make_event("a"), make_event("b"), make_event("c")}, "one",
-         1'000'000);
+  append({make_event("a"), make_event("b"), make_event("c")}, "one", 1'000'000);
   update({{"a", event_status::done, ""},
           {"b", event_status::ignored, "not a manifest"},
           {"c", event_status::dead, "artifacts: timeout"}},
@@ -235,8 +229,7 @@ TEST_F(journal_store_test, update_status_finishes_events) {
             "not a manifest");
   EXPECT_EQ(f.text("SELECT status FROM events WHERE id = 'c'"), "dead");
   EXPECT_EQ(f.scalar("SELECT finished_at FROM events WHERE id = 'a'"), 777);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"),
-            0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE claimed_by <> ''"), 0);
   // Finished events are never claimed again, even with no claim on them.
   EXPECT_TRUE(claim("two", 2'000'000, 3'000'000, 10).empty());
 }

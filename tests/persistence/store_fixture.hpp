@@ -16,10 +16,10 @@ namespace regevent::test {
 class store_fixture {
 public:
   explicit store_fixture(const std::string& extra_yaml = {})
-    : path_(dir_.file("regevent.db")),
-      cfg_(load_config_from_string("database:\n  url: sqlite://" + path_
-                                   + "\n" + extra_yaml)),
-      db_(std::make_unique<database>(cfg_)) {
+      : path_(dir_.file("regevent.db")),
+        cfg_(load_config_from_string("database:\n  url: sqlite://" + path_
+                                     + "\n" + extra_yaml)),
+        db_(std::make_unique<database>(cfg_)) {
     migrate(*db_);
   }
 
