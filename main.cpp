@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     regevent::database db(cfg);
     regevent::migrate(db);
     regevent::ensure_project(db, cfg.filter.default_project);
+    // Alive before any claim is made, so that other instances leave this
+    // one's claims alone.
+    regevent::journal_store(db).heartbeat(rt.instance_id, regevent::now_us());
     if (db.is_sqlite()) {
       // One instance owns a SQLite file: claims left by a crash are stale.
       // Released before any actor can claim anew.

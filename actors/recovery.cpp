@@ -18,6 +18,35 @@ namespace {
 
 using self_ptr = recovery_actor::stateful_pointer<recovery_state>;
 
+bool ensure_open(self_ptr self) {
+  auto& st = self->state;
+  if (st.db)
+    return true;
+  try {
+    st.db = std::make_unique<database>(*st.rt.cfg);
+    st.store = std::make_unique<journal_store>(*st.db);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("recovery failed to connect to the database: {}", e.what());
+    return false;
+  }
+}
+
+/// Tells the other instances this one is alive, so that they leave its
+/// claims alone; a dead instance's claims are taken over at once.
+void heartbeat(self_ptr self) {
+  auto& st = self->state;
+  if (!ensure_open(self))
+    return;
+  try {
+    st.store->heartbeat(st.rt.instance_id, now_us());
+  } catch (const std::exception& e) {
+    spdlog::warn("recovery failed to write its heartbeat: {}", e.what());
+    st.store.reset();
+    st.db.reset();
+  }
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = *st.rt.cfg;
@@ -25,15 +54,16 @@ void pump(self_ptr self) {
     return;
   while (st.more && st.active < cfg.dispatch.recovery_dispatchers) {
     std::vector<event_record> batch;
+    if (!ensure_open(self))
+      return; // The next tick tries again.
     try {
-      if (!st.db) {
-        st.db = std::make_unique<database>(cfg);
-        st.store = std::make_unique<journal_store>(*st.db);
-      }
       auto now = now_us();
       auto expires
           = now + static_cast<int64_t>(cfg.dispatch.claim_lease_ms) * 1000;
-      batch = st.store->claim(st.rt.instance_id, now, expires,
+      auto alive_since
+          = now
+            - static_cast<int64_t>(cfg.dispatch.heartbeat_timeout_ms) * 1000;
+      batch = st.store->claim(st.rt.instance_id, now, expires, alive_since,
                               cfg.dispatch.recovery_batch);
     } catch (const std::exception& e) {
       spdlog::warn("recovery failed to claim events: {}", e.what());
@@ -79,6 +109,7 @@ recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
       self->send_exit(d, msg.reason);
     try {
       if (st.store) {
+        st.store->forget_instance(st.rt.instance_id);
         auto n = st.store->release(st.rt.instance_id);
         if (n > 0)
           spdlog::info("recovery gave back {} claimed events", n);
@@ -95,6 +126,7 @@ recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
         pump(self);
       },
       [self](atom::tick) {
+        heartbeat(self);
         self->state.more = true;
         pump(self);
         self->delayed_send(self,

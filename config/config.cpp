@@ -223,9 +223,10 @@ config default_config() {
   c.filter.internal_user_agents
       = {"harbor-registry-client", "harbor-replication-service",
          "regevent-replicator", "regevent-scanner"};
-  c.dispatch = {d::dispatch::max_dispatchers, d::dispatch::recovery_dispatchers,
-                d::dispatch::recovery_batch, d::dispatch::recovery_poll_ms,
-                d::dispatch::claim_lease_ms};
+  c.dispatch
+      = {d::dispatch::max_dispatchers, d::dispatch::recovery_dispatchers,
+         d::dispatch::recovery_batch,  d::dispatch::recovery_poll_ms,
+         d::dispatch::claim_lease_ms,  d::dispatch::heartbeat_timeout_ms};
   for (const auto& name : effect_names())
     c.effects.actors[name] = effect_config{true, 1, d::effects::batch_size,
                                            d::effects::batch_delay_ms,
@@ -470,6 +471,8 @@ void apply_yaml(config& c, const YAML::Node& root) {
     s.read_uint("recovery_batch", c.dispatch.recovery_batch, 1, 100'000);
     s.read_uint("recovery_poll_ms", c.dispatch.recovery_poll_ms, 10, max_ms);
     s.read_uint("claim_lease_ms", c.dispatch.claim_lease_ms, 1000, max_ms);
+    s.read_uint("heartbeat_timeout_ms", c.dispatch.heartbeat_timeout_ms, 1000,
+                max_ms);
   }
   {
     section s(top.child("effects"), "effects");
@@ -584,6 +587,9 @@ void apply_environment(config& c) {
 
 void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
+  if (c.dispatch.heartbeat_timeout_ms < 3 * c.dispatch.recovery_poll_ms)
+    throw config_error("dispatch.heartbeat_timeout_ms: must be at least three "
+                       "times dispatch.recovery_poll_ms (the heartbeat)");
   if (c.effects.retry.base_ms > c.effects.retry.max_ms)
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
   if (c.faults.mode != fault_mode::none
@@ -682,7 +688,8 @@ std::string to_yaml(const config& c) {
       << YAML::Value << c.dispatch.recovery_batch << YAML::Key
       << "recovery_poll_ms" << YAML::Value << c.dispatch.recovery_poll_ms
       << YAML::Key << "claim_lease_ms" << YAML::Value
-      << c.dispatch.claim_lease_ms << YAML::EndMap;
+      << c.dispatch.claim_lease_ms << YAML::Key << "heartbeat_timeout_ms"
+      << YAML::Value << c.dispatch.heartbeat_timeout_ms << YAML::EndMap;
   out << YAML::Key << "effects" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "paused" << YAML::Value << c.effects.paused;
   out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap << YAML::Key

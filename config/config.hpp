@@ -123,6 +123,7 @@ struct config {
     size_t recovery_batch = 0;
     uint32_t recovery_poll_ms = 0;
     uint32_t claim_lease_ms = 0;
+    uint32_t heartbeat_timeout_ms = 0;
   } dispatch;
 
   struct effects_section {

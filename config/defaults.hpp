@@ -60,6 +60,9 @@ constexpr uint32_t recovery_poll_ms = 1'000;
 /// A claim on a journaled event expires after this long without renewal, so
 /// that another instance can take over the work of a dead one.
 constexpr uint32_t claim_lease_ms = 60'000;
+/// An instance whose heartbeat is older than this is dead: its claims are
+/// taken over at once instead of when their lease runs out.
+constexpr uint32_t heartbeat_timeout_ms = 10'000;
 } // namespace dispatch
 
 namespace effects {

@@ -96,28 +96,37 @@ uint64_t journal_store::count_pending() {
 
 std::vector<event_record>
 journal_store::claim(const std::string& owner, timestamp_us now,
-                     timestamp_us expires, size_t limit) {
+                     timestamp_us expires, timestamp_us alive_since,
+                     size_t limit) {
   auto& sql = impl_->sql;
-  long long n = static_cast<long long>(limit), t = now, e = expires;
+  long long n = static_cast<long long>(limit), t = now, e = expires,
+            alive = alive_since;
   // Both backends support UPDATE ... RETURNING; only PostgreSQL has row
   // locks to skip, SQLite has a single writer.
   const char* query
       = impl_->db.is_sqlite()
             ? "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
               "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-              "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+              "AND (claimed_by = '' OR claim_expires < :now OR claimed_by NOT "
+              "IN "
+              "(SELECT id FROM instances WHERE heartbeat_at >= :alive)) ORDER "
+              "BY seq "
               "LIMIT :n) RETURNING id, received_at, event_time, action, "
               "repository, tag, digest, media_type, size, method, user_agent, "
               "actor, client_addr, source_addr, seq"
             : "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
               "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-              "AND (claimed_by = '' OR claim_expires < :now) ORDER BY seq "
+              "AND (claimed_by = '' OR claim_expires < :now OR claimed_by NOT "
+              "IN "
+              "(SELECT id FROM instances WHERE heartbeat_at >= :alive)) ORDER "
+              "BY seq "
               "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, received_at, "
               "event_time, action, repository, tag, digest, media_type, size, "
               "method, user_agent, actor, client_addr, source_addr, seq";
   std::vector<std::pair<long long, event_record>> rows;
-  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(owner),
-                                soci::use(e), soci::use(t), soci::use(n));
+  soci::rowset<soci::row> rs
+      = (sql.prepare << query, soci::use(owner), soci::use(e), soci::use(t),
+         soci::use(alive), soci::use(n));
   for (const auto& r : rs) {
     event_record x;
     x.id = text_at(r, 0);
@@ -144,6 +153,18 @@ journal_store::claim(const std::string& owner, timestamp_us now,
   for (auto& r : rows)
     result.push_back(std::move(r.second));
   return result;
+}
+
+void journal_store::heartbeat(const std::string& owner, timestamp_us now) {
+  long long t = now;
+  impl_->sql << "INSERT INTO instances (id, started_at, heartbeat_at) VALUES "
+                "(:i, :s, :h) ON CONFLICT (id) DO UPDATE SET heartbeat_at = "
+                "excluded.heartbeat_at",
+      soci::use(owner), soci::use(t), soci::use(t);
+}
+
+void journal_store::forget_instance(const std::string& owner) {
+  impl_->sql << "DELETE FROM instances WHERE id = :i", soci::use(owner);
 }
 
 uint64_t journal_store::release(const std::string& owner) {

@@ -34,11 +34,19 @@ public:
 
   uint64_t count_pending();
 
-  /// Claims up to `limit` pending events, oldest first, that nobody holds
-  /// or whose claim expired before `now`. PostgreSQL skips rows another
+  /// Claims up to `limit` pending events, oldest first, that nobody holds,
+  /// whose claim expired before `now`, or whose owner's heartbeat is older
+  /// than `alive_since` (a dead instance). PostgreSQL skips rows another
   /// instance is claiming at the same moment.
   std::vector<event_record> claim(const std::string& owner, timestamp_us now,
-                                  timestamp_us expires, size_t limit);
+                                  timestamp_us expires,
+                                  timestamp_us alive_since, size_t limit);
+
+  /// Records that instance `owner` is alive at `now`.
+  void heartbeat(const std::string& owner, timestamp_us now);
+
+  /// Removes the heartbeat of `owner` (on clean shutdown).
+  void forget_instance(const std::string& owner);
 
   /// Gives back every claim of `owner` (on clean shutdown).
   uint64_t release(const std::string& owner);

@@ -117,6 +117,14 @@ const std::vector<migration>& migrations() {
            "CREATE INDEX access_logs_time ON access_logs (op_time)",
            "CREATE INDEX access_logs_repository ON access_logs (repository)",
        }},
+      {3,
+       "instance heartbeats",
+       {
+           R"(CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            started_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL))",
+       }},
   };
   return all;
 }

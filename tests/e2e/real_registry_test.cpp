@@ -524,10 +524,9 @@ TEST_F(real_registry, events_sent_while_the_daemon_is_down_arrive_once) {
 
 TEST_F(real_registry, a_daemon_killed_during_a_pull_burst_counts_every_pull) {
   // On PostgreSQL the events the killed instance had claimed are taken
-  // over when their claim expires (a restarted instance cannot tell its
-  // dead predecessor from a live peer): a short lease keeps this test
-  // short. On SQLite the restart releases them at once.
-  daemon_yaml_ = "dispatch:\n  claim_lease_ms: 2000\n";
+  // over once its heartbeat is older than the timeout (3 s here). On
+  // SQLite the restart releases them at once.
+  daemon_yaml_ = "dispatch:\n  heartbeat_timeout_ms: 3000\n";
   ASSERT_TRUE(start_both());
   const std::string repo = "library/burst";
   auto digest = push(image("burst", "1.0"), repo, "1.0");

@@ -53,9 +53,9 @@ TEST(crash, sigkill_under_load_loses_nothing_and_counts_nothing_twice) {
   temp_dir dir;
   auto bodies = pull_bodies();
   std::vector<char> answered(total_events, 0);
-  // A short claim lease: on PostgreSQL the claims of the killed instance
-  // are only taken over once they expire.
-  const std::string yaml = "dispatch:\n  claim_lease_ms: 2000\n";
+  // On PostgreSQL the killed instance's claims are taken over once its
+  // heartbeat is this old (SQLite releases them at start).
+  const std::string yaml = "dispatch:\n  heartbeat_timeout_ms: 3000\n";
   {
     daemon_process d(dir, yaml);
     ASSERT_TRUE(d.start()) << d.log();

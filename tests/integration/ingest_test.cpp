@@ -237,8 +237,9 @@ TEST_F(ingest, ten_thousand_garbage_requests_leave_it_serving) {
       case 0: { // random bytes as a notification body
         auto a = c.notify(body);
         answered += a.status == 400u;
-        if (i < 8)
+        if (i < 8) {
           EXPECT_EQ(a.status, 400u) << a.error << " " << a.body;
+        }
         break;
       }
       case 1: // JSON that is not an envelope

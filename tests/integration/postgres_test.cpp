@@ -57,13 +57,13 @@ bool all_done(const std::string& db, size_t events) {
 class private_cluster {
 public:
   private_cluster()
-    : script_(std::string(REGEVENT_SCRIPTS_DIR) + "/pg_cluster.sh"),
-      dir_(root_.file("pg")) {
+      : script_(std::string(REGEVENT_SCRIPTS_DIR) + "/pg_cluster.sh"),
+        dir_(root_.file("pg")) {
     // The server runs as the postgres user: it must reach its directory.
     std::filesystem::permissions(root_.path(),
                                  std::filesystem::perms::owner_all
-                                   | std::filesystem::perms::group_exec
-                                   | std::filesystem::perms::others_exec);
+                                     | std::filesystem::perms::group_exec
+                                     | std::filesystem::perms::others_exec);
     ok_ = run("start");
     url_ = read_file(dir_ + "/url");
     url_.erase(url_.find_last_not_of("\n ") + 1);
@@ -91,6 +91,8 @@ private:
   bool ok_ = false;
 };
 
+// The killed instance's claims (default lease: a minute) are taken over
+// once its heartbeat is 3 s old.
 TEST(postgresql, three_instances_apply_each_event_once_despite_a_sigkill) {
   if (!testing_postgresql())
     GTEST_SKIP() << "runs in the PostgreSQL variant of this suite";
@@ -98,8 +100,8 @@ TEST(postgresql, three_instances_apply_each_event_once_despite_a_sigkill) {
   constexpr size_t repositories = 100;
   temp_dir shared;
   auto url = test_database_url(shared);
-  const std::string yaml
-      = "database:\n  url: " + url + "\ndispatch:\n  claim_lease_ms: 2000\n";
+  const std::string yaml = "database:\n  url: " + url
+                           + "\ndispatch:\n  heartbeat_timeout_ms: 3000\n";
   std::vector<std::unique_ptr<temp_dir>> dirs;
   std::vector<std::unique_ptr<daemon_process>> daemons;
   for (int i = 0; i < 3; ++i) {
@@ -212,12 +214,12 @@ TEST(postgresql, an_outage_answers_503_and_turns_readyz_503_until_back) {
   auto refused = c.notify(body[1]);
   EXPECT_EQ(refused.status, 503u);
   EXPECT_FALSE(refused.headers["Retry-After"].empty());
-  EXPECT_TRUE(poll_until(
-    [&] { return c.request("GET", "/readyz").status == 503u; }));
+  EXPECT_TRUE(
+      poll_until([&] { return c.request("GET", "/readyz").status == 503u; }));
   ASSERT_TRUE(cluster.run("up"));
-  EXPECT_TRUE(poll_until(
-    [&] { return c.request("GET", "/readyz").status == 200u; },
-    std::chrono::seconds(30)));
+  EXPECT_TRUE(
+      poll_until([&] { return c.request("GET", "/readyz").status == 200u; },
+                 std::chrono::seconds(30)));
   EXPECT_TRUE(poll_until([&] { return c.notify(body[1]).status == 200u; },
                          std::chrono::seconds(30)));
   EXPECT_TRUE(all_done(cluster.url(), 2));

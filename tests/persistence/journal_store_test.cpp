@@ -28,15 +28,22 @@ protected:
                            timestamp_us expires = 0) {
     std::vector<bool> fresh;
     write_transaction tx(f.db());
+    // A claiming instance is alive: it has a heartbeat.
+    if (!owner.empty())
+      journal.heartbeat(owner, 0);
     journal.append(events, owner, expires, fresh);
     tx.commit();
     return fresh;
   }
 
+  /// Claims as a live instance (heartbeat at `now`); instances whose
+  /// heartbeat is older than `alive_since` count as dead.
   std::vector<event_record> claim(const std::string& owner, timestamp_us now,
-                                  timestamp_us expires, size_t limit) {
+                                  timestamp_us expires, size_t limit,
+                                  timestamp_us alive_since = 0) {
     write_transaction tx(f.db());
-    auto out = journal.claim(owner, now, expires, limit);
+    journal.heartbeat(owner, now);
+    auto out = journal.claim(owner, now, expires, alive_since, limit);
     tx.commit();
     return out;
   }
@@ -165,6 +172,29 @@ TEST_F(journal_store_test, expired_claims_are_taken_over) {
   auto taken = claim("two", 1'001, 9'000, 10);
   EXPECT_EQ(ids(taken), (std::vector<std::string>{"a"}));
   EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "two");
+}
+
+TEST_F(journal_store_test, a_dead_instances_claims_are_taken_over_at_once) {
+  append({make_event("a"), make_event("b")});
+  claim("one", 100, 1'000'000, 10);
+  // "one" last beat at 100; "two" beats at 500 and considers everything
+  // older than 300 dead: the unexpired claims of "one" are its.
+  auto taken = claim("two", 500, 1'000'000, 10, 300);
+  EXPECT_EQ(ids(taken), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'b'"), "two");
+}
+
+TEST_F(journal_store_test, a_live_instances_claims_are_left_alone) {
+  append({make_event("a")});
+  claim("one", 400, 1'000'000, 10);
+  EXPECT_TRUE(claim("two", 500, 1'000'000, 10, 300).empty());
+}
+
+TEST_F(journal_store_test, a_forgotten_instance_counts_as_dead) {
+  append({make_event("a")});
+  claim("one", 400, 1'000'000, 10);
+  journal.forget_instance("one");
+  EXPECT_EQ(claim("two", 500, 1'000'000, 10, 300).size(), 1u);
 }
 
 TEST_F(journal_store_test, append_can_claim_the_new_rows) {
