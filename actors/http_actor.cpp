@@ -30,6 +30,9 @@ namespace {
 
 using self_ptr = http_actor::stateful_pointer<http_actor_state>;
 
+/// The fewest milliseconds between two wakeups of the recovery actor.
+constexpr auto wakeup_interval = std::chrono::milliseconds(50);
+
 http_response accepted_response(size_t accepted, size_t duplicates,
                                 uint32_t ignored) {
   http_response r;
@@ -116,7 +119,11 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
                     st.dispatchers.emplace(d.address(), d);
                     ++st.active;
                     ++m.dispatchers;
-                  } else {
+                  } else if (auto now = std::chrono::steady_clock::now();
+                             now - st.last_wakeup > wakeup_interval) {
+                    // Once is enough while the pool is full: recovery
+                    // claims in batches, and its own tick follows up.
+                    st.last_wakeup = now;
                     self->send(st.recovery, atom::wakeup_v);
                   }
                 },

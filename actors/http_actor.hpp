@@ -4,6 +4,7 @@
 
 #include <caf/actor_addr.hpp>
 
+#include <chrono>
 #include <map>
 
 namespace regevent {
@@ -21,6 +22,7 @@ struct http_actor_state {
   std::map<caf::actor_addr, dispatcher_actor> dispatchers;
   uint64_t reserved = 0;
   bool stopping = false;
+  std::chrono::steady_clock::time_point last_wakeup{};
 };
 
 /// The HTTP actor: owns ingest. Applies backpressure, journals each parsed

@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -25,6 +26,10 @@ namespace {
 
 caf::actor_system_config& make_config(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::regevent>();
+  // One cooperative worker per core: the io threads and the detached
+  // database actors have threads of their own, and idle workers poll.
+  cfg.set("scheduler.max-threads",
+          std::max<size_t>(1, std::thread::hardware_concurrency()));
   return cfg;
 }
 

@@ -4,7 +4,8 @@
 #include <soci/soci.h>
 
 #include <algorithm>
-#include <tuple>
+#include <map>
+#include <utility>
 
 namespace regevent {
 
@@ -18,108 +19,175 @@ namespace {
 /// own deletion and its artifact's.
 class artifact_store : public effect_store {
 public:
-  explicit artifact_store(database& db) : effect_store(db, "artifacts") {}
+  explicit artifact_store(database& db)
+      : effect_store(db, "artifacts"),
+        push_artifact_(
+            (db.session().prepare
+                 << "INSERT INTO artifacts (repository, digest, media_type, "
+                    "size, "
+                    "push_time) VALUES (:r, :d, :m, :s, :t) ON CONFLICT "
+                    "(repository, digest) DO UPDATE SET media_type = CASE WHEN "
+                    "excluded.push_time >= artifacts.push_time THEN "
+                    "excluded.media_type ELSE artifacts.media_type END, size = "
+                    "CASE WHEN excluded.push_time >= artifacts.push_time THEN "
+                    "excluded.size ELSE artifacts.size END, push_time = CASE "
+                    "WHEN "
+                    "excluded.push_time > artifacts.push_time THEN "
+                    "excluded.push_time ELSE artifacts.push_time END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
+             soci::use(a_.size), soci::use(a_.time))),
+        pull_artifact_(
+            (db.session().prepare
+                 << "INSERT INTO artifacts (repository, digest, pull_time) "
+                    "VALUES "
+                    "(:r, :d, :t) ON CONFLICT (repository, digest) DO UPDATE "
+                    "SET "
+                    "pull_time = CASE WHEN excluded.pull_time > "
+                    "artifacts.pull_time THEN excluded.pull_time ELSE "
+                    "artifacts.pull_time END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))),
+        // A manifest delete and a blob delete look the same (repository +
+        // digest); a tombstone on a blob digest is never visible. The tags of
+        // the artifact are not tombstoned: which tags point to the digest
+        // depends on which pushes arrived first. A tag is visible only while
+        // its push is later than its artifact's deleted_at (readers check).
+        delete_artifact_(
+            (db.session().prepare
+                 << "INSERT INTO artifacts (repository, digest, deleted_at) "
+                    "VALUES (:r, :d, :t) ON CONFLICT (repository, digest) DO "
+                    "UPDATE SET deleted_at = CASE WHEN excluded.deleted_at > "
+                    "artifacts.deleted_at THEN excluded.deleted_at ELSE "
+                    "artifacts.deleted_at END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))),
+        push_tag_(
+            (db.session().prepare
+                 << "INSERT INTO tags (repository, name, digest, push_time) "
+                    "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) "
+                    "DO UPDATE SET digest = CASE WHEN excluded.push_time > "
+                    "tags.push_time THEN excluded.digest ELSE tags.digest "
+                    "END, push_time = CASE WHEN excluded.push_time > "
+                    "tags.push_time THEN excluded.push_time ELSE "
+                    "tags.push_time END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
+             soci::use(a_.time))),
+        pull_tag_(
+            (db.session().prepare
+                 << "INSERT INTO tags (repository, name, digest, pull_time) "
+                    "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) "
+                    "DO UPDATE SET pull_time = CASE WHEN excluded.pull_time "
+                    "> tags.pull_time THEN excluded.pull_time ELSE "
+                    "tags.pull_time END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
+             soci::use(a_.time))),
+        delete_tag_(
+            (db.session().prepare
+                 << "INSERT INTO tags (repository, name, deleted_at) "
+                    "VALUES (:r, :n, :t) ON CONFLICT (repository, name) "
+                    "DO UPDATE SET deleted_at = CASE WHEN "
+                    "excluded.deleted_at > tags.deleted_at THEN "
+                    "excluded.deleted_at ELSE tags.deleted_at END",
+             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))) {
+  }
 
 protected:
   void apply_fresh(const std::vector<const planned_event*>& fresh) override {
-    // Every transaction takes its row locks in one global order, artifacts
-    // by (repository, digest) and then tags by (repository, name), so that
-    // instances writing one PostgreSQL database cannot deadlock.
-    std::vector<const event_record*> events;
-    events.reserve(fresh.size());
-    for (const auto* p : fresh)
-      events.push_back(&p->event);
-    auto by = [](auto key) {
-      return [key](const event_record* a, const event_record* b) {
-        return std::tie(a->repository, key(*a), a->time)
-               < std::tie(b->repository, key(*b), b->time);
-      };
-    };
-    std::stable_sort(events.begin(), events.end(),
-                     by([](const event_record& e) -> const std::string& {
-                       return e.digest;
-                     }));
-    for (const auto* e : events)
-      artifact_row(*e);
-    std::stable_sort(
-        events.begin(), events.end(),
-        by([](const event_record& e) -> const std::string& { return e.tag; }));
-    for (const auto* e : events)
-      tag_row(*e);
+    // Each column is a register that keeps its latest (or largest) value,
+    // so the events of a batch fold per row first: a hot artifact pulled a
+    // hundred times costs one statement. The folded rows are written in
+    // key order, artifacts then tags, so that instances sharing one
+    // PostgreSQL database take their row locks in one order and cannot
+    // deadlock.
+    std::map<std::pair<std::string, std::string>, folded> artifacts;
+    std::map<std::pair<std::string, std::string>, folded> tags;
+    for (const auto* p : fresh) {
+      const auto& e = p->event;
+      if (e.action == "push") {
+        artifacts[{e.repository, e.digest}].push(e.time, e.media_type, e.size);
+        if (!e.tag.empty())
+          tags[{e.repository, e.tag}].push(e.time, e.digest, 0);
+      } else if (e.action == "pull") {
+        artifacts[{e.repository, e.digest}].pull(e.time, {});
+        if (!e.tag.empty())
+          tags[{e.repository, e.tag}].pull(e.time, e.digest);
+      } else if (e.action == "delete" && !e.digest.empty()) {
+        artifacts[{e.repository, e.digest}].remove(e.time);
+      } else if (e.action == "delete") {
+        tags[{e.repository, e.tag}].remove(e.time);
+      }
+    }
+    write(artifacts, push_artifact_, pull_artifact_, delete_artifact_);
+    write(tags, push_tag_, pull_tag_, delete_tag_);
   }
 
 private:
-  void artifact_row(const event_record& e) {
-    auto& sql = db_.session();
-    long long t = e.time;
-    long long size = e.size;
-    if (e.action == "push") {
-      sql << "INSERT INTO artifacts (repository, digest, media_type, size, "
-             "push_time) VALUES (:r, :d, :m, :s, :t) ON CONFLICT "
-             "(repository, digest) DO UPDATE SET media_type = CASE WHEN "
-             "excluded.push_time >= artifacts.push_time THEN "
-             "excluded.media_type ELSE artifacts.media_type END, size = "
-             "CASE WHEN excluded.push_time >= artifacts.push_time THEN "
-             "excluded.size ELSE artifacts.size END, push_time = CASE WHEN "
-             "excluded.push_time > artifacts.push_time THEN "
-             "excluded.push_time ELSE artifacts.push_time END",
-          soci::use(e.repository), soci::use(e.digest), soci::use(e.media_type),
-          soci::use(size), soci::use(t);
-    } else if (e.action == "pull") {
-      sql << "INSERT INTO artifacts (repository, digest, pull_time) VALUES "
-             "(:r, :d, :t) ON CONFLICT (repository, digest) DO UPDATE SET "
-             "pull_time = CASE WHEN excluded.pull_time > "
-             "artifacts.pull_time THEN excluded.pull_time ELSE "
-             "artifacts.pull_time END",
-          soci::use(e.repository), soci::use(e.digest), soci::use(t);
-    } else if (e.action == "delete" && !e.digest.empty()) {
-      // A manifest delete and a blob delete look the same (repository +
-      // digest); a tombstone on a blob digest is never visible.
-      sql << "INSERT INTO artifacts (repository, digest, deleted_at) "
-             "VALUES (:r, :d, :t) ON CONFLICT (repository, digest) DO "
-             "UPDATE SET deleted_at = CASE WHEN excluded.deleted_at > "
-             "artifacts.deleted_at THEN excluded.deleted_at ELSE "
-             "artifacts.deleted_at END",
-          soci::use(e.repository), soci::use(e.digest), soci::use(t);
-      // The tags of the artifact are not tombstoned here: which tags
-      // point to the digest depends on which pushes arrived first (a tag
-      // moved away from it by a push older than this delete, but
-      // delivered after it, would stay hidden). A tag is visible only
-      // while its push is later than its artifact's deleted_at, which
-      // the readers check.
+  /// The latest push, pull and delete of one row within a batch.
+  struct folded {
+    bool pushed = false, pulled = false, deleted = false;
+    long long push_time = 0, pull_time = 0, delete_time = 0;
+    std::string push_text, pull_text;
+    long long size = 0;
+
+    void push(long long t, const std::string& text, long long sz) {
+      if (!pushed || t >= push_time) {
+        push_text = text;
+        size = sz;
+      }
+      push_time = pushed ? std::max(push_time, t) : t;
+      pushed = true;
+    }
+    void pull(long long t, const std::string& text) {
+      if (!pulled || t >= pull_time) {
+        pull_time = t;
+        pull_text = text;
+      }
+      pulled = true;
+    }
+    void remove(long long t) {
+      delete_time = deleted ? std::max(delete_time, t) : t;
+      deleted = true;
+    }
+  };
+
+  void write(const std::map<std::pair<std::string, std::string>, folded>& rows,
+             soci::statement& push, soci::statement& pull,
+             soci::statement& remove) {
+    for (const auto& [key, f] : rows) {
+      a_.repository = key.first;
+      a_.key = key.second;
+      if (f.pushed) {
+        a_.text = f.push_text;
+        a_.size = f.size;
+        a_.time = f.push_time;
+        push.execute(true);
+      }
+      if (f.pulled) {
+        a_.text = f.pull_text;
+        a_.time = f.pull_time;
+        pull.execute(true);
+      }
+      if (f.deleted) {
+        a_.time = f.delete_time;
+        remove.execute(true);
+      }
     }
   }
 
-  void tag_row(const event_record& e) {
-    if (e.tag.empty())
-      return;
-    auto& sql = db_.session();
-    long long t = e.time;
-    if (e.action == "push") {
-      sql << "INSERT INTO tags (repository, name, digest, push_time) "
-             "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) DO "
-             "UPDATE SET digest = CASE WHEN excluded.push_time > "
-             "tags.push_time THEN excluded.digest ELSE tags.digest END, "
-             "push_time = CASE WHEN excluded.push_time > tags.push_time "
-             "THEN excluded.push_time ELSE tags.push_time END",
-          soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
-          soci::use(t);
-    } else if (e.action == "pull") {
-      sql << "INSERT INTO tags (repository, name, digest, pull_time) "
-             "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) DO "
-             "UPDATE SET pull_time = CASE WHEN excluded.pull_time > "
-             "tags.pull_time THEN excluded.pull_time ELSE tags.pull_time "
-             "END",
-          soci::use(e.repository), soci::use(e.tag), soci::use(e.digest),
-          soci::use(t);
-    } else if (e.action == "delete" && e.digest.empty()) {
-      sql << "INSERT INTO tags (repository, name, deleted_at) VALUES (:r, "
-             ":n, :t) ON CONFLICT (repository, name) DO UPDATE SET "
-             "deleted_at = CASE WHEN excluded.deleted_at > tags.deleted_at "
-             "THEN excluded.deleted_at ELSE tags.deleted_at END",
-          soci::use(e.repository), soci::use(e.tag), soci::use(t);
-    }
-  }
+  /// The values bound to the prepared statements.
+  struct bound {
+    std::string repository;
+    /// The digest (artifacts) or tag name (tags).
+    std::string key;
+    /// The media type (artifact push) or digest (tag push and pull).
+    std::string text;
+    long long size = 0;
+    long long time = 0;
+  } a_;
+  soci::statement push_artifact_;
+  soci::statement pull_artifact_;
+  soci::statement delete_artifact_;
+  soci::statement push_tag_;
+  soci::statement pull_tag_;
+  soci::statement delete_tag_;
 };
 
 } // namespace
