@@ -162,6 +162,23 @@ void flush(self_ptr self) {
                - static_cast<int64_t>(deads.size());
 }
 
+/// Keeps the SQLite WAL bounded; a no-op on PostgreSQL.
+void truncate_wal(self_ptr self) {
+  auto& st = self->state;
+  if (!st.db)
+    return;
+  try {
+    auto started = std::chrono::steady_clock::now();
+    if (st.db->truncate_wal_above(st.rt.cfg->database.wal_limit_bytes))
+      spdlog::info("journal truncated the WAL in {} ms",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count());
+  } catch (const std::exception& e) {
+    spdlog::warn("journal failed to checkpoint the WAL: {}", e.what());
+  }
+}
+
 void schedule_flush(self_ptr self) {
   auto& st = self->state;
   if (st.buffered_events >= st.rt.cfg->ingest.group_commit_max) {
@@ -220,6 +237,7 @@ journal_actor::behavior_type journal(self_ptr self, runtime rt) {
           recount(self);
         if (!st.finishes.empty())
           schedule_flush(self);
+        truncate_wal(self);
         self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
       },
   };

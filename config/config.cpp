@@ -212,6 +212,7 @@ config default_config() {
   c.database.sqlite_synchronous = d::database::sqlite_synchronous;
   c.database.busy_timeout_ms = d::database::busy_timeout_ms;
   c.database.pool_size = d::database::pool_size;
+  c.database.wal_limit_bytes = d::database::wal_limit_bytes;
   c.http = {d::http::io_threads,      d::http::body_limit,
             d::http::header_limit,    d::http::read_timeout_ms,
             d::http::idle_timeout_ms, d::http::write_timeout_ms,
@@ -412,6 +413,8 @@ void apply_yaml(config& c, const YAML::Node& root) {
                  {"extra", "extra"}});
     s.read_uint("busy_timeout_ms", c.database.busy_timeout_ms, 0, max_ms);
     s.read_uint("pool_size", c.database.pool_size, 1, 256);
+    s.read_uint("wal_limit_bytes", c.database.wal_limit_bytes, 1u << 20,
+                1ull << 40);
   }
   {
     section s(top.child("http"), "http");
@@ -650,7 +653,8 @@ std::string to_yaml(const config& c) {
       << "sqlite_synchronous" << YAML::Value << c.database.sqlite_synchronous
       << YAML::Key << "busy_timeout_ms" << YAML::Value
       << c.database.busy_timeout_ms << YAML::Key << "pool_size" << YAML::Value
-      << c.database.pool_size << YAML::EndMap;
+      << c.database.pool_size << YAML::Key << "wal_limit_bytes" << YAML::Value
+      << c.database.wal_limit_bytes << YAML::EndMap;
   out << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key
       << "io_threads" << YAML::Value << c.http.io_threads << YAML::Key
       << "body_limit" << YAML::Value << c.http.body_limit << YAML::Key

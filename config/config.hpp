@@ -80,6 +80,7 @@ struct config {
     std::string sqlite_synchronous;
     uint32_t busy_timeout_ms = 0;
     size_t pool_size = 0;
+    uint64_t wal_limit_bytes = 0;
   } database;
 
   struct http_section {

@@ -36,6 +36,8 @@ constexpr uint32_t busy_timeout_ms = 10'000;
 constexpr size_t pool_size = 4;
 constexpr uint32_t reconnect_initial_ms = 100;
 constexpr uint32_t reconnect_max_ms = 5'000;
+/// The SQLite WAL is checkpointed and truncated once it passes this size.
+constexpr uint64_t wal_limit_bytes = 64ull << 20;
 } // namespace database
 
 namespace ingest {

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 namespace regevent {
@@ -60,6 +61,9 @@ void database::open() {
   // user input, and PRAGMA takes no bound parameters.
   *session_ << ("PRAGMA synchronous=" + cfg_.database.sqlite_synchronous);
   *session_ << "PRAGMA foreign_keys=OFF";
+  // After a checkpoint the WAL file is cut back to this size instead of
+  // keeping its high-water mark.
+  *session_ << "PRAGMA journal_size_limit=67108864";
 }
 
 void database::begin_write() {
@@ -77,6 +81,18 @@ void database::rollback() noexcept {
     // Nothing to roll back, or the connection is gone: both leave no
     // transaction open.
   }
+}
+
+bool database::truncate_wal_above(uint64_t limit_bytes) {
+  if (backend_ != backend_kind::sqlite)
+    return false;
+  std::error_code ec;
+  auto size
+      = std::filesystem::file_size(cfg_.database.parsed.path + "-wal", ec);
+  if (ec || size <= limit_bytes)
+    return false;
+  *session_ << "PRAGMA wal_checkpoint(TRUNCATE)";
+  return true;
 }
 
 void database::ping() {

@@ -47,6 +47,12 @@ public:
   void commit();
   void rollback() noexcept;
 
+  /// SQLite: when the WAL file is larger than `limit_bytes`, copies it into
+  /// the database and truncates it. With several connections writing in
+  /// turn, SQLite's automatic checkpoints never reach the end of the WAL,
+  /// which then only grows. Returns whether it checkpointed.
+  bool truncate_wal_above(uint64_t limit_bytes);
+
   /// Cheap round trip that proves the connection works.
   void ping();
 

@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <csignal>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -295,6 +296,34 @@ TEST_F(ingest, a_journaled_event_survives_sigkill_and_is_recovered) {
   EXPECT_EQ(count("SELECT pull_count FROM pull_counts WHERE repository = "
                   "'library/hello'"),
             1);
+}
+
+TEST_F(ingest, the_sqlite_wal_is_truncated_past_its_limit) {
+  if (testing_postgresql())
+    GTEST_SKIP() << "a SQLite file property";
+  start("database:\n  url: sqlite://" + dir_.file("wal.db")
+        + "\n  wal_limit_bytes: 1048576\n");
+  std::vector<std::string> events;
+  for (int i = 0; i < 3000; ++i) {
+    event_spec e;
+    e.id = "wal-" + std::to_string(i);
+    events.push_back(event_json(e));
+    if (events.size() == 100) {
+      ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
+      events.clear();
+    }
+  }
+  auto wal = dir_.file("wal.db") + "-wal";
+  // 3 000 events of ~1.5 KB went through the WAL, and more for their
+  // effects; once quiet, the journal's tick cuts it back.
+  EXPECT_TRUE(poll_until([&] {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(wal, ec);
+    return !ec && size < (1u << 20);
+  }));
+  EXPECT_EQ(sql_scalar("sqlite://" + dir_.file("wal.db"),
+                       "SELECT COUNT(*) FROM events"),
+            3000);
 }
 
 TEST_F(ingest, sigterm_drains_and_exits_zero) {
