@@ -113,6 +113,9 @@ using recovery_actor = caf::typed_actor<
 using http_actor = caf::typed_actor<
     /// A parsed notification to journal and answer.
     caf::reacts_to<atom::ingest, ingest_request>,
+    /// Spawns one dispatcher for the events of the appends answered since
+    /// the last flush (sent by the actor to itself).
+    caf::reacts_to<atom::flush>,
     /// Stop spawning dispatchers (shutdown).
     caf::replies_to<atom::shutdown>::with<bool>,
     /// Dispatchers alive.

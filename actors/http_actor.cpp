@@ -7,6 +7,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <iterator>
 #include <spdlog/spdlog.h>
 
 namespace regevent {
@@ -113,12 +116,17 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
                   if (fresh.empty())
                     return;
                   if (claim && !st.stopping) {
-                    auto d = self->spawn(dispatcher, st.rt, st.journal,
-                                         st.supervisor, std::move(fresh));
-                    self->monitor(d);
-                    st.dispatchers.emplace(d.address(), d);
-                    ++st.active;
-                    ++m.dispatchers;
+                    // The answers of one group commit arrive back to back;
+                    // a `flush` behind them hands them all to one
+                    // dispatcher.
+                    st.undispatched.insert(
+                        st.undispatched.end(),
+                        std::make_move_iterator(fresh.begin()),
+                        std::make_move_iterator(fresh.end()));
+                    if (!st.flush_scheduled) {
+                      st.flush_scheduled = true;
+                      self->send(self, atom::flush_v);
+                    }
                   } else if (auto now = std::chrono::steady_clock::now();
                              now - st.last_wakeup > wakeup_interval) {
                     // Once is enough while the pool is full: recovery
@@ -137,6 +145,25 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
                       unavailable("journal unavailable: " + describe(e),
                                   st.rt.cfg->ingest.retry_after_s));
                 });
+      },
+      [self](atom::flush) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        auto events = std::move(st.undispatched);
+        st.undispatched.clear();
+        const auto chunk = st.rt.cfg->dispatch.recovery_batch;
+        for (size_t first = 0; first < events.size(); first += chunk) {
+          auto last = std::min(events.size(), first + chunk);
+          std::vector<event_record> batch(
+              std::make_move_iterator(events.begin() + first),
+              std::make_move_iterator(events.begin() + last));
+          auto d = self->spawn(dispatcher, st.rt, st.journal, st.supervisor,
+                               std::move(batch));
+          self->monitor(d);
+          st.dispatchers.emplace(d.address(), d);
+          ++st.active;
+          ++st.rt.stats->dispatchers;
+        }
       },
       [self](atom::shutdown) {
         self->state.stopping = true;

@@ -22,6 +22,9 @@ struct http_actor_state {
   std::map<caf::actor_addr, dispatcher_actor> dispatchers;
   uint64_t reserved = 0;
   bool stopping = false;
+  /// Fresh events of claimed appends, waiting for the next `flush`.
+  std::vector<event_record> undispatched;
+  bool flush_scheduled = false;
   std::chrono::steady_clock::time_point last_wakeup{};
 };
 
