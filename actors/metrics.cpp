@@ -177,9 +177,9 @@ std::string metrics::render() const {
   return out;
 }
 
-void health::set_effects_failed(std::string why) {
+void health::set_failed(std::string why) {
   std::lock_guard<std::mutex> guard(mtx_);
-  effects_failed_ = std::move(why);
+  failure_ = std::move(why);
 }
 
 std::string health::not_ready_reason() const {
@@ -188,7 +188,7 @@ std::string health::not_ready_reason() const {
   if (!database_ok.load())
     return "database unreachable";
   std::lock_guard<std::mutex> guard(mtx_);
-  return effects_failed_;
+  return failure_;
 }
 
 } // namespace regevent

@@ -81,13 +81,15 @@ public:
   std::atomic<bool> database_ok{true};
   std::atomic<bool> shutting_down{false};
 
-  void set_effects_failed(std::string why);
+  /// A part of the daemon stopped working for good (restart budget spent,
+  /// an actor died); /readyz reports `why` until the process restarts.
+  void set_failed(std::string why);
   /// Empty when ready.
   std::string not_ready_reason() const;
 
 private:
   mutable std::mutex mtx_;
-  std::string effects_failed_;
+  std::string failure_;
 };
 
 /// Indexes into metrics::events_by_status.

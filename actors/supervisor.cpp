@@ -76,7 +76,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
                  + " s, past effects.restart.max_restarts ("
                  + std::to_string(policy.max_restarts) + ")";
       spdlog::critical("supervisor gives up on {}: {}", effect, why);
-      st.rt.status->set_effects_failed(why);
+      st.rt.status->set_failed(why);
       return;
     }
     times.push_back(now);

@@ -3,6 +3,7 @@
 #include "actors/actors.hpp"
 #include "actors/http_actor.hpp"
 #include "actors/journal.hpp"
+#include "actors/metrics.hpp"
 #include "actors/query.hpp"
 #include "actors/recovery.hpp"
 #include "actors/retention.hpp"
@@ -43,6 +44,19 @@ struct actor_runtime::impl {
         = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
     http = system.spawn(http_actor_impl, rt, journal_handle, recovery_handle,
                         sup);
+    // Ingest and the journal are not restarted: without them the daemon
+    // cannot do its job, so readiness says so and the orchestrator restarts
+    // the process (the journal keeps every accepted event).
+    auto watch = [&rt](const auto& handle, const char* name) {
+      handle->attach_functor(
+          [status = rt.status, name](const caf::error& reason) {
+            if (!status->shutting_down)
+              status->set_failed(std::string(name)
+                                 + " stopped: " + caf::to_string(reason));
+          });
+    };
+    watch(http, "http actor");
+    watch(journal_handle, "journal");
     purge = system.spawn<caf::detached>(retention, rt);
     for (size_t i = 0; i < rt.cfg->database.pool_size; ++i)
       queries.push_back(system.spawn<caf::detached>(regevent::query, rt));
