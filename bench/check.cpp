@@ -1,0 +1,145 @@
+#include "bench/check.hpp"
+
+#include "persistence/rows.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <map>
+#include <thread>
+
+namespace regevent::bench {
+
+namespace {
+
+void add(check_result& r, std::string what, uint64_t expected,
+         uint64_t actual) {
+  r.items.push_back({std::move(what), std::to_string(expected),
+                     std::to_string(actual), expected == actual});
+}
+
+long long scalar(soci::session& sql, const std::string& query,
+                 const std::string& param) {
+  long long value = 0;
+  soci::indicator ind = soci::i_ok;
+  sql << query, soci::use(param), soci::into(value, ind);
+  return ind == soci::i_null ? 0 : value;
+}
+
+void add_answer_checks(check_result& r, const load_result& load) {
+  const auto& l = load.acknowledged;
+  add(r, "deliveries answered with another error than 503", 0, load.rejected);
+  add(r, "answers that contradict what was sent", 0, load.answer_mismatches);
+  // Retries after a transport error may turn an "accepted" into a
+  // "duplicate"; the sum is exact either way.
+  add(r, "answered accepted + duplicates", l.events + l.duplicates,
+      load.answered_accepted + load.answered_duplicates);
+  add(r, "answered ignored", 0, load.answered_ignored);
+}
+
+} // namespace
+
+bool check_result::ok() const {
+  for (const auto& i : items)
+    if (!i.ok)
+      return false;
+  return !items.empty();
+}
+
+check_result check_answers(const load_result& load) {
+  check_result r;
+  add_answer_checks(r, load);
+  return r;
+}
+
+check_result check_database(const std::string& db_path,
+                            const workload_options& w, const load_result& load,
+                            std::chrono::seconds settle) {
+  check_result r;
+  add_answer_checks(r, load);
+  const auto& l = load.acknowledged;
+  soci::session sql(soci::sqlite3, "db=\"" + db_path + "\" timeout=30");
+  const std::string ids = w.run_tag + "-%";
+  const std::string repos = w.project + "/%";
+  // The dispatcher counts an event done when its effects answered; the
+  // journal commits the `done` state right after. Wait for it briefly.
+  auto until = bench_clock::now() + settle;
+  long long pending = 0;
+  for (;;) {
+    pending = scalar(sql,
+                     "SELECT COUNT(*) FROM events WHERE id LIKE :p AND "
+                     "status = 'pending'",
+                     ids);
+    if (pending == 0 || bench_clock::now() >= until)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  add(r, "journaled events (distinct ids)", l.events,
+      scalar(sql, "SELECT COUNT(*) FROM events WHERE id LIKE :p", ids));
+  add(r, "events still pending", 0, pending);
+  add(r, "events done", l.events,
+      scalar(sql,
+             "SELECT COUNT(*) FROM events WHERE id LIKE :p AND "
+             "status = 'done'",
+             ids));
+  add(r, "events dead or ignored", 0,
+      scalar(sql,
+             "SELECT COUNT(*) FROM events WHERE id LIKE :p AND "
+             "status IN ('dead', 'ignored')",
+             ids));
+  add(r, "access-log rows", l.events,
+      scalar(sql, "SELECT COUNT(*) FROM access_logs WHERE event_id LIKE :p",
+             ids));
+  add(r, "access-log rows (distinct events)", l.events,
+      scalar(sql,
+             "SELECT COUNT(DISTINCT event_id) FROM access_logs WHERE "
+             "event_id LIKE :p",
+             ids));
+  add(r, "effect completion marks", l.effect_marks,
+      scalar(sql, "SELECT COUNT(*) FROM event_effects WHERE event_id LIKE :p",
+             ids));
+  add(r, "dead letters", 0,
+      scalar(sql, "SELECT COUNT(*) FROM dead_letters WHERE event_id LIKE :p",
+             ids));
+  // Pull counts, repository by repository.
+  std::map<std::string, long long> counted;
+  {
+    soci::rowset<soci::row> rs
+        = (sql.prepare << "SELECT repository, pull_count FROM pull_counts "
+                          "WHERE repository LIKE :p",
+           soci::use(repos));
+    for (const auto& row : rs)
+      counted[text_at(row, 0)] = int_at(row, 1);
+  }
+  uint64_t wrong = 0, expected_total = 0, actual_total = 0;
+  std::string first_wrong;
+  for (size_t i = 0; i < l.pull_counts.size(); ++i) {
+    auto name = repository_name(w, static_cast<uint32_t>(i));
+    auto it = counted.find(name);
+    long long actual = it == counted.end() ? 0 : it->second;
+    expected_total += l.pull_counts[i];
+    actual_total += static_cast<uint64_t>(actual);
+    if (static_cast<uint64_t>(actual) != l.pull_counts[i]) {
+      if (first_wrong.empty())
+        first_wrong = name + ": expected " + std::to_string(l.pull_counts[i])
+                      + ", got " + std::to_string(actual);
+      ++wrong;
+    }
+  }
+  add(r, "counted pulls (GET, all repositories)", expected_total, actual_total);
+  r.items.push_back(
+      {"repositories with a wrong pull count", "0",
+       std::to_string(wrong)
+           + (first_wrong.empty() ? "" : " (" + first_wrong + ")"),
+       wrong == 0});
+  uint64_t pushed = 0;
+  for (bool p : l.pushed)
+    pushed += p ? 1 : 0;
+  if (pushed > 0)
+    add(r, "repositories created by pushes", pushed,
+        scalar(sql, "SELECT COUNT(*) FROM repositories WHERE name LIKE :p",
+               repos));
+  return r;
+}
+
+} // namespace regevent::bench

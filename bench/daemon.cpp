@@ -1,0 +1,300 @@
+#include "bench/daemon.hpp"
+
+#include "tests/fixtures/http_client.hpp"
+#include "tests/fixtures/poll.hpp"
+#include "tests/fixtures/temp_dir.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace regevent::bench {
+
+managed_daemon::managed_daemon(std::string binary, std::string dir,
+                               std::string extra_yaml)
+    : binary_(std::move(binary)),
+      dir_(std::move(dir)),
+      extra_yaml_(std::move(extra_yaml)),
+      db_path_(dir_ + "/regevent.db"),
+      config_path_(dir_ + "/regevent.yml"),
+      log_path_(dir_ + "/regeventd.log"),
+      port_file_(dir_ + "/regeventd.port") {}
+
+managed_daemon::~managed_daemon() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+void managed_daemon::start(bool effects_paused) {
+  // Log at warn: an info line per request would measure spdlog, and the
+  // registry never reads our log.
+  std::string paused
+      = std::string("  paused: ") + (effects_paused ? "true" : "false") + "\n";
+  // YAML forbids a key twice: when the extra configuration has its own
+  // `effects:` section (batch sizes, delays), `paused` goes into it.
+  std::string extra = extra_yaml_;
+  std::string effects_section = "effects:\n" + paused;
+  auto at = extra.rfind("effects:\n", 0) == 0 ? 0 : extra.find("\neffects:\n");
+  if (at != std::string::npos) {
+    auto line_end = extra.find('\n', at == 0 ? 0 : at + 1);
+    extra.insert(line_end + 1, paused);
+    effects_section.clear();
+  }
+  config_text_ = "listen: 127.0.0.1:0\n"
+                 "database:\n  url: sqlite://"
+                 + db_path_ + "\nlog:\n  level: warn\n" + effects_section
+                 + extra;
+  test::write_file(config_path_, config_text_);
+  std::remove(port_file_.c_str());
+  pid_ = fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<const char*> args{binary_.c_str(),      "--config",
+                                  config_path_.c_str(), "--port-file",
+                                  port_file_.c_str(),   nullptr};
+    execv(binary_.c_str(), const_cast<char* const*>(args.data()));
+    _exit(127);
+  }
+  bool exited = false;
+  bool up = test::poll_until(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          exited = true;
+          return true;
+        }
+        return !test::read_file(port_file_).empty();
+      },
+      std::chrono::seconds(120));
+  if (exited || !up) {
+    if (!exited)
+      stop(std::chrono::seconds(5));
+    pid_ = -1;
+    throw std::runtime_error("regeventd did not start (" + binary_ + "); log:\n"
+                             + log_tail());
+  }
+  port_ = static_cast<uint16_t>(std::stoi(test::read_file(port_file_)));
+}
+
+int managed_daemon::stop(std::chrono::seconds deadline) {
+  if (pid_ <= 0)
+    return 0;
+  ::kill(pid_, SIGTERM);
+  int result = -1;
+  bool done = test::poll_until(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_)
+          return false;
+        result = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        return true;
+      },
+      deadline);
+  if (!done) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    result = -1;
+  }
+  pid_ = -1;
+  return result;
+}
+
+std::string managed_daemon::log_tail(size_t lines) const {
+  auto text = test::read_file(log_path_);
+  size_t pos = text.size();
+  for (size_t n = 0; n <= lines && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
+  }
+  return text.substr(pos);
+}
+
+memory_kib read_memory(pid_t pid) {
+  memory_kib m;
+  if (pid <= 0)
+    return m;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      m.rss = std::strtoull(line.c_str() + 6, nullptr, 10);
+    else if (line.rfind("VmHWM:", 0) == 0)
+      m.hwm = std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return m;
+}
+
+double cpu_seconds(pid_t pid) {
+  if (pid <= 0)
+    return 0;
+  auto text = test::read_file("/proc/" + std::to_string(pid) + "/stat");
+  // The command name may hold spaces: fields count from the last ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream in(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    else if (i == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime)
+         / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+uint64_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+metric_map parse_metrics(const std::string& text) {
+  metric_map out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    auto space = line.rfind(' ');
+    if (space == std::string::npos)
+      continue;
+    out[line.substr(0, space)] = std::strtod(line.c_str() + space + 1, nullptr);
+  }
+  return out;
+}
+
+namespace {
+
+double value_of(const metric_map& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? 0.0 : it->second;
+}
+
+} // namespace
+
+double finished_events(const metric_map& m) {
+  return value_of(m, "regevent_events_done_total")
+         + value_of(m, "regevent_events_filtered_total")
+         + value_of(m, "regevent_events_dead_total");
+}
+
+monitor::monitor(std::string host, uint16_t port, pid_t pid,
+                 std::chrono::milliseconds every)
+    : host_(std::move(host)),
+      port_(port),
+      pid_(pid),
+      every_(every),
+      started_(bench_clock::now()) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+monitor::~monitor() {
+  stop();
+}
+
+void monitor::stop() {
+  stop_ = true;
+  if (thread_.joinable())
+    thread_.join();
+}
+
+observation monitor::poll(metric_map* out) {
+  // A fresh client per poll: connecting costs nothing next to a scrape and
+  // keeps two threads from sharing one connection.
+  test::http_client client(host_, port_);
+  auto answer = client.get("/metrics");
+  observation o;
+  o.t = seconds_since_start(bench_clock::now());
+  if (answer.status == 200) {
+    auto m = parse_metrics(answer.body);
+    o.accepted = value_of(m, "regevent_events_total{outcome=\"accepted\"}");
+    o.finished = finished_events(m);
+    o.backlog = value_of(m, "regevent_backlog_events");
+    if (out)
+      *out = std::move(m);
+  }
+  o.rss_kib = read_memory(pid_).rss;
+  std::lock_guard<std::mutex> guard(mtx_);
+  series_.push_back(o);
+  peak_rss_kib_ = std::max(peak_rss_kib_, o.rss_kib);
+  return o;
+}
+
+void monitor::loop() {
+  while (!stop_) {
+    poll(nullptr);
+    auto until = bench_clock::now() + every_;
+    while (!stop_ && bench_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+metric_map monitor::scrape_now() {
+  metric_map m;
+  poll(&m);
+  return m;
+}
+
+double monitor::wait_finished(double target, std::chrono::seconds timeout) {
+  auto until = bench_clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> guard(mtx_);
+      for (const auto& o : series_)
+        if (o.finished >= target)
+          return o.t;
+    }
+    if (bench_clock::now() >= until)
+      return -1;
+    // Between the background samples, poll faster for a sharp end time.
+    auto o = poll(nullptr);
+    if (o.finished >= target)
+      return o.t;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<observation> monitor::series() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return series_;
+}
+
+uint64_t monitor::peak_rss_kib() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return peak_rss_kib_;
+}
+
+} // namespace regevent::bench

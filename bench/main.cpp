@@ -1,0 +1,769 @@
+// regevent-bench: drives a real regeventd with registry-shaped
+// notifications over keep-alive HTTP/1.1, reads the end-to-end rate from the
+// daemon itself, and checks the database against what was sent. A fast
+// wrong run is a failed run. See bench/README.md.
+
+#include "bench/check.hpp"
+#include "bench/daemon.hpp"
+#include "bench/load.hpp"
+#include "bench/report.hpp"
+#include "bench/workload.hpp"
+
+#include "tests/fixtures/daemon.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using namespace regevent::bench;
+using json = nlohmann::json;
+
+struct options {
+  std::string scenario;
+  uint64_t events = 0;
+  size_t senders = 0;
+  double duration_s = 600;
+  double rate = 0;
+  double probe_s = 5;
+  double window_s = 10;
+  std::string url;
+  std::string db;
+  int pid = 0;
+  std::string token;
+  std::string daemon;
+  std::string extra_config;
+  std::string work_dir;
+  bool keep = false;
+  std::string results_dir = REGEVENT_BENCH_RESULTS_DIR;
+  std::string workload;
+  size_t repositories = 1000;
+  double zipf = 1.0;
+  uint64_t seed = 0;
+  size_t threads = 1;
+  unsigned drain_timeout_s = 900;
+};
+
+/// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
+/// never asserted: a miss is news, not a failed run.
+namespace target {
+constexpr double serial_p99_ms = 1;
+constexpr double serial_rate = 5'000;
+constexpr double parallel_accept_rate = 25'000;
+constexpr double parallel_e2e_rate = 20'000;
+constexpr double parallel_p99_ms = 20;
+constexpr double mix_tolerance = 0.20;
+constexpr double backlog_drain_rate = 20'000;
+constexpr double backlog_rss_mib = 200;
+} // namespace target
+
+std::string verdict(bool met) {
+  return met ? "met" : "**missed**";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string load_average() {
+  auto text = read_text("/proc/loadavg");
+  auto parts
+      = text.substr(0, text.find(' ', text.find(' ', text.find(' ') + 1) + 1));
+  return parts;
+}
+
+/// Share of the last minute in which some runnable task waited for a CPU
+/// (Linux PSI): on a shared machine it says how much the numbers are worth.
+std::string cpu_pressure() {
+  auto text = read_text("/proc/pressure/cpu");
+  auto pos = text.find("avg60=");
+  if (pos == std::string::npos)
+    return "n/a";
+  return text.substr(pos + 6, text.find(' ', pos) - pos - 6) + " %";
+}
+
+std::string environment_line(const options& o, const std::string& binary) {
+  utsname u{};
+  uname(&u);
+  std::ostringstream out;
+  out << "Machine: " << std::thread::hardware_concurrency() << " cores, Linux "
+      << u.release << ", load average at start " << load_average()
+      << ", CPU pressure (tasks waiting, last minute) " << cpu_pressure()
+      << " (shared machine: other builds disturb the numbers). Client: "
+      << o.threads << " io thread(s). Daemon: "
+      << (o.url.empty() ? binary + " (started by the harness, fresh SQLite)"
+                        : o.url + " (external)")
+      << ".";
+  return out.str();
+}
+
+/// A fresh directory for the daemon's files, removed at the end unless
+/// --keep.
+std::string make_work_dir(const options& o) {
+  std::string base = o.work_dir;
+  if (base.empty())
+    base = std::filesystem::temp_directory_path().string();
+  std::filesystem::create_directories(base);
+  std::string tmpl = base + "/regevent-bench-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("cannot create a directory under " + base);
+  return tmpl;
+}
+
+/// Removes the daemon's directory when the run ends, unless --keep.
+struct work_dir_guard {
+  std::string path;
+  bool keep = false;
+  ~work_dir_guard() {
+    if (path.empty())
+      return;
+    if (keep) {
+      std::cerr << "regevent-bench: kept " << path << "\n";
+      return;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::string random_tag(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%08x",
+                static_cast<unsigned>(rng() & 0xffffffffu));
+  return buf;
+}
+
+double value_of(const metric_map& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? 0.0 : it->second;
+}
+
+double ratio(const metric_map& m, const std::string& name,
+             const std::string& labels, double scale) {
+  auto count = value_of(m, name + "_count" + labels);
+  return count > 0 ? value_of(m, name + "_sum" + labels) / count * scale : 0;
+}
+
+/// What the daemon says about where its time went: group-commit sizes and
+/// commit latencies of the journal and of every effect.
+std::pair<json, std::string> daemon_counters(const metric_map& m) {
+  json j;
+  std::ostringstream md;
+  md << "Daemon counters at the end of the run (from /metrics):\n\n"
+        "| stage | commits | avg requests per commit | avg commit ms |\n"
+        "|---|---|---|---|\n";
+  auto journal_commits = value_of(m, "regevent_journal_commits_total");
+  auto journal_batch = ratio(m, "regevent_journal_batch_size", "", 1);
+  auto journal_ms = ratio(m, "regevent_journal_commit_seconds", "", 1000);
+  j["journal"] = {{"commits", journal_commits},
+                  {"avg_requests_per_commit", journal_batch},
+                  {"avg_commit_ms", journal_ms}};
+  md << "| journal | " << fixed(journal_commits, 0) << " | "
+     << fixed(journal_batch, 1) << " | " << fixed(journal_ms, 3) << " |\n";
+  for (const char* effect :
+       {"access_log", "repositories", "pull_counter", "artifacts"}) {
+    std::string labels = std::string("{effect=\"") + effect + "\"}";
+    auto commits = value_of(m, "regevent_effect_batch_size_count" + labels);
+    auto batch = ratio(m, "regevent_effect_batch_size", labels, 1);
+    auto ms = ratio(m, "regevent_effect_commit_seconds", labels, 1000);
+    j["effects"][effect] = {{"commits", commits},
+                            {"avg_events_per_commit", batch},
+                            {"avg_commit_ms", ms}};
+    md << "| " << effect << " | " << fixed(commits, 0) << " | "
+       << fixed(batch, 1) << " | " << fixed(ms, 3) << " |\n";
+  }
+  return {j, md.str()};
+}
+
+void absorb(load_result& into, const load_result& from) {
+  into.acknowledged.merge(from.acknowledged);
+  into.answered_accepted += from.answered_accepted;
+  into.answered_duplicates += from.answered_duplicates;
+  into.answered_ignored += from.answered_ignored;
+  into.unavailable += from.unavailable;
+  into.rejected += from.rejected;
+  into.transport_errors += from.transport_errors;
+  into.answer_mismatches += from.answer_mismatches;
+  if (into.first_problem.empty())
+    into.first_problem = from.first_problem;
+}
+
+std::string mib(uint64_t kib) {
+  return fixed(static_cast<double>(kib) / 1024.0, 1) + " MiB";
+}
+
+std::string per_s(double v) {
+  return fixed(v, 0) + " /s";
+}
+
+std::string ms(double v) {
+  return fixed(v, 3) + " ms";
+}
+
+/// CPU per event of the daemon and per POST of the harness: on a shared
+/// 2-core machine the client's share is part of the picture.
+void cpu_rows(std::vector<table_row>& rows, json& report, double daemon_cpu,
+              double client_cpu, const ledger& l) {
+  auto events = static_cast<double>(l.events);
+  auto posts = static_cast<double>(l.events + l.duplicates);
+  if (daemon_cpu > 0 && events > 0) {
+    rows.push_back({"daemon CPU per event (ingest + effects)",
+                    fixed(daemon_cpu / events * 1e6, 1) + " µs", "", ""});
+    report["daemon_cpu_us_per_event"] = daemon_cpu / events * 1e6;
+  }
+  if (posts > 0) {
+    rows.push_back({"harness CPU per POST",
+                    fixed(client_cpu / posts * 1e6, 1) + " µs", "", ""});
+    report["harness_cpu_us_per_post"] = client_cpu / posts * 1e6;
+  }
+}
+
+struct endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+};
+
+endpoint parse_url(const std::string& url) {
+  endpoint e;
+  auto rest = url;
+  if (auto p = rest.find("://"); p != std::string::npos)
+    rest = rest.substr(p + 3);
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("--url needs host:port, got " + url);
+  e.host = rest.substr(0, colon);
+  e.port = static_cast<uint16_t>(std::stoi(rest.substr(colon + 1)));
+  return e;
+}
+
+int run(const options& o, const std::string& command) {
+  const auto& sc = o.scenario;
+  workload_options w;
+  w.kind = !o.workload.empty() ? o.workload : sc == "mix" ? "mix" : "pulls";
+  w.repositories = o.repositories;
+  w.zipf_s = o.zipf;
+  w.seed = o.seed != 0 ? o.seed : std::random_device{}();
+  w.run_tag = random_tag(w.seed);
+  w.project = "bench-" + w.run_tag;
+  uint64_t events = o.events;
+  if (events == 0)
+    events = sc == "serial"    ? 10'000
+             : sc == "backlog" ? 1'000'000
+             : sc == "soak"    ? 0
+                               : 50'000;
+  size_t senders = o.senders != 0 ? o.senders : sc == "serial" ? 1 : 64;
+  auto binary = o.daemon.empty() ? regevent::test::regeventd_path() : o.daemon;
+  std::string label
+      = sc == "parallel" ? sc + "-" + std::to_string(senders) : sc;
+
+  // Declared before the daemon, so that the daemon is gone (killed if it
+  // still runs) before its directory is removed, also when a run throws.
+  work_dir_guard dir_guard{{}, o.keep};
+  std::unique_ptr<managed_daemon> daemon;
+  std::string dir;
+  endpoint ep;
+  pid_t pid = o.pid;
+  std::string db = o.db;
+  if (o.url.empty()) {
+    dir = make_work_dir(o);
+    dir_guard.path = dir;
+    std::string extra
+        = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
+    daemon = std::make_unique<managed_daemon>(binary, dir, extra);
+    daemon->start(sc == "backlog");
+    ep.port = daemon->port();
+    pid = daemon->pid();
+    db = daemon->database_path();
+  } else {
+    if (sc == "backlog")
+      throw std::runtime_error("backlog restarts the daemon: it cannot run "
+                               "against --url");
+    ep = parse_url(o.url);
+  }
+  auto environment = environment_line(o, binary);
+  std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
+            << (dir.empty() ? o.url : dir) << "\n";
+
+  auto mon = std::make_unique<monitor>(ep.host, ep.port, pid,
+                                       std::chrono::milliseconds(250));
+  double base_finished = finished_events(mon->scrape_now());
+  load_plan plan;
+  plan.host = ep.host;
+  plan.port = ep.port;
+  plan.token = o.token;
+  plan.senders = senders;
+  plan.threads = o.threads;
+
+  json report;
+  std::vector<table_row> rows;
+  std::vector<std::string> sections;
+  check_result extra_checks;
+  load_result all;
+  all.acknowledged = ledger(w.repositories);
+  load_result main_load;
+  uint64_t peak_rss_kib = 0;
+  auto drain_timeout = std::chrono::seconds(o.drain_timeout_s);
+
+  report["scenario"] = sc;
+  report["command"] = command;
+  report["run_tag"] = w.run_tag;
+  report["workload"] = {{"kind", w.kind},
+                        {"repositories", w.repositories},
+                        {"zipf_s", w.zipf_s},
+                        {"seed", w.seed}};
+  report["senders"] = senders;
+  report["client_threads"] = o.threads;
+  report["load_average_start"] = load_average();
+  report["cpu_pressure_start"] = cpu_pressure();
+
+  if (sc == "serial" || sc == "parallel" || sc == "mix") {
+    plan.deliveries = events;
+    double daemon_cpu0 = cpu_seconds(pid), client_cpu0 = own_cpu_seconds();
+    main_load = run_load(plan, w);
+    absorb(all, main_load);
+    const auto& l = main_load.acknowledged;
+    double load_start = mon->seconds_since_start(main_load.started);
+    double t_done = mon->wait_finished(
+        base_finished + static_cast<double>(l.events), drain_timeout);
+    cpu_rows(rows, report, cpu_seconds(pid) - daemon_cpu0,
+             own_cpu_seconds() - client_cpu0, l);
+    double e2e_s = t_done - load_start;
+    auto lat = summarize(main_load.samples);
+    double accepted = static_cast<double>(l.events) / main_load.seconds();
+    double posts
+        = static_cast<double>(l.events + l.duplicates) / main_load.seconds();
+    double e2e = t_done < 0 ? 0 : static_cast<double>(l.events) / e2e_s;
+    extra_checks.items.push_back(
+        {"all events finished (daemon counter) within the drain timeout", "yes",
+         t_done < 0 ? "no" : "yes", t_done >= 0});
+    report["latency"] = to_json(lat);
+    report["posts_per_s"] = posts;
+    report["accepted_per_s"] = accepted;
+    report["end_to_end_per_s"] = e2e;
+    report["load_seconds"] = main_load.seconds();
+    report["end_to_end_seconds"] = e2e_s;
+    rows.push_back({"POSTs answered",
+                    std::to_string(l.events + l.duplicates) + " ("
+                        + std::to_string(l.duplicates) + " re-sent)",
+                    "", ""});
+    rows.push_back({"load time", fixed(main_load.seconds(), 2) + " s", "", ""});
+    if (sc == "serial") {
+      rows.push_back({"ack latency p50", ms(lat.p50_ms), "", ""});
+      rows.push_back({"ack latency p99", ms(lat.p99_ms),
+                      "≤ " + ms(target::serial_p99_ms),
+                      verdict(lat.p99_ms <= target::serial_p99_ms)});
+      rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
+      rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
+      rows.push_back({"accepted", per_s(accepted),
+                      "≥ " + per_s(target::serial_rate),
+                      verdict(accepted >= target::serial_rate)});
+      rows.push_back({"end to end", per_s(e2e), "", ""});
+    } else {
+      double k = sc == "mix" ? 1 - target::mix_tolerance : 1;
+      double want_accept = target::parallel_accept_rate * k;
+      double want_e2e = target::parallel_e2e_rate * k;
+      rows.push_back({"ack latency p50", ms(lat.p50_ms), "", ""});
+      rows.push_back({"ack latency p99", ms(lat.p99_ms),
+                      "≤ " + ms(target::parallel_p99_ms),
+                      verdict(lat.p99_ms <= target::parallel_p99_ms)});
+      rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
+      rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
+      rows.push_back({"accepted", per_s(accepted), "≥ " + per_s(want_accept),
+                      verdict(accepted >= want_accept)});
+      rows.push_back({"end to end (effects committed)", per_s(e2e),
+                      "≥ " + per_s(want_e2e), verdict(e2e >= want_e2e)});
+      rows.push_back(
+          {"effects finished after the last ack",
+           fixed(t_done - mon->seconds_since_start(main_load.finished), 2)
+               + " s",
+           "", ""});
+      if (sc == "mix") {
+        // "Same rates within 20 %" of the latest parallel run with as
+        // many senders, when there is one.
+        auto par = latest_result(o.results_dir,
+                                 "parallel-" + std::to_string(senders));
+        if (!par.is_null()) {
+          double pa = par.value("accepted_per_s", 0.0);
+          double pe = par.value("end_to_end_per_s", 0.0);
+          if (pa > 0 && pe > 0) {
+            rows.push_back({"accepted vs latest parallel run",
+                            fixed(accepted / pa * 100, 0) + " %", "≥ 80 %",
+                            verdict(accepted >= 0.8 * pa)});
+            rows.push_back({"end to end vs latest parallel run",
+                            fixed(e2e / pe * 100, 0) + " %", "≥ 80 %",
+                            verdict(e2e >= 0.8 * pe)});
+            report["parallel_reference"]
+                = {{"accepted_per_s", pa}, {"end_to_end_per_s", pe}};
+          }
+        }
+      }
+    }
+  } else if (sc == "backlog") {
+    plan.deliveries = events;
+    double daemon_cpu0 = cpu_seconds(pid), client_cpu0 = own_cpu_seconds();
+    main_load = run_load(plan, w);
+    absorb(all, main_load);
+    const auto& l = main_load.acknowledged;
+    double ingest_cpu = cpu_seconds(pid) - daemon_cpu0;
+    double client_cpu = own_cpu_seconds() - client_cpu0;
+    auto ingest_lat = summarize(main_load.samples);
+    double ingest_rate = static_cast<double>(l.events) / main_load.seconds();
+    auto before = mon->scrape_now();
+    auto mem1 = read_memory(pid);
+    uint64_t ingest_peak = std::max(mon->peak_rss_kib(), mem1.hwm);
+    mon->stop();
+    int code = daemon->stop();
+    extra_checks.items.push_back(
+        {"paused daemon exited cleanly", "0", std::to_string(code), code == 0});
+    std::cerr << "regevent-bench: " << l.events
+              << " events journaled; restarting with effects enabled\n";
+    auto t0 = bench_clock::now();
+    daemon->start(false);
+    double startup_s
+        = std::chrono::duration<double>(bench_clock::now() - t0).count();
+    ep.port = daemon->port();
+    pid = daemon->pid();
+    mon = std::make_unique<monitor>(ep.host, ep.port, pid,
+                                    std::chrono::milliseconds(100));
+    double t_done
+        = mon->wait_finished(static_cast<double>(l.events), drain_timeout);
+    double drain_s
+        = t_done < 0
+              ? -1
+              : std::chrono::duration<double>(mon->started() - t0).count()
+                    + t_done;
+    double drain_rate
+        = t_done < 0 ? 0 : static_cast<double>(l.events) / drain_s;
+    extra_checks.items.push_back(
+        {"backlog drained (daemon counter) within the drain timeout", "yes",
+         t_done < 0 ? "no" : "yes", t_done >= 0});
+    double drain_cpu = cpu_seconds(pid);
+    auto mem2 = read_memory(pid);
+    uint64_t drain_peak = std::max(mon->peak_rss_kib(), mem2.hwm);
+    report["ingest"] = {{"accepted_per_s", ingest_rate},
+                        {"latency", to_json(ingest_lat)},
+                        {"seconds", main_load.seconds()},
+                        {"peak_rss_kib", ingest_peak},
+                        {"pending_before_restart",
+                         value_of(before, "regevent_backlog_events")}};
+    report["drain"] = {{"events", l.events},
+                       {"startup_seconds", startup_s},
+                       {"seconds", drain_s},
+                       {"per_s", drain_rate},
+                       {"peak_rss_kib", drain_peak}};
+    json curve = json::array();
+    for (const auto& obs : mon->series())
+      curve.push_back(
+          {{"t", obs.t}, {"finished", obs.finished}, {"rss_kib", obs.rss_kib}});
+    report["drain"]["curve"] = curve;
+    peak_rss_kib = std::max(ingest_peak, drain_peak);
+    rows.push_back({"events journaled with effects paused",
+                    std::to_string(l.events), "", ""});
+    rows.push_back({"ingest (paused) accepted", per_s(ingest_rate), "", ""});
+    rows.push_back({"ingest (paused) ack p99", ms(ingest_lat.p99_ms), "", ""});
+    rows.push_back(
+        {"daemon CPU per event, ingest (paused)",
+         fixed(ingest_cpu / static_cast<double>(l.events) * 1e6, 1) + " µs", "",
+         ""});
+    rows.push_back(
+        {"harness CPU per POST",
+         fixed(client_cpu / static_cast<double>(l.events + l.duplicates) * 1e6,
+               1)
+             + " µs",
+         "", ""});
+    rows.push_back(
+        {"daemon CPU per event, drain",
+         fixed(drain_cpu / static_cast<double>(l.events) * 1e6, 1) + " µs", "",
+         ""});
+    report["ingest"]["daemon_cpu_us_per_event"]
+        = ingest_cpu / static_cast<double>(l.events) * 1e6;
+    report["drain"]["daemon_cpu_us_per_event"]
+        = drain_cpu / static_cast<double>(l.events) * 1e6;
+    rows.push_back(
+        {"restart until listening", fixed(startup_s, 2) + " s", "", ""});
+    rows.push_back({"drain time (exec to last event done)",
+                    fixed(drain_s, 2) + " s", "", ""});
+    rows.push_back({"drain rate", per_s(drain_rate),
+                    "≥ " + per_s(target::backlog_drain_rate),
+                    verdict(drain_rate >= target::backlog_drain_rate)});
+    rows.push_back({"peak RSS while draining", mib(drain_peak),
+                    "≤ " + fixed(target::backlog_rss_mib, 0) + " MiB",
+                    verdict(static_cast<double>(drain_peak) / 1024.0
+                            <= target::backlog_rss_mib)});
+    rows.push_back({"peak RSS while ingesting", mib(ingest_peak),
+                    "≤ " + fixed(target::backlog_rss_mib, 0) + " MiB",
+                    verdict(static_cast<double>(ingest_peak) / 1024.0
+                            <= target::backlog_rss_mib)});
+  } else if (sc == "soak") {
+    double rate = o.rate;
+    if (rate <= 0) {
+      // Half the closed-loop parallel rate of this very daemon.
+      load_plan probe = plan;
+      probe.duration_s = o.probe_s;
+      auto p = run_load(probe, w, 0);
+      absorb(all, p);
+      rate = 0.5 * static_cast<double>(p.acknowledged.events) / p.seconds();
+      report["probe"]
+          = {{"seconds", p.seconds()},
+             {"accepted_per_s",
+              static_cast<double>(p.acknowledged.events) / p.seconds()}};
+      std::cerr << "regevent-bench: probe accepted " << fixed(2 * rate, 0)
+                << " /s; soaking at " << fixed(rate, 0) << " /s for "
+                << o.duration_s << " s\n";
+    }
+    plan.rate = rate;
+    plan.duration_s = o.duration_s;
+    double daemon_cpu0 = cpu_seconds(pid), client_cpu0 = own_cpu_seconds();
+    // Sender numbers past the probe's keep every event id unique.
+    main_load = run_load(plan, w, 10'000);
+    absorb(all, main_load);
+    double t_done = mon->wait_finished(
+        base_finished + static_cast<double>(all.acknowledged.events),
+        drain_timeout);
+    cpu_rows(rows, report, cpu_seconds(pid) - daemon_cpu0,
+             own_cpu_seconds() - client_cpu0, main_load.acknowledged);
+    extra_checks.items.push_back(
+        {"all events finished (daemon counter) within the drain timeout", "yes",
+         t_done < 0 ? "no" : "yes", t_done >= 0});
+    auto windows = soak_windows(main_load.samples, mon->series(),
+                                mon->seconds_since_start(main_load.started),
+                                o.duration_s, o.window_s);
+    std::vector<double> x, rss, p99;
+    std::ostringstream md;
+    md << "Soak windows of " << o.window_s
+       << " s (latency measured from each delivery's scheduled time, so "
+          "that a stall shows as latency rather than as a lower rate):\n\n"
+          "| from s | POSTs/s | p50 ms | p99 ms | max ms | RSS MiB |\n"
+          "|---|---|---|---|---|---|\n";
+    json jw = json::array();
+    for (const auto& win : windows) {
+      md << "| " << fixed(win.start_s, 0) << " | " << fixed(win.rate, 0)
+         << " | " << fixed(win.latency.p50_ms, 3) << " | "
+         << fixed(win.latency.p99_ms, 3) << " | "
+         << fixed(win.latency.max_ms, 3) << " | " << fixed(win.rss_mib, 1)
+         << " |\n";
+      jw.push_back({{"start_s", win.start_s},
+                    {"rate", win.rate},
+                    {"latency", to_json(win.latency)},
+                    {"rss_mib", win.rss_mib}});
+      if (win.latency.count > 0) {
+        x.push_back(win.start_s / 60.0);
+        rss.push_back(win.rss_mib);
+        p99.push_back(win.latency.p99_ms);
+      }
+    }
+    sections.push_back(md.str());
+    double rss_slope = slope(x, rss);
+    double p99_slope = slope(x, p99);
+    // The first window includes the warm-up; compare the second with the
+    // last, and the first third of p99s with the last third.
+    double rss_first = rss.size() > 1 ? rss[1] : rss.empty() ? 0 : rss[0];
+    double rss_last = rss.empty() ? 0 : rss.back();
+    auto third = std::max<size_t>(1, p99.size() / 3);
+    auto avg = [](auto b, auto e) {
+      double s = 0;
+      size_t n = 0;
+      for (; b != e; ++b, ++n)
+        s += *b;
+      return n ? s / static_cast<double>(n) : 0.0;
+    };
+    double p99_first = avg(p99.begin(), p99.begin() + third);
+    double p99_last = avg(p99.end() - third, p99.end());
+    bool rss_flat = rss_last <= rss_first * 1.10 + 5;
+    bool p99_flat = p99_last <= p99_first * 1.5 + 1;
+    auto lat = summarize(main_load.samples);
+    report["soak"] = {{"rate", rate},
+                      {"duration_s", o.duration_s},
+                      {"windows", jw},
+                      {"rss_slope_mib_per_min", rss_slope},
+                      {"p99_slope_ms_per_min", p99_slope},
+                      {"rss_flat", rss_flat},
+                      {"p99_flat", p99_flat}};
+    report["latency"] = to_json(lat);
+    report["accepted_per_s"]
+        = static_cast<double>(main_load.acknowledged.events)
+          / main_load.seconds();
+    rows.push_back({"duration", fixed(o.duration_s, 0) + " s", "600 s (10 min)",
+                    o.duration_s >= 600 ? "met" : "shorter run"});
+    rows.push_back({"offered rate", per_s(rate), "", ""});
+    rows.push_back({"achieved rate",
+                    per_s(report["accepted_per_s"].get<double>()), "", ""});
+    rows.push_back(
+        {"ack latency p50 / p99 / max",
+         ms(lat.p50_ms) + " / " + ms(lat.p99_ms) + " / " + ms(lat.max_ms), "",
+         ""});
+    rows.push_back({"RSS 2nd window → last window",
+                    fixed(rss_first, 1) + " → " + fixed(rss_last, 1)
+                        + " MiB (slope " + fixed(rss_slope, 2) + " MiB/min)",
+                    "flat (≤ +10 %)", verdict(rss_flat)});
+    rows.push_back({"p99 first third → last third",
+                    ms(p99_first) + " → " + ms(p99_last) + " (slope "
+                        + fixed(p99_slope, 3) + " ms/min)",
+                    "flat (≤ ×1.5)", verdict(p99_flat)});
+  }
+
+  // Measures that every scenario reports.
+  auto final_metrics = mon->scrape_now();
+  auto mem = read_memory(pid);
+  peak_rss_kib = std::max({peak_rss_kib, mon->peak_rss_kib(), mem.hwm});
+  uint64_t db_file = db.empty() ? 0 : file_bytes(db);
+  uint64_t wal_file = db.empty() ? 0 : file_bytes(db + "-wal");
+  uint64_t db_bytes = db_file + wal_file;
+  mon->stop();
+  double per_million = all.acknowledged.events == 0
+                           ? 0
+                           : static_cast<double>(db_bytes)
+                                 / static_cast<double>(all.acknowledged.events)
+                                 * 1e6;
+  if (pid > 0)
+    rows.push_back({"daemon peak RSS (VmHWM)", mib(peak_rss_kib), "", ""});
+  if (db_bytes > 0)
+    rows.push_back({"database size (db + wal) per million events",
+                    fixed(per_million / (1 << 20), 0) + " MiB (db "
+                        + fixed(static_cast<double>(db_file) / (1 << 20), 0)
+                        + " MiB + wal "
+                        + fixed(static_cast<double>(wal_file) / (1 << 20), 0)
+                        + " MiB)",
+                    "", ""});
+  if (main_load.unavailable + main_load.transport_errors > 0)
+    rows.push_back({"503 answers / transport errors (sent again)",
+                    std::to_string(all.unavailable) + " / "
+                        + std::to_string(all.transport_errors),
+                    "0", "**seen**"});
+  report["peak_rss_kib"] = peak_rss_kib;
+  report["database_bytes"] = db_bytes;
+  report["database_file_bytes"] = db_file;
+  report["wal_bytes"] = wal_file;
+  report["database_bytes_per_million_events"] = per_million;
+  report["sent"] = to_json(all.acknowledged);
+  report["answers"] = {{"accepted", all.answered_accepted},
+                       {"duplicates", all.answered_duplicates},
+                       {"ignored", all.answered_ignored},
+                       {"unavailable_503", all.unavailable},
+                       {"rejected", all.rejected},
+                       {"transport_errors", all.transport_errors},
+                       {"mismatches", all.answer_mismatches}};
+  auto [counters_json, counters_md] = daemon_counters(final_metrics);
+  report["daemon_counters"] = counters_json;
+  sections.push_back(counters_md);
+
+  // The correctness check: a fast wrong run is a failed run.
+  auto check = db.empty()
+                   ? check_answers(all)
+                   : check_database(db, w, all, std::chrono::seconds(30));
+  for (auto& item : extra_checks.items)
+    check.items.push_back(item);
+  if (daemon) {
+    int code = daemon->stop();
+    check.items.push_back({"daemon exited cleanly on SIGTERM", "0",
+                           std::to_string(code), code == 0});
+    if (!check.ok())
+      std::cerr << "regevent-bench: daemon log tail:\n"
+                << daemon->log_tail() << "\n";
+  }
+  if (!all.first_problem.empty()) {
+    report["first_problem"] = all.first_problem;
+    std::cerr << "regevent-bench: first problem: " << all.first_problem << "\n";
+  }
+  report["check"] = to_json(check);
+  report["load_average_end"] = load_average();
+  report["cpu_pressure_end"] = cpu_pressure();
+  report["passed"] = check.ok();
+  auto title = label + " — " + std::to_string(all.acknowledged.events)
+               + " events, " + std::to_string(senders) + " sender"
+               + (senders == 1 ? "" : "s") + ", workload " + w.kind;
+  auto text
+      = markdown(title, command,
+                 environment + " Load average at the end " + load_average()
+                     + ", CPU pressure " + cpu_pressure() + ".",
+                 rows, check, sections);
+  auto [json_path, md_path] = write_results(o.results_dir, label, report, text);
+  std::cout << text << "\nResults: " << json_path << "\n         " << md_path
+            << "\n"
+            << (check.ok() ? "PASSED" : "FAILED") << "\n";
+  return check.ok() ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"regevent-bench: load, end-to-end rate and correctness of "
+               "regeventd"};
+  options o;
+  app.add_option("-s,--scenario", o.scenario, "what to measure")
+      ->required()
+      ->check(CLI::IsMember({"serial", "parallel", "mix", "backlog", "soak"}));
+  app.add_option("-n,--events", o.events,
+                 "POSTs to make (defaults: serial 10000, parallel and mix "
+                 "50000, backlog 1000000; soak runs for --duration)");
+  app.add_option("--senders", o.senders,
+                 "keep-alive connections, one request in flight each "
+                 "(default 1 for serial, 64 otherwise)");
+  app.add_option("--duration", o.duration_s, "soak: seconds")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rate", o.rate,
+                 "soak: POSTs per second (default: half the rate a "
+                 "closed-loop probe reaches)");
+  app.add_option("--probe", o.probe_s, "soak: seconds of the rate probe");
+  app.add_option("--window", o.window_s, "soak: seconds per sample window")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--url", o.url,
+                 "drive a running daemon (http://host:port) instead of "
+                 "starting one");
+  app.add_option("--db", o.db,
+                 "with --url: its SQLite file, for the correctness check");
+  app.add_option("--pid", o.pid, "with --url: its process id, for RSS");
+  app.add_option("--token", o.token, "notify bearer token");
+  app.add_option("--daemon", o.daemon,
+                 "regeventd binary (default: the one built with the bench, "
+                 "or $REGEVENTD)");
+  app.add_option("--extra-config", o.extra_config,
+                 "YAML appended to the generated daemon configuration");
+  app.add_option("--work-dir", o.work_dir,
+                 "where the daemon's database goes (default $TMPDIR)");
+  app.add_flag("--keep", o.keep, "keep the daemon's directory");
+  app.add_option("--results-dir", o.results_dir,
+                 "where the JSON and Markdown reports go");
+  app.add_option("--workload", o.workload,
+                 "pulls or mix (default: mix for the mix scenario)")
+      ->check(CLI::IsMember({"pulls", "mix"}));
+  app.add_option("--repositories", o.repositories, "distinct repositories")
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--zipf", o.zipf, "Zipf exponent of repository popularity");
+  app.add_option("--seed", o.seed, "random seed (default: random)");
+  app.add_option("--client-threads", o.threads, "client io threads")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--drain-timeout", o.drain_timeout_s,
+                 "seconds to wait for the effects after the load");
+  CLI11_PARSE(app, argc, argv);
+  if (!o.url.empty() && o.db.empty())
+    std::cerr << "regevent-bench: no --db: only the answers are checked, "
+                 "not the database\n";
+  std::string command;
+  for (int i = 0; i < argc; ++i)
+    command += (i ? " " : "") + std::string(argv[i]);
+  try {
+    return run(o, command);
+  } catch (const std::exception& e) {
+    std::cerr << "regevent-bench: " << e.what() << "\nFAILED\n";
+    return 1;
+  }
+}
