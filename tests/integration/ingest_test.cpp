@@ -280,16 +280,18 @@ TEST_F(ingest, a_journaled_event_survives_sigkill_and_is_recovered) {
       registry_fixture("04-pull-manifest-by-tag.json"));
   ASSERT_EQ(a.status, 200u);
   daemon_->kill_hard();
-  const std::string id = "c78a751d-af13-4dbc-b269-663835ee86de";
-  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = '" + id
-                  + "' AND status = 'pending'"),
+  // The id of fixture 04.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = "
+                  "'c78a751d-af13-4dbc-b269-663835ee86de' AND status = "
+                  "'pending'"),
             1);
   // Restarted without the pause: recovery dispatches it.
   daemon_process again(dir_);
   ASSERT_TRUE(again.start()) << again.log();
   EXPECT_TRUE(poll_until([&] {
-    return count("SELECT COUNT(*) FROM events WHERE id = '" + id
-                 + "' AND status = 'done'")
+    return count("SELECT COUNT(*) FROM events WHERE id = "
+                 "'c78a751d-af13-4dbc-b269-663835ee86de' AND status = "
+                 "'done'")
            == 1;
   }));
   EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 1);
