@@ -36,8 +36,6 @@ bool ensure_open(self_ptr self) {
     return false;
   try {
     st.db = std::make_unique<database>(*st.rt.cfg);
-    // The journal's commits are what the registry waits for.
-    st.db->leave_checkpoints_to_others();
     st.store = std::make_unique<journal_store>(*st.db);
     st.reconnect.succeeded();
     return true;

@@ -36,8 +36,10 @@ constexpr uint32_t busy_timeout_ms = 10'000;
 constexpr size_t pool_size = 4;
 constexpr uint32_t reconnect_initial_ms = 100;
 constexpr uint32_t reconnect_max_ms = 5'000;
-/// The SQLite WAL is checkpointed and truncated once it passes this size.
-constexpr uint64_t wal_limit_bytes = 64ull << 20;
+/// The SQLite WAL is checkpointed and truncated once it passes this size: a
+/// safety valve, not a routine (the TRUNCATE checkpoint stalls writers for
+/// its fsync; at 64 MiB it stalled ingest every few seconds under load).
+constexpr uint64_t wal_limit_bytes = 1ull << 30;
 } // namespace database
 
 namespace ingest {

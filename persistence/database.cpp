@@ -95,11 +95,6 @@ bool database::truncate_wal_above(uint64_t limit_bytes) {
   return true;
 }
 
-void database::leave_checkpoints_to_others() {
-  if (backend_ == backend_kind::sqlite)
-    *session_ << "PRAGMA wal_autocheckpoint=0";
-}
-
 void database::ping() {
   int one = 0;
   *session_ << "SELECT 1", soci::into(one);

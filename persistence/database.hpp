@@ -53,11 +53,6 @@ public:
   /// which then only grows. Returns whether it checkpointed.
   bool truncate_wal_above(uint64_t limit_bytes);
 
-  /// SQLite: this connection never runs a checkpoint at the end of its own
-  /// commits; the other connections (and truncate_wal_above) do. Keeps
-  /// checkpoint I/O out of the latency of the commits it is used for.
-  void leave_checkpoints_to_others();
-
   /// Cheap round trip that proves the connection works.
   void ping();
 
