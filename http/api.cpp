@@ -36,6 +36,16 @@ std::string percent_decode(std::string s) {
   return s;
 }
 
+/// Percent-encodes a query component, so that a decoded value put back into
+/// a header (Link) cannot carry CR/LF or delimiters into it.
+std::string percent_encode(const std::string& s) {
+  std::string out(s.size() * 3 + 1, '\0');
+  auto* end = uriEscapeExA(s.data(), s.data() + s.size(), out.data(), URI_FALSE,
+                           URI_FALSE);
+  out.resize(static_cast<size_t>(end - out.data()));
+  return out;
+}
+
 std::map<std::string, std::string> parse_query(const std::string& target) {
   std::map<std::string, std::string> out;
   auto q = target.find('?');
@@ -105,7 +115,7 @@ void paginate(http_response& r, const std::string& path,
     std::string url = path + "?";
     for (const auto& [k, v] : q)
       if (k != "page" && k != "page_size")
-        url += k + "=" + v + "&";
+        url += percent_encode(k) + "=" + percent_encode(v) + "&";
     return "<" + url + "page=" + std::to_string(page)
            + "&page_size=" + std::to_string(p.size) + ">";
   };
@@ -114,7 +124,7 @@ void paginate(http_response& r, const std::string& path,
     link += link_to(p.page - 1) + "; rel=\"prev\"";
   if (p.offset() + p.size < total)
     link
-        += (link.empty() ? "" : " , ") + link_to(p.page + 1) + "; rel=\"next\"";
+        += (link.empty() ? "" : ", ") + link_to(p.page + 1) + "; rel=\"next\"";
   if (!link.empty())
     r.headers.emplace_back("Link", link);
 }

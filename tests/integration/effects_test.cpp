@@ -337,10 +337,21 @@ TEST_F(effects, lists_are_paginated_with_total_count_and_link) {
       "/api/v2.0/projects/library/repositories?page=2&page_size=10", admin);
   ASSERT_EQ(page2.status, 200u);
   EXPECT_EQ(page2.headers["X-Total-Count"], "26");
-  EXPECT_NE(page2.headers["Link"].find("rel=\"prev\""), std::string::npos);
-  EXPECT_NE(page2.headers["Link"].find("page=3&page_size=10>; rel=\"next\""),
+  EXPECT_EQ(page2.headers["Link"],
+            "</api/v2.0/projects/library/repositories?page=1&page_size=10>; "
+            "rel=\"prev\", "
+            "</api/v2.0/projects/library/repositories?page=3&page_size=10>; "
+            "rel=\"next\"");
+  // A decoded CR LF in a query value must not reach the header as one: it
+  // would let a caller inject a header of its own.
+  auto injected = c.get("/api/v2.0/projects/library/repositories?page=2&"
+                        "page_size=10&x=a%0D%0AX-Injected:%201",
+                        admin);
+  ASSERT_EQ(injected.status, 200u);
+  EXPECT_EQ(injected.headers.count("X-Injected"), 0u);
+  EXPECT_NE(injected.headers["Link"].find("x=a%0D%0AX-Injected%3A%201&"),
             std::string::npos)
-      << page2.headers["Link"];
+      << injected.headers["Link"];
   auto items = json::parse(page2.body);
   ASSERT_EQ(items.size(), 10u);
   EXPECT_EQ(items[0]["name"], "library/r110");
