@@ -4,6 +4,7 @@
 /// protocol between the actors reads as one document.
 
 #include "actors/atoms.hpp"
+#include "actors/runtime.hpp"
 #include "config/config.hpp"
 
 #include <caf/fwd.hpp>
@@ -23,19 +24,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_pools)
 
 namespace regevent {
 
-class metrics;
-class health;
-
-/// What every actor of one daemon shares: immutable configuration and the
-/// thread-safe observability objects.
-struct runtime {
-  std::shared_ptr<const config> cfg;
-  std::shared_ptr<metrics> stats;
-  std::shared_ptr<health> status;
-  /// Unique per process; owner of this instance's journal claims.
-  std::string instance_id;
-};
-
 /// The JOURNAL actor interface: the only writer of the `events` table.
 using journal_actor = caf::typed_actor<
     /// Journals a batch in a group commit and answers with the events that
@@ -49,6 +37,9 @@ using journal_actor = caf::typed_actor<
     caf::replies_to<atom::dead, dead_letter>::with<bool>,
     /// Answers the number of pending events.
     caf::replies_to<atom::pending>::with<uint64_t>,
+    /// Sends a dead letter's event back to pending (the API's replay), in
+    /// its own commit; ec::not_found for an unknown id.
+    caf::replies_to<atom::replay, int64_t>::with<replay_result>,
     /// Commits what is buffered (sent by the actor to itself).
     caf::reacts_to<atom::flush>,
     /// Periodic housekeeping: recount statuses, probe the database.
@@ -67,9 +58,28 @@ using effect_actor = caf::typed_actor<
     caf::reacts_to<atom::flush>>;
 
 /// The QUERY actor interface: runs management API reads and writes on its
-/// own connection, off the io threads and the cooperative scheduler.
-using query_actor
-    = caf::typed_actor<caf::reacts_to<atom::query, query_request>>;
+/// own connection, off the io threads and the cooperative scheduler. Each
+/// answers typed rows, or an error: ec::not_found, ec::already_exists,
+/// ec::database_unavailable, ec::database_error.
+using query_actor = caf::typed_actor<
+    /// A page of projects, optionally only the one of a name.
+    caf::replies_to<atom::query, project_query>::with<project_page>,
+    /// One project by name.
+    caf::replies_to<atom::get, atom::projects, std::string>::with<project_row>,
+    /// Creates a project.
+    caf::replies_to<atom::create, project_spec>::with<project_row>,
+    /// A page of a project's repositories.
+    caf::replies_to<atom::query, repository_query>::with<repository_page>,
+    /// One repository by full name.
+    caf::replies_to<atom::get, atom::repositories,
+                    std::string>::with<repository_row>,
+    /// A page of a repository's live artifacts with their tags.
+    caf::replies_to<atom::query, artifact_query>::with<artifact_page>,
+    /// A page of audit-log rows.
+    caf::replies_to<atom::query, audit_query>::with<audit_page>,
+    /// A page of dead letters.
+    caf::replies_to<atom::query, atom::dead_letters,
+                    page_request>::with<dead_letter_page>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.

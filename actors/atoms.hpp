@@ -1,62 +1,148 @@
 #pragma once
 
-/// Every atom and message type of regevent, registered with CAF in one block.
+/// Every atom and message type of regevent, registered with CAF in one
+/// block, with the `inspect()` overloads of the persistence records (the
+/// records themselves know nothing of CAF).
 
+#include "actors/runtime.hpp"
+#include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/expected.hpp>
 #include <caf/type_id.hpp>
 
+#include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace regevent {
 
-/// An HTTP answer produced by an actor for the transport to write.
-struct http_response {
-  unsigned status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-/// Where an actor delivers the answer to one HTTP request. Implemented by
-/// the transport: `reply` may be called from any thread, exactly once.
-class reply_sink {
-public:
-  virtual ~reply_sink() = default;
-  virtual void reply(http_response response) = 0;
-};
-
-using responder = std::shared_ptr<reply_sink>;
+/// An event the dispatcher kept, with what it decided for it: the message
+/// form of the record the effect stores apply.
+struct planned_event : effect_input {};
 
 /// A parsed, authenticated notification on its way to the HTTP actor.
 struct ingest_request {
   std::vector<event_record> events;
   /// Events in the envelope that were unusable on their own.
   uint32_t ignored = 0;
-  responder reply_to;
+  reply_fn<ingest_result> done;
 };
 
-class database;
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_record& x) {
+  return f(x.id, x.time, x.received, x.action, x.repository, x.tag, x.digest,
+           x.media_type, x.size, x.method, x.user_agent, x.actor, x.client_addr,
+           x.source_addr, x.raw);
+}
 
-/// Read-side work for the management API, run by a query actor on its own
-/// database connection; the function builds the whole answer.
-struct query_request {
-  std::function<http_response(database&)> run;
-  responder reply_to;
-};
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_update& x) {
+  return f(x.event_id, x.status, x.reason);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
+  return f(x.event_id, x.effect, x.error, x.attempts);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, planned_event& x) {
+  return f(x.event, x.project, x.count_pull);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
+  return f(x.accepted, x.duplicates, x.ignored);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, page_request& x) {
+  return f(x.page, x.size);
+}
+
+template<class Inspector, class Row>
+typename Inspector::result_type inspect(Inspector& f, page_of<Row>& x) {
+  return f(x.items, x.total);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, project_row& x) {
+  return f(x.id, x.name, x.is_public, x.auto_scan, x.creation_time,
+           x.update_time, x.repo_count);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, project_spec& x) {
+  return f(x.name, x.is_public, x.auto_scan);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, project_query& x) {
+  return f(x.name, x.page);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, repository_row& x) {
+  return f(x.id, x.name, x.creation_time, x.update_time, x.pull_count,
+           x.artifact_count);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, repository_query& x) {
+  return f(x.project, x.page);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tag_row& x) {
+  return f(x.name, x.push_time, x.pull_time);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, artifact_row& x) {
+  return f(x.digest, x.media_type, x.size, x.push_time, x.pull_time,
+           x.repository, x.tags);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, artifact_query& x) {
+  return f(x.repository, x.page);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_filter& x) {
+  return f(x.operation, x.username, x.resource, x.from, x.to);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
+  return f(x.filter, x.page);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_row& x) {
+  return f(x.id, x.username, x.repository, x.tag, x.digest, x.operation,
+           x.op_time, x.event_id);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_row& x) {
+  return f(x.id, x.event_id, x.effect, x.error, x.attempts, x.created_at,
+           x.replayed_at);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replay_result& x) {
+  return f(x.id, x.event_id, x.requeued);
+}
 
 } // namespace regevent
 
-// The responder is a local callback; these messages never leave the process.
+// The callback is a local function; these messages never leave the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::ingest_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::responder)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::query_request)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 
@@ -66,6 +152,21 @@ CAF_ADD_TYPE_ID(regevent, (regevent::status_update))
 CAF_ADD_TYPE_ID(regevent, (std::vector<regevent::status_update>))
 CAF_ADD_TYPE_ID(regevent, (regevent::dead_letter))
 CAF_ADD_TYPE_ID(regevent, (regevent::planned_event))
+CAF_ADD_TYPE_ID(regevent, (regevent::ingest_result))
+CAF_ADD_TYPE_ID(regevent, (regevent::page_request))
+CAF_ADD_TYPE_ID(regevent, (regevent::project_row))
+CAF_ADD_TYPE_ID(regevent, (regevent::project_spec))
+CAF_ADD_TYPE_ID(regevent, (regevent::project_query))
+CAF_ADD_TYPE_ID(regevent, (regevent::project_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::repository_row))
+CAF_ADD_TYPE_ID(regevent, (regevent::repository_query))
+CAF_ADD_TYPE_ID(regevent, (regevent::repository_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::artifact_query))
+CAF_ADD_TYPE_ID(regevent, (regevent::artifact_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::audit_query))
+CAF_ADD_TYPE_ID(regevent, (regevent::audit_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::dead_letter_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::replay_result))
 
 CAF_ADD_ATOM(regevent, regevent::atom, ingest, "ingest")
 CAF_ADD_ATOM(regevent, regevent::atom, append, "append")
@@ -82,7 +183,13 @@ CAF_ADD_ATOM(regevent, regevent::atom, get, "get")
 CAF_ADD_ATOM(regevent, regevent::atom, retry, "retry")
 CAF_ADD_ATOM(regevent, regevent::atom, resolve, "resolve")
 CAF_ADD_ATOM(regevent, regevent::atom, query, "query")
+CAF_ADD_ATOM(regevent, regevent::atom, create, "create")
 CAF_ADD_ATOM(regevent, regevent::atom, replay, "replay")
 CAF_ADD_ATOM(regevent, regevent::atom, purge, "purge")
+CAF_ADD_ATOM(regevent, regevent::atom, projects, "projects")
+CAF_ADD_ATOM(regevent, regevent::atom, repositories, "repos")
+CAF_ADD_ATOM(regevent, regevent::atom, artifacts, "artifacts")
+CAF_ADD_ATOM(regevent, regevent::atom, audit, "audit")
+CAF_ADD_ATOM(regevent, regevent::atom, dead_letters, "deadletter")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

@@ -81,7 +81,7 @@ void flush(effect_self self) {
     failure = "database unavailable";
     code = ec::database_unavailable;
   } else {
-    std::vector<const planned_event*> events;
+    std::vector<const effect_input*> events;
     events.reserve(batch.size());
     for (const auto& r : batch)
       events.push_back(&r.event);

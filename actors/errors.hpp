@@ -9,11 +9,11 @@
 
 namespace regevent {
 
-/// regevent's error codes, carried in caf::error across actor boundaries.
+/// regevent's error codes, carried in caf::error across actor boundaries
+/// (category "regevent"). 0 is "no error" in CAF, so codes start at 1.
 enum class ec : uint8_t {
-  unspecified = 1,
   /// The database refused or failed a statement or commit.
-  database_error,
+  database_error = 1,
   /// The database cannot be reached at all.
   database_unavailable,
   /// A deadlock, serialization failure or busy database: retry as is.
@@ -24,14 +24,18 @@ enum class ec : uint8_t {
   effect_unavailable,
   /// The daemon is shutting down.
   shutting_down,
+  /// The named resource (project, repository, dead letter) does not exist.
+  not_found,
+  /// A resource of that name exists already.
+  already_exists,
+  /// The journal's backlog passed ingest.max_backlog: try again later.
+  overloaded,
 };
 
 const char* to_string(ec x);
 
-inline caf::error make_error(ec x, std::string context = {}) {
-  return caf::error{static_cast<uint8_t>(x), caf::atom("regevent"),
-                    caf::make_message(std::move(context))};
-}
+/// Whether `e` carries regevent's code `x`.
+bool is(const caf::error& e, ec x);
 
 /// Whether an error says nothing about the event itself (an outage or a
 /// conflict between writers), so that retrying it spends no attempt.
@@ -39,5 +43,17 @@ bool is_transient(const caf::error& e);
 
 /// The text of an error of any category, for logs and dead letters.
 std::string describe(const caf::error& e);
+
+/// The message an error carries (without its code), for API answers.
+std::string context_of(const caf::error& e);
+
+} // namespace regevent
+
+CAF_ERROR_CODE_ENUM(regevent::ec, "regevent")
+
+namespace regevent {
+
+/// An error with regevent's code and a message saying what failed.
+caf::error make_error(ec x, std::string context = {});
 
 } // namespace regevent

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "actors/atoms.hpp"
 #include "config/config.hpp"
-#include "persistence/event.hpp"
 
 #include <string>
 #include <string_view>

@@ -14,36 +14,12 @@
 
 namespace regevent {
 
-std::string error_body(const std::string& code, const std::string& message) {
-  nlohmann::json body = {{"errors", {{{"code", code}, {"message", message}}}}};
-  // Messages can quote untrusted bytes (a JSON parser's last token):
-  // invalid UTF-8 is replaced, never thrown.
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-http_response unavailable(const std::string& message, uint32_t retry_after_s) {
-  http_response r;
-  r.status = 503;
-  r.body = error_body("SERVICE_UNAVAILABLE", message);
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
-  return r;
-}
-
 namespace {
 
 using self_ptr = http_actor::stateful_pointer<http_actor_state>;
 
 /// The fewest milliseconds between two wakeups of the recovery actor.
 constexpr auto wakeup_interval = std::chrono::milliseconds(50);
-
-http_response accepted_response(size_t accepted, size_t duplicates,
-                                uint32_t ignored) {
-  http_response r;
-  r.body = "{\"accepted\":" + std::to_string(accepted)
-           + ",\"duplicates\":" + std::to_string(duplicates)
-           + ",\"ignored\":" + std::to_string(ignored) + "}";
-  return r;
-}
 
 } // namespace
 
@@ -71,25 +47,24 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
         auto& st = self->state;
         const auto& cfg = *st.rt.cfg;
         auto& m = *st.rt.stats;
-        auto retry_after = cfg.ingest.retry_after_s;
         if (st.stopping) {
-          req.reply_to->reply(unavailable("shutting down", retry_after));
+          req.done(make_error(ec::shutting_down, "shutting down"));
           return;
         }
         if (!st.rt.status->database_ok) {
-          req.reply_to->reply(unavailable("database unreachable", retry_after));
+          req.done(
+              make_error(ec::database_unavailable, "database unreachable"));
           return;
         }
         if (m.backlog.load() >= static_cast<int64_t>(cfg.ingest.max_backlog)) {
-          req.reply_to->reply(
-              unavailable("backlog of " + std::to_string(m.backlog.load())
-                              + " events exceeds ingest.max_backlog",
-                          retry_after));
+          req.done(make_error(ec::overloaded,
+                              "backlog of " + std::to_string(m.backlog.load())
+                                  + " events exceeds ingest.max_backlog"));
           return;
         }
         m.events_ignored += req.ignored;
         if (req.events.empty()) {
-          req.reply_to->reply(accepted_response(0, 0, req.ignored));
+          req.done(ingest_result{0, 0, req.ignored});
           return;
         }
         bool claim = !cfg.effects.paused
@@ -97,20 +72,20 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
         if (claim)
           ++st.reserved;
         auto sent = req.events.size();
-        auto reply_to = req.reply_to;
+        auto done = std::move(req.done);
         auto ignored = req.ignored;
         self->request(st.journal,
                       std::chrono::milliseconds(cfg.ingest.journal_timeout_ms),
                       atom::append_v, std::move(req.events), claim)
             .then(
-                [self, reply_to, sent, ignored,
+                [self, done, sent, ignored,
                  claim](std::vector<event_record>& fresh) {
                   auto& st = self->state;
                   auto& m = *st.rt.stats;
                   m.events_accepted += fresh.size();
                   m.events_duplicate += sent - fresh.size();
-                  reply_to->reply(accepted_response(
-                      fresh.size(), sent - fresh.size(), ignored));
+                  done(ingest_result{fresh.size(), sent - fresh.size(),
+                                     ignored});
                   if (claim)
                     --st.reserved;
                   if (fresh.empty())
@@ -135,15 +110,14 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
                     self->send(st.recovery, atom::wakeup_v);
                   }
                 },
-                [self, reply_to, claim](caf::error& e) {
+                [self, done, claim](caf::error& e) {
                   auto& st = self->state;
                   if (claim)
                     --st.reserved;
                   spdlog::warn("http actor failed to journal a batch: {}",
                                describe(e));
-                  reply_to->reply(
-                      unavailable("journal unavailable: " + describe(e),
-                                  st.rt.cfg->ingest.retry_after_s));
+                  done(make_error(ec::database_unavailable,
+                                  "journal unavailable: " + describe(e)));
                 });
       },
       [self](atom::flush) {

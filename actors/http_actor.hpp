@@ -37,10 +37,4 @@ http_actor_impl(http_actor::stateful_pointer<http_actor_state> self, runtime rt,
                 journal_actor journal, recovery_actor recovery,
                 supervisor_actor supervisor);
 
-/// The JSON error body of DESIGN §5: {"errors":[{"code","message"}]}.
-std::string error_body(const std::string& code, const std::string& message);
-
-/// A 503 that tells the registry when to try again.
-http_response unavailable(const std::string& message, uint32_t retry_after_s);
-
 } // namespace regevent

@@ -2,6 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/metrics.hpp"
+#include "actors/sql_guard.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -9,9 +10,6 @@
 #include <caf/exit_reason.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "persistence/rows.hpp"
-
-#include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -54,16 +52,7 @@ void recount(self_ptr self) {
   if (!ensure_open(self))
     return;
   try {
-    soci::rowset<soci::row> rs
-        = (st.db->session().prepare << "SELECT status, COUNT(*) FROM events "
-                                       "GROUP BY status");
-    std::array<int64_t, 4> counts{};
-    for (const auto& r : rs) {
-      auto s = text_at(r, 0);
-      for (size_t i = 0; i < counts.size(); ++i)
-        if (s == status_names[i])
-          counts[i] = int_at(r, 1);
-    }
+    auto counts = st.store->count_by_status();
     for (size_t i = 0; i < counts.size(); ++i)
       st.rt.stats->events_by_status[i] = counts[i];
     st.rt.stats->backlog = counts[0];
@@ -228,6 +217,32 @@ journal_actor::behavior_type journal(self_ptr self, runtime rt) {
       [self](atom::pending) -> uint64_t {
         auto n = self->state.rt.stats->backlog.load();
         return n < 0 ? 0 : static_cast<uint64_t>(n);
+      },
+      [self](atom::replay, int64_t id) -> caf::result<replay_result> {
+        auto& st = self->state;
+        // Buffered appends and finishes commit first: a replay never
+        // overtakes the final state it undoes.
+        flush(self);
+        if (!ensure_open(self))
+          return make_error(ec::database_unavailable, "replay");
+        auto x = guard_sql(
+            st.db,
+            [&] {
+              write_transaction tx(*st.db);
+              auto r = st.store->replay_dead_letter(id, now_us());
+              tx.commit();
+              return r;
+            },
+            [&st] {
+              st.store.reset();
+              st.db.reset();
+            });
+        if (!x)
+          return std::move(x.error());
+        if (!*x)
+          return make_error(ec::not_found,
+                            "dead letter " + std::to_string(id) + " not found");
+        return std::move(**x);
       },
       [self](atom::flush) { flush(self); },
       [self](atom::tick) {

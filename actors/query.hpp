@@ -6,10 +6,14 @@
 
 namespace regevent {
 
+class database;
+class catalog_store;
+
 struct query_state {
   static constexpr const char* name = "query";
   runtime rt;
   std::unique_ptr<database> db;
+  std::unique_ptr<catalog_store> store;
 
   query_state();
   ~query_state();

@@ -1,10 +1,11 @@
 #include "actors/retention.hpp"
 
+#include "actors/sql_guard.hpp"
+#include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
-#include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 namespace regevent {
@@ -41,28 +42,31 @@ retention_actor::behavior_type retention(self_ptr self, runtime rt) {
             = now_us()
               - static_cast<long long>(r.access_log_days) * 86'400'000'000LL;
         long long batch = r.purge_batch;
-        try {
-          if (!st.db)
-            st.db = std::make_unique<database>(*st.rt.cfg);
-          soci::statement st_delete
-              = (st.db->session().prepare
-                     << "DELETE FROM access_logs WHERE id IN (SELECT id FROM "
-                        "access_logs WHERE op_time < :c ORDER BY op_time LIMIT "
-                        ":n)",
-                 soci::use(cutoff), soci::use(batch));
-          st_delete.execute(true);
-          auto n = st_delete.get_affected_rows();
-          st.purged += static_cast<uint64_t>(n);
-          if (n >= batch) {
-            self->delayed_send(self, batch_pause, atom::purge_v);
-          } else if (st.purged > 0) {
-            spdlog::info("retention purged {} access-log rows older than {} "
-                         "days",
-                         st.purged, r.access_log_days);
-          }
-        } catch (const std::exception& e) {
-          spdlog::warn("retention failed to purge access logs: {}", e.what());
-          st.db.reset();
+        auto n = guard_sql(
+            st.db,
+            [&] {
+              if (!st.store) {
+                st.db = std::make_unique<database>(*st.rt.cfg);
+                st.store = std::make_unique<catalog_store>(*st.db);
+              }
+              return st.store->purge_access_logs(cutoff, batch);
+            },
+            [&st] {
+              st.store.reset();
+              st.db.reset();
+            });
+        if (!n) {
+          spdlog::warn("retention failed to purge access logs: {}",
+                       describe(n.error()));
+          return;
+        }
+        st.purged += static_cast<uint64_t>(*n);
+        if (*n >= batch) {
+          self->delayed_send(self, batch_pause, atom::purge_v);
+        } else if (st.purged > 0) {
+          spdlog::info("retention purged {} access-log rows older than {} "
+                       "days",
+                       st.purged, r.access_log_days);
         }
       },
   };

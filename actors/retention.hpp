@@ -7,11 +7,13 @@
 namespace regevent {
 
 class database;
+class catalog_store;
 
 struct retention_state {
   static constexpr const char* name = "retention";
   runtime rt;
   std::unique_ptr<database> db;
+  std::unique_ptr<catalog_store> store;
   uint64_t purged = 0;
 
   retention_state();

@@ -8,9 +8,11 @@
 #include "actors/recovery.hpp"
 #include "actors/retention.hpp"
 #include "actors/supervisor.hpp"
+#include "config/defaults.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -24,6 +26,22 @@
 namespace regevent {
 
 namespace {
+
+/// How long a management API call may take before it answers an error.
+constexpr auto api_timeout
+    = std::chrono::milliseconds(defaults::api::request_timeout_ms);
+
+/// Sends one request from a short-lived actor and hands the typed answer or
+/// the error to `done`; the actor ends with the answer.
+template<class T, class Handle, class... Ts>
+void ask(caf::actor_system& sys, const Handle& to, reply_fn<T> done, Ts... xs) {
+  sys.spawn([to, done = std::move(done),
+             xs...](caf::event_based_actor* self) mutable {
+    self->request(to, api_timeout, std::move(xs)...)
+        .then([done](T& x) { done(std::move(x)); },
+              [done](caf::error& e) { done(std::move(e)); });
+  });
+}
 
 caf::actor_system_config& make_config(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::regevent>();
@@ -71,6 +89,11 @@ struct actor_runtime::impl {
   retention_actor purge;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
+
+  /// The query actors in turn, so that API load spreads over the pool.
+  const query_actor& next() {
+    return queries[next_query.fetch_add(1) % queries.size()];
+  }
 };
 
 actor_runtime::actor_runtime(const runtime& rt)
@@ -80,13 +103,62 @@ actor_runtime::~actor_runtime() {
   stop();
 }
 
-void actor_runtime::ingest(ingest_request req) {
-  caf::anon_send(impl_->http, atom::ingest_v, std::move(req));
+void actor_runtime::ingest(std::vector<event_record> events, uint32_t ignored,
+                           reply_fn<ingest_result> done) {
+  caf::anon_send(impl_->http, atom::ingest_v,
+                 ingest_request{std::move(events), ignored, std::move(done)});
 }
 
-void actor_runtime::query(query_request req) {
-  auto i = impl_->next_query.fetch_add(1) % impl_->queries.size();
-  caf::anon_send(impl_->queries[i], atom::query_v, std::move(req));
+void actor_runtime::list_projects(project_query q,
+                                  reply_fn<project_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      std::move(q));
+}
+
+void actor_runtime::get_project(std::string name, reply_fn<project_row> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::projects_v, std::move(name));
+}
+
+void actor_runtime::create_project(project_spec spec,
+                                   reply_fn<project_row> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      std::move(spec));
+}
+
+void actor_runtime::list_repositories(repository_query q,
+                                      reply_fn<repository_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      std::move(q));
+}
+
+void actor_runtime::get_repository(std::string full_name,
+                                   reply_fn<repository_row> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::repositories_v, std::move(full_name));
+}
+
+void actor_runtime::list_artifacts(artifact_query q,
+                                   reply_fn<artifact_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      std::move(q));
+}
+
+void actor_runtime::list_audit_logs(audit_query q, reply_fn<audit_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      std::move(q));
+}
+
+void actor_runtime::list_dead_letters(page_request p,
+                                      reply_fn<dead_letter_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::dead_letters_v, p);
+}
+
+void actor_runtime::replay_dead_letter(int64_t id,
+                                       reply_fn<replay_result> done) {
+  ask(impl_->system, impl_->journal_handle, std::move(done), atom::replay_v,
+      id);
 }
 
 bool actor_runtime::drain(std::chrono::steady_clock::time_point deadline) {

@@ -1,19 +1,27 @@
 #pragma once
 
-#include "actors/atoms.hpp"
+/// The one door from the transport into the actors: typed calls that answer
+/// through callbacks with domain results or regevent's error codes. No
+/// actor handle or CAF scheduling type crosses it.
+
+#include "actors/errors.hpp"
+#include "actors/runtime.hpp"
+#include "persistence/catalog.hpp"
+#include "persistence/event.hpp"
+
+#include <caf/expected.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace regevent {
 
-struct runtime;
-
 /// The running actor topology of one daemon: the CAF actor system with the
 /// supervisor and its effect actors, the journal, recovery, the HTTP actor
-/// and the query pool. The transport talks to it through this facade, so
-/// that no CAF header reaches the HTTP code.
+/// and the query pool.
 class actor_runtime {
 public:
   explicit actor_runtime(const runtime& rt);
@@ -22,11 +30,25 @@ public:
   actor_runtime(const actor_runtime&) = delete;
   actor_runtime& operator=(const actor_runtime&) = delete;
 
-  /// Hands a parsed notification to the HTTP actor (never blocks).
-  void ingest(ingest_request req);
+  /// Journals a parsed notification; `done` gets what happened to it, or
+  /// ec::shutting_down / ec::database_unavailable / ec::overloaded. Never
+  /// blocks.
+  void ingest(std::vector<event_record> events, uint32_t ignored,
+              reply_fn<ingest_result> done);
 
-  /// Hands management API work to the query pool (never blocks).
-  void query(query_request req);
+  /// Management API reads and writes, run by the query pool; each answers
+  /// its rows or ec::not_found, ec::already_exists,
+  /// ec::database_unavailable, ec::database_error. Never block.
+  void list_projects(project_query q, reply_fn<project_page> done);
+  void get_project(std::string name, reply_fn<project_row> done);
+  void create_project(project_spec spec, reply_fn<project_row> done);
+  void list_repositories(repository_query q, reply_fn<repository_page> done);
+  void get_repository(std::string full_name, reply_fn<repository_row> done);
+  void list_artifacts(artifact_query q, reply_fn<artifact_page> done);
+  void list_audit_logs(audit_query q, reply_fn<audit_page> done);
+  void list_dead_letters(page_request p, reply_fn<dead_letter_page> done);
+  /// Through the journal, the only writer of `events`.
+  void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 
   /// Stops spawning dispatchers and claiming, then waits until every
   /// dispatcher finished or the deadline passed. True when drained.

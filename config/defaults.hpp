@@ -95,6 +95,8 @@ constexpr uint32_t grace_period_ms = 10'000;
 namespace api {
 constexpr size_t page_size = 10;
 constexpr size_t max_page_size = 100;
+/// A management API call that has no answer by then answers 503.
+constexpr uint32_t request_timeout_ms = 30'000;
 } // namespace api
 
 } // namespace regevent::defaults

@@ -1,15 +1,11 @@
 #include "http/api.hpp"
 
-#include "actors/actors.hpp"
-#include "actors/http_actor.hpp"
 #include "actors/system.hpp"
+#include "config/defaults.hpp"
+#include "http/answers.hpp"
 #include "http/auth.hpp"
-#include "persistence/database.hpp"
 
-#include "persistence/rows.hpp"
 #include <nlohmann/json.hpp>
-
-#include <soci/soci.h>
 #include <uriparser/Uri.h>
 
 #include <map>
@@ -21,14 +17,6 @@ namespace regevent {
 namespace {
 
 using json = nlohmann::json;
-
-http_response api_error(unsigned status, const std::string& code,
-                        const std::string& message) {
-  http_response r;
-  r.status = status;
-  r.body = error_body(code, message);
-  return r;
-}
 
 std::string percent_decode(std::string s) {
   uriUnescapeInPlaceA(s.data());
@@ -79,14 +67,6 @@ std::vector<std::string> split_path(const std::string& target) {
   return parts;
 }
 
-struct page_spec {
-  long long page = 1;
-  long long size = 10;
-  long long offset() const {
-    return (page - 1) * size;
-  }
-};
-
 bool parse_positive(const std::string& text, long long max, long long& out) {
   if (text.empty() || text.size() > 9
       || text.find_first_not_of("0123456789") != std::string::npos)
@@ -96,20 +76,24 @@ bool parse_positive(const std::string& text, long long max, long long& out) {
 }
 
 std::optional<http_response>
-read_page(const std::map<std::string, std::string>& q, page_spec& p) {
+read_page(const std::map<std::string, std::string>& q, page_request& p) {
   if (auto it = q.find("page");
       it != q.end() && !parse_positive(it->second, 1'000'000'000, p.page))
-    return api_error(400, "BAD_REQUEST", "page must be a positive integer");
+    return error_response(400, "BAD_REQUEST",
+                          "page must be a positive integer");
   if (auto it = q.find("page_size");
-      it != q.end() && !parse_positive(it->second, 100, p.size))
-    return api_error(400, "BAD_REQUEST", "page_size must be 1..100");
+      it != q.end()
+      && !parse_positive(it->second, defaults::api::max_page_size, p.size))
+    return error_response(400, "BAD_REQUEST",
+                          "page_size must be 1.."
+                              + std::to_string(defaults::api::max_page_size));
   return std::nullopt;
 }
 
 /// X-Total-Count and Link headers as Harbor sets them.
 void paginate(http_response& r, const std::string& path,
-              const std::map<std::string, std::string>& q, const page_spec& p,
-              long long total) {
+              const std::map<std::string, std::string>& q,
+              const page_request& p, long long total) {
   r.headers.emplace_back("X-Total-Count", std::to_string(total));
   auto link_to = [&](long long page) {
     std::string url = path + "?";
@@ -123,8 +107,7 @@ void paginate(http_response& r, const std::string& path,
   if (p.page > 1)
     link += link_to(p.page - 1) + "; rel=\"prev\"";
   if (p.offset() + p.size < total)
-    link
-        += (link.empty() ? "" : ", ") + link_to(p.page + 1) + "; rel=\"next\"";
+    link += (link.empty() ? "" : ", ") + link_to(p.page + 1) + "; rel=\"next\"";
   if (!link.empty())
     r.headers.emplace_back("Link", link);
 }
@@ -134,77 +117,6 @@ http_response ok_json(const json& body, unsigned status = 200) {
   r.status = status;
   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
-}
-
-json project_json(const soci::row& r) {
-  return {{"project_id", int_at(r, 0)},
-          {"name", text_at(r, 1)},
-          {"metadata",
-           {{"public", int_at(r, 2) != 0 ? "true" : "false"},
-            {"auto_scan", int_at(r, 3) != 0 ? "true" : "false"}}},
-          {"creation_time", format_rfc3339(int_at(r, 4))},
-          {"update_time", format_rfc3339(int_at(r, 5))},
-          {"repo_count", int_at(r, 6)}};
-}
-
-constexpr const char* project_columns
-    = "SELECT p.id, p.name, p.public, p.auto_scan, p.creation_time, "
-      "p.update_time, (SELECT COUNT(*) FROM repositories r WHERE r.project = "
-      "p.name) FROM projects p";
-
-constexpr const char* repository_columns
-    = "SELECT r.id, r.name, r.creation_time, r.update_time, "
-      "COALESCE((SELECT c.pull_count FROM pull_counts c WHERE c.repository = "
-      "r.name), 0), (SELECT COUNT(*) FROM artifacts a WHERE a.repository = "
-      "r.name AND a.push_time > a.deleted_at) FROM repositories r";
-
-json repository_json(const soci::row& r) {
-  return {{"id", int_at(r, 0)},
-          {"name", text_at(r, 1)},
-          {"creation_time", format_rfc3339(int_at(r, 2))},
-          {"update_time", format_rfc3339(int_at(r, 3))},
-          {"pull_count", int_at(r, 4)},
-          {"artifact_count", int_at(r, 5)}};
-}
-
-bool project_exists(soci::session& sql, const std::string& name) {
-  int n = 0;
-  sql << "SELECT COUNT(*) FROM projects WHERE name = :n", soci::use(name),
-      soci::into(n);
-  return n > 0;
-}
-
-http_response list_projects(database& db, const std::string& path,
-                            const std::map<std::string, std::string>& q,
-                            page_spec p) {
-  auto& sql = db.session();
-  std::string name = q.count("name") ? q.at("name") : "";
-  long long total = 0;
-  sql << "SELECT COUNT(*) FROM projects WHERE (:n = '' OR name = :n2)",
-      soci::use(name), soci::use(name), soci::into(total);
-  std::string query = project_columns;
-  query += " WHERE (:n = '' OR p.name = :n2) ORDER BY p.name LIMIT :l "
-           "OFFSET :o";
-  long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs
-      = (sql.prepare << query, soci::use(name), soci::use(name),
-         soci::use(limit), soci::use(offset));
-  json out = json::array();
-  for (const auto& r : rs)
-    out.push_back(project_json(r));
-  auto resp = ok_json(out);
-  paginate(resp, path, q, p, total);
-  return resp;
-}
-
-http_response get_project(database& db, const std::string& name) {
-  auto& sql = db.session();
-  std::string query = project_columns;
-  query += " WHERE p.name = :n";
-  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(name));
-  for (const auto& r : rs)
-    return ok_json(project_json(r));
-  return api_error(404, "NOT_FOUND", "project " + name + " not found");
 }
 
 std::optional<bool> metadata_flag(const json& meta, const char* key) {
@@ -228,134 +140,8 @@ bool valid_project_name(const std::string& name) {
   return true;
 }
 
-http_response create_project(database& db, const json& body) {
-  auto& sql = db.session();
-  auto name = body["project_name"].get<std::string>();
-  json meta = body.contains("metadata") ? body["metadata"] : json::object();
-  auto is_public = metadata_flag(meta, "public");
-  auto auto_scan = metadata_flag(meta, "auto_scan");
-  if (!is_public || !auto_scan)
-    return api_error(400, "BAD_REQUEST",
-                     "metadata.public and metadata.auto_scan must be "
-                     "\"true\" or \"false\"");
-  long long now = now_us();
-  int pub = *is_public ? 1 : 0, scan = *auto_scan ? 1 : 0;
-  soci::statement st
-      = (sql.prepare << "INSERT INTO projects (name, public, auto_scan, "
-                        "creation_time, update_time) VALUES (:n, :p, "
-                        ":s, :c, :u) ON CONFLICT (name) DO NOTHING",
-         soci::use(name), soci::use(pub), soci::use(scan), soci::use(now),
-         soci::use(now));
-  st.execute(true);
-  if (st.get_affected_rows() == 0)
-    return api_error(409, "CONFLICT", "project " + name + " already exists");
-  http_response r;
-  r.status = 201;
-  r.body = "";
-  r.headers.emplace_back("Location", "/api/v2.0/projects/" + name);
-  return r;
-}
-
-http_response list_repositories(database& db, const std::string& project,
-                                const std::string& path,
-                                const std::map<std::string, std::string>& q,
-                                page_spec p) {
-  auto& sql = db.session();
-  if (!project_exists(sql, project))
-    return api_error(404, "NOT_FOUND", "project " + project + " not found");
-  long long total = 0;
-  sql << "SELECT COUNT(*) FROM repositories WHERE project = :p",
-      soci::use(project), soci::into(total);
-  std::string query = repository_columns;
-  query += " WHERE r.project = :p ORDER BY r.name LIMIT :l OFFSET :o";
-  long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(project),
-                                soci::use(limit), soci::use(offset));
-  json out = json::array();
-  for (const auto& r : rs)
-    out.push_back(repository_json(r));
-  auto resp = ok_json(out);
-  paginate(resp, path, q, p, total);
-  return resp;
-}
-
-bool repository_exists(soci::session& sql, const std::string& name) {
-  int n = 0;
-  sql << "SELECT COUNT(*) FROM repositories WHERE name = :n", soci::use(name),
-      soci::into(n);
-  return n > 0;
-}
-
-http_response get_repository(database& db, const std::string& full) {
-  auto& sql = db.session();
-  std::string query = repository_columns;
-  query += " WHERE r.name = :n";
-  soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(full));
-  for (const auto& r : rs)
-    return ok_json(repository_json(r));
-  return api_error(404, "NOT_FOUND", "repository " + full + " not found");
-}
-
-http_response
-list_artifacts(database& db, const std::string& full, const std::string& path,
-               const std::map<std::string, std::string>& q, page_spec p) {
-  auto& sql = db.session();
-  if (!repository_exists(sql, full))
-    return api_error(404, "NOT_FOUND", "repository " + full + " not found");
-  long long total = 0;
-  sql << "SELECT COUNT(*) FROM artifacts WHERE repository = :r AND "
-         "push_time > deleted_at",
-      soci::use(full), soci::into(total);
-  long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs
-      = (sql.prepare << "SELECT digest, media_type, size, push_time, "
-                        "pull_time, deleted_at FROM artifacts WHERE repository "
-                        "= :r AND push_time > deleted_at ORDER BY push_time "
-                        "DESC, digest LIMIT :l OFFSET :o",
-         soci::use(full), soci::use(limit), soci::use(offset));
-  json out = json::array();
-  std::vector<std::pair<std::string, long long>> keys;
-  for (const auto& r : rs) {
-    auto pull = int_at(r, 4);
-    out.push_back(
-        {{"digest", text_at(r, 0)},
-         {"media_type", text_at(r, 1)},
-         {"manifest_media_type", text_at(r, 1)},
-         {"size", int_at(r, 2)},
-         {"push_time", format_rfc3339(int_at(r, 3))},
-         {"pull_time", pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)},
-         {"repository_name", full},
-         {"tags", json::array()}});
-    keys.emplace_back(text_at(r, 0), int_at(r, 5));
-  }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    soci::rowset<soci::row> tags
-        = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
-                          "repository = :r AND digest = :d AND push_time > "
-                          "deleted_at AND push_time > :a ORDER BY name",
-           soci::use(full), soci::use(keys[i].first),
-           soci::use(keys[i].second));
-    for (const auto& t : tags) {
-      auto pull = int_at(t, 2);
-      out[i]["tags"].push_back(
-          {{"name", text_at(t, 0)},
-           {"push_time", format_rfc3339(int_at(t, 1))},
-           {"pull_time",
-            pull > 0 ? json(format_rfc3339(pull)) : json(nullptr)}});
-    }
-  }
-  auto resp = ok_json(out);
-  paginate(resp, path, q, p, total);
-  return resp;
-}
-
 /// Filters from plain parameters or Harbor's `q=k=v,k=v`, where op_time is
 /// `[from~to]`.
-struct audit_filter {
-  std::string operation, username, resource;
-  long long from = 0, to = 0;
-};
-
 std::optional<http_response>
 read_audit_filter(const std::map<std::string, std::string>& q,
                   audit_filter& f) {
@@ -370,7 +156,7 @@ read_audit_filter(const std::map<std::string, std::string>& q,
       auto item = text.substr(start, end - start);
       auto eq = item.find('=');
       if (eq == std::string::npos)
-        return api_error(400, "BAD_REQUEST", "q items must be key=value");
+        return error_response(400, "BAD_REQUEST", "q items must be key=value");
       kv[item.substr(0, eq)] = item.substr(eq + 1);
       start = end + 1;
     }
@@ -382,7 +168,7 @@ read_audit_filter(const std::map<std::string, std::string>& q,
     auto v = it->second;
     if (v.size() < 3 || v.front() != '[' || v.back() != ']'
         || v.find('~') == std::string::npos)
-      return api_error(400, "BAD_REQUEST", "op_time must be [from~to]");
+      return error_response(400, "BAD_REQUEST", "op_time must be [from~to]");
     auto tilde = v.find('~');
     kv["from"] = v.substr(1, tilde - 1);
     kv["to"] = v.substr(tilde + 1, v.size() - tilde - 2);
@@ -392,113 +178,112 @@ read_audit_filter(const std::map<std::string, std::string>& q,
   f.resource = kv.count("resource") ? kv["resource"] : "";
   if (!f.operation.empty() && f.operation != "push" && f.operation != "pull"
       && f.operation != "delete")
-    return api_error(400, "BAD_REQUEST",
-                     "operation must be push, pull or delete");
+    return error_response(400, "BAD_REQUEST",
+                          "operation must be push, pull or delete");
   if (!time_of(kv["from"], f.from) || !time_of(kv["to"], f.to))
-    return api_error(400, "BAD_REQUEST", "from and to must be RFC 3339 times");
+    return error_response(400, "BAD_REQUEST",
+                          "from and to must be RFC 3339 times");
   return std::nullopt;
 }
 
-http_response list_audit_logs(database& db, const std::string& path,
-                              const std::map<std::string, std::string>& q,
-                              page_spec p, const audit_filter& f) {
-  auto& sql = db.session();
-  // Fixed SQL: an empty filter value disables its condition.
-  constexpr const char* where
-      = " WHERE (:o = '' OR operation = :o2) AND (:u = '' OR username = :u2) "
-        "AND (:r = '' OR repository = :r2) AND (:f = 0 OR op_time >= :f2) "
-        "AND (:t = 0 OR op_time <= :t2)";
-  long long total = 0;
-  std::string count_query = "SELECT COUNT(*) FROM access_logs";
-  count_query += where;
-  sql << count_query, soci::use(f.operation), soci::use(f.operation),
-      soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-      soci::use(f.resource), soci::use(f.from), soci::use(f.from),
-      soci::use(f.to), soci::use(f.to), soci::into(total);
-  std::string query = "SELECT id, username, repository, tag, digest, "
-                      "operation, op_time, event_id FROM access_logs";
-  query += where;
-  query += " ORDER BY op_time DESC, id DESC LIMIT :l OFFSET :off";
-  long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs
-      = (sql.prepare << query, soci::use(f.operation), soci::use(f.operation),
-         soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-         soci::use(f.resource), soci::use(f.from), soci::use(f.from),
-         soci::use(f.to), soci::use(f.to), soci::use(limit), soci::use(offset));
-  json out = json::array();
-  for (const auto& r : rs) {
-    auto repo = text_at(r, 2);
-    auto tag = text_at(r, 3);
-    auto digest = text_at(r, 4);
-    out.push_back(
-        {{"id", int_at(r, 0)},
-         {"username", text_at(r, 1)},
-         {"resource", tag.empty() ? repo + "@" + digest : repo + ":" + tag},
-         {"resource_type", "artifact"},
-         {"operation", text_at(r, 5)},
-         {"op_time", format_rfc3339(int_at(r, 6))},
-         {"event_id", text_at(r, 7)}});
-  }
-  auto resp = ok_json(out);
-  paginate(resp, path, q, p, total);
-  return resp;
+/// RFC 3339, or null for Harbor's never (0).
+json time_or_null(timestamp_us t) {
+  return t > 0 ? json(format_rfc3339(t)) : json(nullptr);
 }
 
-http_response list_dead_letters(database& db, const std::string& path,
-                                const std::map<std::string, std::string>& q,
-                                page_spec p) {
-  auto& sql = db.session();
-  long long total = 0;
-  sql << "SELECT COUNT(*) FROM dead_letters", soci::into(total);
-  long long limit = p.size, offset = p.offset();
-  soci::rowset<soci::row> rs
-      = (sql.prepare << "SELECT id, event_id, effect, error, attempts, "
-                        "created_at, replayed_at FROM dead_letters ORDER BY id "
-                        "DESC LIMIT :l OFFSET :o",
-         soci::use(limit), soci::use(offset));
-  json out = json::array();
-  for (const auto& r : rs) {
-    auto replayed = int_at(r, 6);
-    out.push_back({{"id", int_at(r, 0)},
-                   {"event_id", text_at(r, 1)},
-                   {"effect", text_at(r, 2)},
-                   {"error", text_at(r, 3)},
-                   {"attempts", int_at(r, 4)},
-                   {"creation_time", format_rfc3339(int_at(r, 5))},
-                   {"replay_time", replayed > 0 ? json(format_rfc3339(replayed))
-                                                : json(nullptr)}});
-  }
-  auto resp = ok_json(out);
-  paginate(resp, path, q, p, total);
-  return resp;
+json to_json(const project_row& p) {
+  return {{"project_id", p.id},
+          {"name", p.name},
+          {"metadata",
+           {{"public", p.is_public ? "true" : "false"},
+            {"auto_scan", p.auto_scan ? "true" : "false"}}},
+          {"creation_time", format_rfc3339(p.creation_time)},
+          {"update_time", format_rfc3339(p.update_time)},
+          {"repo_count", p.repo_count}};
 }
 
-http_response replay_dead_letter(database& db, long long id) {
-  auto& sql = db.session();
-  std::string event_id;
-  soci::indicator ind = soci::i_null;
-  sql << "SELECT event_id FROM dead_letters WHERE id = :i", soci::use(id),
-      soci::into(event_id, ind);
-  if (!sql.got_data() || ind == soci::i_null)
-    return api_error(404, "NOT_FOUND",
-                     "dead letter " + std::to_string(id) + " not found");
-  write_transaction tx(db);
-  long long now = now_us();
-  sql << "UPDATE dead_letters SET replayed_at = :t WHERE id = :i",
-      soci::use(now), soci::use(id);
-  // Back to pending and unclaimed: recovery dispatches it again; effects
-  // already applied are skipped by their marks.
-  soci::statement st = (sql.prepare << "UPDATE events SET status = "
-                                       "'pending', reason = '', claimed_by = "
-                                       "'', claim_expires = 0 WHERE id = :e "
-                                       "AND status = 'dead'",
-                        soci::use(event_id));
-  st.execute(true);
-  auto n = st.get_affected_rows();
-  tx.commit();
-  json body = {{"id", id}, {"event_id", event_id}, {"requeued", n > 0}};
-  return ok_json(body, 202);
+json to_json(const repository_row& r) {
+  return {{"id", r.id},
+          {"name", r.name},
+          {"creation_time", format_rfc3339(r.creation_time)},
+          {"update_time", format_rfc3339(r.update_time)},
+          {"pull_count", r.pull_count},
+          {"artifact_count", r.artifact_count}};
 }
+
+json to_json(const artifact_row& a) {
+  json tags = json::array();
+  for (const auto& t : a.tags)
+    tags.push_back({{"name", t.name},
+                    {"push_time", format_rfc3339(t.push_time)},
+                    {"pull_time", time_or_null(t.pull_time)}});
+  return {{"digest", a.digest},
+          {"media_type", a.media_type},
+          {"manifest_media_type", a.media_type},
+          {"size", a.size},
+          {"push_time", format_rfc3339(a.push_time)},
+          {"pull_time", time_or_null(a.pull_time)},
+          {"repository_name", a.repository},
+          {"tags", std::move(tags)}};
+}
+
+json to_json(const audit_row& r) {
+  return {{"id", r.id},
+          {"username", r.username},
+          {"resource", r.tag.empty() ? r.repository + "@" + r.digest
+                                     : r.repository + ":" + r.tag},
+          {"resource_type", "artifact"},
+          {"operation", r.operation},
+          {"op_time", format_rfc3339(r.op_time)},
+          {"event_id", r.event_id}};
+}
+
+json to_json(const dead_letter_row& d) {
+  return {{"id", d.id},
+          {"event_id", d.event_id},
+          {"effect", d.effect},
+          {"error", d.error},
+          {"attempts", d.attempts},
+          {"creation_time", format_rfc3339(d.created_at)},
+          {"replay_time", time_or_null(d.replayed_at)}};
+}
+
+/// What one API request needs to render its answer, kept until the actors
+/// answer.
+struct api_call {
+  responder reply_to;
+  std::string path;
+  std::map<std::string, std::string> query;
+  page_request page;
+  uint32_t retry_after_s;
+
+  /// A callback that renders a row (or a page of rows) as JSON, or maps
+  /// the error.
+  template<class T>
+  reply_fn<T> render(unsigned status = 200) const {
+    return [call = *this, status](caf::expected<T> x) {
+      if (!x)
+        return call.reply_to->reply(
+            answer_error(x.error(), call.retry_after_s));
+      call.reply_to->reply(call.body_of(*x, status));
+    };
+  }
+
+  template<class Row>
+  http_response body_of(const page_of<Row>& p, unsigned status) const {
+    json out = json::array();
+    for (const auto& row : p.items)
+      out.push_back(to_json(row));
+    auto r = ok_json(out, status);
+    paginate(r, path, query, page, p.total);
+    return r;
+  }
+
+  template<class Row>
+  http_response body_of(const Row& row, unsigned status) const {
+    return ok_json(to_json(row), status);
+  }
+};
 
 } // namespace
 
@@ -506,104 +291,133 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                 incoming_request&& req, const responder& reply_to) {
   const auto& token = rt.cfg->auth.admin_token;
   if (req.authorization.empty() || token.empty()) {
-    auto r = api_error(401, "UNAUTHORIZED",
-                       token.empty()
-                           ? "the management API is off: set auth.admin_token "
-                             "or REGEVENT_ADMIN_TOKEN"
-                           : "a bearer token is required");
+    auto r = error_response(
+        401, "UNAUTHORIZED",
+        token.empty() ? "the management API is off: set auth.admin_token "
+                        "or REGEVENT_ADMIN_TOKEN"
+                      : "a bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"regevent\"");
     return reply_to->reply(std::move(r));
   }
   if (!bearer_matches(req.authorization, token))
     return reply_to->reply(
-        api_error(403, "FORBIDDEN", "the bearer token is not valid"));
+        error_response(403, "FORBIDDEN", "the bearer token is not valid"));
   auto parts = split_path(req.target);
-  auto path = req.target.substr(0, req.target.find('?'));
-  auto q = parse_query(req.target);
-  page_spec page;
-  if (auto bad = read_page(q, page))
+  api_call call{reply_to, req.target.substr(0, req.target.find('?')),
+                parse_query(req.target), page_request{},
+                rt.cfg->ingest.retry_after_s};
+  call.page.size = static_cast<long long>(defaults::api::page_size);
+  const auto& path = call.path;
+  const auto& q = call.query;
+  if (auto bad = read_page(q, call.page))
     return reply_to->reply(std::move(*bad));
   // parts: api, v2.0, ...
   if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v2.0")
-    return reply_to->reply(api_error(404, "NOT_FOUND", "no route " + path));
-  auto run = [&](std::function<http_response(database&)> work) {
-    actors.query({std::move(work), reply_to});
-  };
+    return reply_to->reply(
+        error_response(404, "NOT_FOUND", "no route " + path));
   const bool get = req.method == "GET";
   const auto n = parts.size();
   auto not_allowed = [&](const char* allow) {
-    auto r = api_error(405, "METHOD_NOT_ALLOWED", std::string("use ") + allow);
+    auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                            std::string("use ") + allow);
     r.headers.emplace_back("Allow", allow);
     reply_to->reply(std::move(r));
   };
   if (parts[2] == "projects") {
     if (n == 3) {
       if (get)
-        return run([path, q, page](database& db) {
-          return list_projects(db, path, q, page);
-        });
+        return actors.list_projects(
+            {q.count("name") ? q.at("name") : std::string{}, call.page},
+            call.render<project_page>());
       if (req.method != "POST")
         return not_allowed("GET, POST");
       auto body = json::parse(req.body, nullptr, false);
       if (body.is_discarded() || !body.is_object()
           || !body.contains("project_name")
           || !body["project_name"].is_string())
-        return reply_to->reply(api_error(
+        return reply_to->reply(error_response(
             400, "BAD_REQUEST", "body must be {\"project_name\": \"...\"}"));
-      if (!valid_project_name(body["project_name"].get<std::string>()))
-        return reply_to->reply(api_error(
+      project_spec spec;
+      spec.name = body["project_name"].get<std::string>();
+      if (!valid_project_name(spec.name))
+        return reply_to->reply(error_response(
             400, "BAD_REQUEST", "project_name must be 1-255 of [a-z0-9._-]"));
       if (body.contains("metadata") && !body["metadata"].is_object())
         return reply_to->reply(
-            api_error(400, "BAD_REQUEST", "metadata must be an object"));
-      return run([body](database& db) { return create_project(db, body); });
+            error_response(400, "BAD_REQUEST", "metadata must be an object"));
+      json meta = body.contains("metadata") ? body["metadata"] : json::object();
+      auto is_public = metadata_flag(meta, "public");
+      auto auto_scan = metadata_flag(meta, "auto_scan");
+      if (!is_public || !auto_scan)
+        return reply_to->reply(
+            error_response(400, "BAD_REQUEST",
+                           "metadata.public and metadata.auto_scan must be "
+                           "\"true\" or \"false\""));
+      spec.is_public = *is_public;
+      spec.auto_scan = *auto_scan;
+      // Harbor answers a creation with 201, no body and the new location.
+      return actors.create_project(
+          std::move(spec), [call](caf::expected<project_row> x) {
+            if (!x)
+              return call.reply_to->reply(
+                  answer_error(x.error(), call.retry_after_s));
+            http_response r;
+            r.status = 201;
+            r.headers.emplace_back("Location", "/api/v2.0/projects/" + x->name);
+            call.reply_to->reply(std::move(r));
+          });
     }
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];
     if (n == 4)
-      return run([project](database& db) { return get_project(db, project); });
+      return actors.get_project(project, call.render<project_row>());
     if (parts[4] == "repositories") {
       if (n == 5)
-        return run([project, path, q, page](database& db) {
-          return list_repositories(db, project, path, q, page);
-        });
+        return actors.list_repositories({project, call.page},
+                                        call.render<repository_page>());
       auto full = project + "/" + parts[5];
       if (n == 6)
-        return run([full](database& db) { return get_repository(db, full); });
+        return actors.get_repository(full, call.render<repository_row>());
       if (n == 7 && parts[6] == "artifacts")
-        return run([full, path, q, page](database& db) {
-          return list_artifacts(db, full, path, q, page);
-        });
+        return actors.list_artifacts({full, call.page},
+                                     call.render<artifact_page>());
     }
   } else if (parts[2] == "audit-logs" && n == 3) {
     if (!get)
       return not_allowed("GET");
-    audit_filter f;
-    if (auto bad = read_audit_filter(q, f))
+    audit_query a;
+    a.page = call.page;
+    if (auto bad = read_audit_filter(q, a.filter))
       return reply_to->reply(std::move(*bad));
-    return run([path, q, page, f](database& db) {
-      return list_audit_logs(db, path, q, page, f);
-    });
+    return actors.list_audit_logs(std::move(a), call.render<audit_page>());
   } else if (parts[2] == "dead-letters") {
     if (n == 3) {
       if (!get)
         return not_allowed("GET");
-      return run([path, q, page](database& db) {
-        return list_dead_letters(db, path, q, page);
-      });
+      return actors.list_dead_letters(call.page,
+                                      call.render<dead_letter_page>());
     }
     if (n == 5 && parts[4] == "replay") {
       if (req.method != "POST")
         return not_allowed("POST");
       long long id = 0;
       if (!parse_positive(parts[3], 1'000'000'000'000LL, id))
-        return reply_to->reply(
-            api_error(400, "BAD_REQUEST", "dead letter id must be a number"));
-      return run([id](database& db) { return replay_dead_letter(db, id); });
+        return reply_to->reply(error_response(
+            400, "BAD_REQUEST", "dead letter id must be a number"));
+      return actors.replay_dead_letter(
+          id, [call](caf::expected<replay_result> x) {
+            if (!x)
+              return call.reply_to->reply(
+                  answer_error(x.error(), call.retry_after_s));
+            call.reply_to->reply(ok_json({{"id", x->id},
+                                          {"event_id", x->event_id},
+                                          {"requeued", x->requeued}},
+                                         202));
+          });
     }
   }
-  reply_to->reply(api_error(404, "NOT_FOUND", "no route " + path));
+  reply_to->reply(error_response(404, "NOT_FOUND", "no route " + path));
 }
 
 } // namespace regevent

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "actors/atoms.hpp"
 #include "http/request.hpp"
+#include "http/response.hpp"
 
 namespace regevent {
 
@@ -9,8 +9,8 @@ struct runtime;
 class actor_runtime;
 
 /// The management API (Harbor v2.0 shapes, DESIGN §5): checks the admin
-/// token and parameters on the io thread, then hands the SQL to the query
-/// actor pool.
+/// token and parameters on the io thread, then asks the actors through the
+/// runtime facade and renders their rows.
 void handle_api(const runtime& rt, actor_runtime& actors,
                 incoming_request&& req, const responder& reply_to);
 

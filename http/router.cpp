@@ -1,9 +1,8 @@
 #include "http/router.hpp"
 
-#include "actors/actors.hpp"
-#include "actors/http_actor.hpp"
 #include "actors/metrics.hpp"
 #include "actors/system.hpp"
+#include "http/answers.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/envelope.hpp"
@@ -61,11 +60,6 @@ http_response json_response(unsigned status, std::string body) {
   return r;
 }
 
-http_response error_response(unsigned status, const std::string& code,
-                             const std::string& message) {
-  return json_response(status, error_body(code, message));
-}
-
 http_response method_not_allowed(const char* allow) {
   auto r
       = error_response(405, "METHOD_NOT_ALLOWED", std::string("use ") + allow);
@@ -98,11 +92,17 @@ void notifications(const runtime& rt, actor_runtime& actors,
   auto parsed = parse_envelope(req.body, now_us(), error);
   if (!parsed)
     return reply_to->reply(error_response(400, "BAD_REQUEST", error));
-  ingest_request ingest;
-  ingest.events = std::move(parsed->events);
-  ingest.ignored = parsed->ignored;
-  ingest.reply_to = reply_to;
-  actors.ingest(std::move(ingest));
+  actors.ingest(
+      std::move(parsed->events), parsed->ignored,
+      [reply_to, retry_after = rt.cfg->ingest.retry_after_s](
+          caf::expected<ingest_result> x) {
+        if (!x)
+          return reply_to->reply(answer_error(x.error(), retry_after));
+        reply_to->reply(json_response(
+            200, "{\"accepted\":" + std::to_string(x->accepted)
+                     + ",\"duplicates\":" + std::to_string(x->duplicates)
+                     + ",\"ignored\":" + std::to_string(x->ignored) + "}"));
+      });
 }
 
 } // namespace

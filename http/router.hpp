@@ -1,7 +1,7 @@
 #pragma once
 
-#include "actors/atoms.hpp"
 #include "http/request.hpp"
+#include "http/response.hpp"
 
 #include <memory>
 

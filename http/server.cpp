@@ -110,6 +110,13 @@ private:
   public:
     connection_responder(std::shared_ptr<session> s, uint64_t id)
         : session_(std::move(s)), id_(id) {}
+    /// A handler that lost the request (an actor gone, a message dropped)
+    /// still gets the request answered.
+    ~connection_responder() override {
+      if (session_)
+        reply(unavailable("the request was dropped without an answer",
+                          session_->shared_.cfg.ingest.retry_after_s));
+    }
     void reply(http_response r) override {
       auto s = std::move(session_);
       if (!s)
@@ -229,11 +236,7 @@ private:
       // A bug must cost one request, not the daemon. A responder answers
       // once: this is a no-op when the handler already replied.
       spdlog::error("http handler failed on {}: {}", remote_, e.what());
-      http_response r;
-      r.status = 500;
-      r.body = "{\"errors\":[{\"code\":\"INTERNAL\",\"message\":"
-               "\"internal error\"}]}";
-      reply_to->reply(std::move(r));
+      reply_to->reply(error_response(500, "INTERNAL", "internal error"));
     }
     do_read();
   }

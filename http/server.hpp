@@ -1,8 +1,8 @@
 #pragma once
 
-#include "actors/atoms.hpp"
 #include "config/config.hpp"
 #include "http/request.hpp"
+#include "http/response.hpp"
 
 #include <chrono>
 #include <cstdint>

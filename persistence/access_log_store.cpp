@@ -26,7 +26,7 @@ public:
              soci::use(row_.event.user_agent))) {}
 
 protected:
-  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+  void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     for (const auto* p : fresh) {
       row_ = *p;
       username_ = p->event.actor.empty() ? "anonymous" : p->event.actor;
@@ -36,7 +36,7 @@ protected:
   }
 
 private:
-  planned_event row_;
+  effect_input row_;
   std::string username_;
   long long time_ = 0;
   soci::statement insert_;

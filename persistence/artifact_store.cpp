@@ -90,7 +90,7 @@ public:
   }
 
 protected:
-  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+  void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     // Each column is a register that keeps its latest (or largest) value,
     // so the events of a batch fold per row first: a hot artifact pulled a
     // hundred times costs one statement. The folded rows are written in

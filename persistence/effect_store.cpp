@@ -27,12 +27,12 @@ effect_store::effect_store(database& db, std::string effect)
 
 effect_store::~effect_store() = default;
 
-void effect_store::apply(const std::vector<const planned_event*>& batch,
+void effect_store::apply(const std::vector<const effect_input*>& batch,
                          std::vector<bool>& applied) {
   if (!marks_)
     marks_ = std::make_unique<marks>(db_.session(), effect_);
   applied.assign(batch.size(), false);
-  std::vector<const planned_event*> fresh;
+  std::vector<const effect_input*> fresh;
   fresh.reserve(batch.size());
   marks_->now = now_us();
   // Marks are taken in event-id order: one lock order for every

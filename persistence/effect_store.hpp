@@ -21,7 +21,7 @@ public:
   virtual ~effect_store();
 
   /// `applied[i]` is false where the mark already existed (skipped).
-  void apply(const std::vector<const planned_event*>& batch,
+  void apply(const std::vector<const effect_input*>& batch,
              std::vector<bool>& applied);
 
   /// Whether a project exists; only the repositories store knows.
@@ -29,7 +29,7 @@ public:
 
 protected:
   /// Applies the events not applied before, all in the open transaction.
-  virtual void apply_fresh(const std::vector<const planned_event*>& fresh) = 0;
+  virtual void apply_fresh(const std::vector<const effect_input*>& fresh) = 0;
 
   database& db_;
   const std::string effect_;

@@ -42,19 +42,15 @@ struct event_record {
   std::string raw;
 };
 
-template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, event_record& x) {
-  return f(x.id, x.time, x.received, x.action, x.repository, x.tag, x.digest,
-           x.media_type, x.size, x.method, x.user_agent, x.actor, x.client_addr,
-           x.source_addr, x.raw);
-}
+/// Journal states of an event, in the order metrics and counts use.
+constexpr const char* event_status_names[]
+    = {"pending", "ignored", "done", "dead"};
 
-/// Journal states of an event.
 namespace event_status {
-constexpr const char* pending = "pending";
-constexpr const char* ignored = "ignored";
-constexpr const char* done = "done";
-constexpr const char* dead = "dead";
+constexpr const char* pending = event_status_names[0];
+constexpr const char* ignored = event_status_names[1];
+constexpr const char* done = event_status_names[2];
+constexpr const char* dead = event_status_names[3];
 } // namespace event_status
 
 /// A change of an event's journal state, with the reason when ignored or dead.
@@ -64,15 +60,6 @@ struct status_update {
   std::string reason;
 };
 
-template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, status_update& x) {
-  return f(x.event_id, x.status, x.reason);
-}
-
-} // namespace regevent
-
-namespace regevent {
-
 /// An (event, effect) pair that exhausted its retries.
 struct dead_letter {
   std::string event_id;
@@ -81,27 +68,14 @@ struct dead_letter {
   uint32_t attempts = 0;
 };
 
-template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
-  return f(x.event_id, x.effect, x.error, x.attempts);
-}
-
-} // namespace regevent
-
-namespace regevent {
-
-/// An event the dispatcher kept, with what it decided for it.
-struct planned_event {
+/// An event as an effect store applies it: the event and what the
+/// dispatcher decided for it.
+struct effect_input {
   event_record event;
   /// Text before the first `/` of the repository, or the default project.
   std::string project;
   /// Whether a pull adds to the pull count (false for HEAD under `touch`).
   bool count_pull = false;
 };
-
-template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, planned_event& x) {
-  return f(x.event, x.project, x.count_pull);
-}
 
 } // namespace regevent

@@ -78,6 +78,41 @@ void journal_store::update_status(const std::vector<status_update>& updates,
   }
 }
 
+std::array<long long, 4> journal_store::count_by_status() {
+  std::array<long long, 4> counts{};
+  soci::rowset<soci::row> rs
+      = (impl_->sql.prepare << "SELECT status, COUNT(*) FROM events "
+                               "GROUP BY status");
+  for (const auto& r : rs) {
+    auto s = text_at(r, 0);
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (s == event_status_names[i])
+        counts[i] = int_at(r, 1);
+  }
+  return counts;
+}
+
+std::optional<replay_result>
+journal_store::replay_dead_letter(long long id, timestamp_us now) {
+  auto& sql = impl_->sql;
+  std::string event_id;
+  soci::indicator ind = soci::i_null;
+  sql << "SELECT event_id FROM dead_letters WHERE id = :i", soci::use(id),
+      soci::into(event_id, ind);
+  if (!sql.got_data() || ind == soci::i_null)
+    return std::nullopt;
+  long long at = now;
+  sql << "UPDATE dead_letters SET replayed_at = :t WHERE id = :i",
+      soci::use(at), soci::use(id);
+  soci::statement st = (sql.prepare << "UPDATE events SET status = "
+                                       "'pending', reason = '', claimed_by = "
+                                       "'', claim_expires = 0 WHERE id = :e "
+                                       "AND status = 'dead'",
+                        soci::use(event_id));
+  st.execute(true);
+  return replay_result{id, event_id, st.get_affected_rows() > 0};
+}
+
 void journal_store::add_dead_letter(const dead_letter& x, timestamp_us now) {
   long long t = now;
   int attempts = static_cast<int>(x.attempts);

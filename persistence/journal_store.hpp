@@ -1,6 +1,10 @@
 #pragma once
 
+#include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+
+#include <array>
+#include <optional>
 
 #include <cstdint>
 #include <memory>
@@ -33,6 +37,16 @@ public:
   void add_dead_letter(const dead_letter& x, timestamp_us now);
 
   uint64_t count_pending();
+
+  /// Events by status, in the order of `event_status_names`.
+  std::array<long long, 4> count_by_status();
+
+  /// Sends a dead letter's event back to pending and unclaimed, so that
+  /// recovery dispatches it again (effects already applied are skipped by
+  /// their marks). Runs in the caller's transaction. nullopt when no dead
+  /// letter has that id.
+  std::optional<replay_result> replay_dead_letter(long long id,
+                                                  timestamp_us now);
 
   /// Claims up to `limit` pending events, oldest first, that nobody holds,
   /// whose claim expired before `now`, or whose owner's heartbeat is older

@@ -26,7 +26,7 @@ public:
              soci::use(repository_), soci::use(count_), soci::use(last_))) {}
 
 protected:
-  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+  void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     std::map<std::string, std::pair<long long, long long>> totals;
     for (const auto* p : fresh) {
       if (!p->count_pull)

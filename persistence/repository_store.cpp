@@ -31,7 +31,7 @@ public:
   }
 
 protected:
-  void apply_fresh(const std::vector<const planned_event*>& fresh) override {
+  void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     struct span {
       std::string project;
       long long first = 0;

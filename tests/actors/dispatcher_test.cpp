@@ -72,6 +72,7 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
         return true;
       },
       [](atom::pending) -> uint64_t { return 0; },
+      [](atom::replay, int64_t id) { return replay_result{id, "", false}; },
       [](atom::flush) {},
       [](atom::tick) {},
   };

@@ -23,16 +23,16 @@ const std::string oci_manifest = "application/vnd.oci.image.manifest.v1+json";
 const std::string docker_manifest
     = "application/vnd.docker.distribution.manifest.v2+json";
 
-planned_event plan(event_record e, bool count_pull = false,
+effect_input plan(event_record e, bool count_pull = false,
                    std::string project = "library") {
-  planned_event p;
+  effect_input p;
   p.event = std::move(e);
   p.project = std::move(project);
   p.count_pull = count_pull;
   return p;
 }
 
-planned_event push(const std::string& id, const std::string& tag,
+effect_input push(const std::string& id, const std::string& tag,
                    const std::string& digest, timestamp_us t,
                    const std::string& repository = "library/hello") {
   auto e = test::make_event(id, "push", t);
@@ -44,7 +44,7 @@ planned_event push(const std::string& id, const std::string& tag,
   return plan(e);
 }
 
-planned_event pull(const std::string& id, const std::string& tag,
+effect_input pull(const std::string& id, const std::string& tag,
                    const std::string& digest, timestamp_us t,
                    const std::string& repository = "library/hello",
                    bool count = true) {
@@ -57,7 +57,7 @@ planned_event pull(const std::string& id, const std::string& tag,
 
 /// A manifest delete ({repository, digest}) or a tag delete
 /// ({repository, tag}), shaped as the registry sends them.
-planned_event remove(const std::string& id, const std::string& tag,
+effect_input remove(const std::string& id, const std::string& tag,
                      const std::string& digest, timestamp_us t,
                      const std::string& repository = "library/hello") {
   auto e = test::make_event(id, "delete", t);
@@ -71,8 +71,8 @@ planned_event remove(const std::string& id, const std::string& tag,
 
 /// Applies `batch` in one committed transaction; returns `applied`.
 std::vector<bool> apply(database& db, effect_store& store,
-                        const std::vector<planned_event>& batch) {
-  std::vector<const planned_event*> pointers;
+                        const std::vector<effect_input>& batch) {
+  std::vector<const effect_input*> pointers;
   for (const auto& p : batch)
     pointers.push_back(&p);
   std::vector<bool> applied;
@@ -132,7 +132,7 @@ TEST(effect_store, rolled_back_apply_leaves_no_mark_and_no_change) {
   auto store = make_effect_store("pull_counter", f.db(), f.cfg());
   auto p = pull("e1", "1.0", "sha256:aaaa", 10);
   {
-    std::vector<const planned_event*> batch{&p};
+    std::vector<const effect_input*> batch{&p};
     std::vector<bool> applied;
     write_transaction tx(f.db());
     store->apply(batch, applied);
@@ -426,7 +426,7 @@ private:
 
 /// Applies `events` in `order`, each delivery its own batch, to a fresh
 /// database, and returns the visible state.
-std::string state_after(const std::vector<planned_event>& events,
+std::string state_after(const std::vector<effect_input>& events,
                         const std::vector<size_t>& order) {
   fresh_database f;
   auto store = make_effect_store("artifacts", f.db(), f.cfg());
@@ -435,7 +435,7 @@ std::string state_after(const std::vector<planned_event>& events,
   return visible_state(f);
 }
 
-std::string describe(const std::vector<planned_event>& events,
+std::string describe(const std::vector<effect_input>& events,
                      const std::vector<size_t>& order) {
   std::string out;
   for (auto i : order)
@@ -445,7 +445,7 @@ std::string describe(const std::vector<planned_event>& events,
 
 /// The brief's scenario: tag 1.0 pushed to A, moved to B, pulled by tag and
 /// by digest, A deleted, then the tag deleted.
-std::vector<planned_event> moved_then_deleted() {
+std::vector<effect_input> moved_then_deleted() {
   return {push("push-1.0-A", "1.0", "sha256:aaaa", 10),
           push("push-1.0-B", "1.0", "sha256:bbbb", 20),
           pull("pull-1.0", "1.0", "sha256:bbbb", 30),
@@ -479,7 +479,7 @@ TEST(artifact_store, every_arrival_order_gives_the_same_state) {
 
 /// A tag moved from A to B, then A deleted: the tag must stay on B. Two
 /// more tags: 2.0 stays on A (gone with it), 3.0 on B is deleted.
-std::vector<planned_event> moved_tag_survives() {
+std::vector<effect_input> moved_tag_survives() {
   return {push("push-1.0-A", "1.0", "sha256:aaaa", 10),
           push("push-2.0-A", "2.0", "sha256:aaaa", 12),
           push("push-1.0-B", "1.0", "sha256:bbbb", 20),
@@ -529,7 +529,7 @@ TEST(artifact_store, all_events_in_one_batch_give_the_same_state) {
     std::shuffle(order.begin(), order.end(), rng);
     fresh_database f;
     auto store = make_effect_store("artifacts", f.db(), f.cfg());
-    std::vector<planned_event> batch;
+    std::vector<effect_input> batch;
     for (auto i : order)
       batch.push_back(events[i]);
     apply(f.db(), *store, batch);
@@ -539,7 +539,7 @@ TEST(artifact_store, all_events_in_one_batch_give_the_same_state) {
 }
 
 TEST(artifact_store, repush_after_delete_in_every_order) {
-  std::vector<planned_event> events{push("push-A-1", "1.0", "sha256:aaaa", 10),
+  std::vector<effect_input> events{push("push-A-1", "1.0", "sha256:aaaa", 10),
                                     remove("delete-A", "", "sha256:aaaa", 20),
                                     push("push-A-2", "1.0", "sha256:aaaa", 30),
                                     pull("pull-A", "", "sha256:aaaa", 40)};

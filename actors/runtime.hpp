@@ -1,0 +1,44 @@
+#pragma once
+
+/// What the actors and the transport share without any CAF type: the
+/// daemon's immutable configuration, its observability objects and the
+/// domain results of ingest.
+
+#include "config/config.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace regevent {
+
+class metrics;
+class health;
+
+/// What every actor of one daemon shares: immutable configuration and the
+/// thread-safe observability objects.
+struct runtime {
+  std::shared_ptr<const config> cfg;
+  std::shared_ptr<metrics> stats;
+  std::shared_ptr<health> status;
+  /// Unique per process; owner of this instance's journal claims.
+  std::string instance_id;
+};
+
+/// What the journal did with one notification: new events, duplicates of
+/// journaled ones, and events unusable on their own.
+struct ingest_result {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t ignored = 0;
+};
+
+/// A one-shot answer: a result or an error with regevent's code. Called
+/// once, from an actor's thread.
+template<class T>
+using reply_fn = std::function<void(caf::expected<T>)>;
+
+} // namespace regevent

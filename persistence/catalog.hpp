@@ -1,0 +1,145 @@
+#pragma once
+
+/// The plain records of the management API's reads and writes: what the
+/// catalog store returns, what the query actors answer, what http/ renders.
+/// No SOCI, no CAF: every layer may use them (DESIGN §4).
+
+#include "persistence/event.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+/// A page of a list, 1-based as in Harbor's API.
+struct page_request {
+  long long page = 1;
+  long long size = 10;
+  long long offset() const {
+    return (page - 1) * size;
+  }
+};
+
+/// One page of a list and the total count of its matches (X-Total-Count).
+template<class Row>
+struct page_of {
+  std::vector<Row> items;
+  long long total = 0;
+};
+
+struct project_row {
+  long long id = 0;
+  std::string name;
+  bool is_public = false;
+  bool auto_scan = false;
+  timestamp_us creation_time = 0;
+  timestamp_us update_time = 0;
+  long long repo_count = 0;
+};
+
+/// A new project, as POST /projects asks for it.
+struct project_spec {
+  std::string name;
+  bool is_public = false;
+  bool auto_scan = false;
+};
+
+/// Projects, optionally one by exact name.
+struct project_query {
+  std::string name;
+  page_request page;
+};
+
+struct repository_row {
+  long long id = 0;
+  /// The full name, `project/repo`, as Harbor returns it.
+  std::string name;
+  timestamp_us creation_time = 0;
+  timestamp_us update_time = 0;
+  long long pull_count = 0;
+  long long artifact_count = 0;
+};
+
+struct repository_query {
+  std::string project;
+  page_request page;
+};
+
+struct tag_row {
+  std::string name;
+  timestamp_us push_time = 0;
+  /// 0 when never pulled.
+  timestamp_us pull_time = 0;
+};
+
+struct artifact_row {
+  std::string digest;
+  std::string media_type;
+  long long size = 0;
+  timestamp_us push_time = 0;
+  /// 0 when never pulled.
+  timestamp_us pull_time = 0;
+  std::string repository;
+  std::vector<tag_row> tags;
+};
+
+struct artifact_query {
+  /// The full repository name.
+  std::string repository;
+  page_request page;
+};
+
+/// Audit-log filters; an empty or zero field does not filter.
+struct audit_filter {
+  std::string operation;
+  std::string username;
+  /// The repository (full name).
+  std::string resource;
+  timestamp_us from = 0;
+  timestamp_us to = 0;
+};
+
+struct audit_query {
+  audit_filter filter;
+  page_request page;
+};
+
+struct audit_row {
+  long long id = 0;
+  std::string username;
+  std::string repository;
+  std::string tag;
+  std::string digest;
+  std::string operation;
+  timestamp_us op_time = 0;
+  std::string event_id;
+};
+
+struct dead_letter_row {
+  long long id = 0;
+  std::string event_id;
+  std::string effect;
+  std::string error;
+  long long attempts = 0;
+  timestamp_us created_at = 0;
+  /// 0 when never replayed.
+  timestamp_us replayed_at = 0;
+};
+
+/// What a replay of a dead letter did.
+struct replay_result {
+  long long id = 0;
+  std::string event_id;
+  /// False when the event was no longer dead (replayed before).
+  bool requeued = false;
+};
+
+using project_page = page_of<project_row>;
+using repository_page = page_of<repository_row>;
+using artifact_page = page_of<artifact_row>;
+using audit_page = page_of<audit_row>;
+using dead_letter_page = page_of<dead_letter_row>;
+
+} // namespace regevent
