@@ -16,9 +16,11 @@ using json = nlohmann::json;
 /// A `const char*` over the body that also publishes how far nlohmann's
 /// lexer has read, since `sax_parse` tells a handler no offsets. The lexer
 /// reads a token's bytes one by one and looks one byte ahead only to end a
-/// number (that byte is then the next token's first): so when the handler
-/// hears `start_object` or `end_object`, the last byte read is that very
-/// brace, and an event's byte range is known exactly.
+/// number (that byte is then the next token's first) and, at the very
+/// start, for a byte order mark: so when the handler hears `start_object`
+/// or `end_object`, the last byte read is that very brace, and an event's
+/// byte range is known exactly. The envelope tests pin this down, should a
+/// later nlohmann read ahead further.
 class reading_iterator {
 public:
   using iterator_category = std::input_iterator_tag;
