@@ -91,53 +91,43 @@ enum class field : uint8_t {
   source_addr,
 };
 
+/// The keys the envelope reads, each in the object it belongs to: the
+/// rest of the body is only checked to be JSON.
+struct known_key {
+  role in;
+  std::string_view key;
+  field is;
+};
+
+constexpr known_key known_keys[] = {
+    {role::root, "events", field::events},
+    {role::event, "id", field::id},
+    {role::event, "timestamp", field::timestamp},
+    {role::event, "action", field::action},
+    {role::event, "target", field::target},
+    {role::event, "request", field::request},
+    {role::event, "actor", field::actor},
+    {role::event, "source", field::source},
+    {role::target, "repository", field::repository},
+    {role::target, "tag", field::tag},
+    {role::target, "digest", field::digest},
+    {role::target, "mediaType", field::media_type},
+    {role::target, "size", field::size},
+    {role::request, "method", field::method},
+    {role::request, "useragent", field::user_agent},
+    {role::request, "addr", field::client_addr},
+    {role::actor, "name", field::actor_name},
+    {role::source, "addr", field::source_addr},
+};
+
 field field_of(role in, std::string_view key) {
-  switch (in) {
-    case role::root:
-      return key == "events" ? field::events : field::none;
-    case role::event:
-      if (key == "id")
-        return field::id;
-      if (key == "timestamp")
-        return field::timestamp;
-      if (key == "action")
-        return field::action;
-      if (key == "target")
-        return field::target;
-      if (key == "request")
-        return field::request;
-      if (key == "actor")
-        return field::actor;
-      if (key == "source")
-        return field::source;
-      return field::none;
-    case role::target:
-      if (key == "repository")
-        return field::repository;
-      if (key == "tag")
-        return field::tag;
-      if (key == "digest")
-        return field::digest;
-      if (key == "mediaType")
-        return field::media_type;
-      if (key == "size")
-        return field::size;
-      return field::none;
-    case role::request:
-      if (key == "method")
-        return field::method;
-      if (key == "useragent")
-        return field::user_agent;
-      if (key == "addr")
-        return field::client_addr;
-      return field::none;
-    case role::actor:
-      return key == "name" ? field::actor_name : field::none;
-    case role::source:
-      return key == "addr" ? field::source_addr : field::none;
-    default:
-      return field::none;
-  }
+  // Most keys of a body are in objects the envelope does not read.
+  if (in == role::other)
+    return field::none;
+  for (const auto& known : known_keys)
+    if (known.in == in && known.key == key)
+      return known.is;
+  return field::none;
 }
 
 bool known_action(const std::string& action) {
