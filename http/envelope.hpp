@@ -25,9 +25,10 @@ constexpr size_t max_id = 256;
 constexpr size_t max_repository = 1024;
 } // namespace envelope_limits
 
-/// Parses a registry envelope `{"events":[...]}`. On a malformed body
-/// returns nullopt and sets `error` to a message for the 400 answer.
-/// Never throws.
+/// Parses a registry envelope `{"events":[...]}` in one pass, without a
+/// DOM. Each event's `raw` is its original text, a slice of `body`. On a
+/// malformed body returns nullopt and sets `error` to a message for the 400
+/// answer. Never throws.
 std::optional<envelope> parse_envelope(std::string_view body,
                                        timestamp_us received,
                                        std::string& error);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace regevent {
@@ -96,6 +97,119 @@ TEST(envelope, every_captured_fixture_parses_to_one_event) {
     EXPECT_TRUE(e.actor.empty()) << name;
     EXPECT_EQ(json::parse(e.raw), expected) << name;
   }
+}
+
+/// A one-event fixture's event object exactly as the registry wrote it: from
+/// the first `{` inside the events array to the last `}` before its `]`.
+std::string fixture_event_text(const std::string& name) {
+  auto body = test::registry_fixture(name);
+  auto begin = body.find('{', body.find('['));
+  auto end = body.rfind('}', body.rfind(']')) + 1;
+  return body.substr(begin, end - begin);
+}
+
+TEST(envelope, raw_is_the_original_text_of_each_fixture_event) {
+  for (const auto& name : fixture_names()) {
+    auto body = test::registry_fixture(name);
+    auto e = fixture_event(name);
+    // Byte for byte, the registry's indentation included: not a re-dump.
+    EXPECT_EQ(e.raw, fixture_event_text(name)) << name;
+    EXPECT_NE(body.find(e.raw), std::string::npos) << name;
+    EXPECT_EQ(json::parse(e.raw), fixture_event_json(name)) << name;
+  }
+}
+
+TEST(envelope, raw_slices_of_many_original_events_in_one_body) {
+  // Each fixture's event text as sent, joined with assorted whitespace and
+  // unusable elements in between, so that every slice has to be found at
+  // its own offset.
+  std::string body = "\xEF\xBB\xBF {\"version\":2, \"events\" :[";
+  std::vector<std::string> texts;
+  const std::pair<const char*, uint32_t> separators[] = {
+      {",", 0},     {" ,\n", 0},    {"\t,\r\n  ", 0},
+      {", 7, ", 1}, {",\"x\",", 1}, {",null , [ {\"id\":\"n\"} ] ,", 2},
+  };
+  uint32_t unusable = 0;
+  size_t i = 0;
+  for (const auto& name : fixture_names()) {
+    if (!texts.empty()) {
+      const auto& [text, elements] = separators[i++ % std::size(separators)];
+      body += text;
+      unusable += elements;
+    }
+    texts.push_back(fixture_event_text(name));
+    body += texts.back();
+  }
+  body += "\n]\n}\n";
+  auto env = parse_ok(body);
+  ASSERT_EQ(env.events.size(), texts.size());
+  for (size_t j = 0; j < texts.size(); ++j) {
+    EXPECT_EQ(env.events[j].raw, texts[j]) << fixture_names()[j];
+    EXPECT_EQ(json::parse(env.events[j].raw),
+              fixture_event_json(fixture_names()[j]));
+  }
+  EXPECT_EQ(env.ignored, unusable);
+}
+
+TEST(envelope, raw_survives_strings_escapes_nesting_and_unicode) {
+  // Braces, brackets and quotes inside strings, escapes of every kind, a
+  // surrogate pair, raw multi-byte UTF-8, nested objects and arrays, and
+  // every kind of value (a number above all, which nlohmann ends by reading
+  // one byte ahead) right before a closing brace.
+  const std::string first
+      = R"({"id":"e1","action":"push","target":{"repository":"a/b",)"
+        R"("tag":"}{][\"}\\","size":12},"x":{"y":[{"z":"}"},{}],"w":{}},)"
+        R"("request":{"useragent":"caf\u00e9 \ud83d\ude00 ü 日本 }"},)"
+        R"("n":-1.5e3})";
+  const std::string second
+      = R"({ "id" : "e2" , "action" : "pull" , "target" : )"
+        R"({ "repository" : "c/d" , "size" : 9 } , "t" : true })";
+  const std::string third = R"({"action":"delete","id":"e3","target":)"
+                            R"({"repository":"e/f","tag":"\\"},"z":null})";
+  const std::string unusable = R"({"id":"u","action":"push","target":{}})";
+  std::string body = R"({"a":{"events":5},"events":[)" + first + ",0,"
+                     + unusable + "," + second + "  ,\n" + third
+                     + R"(],"b":[{"}":"{"}]})";
+  auto env = parse_ok(body);
+  ASSERT_EQ(env.events.size(), 3u);
+  EXPECT_EQ(env.ignored, 2u);
+  EXPECT_EQ(env.events[0].raw, first);
+  EXPECT_EQ(env.events[1].raw, second);
+  EXPECT_EQ(env.events[2].raw, third);
+  EXPECT_EQ(env.events[0].tag, "}{][\"}\\");
+  EXPECT_EQ(env.events[0].size, 12);
+  EXPECT_EQ(env.events[0].user_agent,
+            "caf\xC3\xA9 \xF0\x9F\x98\x80 \xC3\xBC \xE6\x97\xA5\xE6\x9C\xAC }");
+  EXPECT_EQ(env.events[1].size, 9);
+  EXPECT_EQ(env.events[2].tag, "\\");
+}
+
+TEST(envelope, repeated_keys_count_as_their_last_occurrence) {
+  // As in a DOM, where a repeated key overwrites the earlier one.
+  auto ev = [](const std::string& fields) {
+    return R"({"id":"x","action":"pull","target":{"repository":"r"})"
+           + (fields.empty() ? "" : "," + fields) + "}";
+  };
+  auto env = parse_ok(
+      "{\"events\":[" + ev(R"("id":"y","target":{"repository":"s"})") + ","
+      + ev(R"("target":{"repository":"s","tag":"t"},)"
+           R"("target":{"repository":"u"})")
+      + "," + ev(R"("target":"r")") + "," + ev(R"("id":7)") + ","
+      + ev(R"("request":{"method":"GET"},"request":{})") + "]}");
+  ASSERT_EQ(env.events.size(), 3u);
+  EXPECT_EQ(env.events[0].id, "y");
+  EXPECT_EQ(env.events[0].repository, "s");
+  EXPECT_EQ(env.events[1].repository, "u");
+  EXPECT_TRUE(env.events[1].tag.empty());
+  EXPECT_TRUE(env.events[2].method.empty());
+  EXPECT_EQ(env.ignored, 2u);
+  // Only the last "events" counts, whatever came before it.
+  auto second = parse_ok("{\"events\":[" + ev("") + ",1],\"events\":[]}");
+  EXPECT_TRUE(second.events.empty());
+  EXPECT_EQ(second.ignored, 0u);
+  EXPECT_TRUE(
+      contains(parse_error("{\"events\":[" + ev("") + "],\"events\":1}"),
+               "\"events\" must be an array"));
 }
 
 TEST(envelope, oci_manifest_push_by_tag) {
