@@ -414,6 +414,8 @@ auto& actor_of(C& c, const std::string& name) {
     return c.effects.actors[name];
 }
 
+/// The upper bound of timeouts and intervals: a day. Past it a value is a
+/// typo (a few zeros too many), not a wish.
 constexpr uint64_t max_ms = 24ull * 3600 * 1000;
 
 /// Every effect has the same keys; only the first says what they do.

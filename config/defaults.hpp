@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -8,8 +7,6 @@
 /// operator reading the code finds the value the daemon runs with when the
 /// configuration file says nothing.
 namespace regevent::defaults {
-
-using namespace std::chrono_literals;
 
 /// Loopback only: the notification and management endpoints are open to
 /// whoever can reach them until tokens are set.

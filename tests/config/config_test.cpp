@@ -305,6 +305,15 @@ TEST(config, unknown_effect_name_is_an_unknown_key) {
                   {"effects.webhooks", "(line 2)", "unknown key"});
 }
 
+TEST(config, duplicate_key_is_rejected_with_its_line) {
+  // yaml-cpp keeps both: one would win silently, or two sections would
+  // merge.
+  expect_rejected("http:\n  io_threads: 1\n  io_threads: 2\n",
+                  {"http.io_threads", "(line 3)", "duplicate key"});
+  expect_rejected("http:\n  io_threads: 1\nhttp:\n  body_limit: 2048\n",
+                  {"http", "(line 3)", "duplicate key"});
+}
+
 TEST(config, keys_are_case_sensitive) {
   expect_rejected("Listen: 127.0.0.1:1\n", {"Listen", "unknown key"});
 }
