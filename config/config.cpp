@@ -404,8 +404,8 @@ entry url(std::string path, std::string def, std::string env, std::string doc) {
   return e;
 }
 
-/// The effect settings of `name`, for reading (created if absent) or
-/// writing (present: default_config creates every effect).
+/// The settings of effect `name`: created when reached through a mutable
+/// config (default_config does so for every effect), looked up otherwise.
 template<class C>
 auto& actor_of(C& c, const std::string& name) {
   if constexpr (std::is_const_v<C>)
