@@ -1,200 +1,80 @@
 #include "config/config.hpp"
 
 #include "config/defaults.hpp"
+#include "config/keys.hpp"
 
-#include <uriparser/Uri.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 namespace regevent {
 
 namespace {
 
-std::string range_text(const UriTextRangeA& r) {
-  if (r.first == nullptr || r.afterLast == nullptr)
-    return {};
-  return std::string(r.first, r.afterLast);
+// --- the names of enum values: one table per enum ---------------------------
+
+template<class E>
+using name_table = std::vector<std::pair<std::string, E>>;
+
+/// In the order error messages list them.
+const name_table<head_policy>& head_policy_names() {
+  static const name_table<head_policy> names{{"touch", head_policy::touch},
+                                             {"count", head_policy::count},
+                                             {"ignore", head_policy::ignore}};
+  return names;
 }
 
-std::string unescape(std::string s) {
-  uriUnescapeInPlaceA(s.data());
-  s.resize(std::char_traits<char>::length(s.c_str()));
-  return s;
+const name_table<unknown_project_policy>& unknown_project_names() {
+  static const name_table<unknown_project_policy> names{
+      {"create", unknown_project_policy::create},
+      {"skip", unknown_project_policy::skip}};
+  return names;
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, so that a
-/// component put back into a URL parses to the same value.
-std::string escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+const name_table<fault_mode>& fault_mode_names() {
+  static const name_table<fault_mode> names{{"none", fault_mode::none},
+                                            {"fail", fault_mode::fail},
+                                            {"throw", fault_mode::raise}};
+  return names;
+}
+
+/// A string key that takes one of a few words names them in both columns.
+name_table<std::string> words(std::initializer_list<const char*> list) {
+  name_table<std::string> out;
+  for (const char* w : list)
+    out.emplace_back(w, w);
   return out;
 }
 
-/// The URL as typed with the password, if any, replaced by `***`: for error
-/// messages about URLs that did not parse.
-std::string redact_raw(const std::string& url) {
-  auto start = url.find("://");
-  if (start == std::string::npos)
-    return url;
-  start += 3;
-  auto at = url.rfind('@');
-  if (at == std::string::npos || at < start)
-    return url;
-  auto colon = url.find(':', start);
-  if (colon == std::string::npos || colon > at)
-    return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
-
-/// Quotes a libpq keyword value.
-std::string pq_value(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  return out + "'";
+template<class E>
+const char* name_of(const name_table<E>& names, const E& value) {
+  for (const auto& [name, v] : names)
+    if (v == value)
+      return name.c_str();
+  return "?";
 }
 
 } // namespace
 
-database_url parse_database_url(const std::string& url) {
-  database_url result;
-  const std::string sqlite_prefix = "sqlite://";
-  if (url.rfind(sqlite_prefix, 0) == 0) {
-    // sqlite:///abs.db keeps the leading slash; sqlite://rel.db is relative.
-    result.backend = database_url::backend_kind::sqlite;
-    result.path = url.substr(sqlite_prefix.size());
-    if (result.path.empty() || result.path == "/")
-      throw config_error("database.url: sqlite URL has no file path: " + url);
-    result.redacted = url;
-    return result;
-  }
-  UriUriA uri;
-  const char* error_pos = nullptr;
-  if (uriParseSingleUriA(&uri, url.c_str(), &error_pos) != URI_SUCCESS)
-    throw config_error("database.url: not a valid URL: " + redact_raw(url));
-  struct guard {
-    UriUriA* u;
-    ~guard() {
-      uriFreeUriMembersA(u);
-    }
-  } g{&uri};
-  auto scheme = range_text(uri.scheme);
-  if (scheme != "postgresql" && scheme != "postgres")
-    throw config_error("database.url: unsupported scheme '" + scheme
-                       + "' (use sqlite:// or postgresql://)");
-  result.backend = database_url::backend_kind::postgresql;
-  auto userinfo = range_text(uri.userInfo);
-  std::string user, password;
-  if (auto colon = userinfo.find(':'); colon != std::string::npos) {
-    user = unescape(userinfo.substr(0, colon));
-    password = unescape(userinfo.substr(colon + 1));
-  } else {
-    user = unescape(userinfo);
-  }
-  auto host = range_text(uri.hostText);
-  auto port = range_text(uri.portText);
-  std::string dbname;
-  for (auto* seg = uri.pathHead; seg != nullptr; seg = seg->next) {
-    if (!dbname.empty())
-      dbname += '/';
-    dbname += range_text(seg->text);
-  }
-  dbname = unescape(dbname);
-  if (host.empty())
-    throw config_error("database.url: postgresql URL has no host: "
-                       + redact_raw(url));
-  if (dbname.empty())
-    throw config_error("database.url: postgresql URL has no database name");
-  std::string cs = "host=" + pq_value(host);
-  if (!port.empty())
-    cs += " port=" + pq_value(port);
-  cs += " dbname=" + pq_value(dbname);
-  if (!user.empty())
-    cs += " user=" + pq_value(user);
-  if (!password.empty())
-    cs += " password=" + pq_value(password);
-  // Query parameters are libpq keywords (sslmode=require, connect_timeout):
-  // dropping them silently would, for one, allow a connection without TLS.
-  std::string query;
-  auto query_text = range_text(uri.query);
-  for (size_t pos = 0; pos < query_text.size();) {
-    auto amp = query_text.find('&', pos);
-    auto item = query_text.substr(
-        pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    pos = amp == std::string::npos ? query_text.size() : amp + 1;
-    if (item.empty())
-      continue;
-    auto eq = item.find('=');
-    auto key = unescape(item.substr(0, eq));
-    auto value = eq == std::string::npos ? std::string{}
-                                         : unescape(item.substr(eq + 1));
-    if (key.empty()
-        || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_")
-               != std::string::npos)
-      throw config_error("database.url: invalid connection parameter '" + key
-                         + "'");
-    cs += " " + key + "=" + pq_value(value);
-    query += (query.empty() ? "?" : "&") + key + "="
-             + (key == "password" ? std::string("***") : escape(value));
-  }
-  result.connection_string = cs;
-  // Components are escaped again (a user may contain '@') and an IPv6
-  // host gets its brackets back, so that the redacted URL still parses.
-  bool ipv6
-      = uri.hostData.ip6 != nullptr || host.find(':') != std::string::npos;
-  result.redacted = "postgresql://" + (user.empty() ? "" : escape(user))
-                    + (password.empty() ? "" : ":***")
-                    + (user.empty() && password.empty() ? "" : "@")
-                    + (ipv6 ? "[" + host + "]" : host)
-                    + (port.empty() ? "" : ":" + port) + "/" + escape(dbname)
-                    + query;
-  return result;
-}
-
 const char* to_string(head_policy x) {
-  switch (x) {
-    case head_policy::count:
-      return "count";
-    case head_policy::touch:
-      return "touch";
-    case head_policy::ignore:
-      return "ignore";
-  }
-  return "?";
+  return name_of(head_policy_names(), x);
 }
 
 const char* to_string(unknown_project_policy x) {
-  return x == unknown_project_policy::create ? "create" : "skip";
+  return name_of(unknown_project_names(), x);
 }
 
 const char* to_string(fault_mode x) {
-  switch (x) {
-    case fault_mode::none:
-      return "none";
-    case fault_mode::fail:
-      return "fail";
-    case fault_mode::raise:
-      return "throw";
-  }
-  return "?";
+  return name_of(fault_mode_names(), x);
 }
 
 const std::vector<std::string>& effect_names() {
@@ -203,325 +83,612 @@ const std::vector<std::string>& effect_names() {
   return names;
 }
 
-config default_config() {
-  namespace d = defaults;
-  config c;
-  c.listen_host = "127.0.0.1";
-  c.listen_port = 8080;
-  c.database.url = d::database_url;
-  c.database.sqlite_synchronous = d::database::sqlite_synchronous;
-  c.database.busy_timeout_ms = d::database::busy_timeout_ms;
-  c.database.pool_size = d::database::pool_size;
-  c.database.wal_limit_bytes = d::database::wal_limit_bytes;
-  c.http = {d::http::io_threads,      d::http::body_limit,
-            d::http::header_limit,    d::http::read_timeout_ms,
-            d::http::idle_timeout_ms, d::http::write_timeout_ms,
-            d::http::max_pipeline,    d::http::max_connections};
-  c.log = {"info", "text"};
-  c.ingest = {d::ingest::max_backlog, d::ingest::retry_after_s,
-              d::ingest::group_commit_max, d::ingest::journal_timeout_ms};
-  c.filter.default_project = "library";
-  c.filter.internal_user_agents
-      = {"harbor-registry-client", "harbor-replication-service",
-         "regevent-replicator", "regevent-scanner"};
-  c.dispatch
-      = {d::dispatch::max_dispatchers, d::dispatch::recovery_dispatchers,
-         d::dispatch::recovery_batch,  d::dispatch::recovery_poll_ms,
-         d::dispatch::claim_lease_ms,  d::dispatch::heartbeat_timeout_ms};
-  for (const auto& name : effect_names())
-    c.effects.actors[name] = effect_config{true, 1, d::effects::batch_size,
-                                           d::effects::batch_delay_ms,
-                                           d::effects::request_timeout_ms};
-  c.effects.retry = {d::effects::retry_attempts, d::effects::retry_base_ms,
-                     d::effects::retry_max_ms, d::effects::retry_jitter};
-  c.effects.restart = {d::effects::max_restarts, d::effects::restart_window_s};
-  c.retention = {d::retention::access_log_days, d::retention::purge_interval_s,
-                 d::retention::purge_batch};
-  c.shutdown_grace_ms = d::shutdown::grace_period_ms;
-  c.database.parsed = parse_database_url(c.database.url);
-  return c;
-}
-
 namespace {
 
-/// Walks a YAML mapping, reading known keys and rejecting unknown ones, so
-/// that every error names the full key path and the line.
-class section {
-public:
-  section(const YAML::Node& node, std::string path)
-      : node_(node), path_(std::move(path)) {
-    if (node_ && !node_.IsNull() && !node_.IsMap())
-      fail(path_.empty() ? "configuration" : path_, node_, "must be a mapping");
+// --- reading and writing single values --------------------------------------
+
+[[noreturn]] void fail(const std::string& key, const YAML::Node& n,
+                       const std::string& what) {
+  std::string where;
+  if (n && n.Mark().line >= 0)
+    where = " (line " + std::to_string(n.Mark().line + 1) + ")";
+  throw config_error(key + where + ": " + what);
+}
+
+/// The shortest text that reads back as exactly `x` (0.2, not
+/// 0.20000000000000001).
+std::string real_text(double x) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+  if (ec != std::errc{})
+    return std::to_string(x);
+  return std::string(buf, end);
+}
+
+/// A string as a YAML scalar, quoted where plain text would read back as
+/// something else or break the line (`#`, `: `, leading spaces).
+std::string string_text(const std::string& s) {
+  YAML::Emitter out;
+  out << s;
+  if (out.good())
+    return out.c_str();
+  // Text that is not valid UTF-8 cannot be plain: escape every byte.
+  YAML::Emitter escaped;
+  escaped << YAML::EscapeNonAscii << YAML::DoubleQuoted << s;
+  return escaped.c_str();
+}
+
+std::string list_text(const std::vector<std::string>& list) {
+  YAML::Emitter out;
+  out << YAML::Flow << list;
+  return out.c_str();
+}
+
+std::string read_string(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar())
+    fail(path, n, "must be a string");
+  return n.Scalar();
+}
+
+bool read_boolean(const YAML::Node& n, const std::string& path) {
+  bool v = false;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+    fail(path, n, "must be true or false");
+  return v;
+}
+
+uint64_t read_integer(const YAML::Node& n, const std::string& path,
+                      uint64_t min, uint64_t max) {
+  const auto& s = n.IsScalar() ? n.Scalar() : std::string{};
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+    fail(path, n, "must be a non-negative integer");
+  uint64_t v = 0;
+  try {
+    v = std::stoull(s);
+  } catch (const std::exception&) {
+    fail(path, n, "is out of range");
   }
+  if (v < min || v > max)
+    fail(path, n,
+         "must be between " + std::to_string(min) + " and "
+             + std::to_string(max) + ", got " + s);
+  return v;
+}
 
-  ~section() noexcept(false) {
-    if (!node_ || !node_.IsMap() || std::uncaught_exceptions() > 0)
-      return;
-    for (const auto& kv : node_) {
-      // A complex key (`? [a, b]`) is no name we know; as<std::string>()
-      // would throw a yaml-cpp exception instead of a config_error.
-      if (!kv.first.IsScalar())
-        fail(path_.empty() ? "configuration" : path_, kv.first,
-             "keys must be plain names");
-      auto key = kv.first.Scalar();
-      if (known_.count(key) == 0)
-        fail(join(key), kv.first, "unknown key");
-    }
+double read_real(const YAML::Node& n, const std::string& path, double min,
+                 double max) {
+  double v = 0;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v))
+    fail(path, n, "must be a number");
+  // Written so that NaN, which compares false with everything, fails.
+  if (!(v >= min && v <= max))
+    fail(path, n,
+         "must be between " + real_text(min) + " and " + real_text(max)
+             + ", got " + n.Scalar());
+  return v;
+}
+
+std::vector<std::string> read_list(const YAML::Node& n,
+                                   const std::string& path) {
+  if (!n.IsSequence())
+    fail(path, n, "must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : n) {
+    if (!item.IsScalar())
+      fail(path, item, "must be a list of strings");
+    out.push_back(item.Scalar());
   }
+  return out;
+}
 
-  [[noreturn]] static void fail(const std::string& key, const YAML::Node& n,
-                                const std::string& what) {
-    std::string where;
-    if (n && n.Mark().line >= 0)
-      where = " (line " + std::to_string(n.Mark().line + 1) + ")";
-    throw config_error(key + where + ": " + what);
+template<class V>
+V read_choice(const YAML::Node& n, const std::string& path,
+              const name_table<V>& names) {
+  std::string list;
+  for (const auto& [name, value] : names) {
+    if (n.IsScalar() && n.Scalar() == name)
+      return value;
+    list += list.empty() ? name : ", " + name;
   }
+  fail(path, n, "must be one of: " + list);
+}
 
-  std::string join(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
-  }
-
-  YAML::Node child(const std::string& key) {
-    known_.insert(key);
-    if (!node_ || !node_.IsMap())
-      return YAML::Node{};
-    return node_[key];
-  }
-
-  void read(const std::string& key, std::string& out) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    if (!n.IsScalar())
-      fail(join(key), n, "must be a string");
-    out = n.Scalar();
-  }
-
-  void read(const std::string& key, bool& out) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    bool v;
-    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
-      fail(join(key), n, "must be true or false");
-    out = v;
-  }
-
-  template<class T>
-  void read_uint(const std::string& key, T& out, uint64_t min, uint64_t max) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    const auto& s = n.IsScalar() ? n.Scalar() : std::string{};
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
-      fail(join(key), n, "must be a non-negative integer");
-    uint64_t v = 0;
-    try {
-      v = std::stoull(s);
-    } catch (const std::exception&) {
-      fail(join(key), n, "is out of range");
-    }
-    if (v < min || v > max)
-      fail(join(key), n,
-           "must be between " + std::to_string(min) + " and "
-               + std::to_string(max) + ", got " + s);
-    out = static_cast<T>(v);
-  }
-
-  void read(const std::string& key, double& out, double min, double max) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    double v;
-    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v))
-      fail(join(key), n, "must be a number");
-    // Written so that NaN, which compares false with everything, fails.
-    if (!(v >= min && v <= max))
-      fail(join(key), n,
-           "must be between " + std::to_string(min) + " and "
-               + std::to_string(max));
-    out = v;
-  }
-
-  void read(const std::string& key, std::vector<std::string>& out) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    if (!n.IsSequence())
-      fail(join(key), n, "must be a list of strings");
-    out.clear();
-    for (const auto& item : n) {
-      if (!item.IsScalar())
-        fail(join(key), item, "must be a list of strings");
-      out.push_back(item.Scalar());
-    }
-  }
-
-  template<class E>
-  void read_enum(const std::string& key, E& out,
-                 std::initializer_list<std::pair<const char*, E>> options) {
-    auto n = child(key);
-    if (!n || n.IsNull())
-      return;
-    std::string names;
-    for (const auto& [name, value] : options) {
-      if (n.IsScalar() && n.Scalar() == name) {
-        out = value;
-        return;
-      }
-      names += names.empty() ? name : std::string(", ") + name;
-    }
-    fail(join(key), n, "must be one of: " + names);
-  }
-
-private:
-  YAML::Node node_;
-  std::string path_;
-  std::set<std::string> known_;
-};
-
-constexpr uint32_t max_ms = 24u * 3600u * 1000u;
-
-void split_listen(const std::string& value, const std::string& key, config& c) {
+/// Splits `host:port` (an IPv6 host in brackets); the error text on failure.
+std::string split_listen(const std::string& value, std::string& host,
+                         uint16_t& port) {
   auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0)
-    throw config_error(key + ": must be host:port, got '" + value + "'");
-  auto host = value.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  auto port = value.substr(colon + 1);
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos
-      || port.size() > 5 || std::stoul(port) > 65535)
-    throw config_error(key + ": port must be 0..65535, got '" + port + "'");
-  c.listen_host = host;
-  c.listen_port = static_cast<uint16_t>(std::stoul(port));
+    return "must be host:port, got '" + value + "'";
+  auto h = value.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  auto p = value.substr(colon + 1);
+  if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos
+      || p.size() > 5 || std::stoul(p) > std::numeric_limits<uint16_t>::max())
+    return "port must be 0..65535, got '" + p + "'";
+  host = h;
+  port = static_cast<uint16_t>(std::stoul(p));
+  return {};
 }
 
-void apply_yaml(config& c, const YAML::Node& root) {
-  section top(root, "");
-  std::string listen;
-  top.read("listen", listen);
-  if (!listen.empty())
-    split_listen(listen, "listen", c);
-  {
-    section s(top.child("database"), "database");
-    s.read("url", c.database.url);
-    s.read_enum("sqlite_synchronous", c.database.sqlite_synchronous,
-                {{"off", "off"},
-                 {"normal", "normal"},
-                 {"full", "full"},
-                 {"extra", "extra"}});
-    s.read_uint("busy_timeout_ms", c.database.busy_timeout_ms, 0, max_ms);
-    s.read_uint("pool_size", c.database.pool_size, 1, 256);
-    s.read_uint("wal_limit_bytes", c.database.wal_limit_bytes, 1u << 20,
-                1ull << 40);
-  }
-  {
-    section s(top.child("http"), "http");
-    s.read_uint("io_threads", c.http.io_threads, 1, 64);
-    s.read_uint("body_limit", c.http.body_limit, 1024, 64u << 20);
-    s.read_uint("header_limit", c.http.header_limit, 1024, 1u << 20);
-    s.read_uint("read_timeout_ms", c.http.read_timeout_ms, 1, max_ms);
-    s.read_uint("idle_timeout_ms", c.http.idle_timeout_ms, 1, max_ms);
-    s.read_uint("write_timeout_ms", c.http.write_timeout_ms, 1, max_ms);
-    s.read_uint("max_pipeline", c.http.max_pipeline, 1, 1024);
-    s.read_uint("max_connections", c.http.max_connections, 1, 1u << 20);
-  }
-  {
-    section s(top.child("auth"), "auth");
-    s.read("notify_token", c.auth.notify_token);
-    s.read("admin_token", c.auth.admin_token);
-  }
-  {
-    section s(top.child("log"), "log");
-    s.read_enum("level", c.log.level,
-                {{"trace", "trace"},
-                 {"debug", "debug"},
-                 {"info", "info"},
-                 {"warn", "warn"},
-                 {"error", "error"},
-                 {"off", "off"}});
-    s.read_enum("format", c.log.format, {{"text", "text"}, {"json", "json"}});
-  }
-  {
-    section s(top.child("ingest"), "ingest");
-    s.read_uint("max_backlog", c.ingest.max_backlog, 1,
-                std::numeric_limits<uint32_t>::max());
-    s.read_uint("retry_after_s", c.ingest.retry_after_s, 1, 3600);
-    s.read_uint("group_commit_max", c.ingest.group_commit_max, 1, 100'000);
-    s.read_uint("journal_timeout_ms", c.ingest.journal_timeout_ms, 1, max_ms);
-  }
-  {
-    section s(top.child("filter"), "filter");
-    s.read("default_project", c.filter.default_project);
-    if (c.filter.default_project.empty()
-        || c.filter.default_project.find('/') != std::string::npos)
-      throw config_error("filter.default_project: must be a name without '/'");
-    s.read_enum("unknown_project", c.filter.unknown_project,
-                {{"create", unknown_project_policy::create},
-                 {"skip", unknown_project_policy::skip}});
-    s.read_enum("head_requests", c.filter.head_requests,
-                {{"touch", head_policy::touch},
-                 {"count", head_policy::count},
-                 {"ignore", head_policy::ignore}});
-    s.read("internal_user_agents", c.filter.internal_user_agents);
-  }
-  {
-    section s(top.child("dispatch"), "dispatch");
-    s.read_uint("max_dispatchers", c.dispatch.max_dispatchers, 1, 100'000);
-    s.read_uint("recovery_dispatchers", c.dispatch.recovery_dispatchers, 1,
-                10'000);
-    s.read_uint("recovery_batch", c.dispatch.recovery_batch, 1, 100'000);
-    s.read_uint("recovery_poll_ms", c.dispatch.recovery_poll_ms, 10, max_ms);
-    s.read_uint("claim_lease_ms", c.dispatch.claim_lease_ms, 1000, max_ms);
-    s.read_uint("heartbeat_timeout_ms", c.dispatch.heartbeat_timeout_ms, 1000,
-                max_ms);
-  }
-  {
-    section s(top.child("effects"), "effects");
-    s.read("paused", c.effects.paused);
-    {
-      section r(s.child("retry"), "effects.retry");
-      r.read_uint("attempts", c.effects.retry.attempts, 1, 1000);
-      r.read_uint("base_ms", c.effects.retry.base_ms, 1, max_ms);
-      r.read_uint("max_ms", c.effects.retry.max_ms, 1, max_ms);
-      r.read("jitter", c.effects.retry.jitter, 0.0, 1.0);
+// --- the table
+// ----------------------------------------------------------------
+
+/// One key: its description and the four things done with it.
+struct entry {
+  config_key info;
+  std::function<void(config&)> set_default;
+  /// Reads a non-null YAML value; errors name `info.path` and the line.
+  std::function<void(config&, const YAML::Node&)> read;
+  /// The value as YAML text.
+  std::function<std::string(const config&)> write;
+  /// Takes the value of `info.env`; errors name the variable.
+  std::function<void(config&, const std::string&)> from_env;
+  /// Whether `to_yaml` writes the key; always when empty.
+  std::function<bool(const config&)> shown;
+};
+
+/// The member an accessor reaches, for a mutable config.
+template<class F>
+using member_t = std::remove_reference_t<decltype(std::declval<F>()(
+    std::declval<config&>()))>;
+
+entry make(std::string path, key_kind kind, std::string doc) {
+  entry e;
+  e.info.path = std::move(path);
+  e.info.kind = kind;
+  e.info.doc = std::move(doc);
+  return e;
+}
+
+/// A key kept in one member: `read(node, path)` turns YAML into the value,
+/// `write(value)` turns it into YAML text.
+template<class F, class V, class Read, class Write>
+entry member(std::string path, key_kind kind, F at, V def, Read read,
+             Write write, std::string doc) {
+  auto e = make(path, kind, std::move(doc));
+  e.set_default = [at, def](config& c) {
+    at(c) = def;
+  };
+  e.read = [at, path, read](config& c, const YAML::Node& n) {
+    at(c) = read(n, path);
+  };
+  e.write = [at, write](const config& c) {
+    return write(at(c));
+  };
+  return e;
+}
+
+template<class F>
+entry integer(std::string path, F at, uint64_t def, uint64_t min, uint64_t max,
+              std::string doc) {
+  using T = member_t<F>;
+  static_assert(std::is_unsigned_v<T>);
+  if (max > std::numeric_limits<T>::max() || def < min || def > max)
+    throw std::logic_error(path + ": bounds do not fit the member or default");
+  auto e = member(
+      path, key_kind::integer, at, static_cast<T>(def),
+      [min, max](const YAML::Node& n, const std::string& key) {
+        return static_cast<T>(read_integer(n, key, min, max));
+      },
+      [](T v) { return std::to_string(v); }, std::move(doc));
+  e.info.min = min;
+  e.info.max = max;
+  return e;
+}
+
+template<class F>
+entry real(std::string path, F at, double def, double min, double max,
+           std::string doc) {
+  auto e = member(
+      path, key_kind::real, at, def,
+      [min, max](const YAML::Node& n, const std::string& key) {
+        return read_real(n, key, min, max);
+      },
+      real_text, std::move(doc));
+  e.info.min_real = min;
+  e.info.max_real = max;
+  return e;
+}
+
+template<class F>
+entry boolean(std::string path, F at, bool def, std::string doc) {
+  return member(
+      path, key_kind::boolean, at, def, read_boolean,
+      [](bool v) { return std::string(v ? "true" : "false"); }, std::move(doc));
+}
+
+/// `check` returns what is wrong with a value, or nothing.
+template<class F>
+entry string(std::string path, F at, std::string def, std::string doc,
+             std::function<std::string(const std::string&)> check = {}) {
+  return member(
+      path, key_kind::string, at, def,
+      [check](const YAML::Node& n, const std::string& key) {
+        auto value = read_string(n, key);
+        if (check)
+          if (auto problem = check(value); !problem.empty())
+            fail(key, n, problem);
+        return value;
+      },
+      string_text, std::move(doc));
+}
+
+/// A token: written as `<redacted>` when set, so that `--check-config`
+/// output can be shared.
+template<class F>
+entry secret(std::string path, F at, std::string env, std::string doc) {
+  auto e = member(
+      path, key_kind::secret, at, std::string{}, read_string,
+      [](const std::string& v) {
+        return string_text(v.empty() ? "" : "<redacted>");
+      },
+      std::move(doc));
+  e.info.env = std::move(env);
+  e.from_env = [at](config& c, const std::string& value) {
+    at(c) = value;
+  };
+  return e;
+}
+
+template<class F, class V>
+entry choice(std::string path, F at, V def, name_table<V> names,
+             std::string doc) {
+  auto e = member(
+      path, key_kind::choice, at, def,
+      [names](const YAML::Node& n, const std::string& key) {
+        return read_choice(n, key, names);
+      },
+      [names](const V& v) { return std::string(name_of(names, v)); },
+      std::move(doc));
+  for (const auto& name : names)
+    e.info.choices.push_back(name.first);
+  return e;
+}
+
+template<class F>
+entry list(std::string path, F at, std::vector<std::string> def,
+           std::string doc) {
+  return member(path, key_kind::list, at, std::move(def), read_list, list_text,
+                std::move(doc));
+}
+
+entry listen(std::string path, std::string def, std::string env,
+             std::string doc) {
+  auto e = make(path, key_kind::listen, std::move(doc));
+  e.info.env = env;
+  e.set_default = [def](config& c) {
+    split_listen(def, c.listen_host, c.listen_port);
+  };
+  e.read = [path](config& c, const YAML::Node& n) {
+    auto value = read_string(n, path);
+    if (auto problem = split_listen(value, c.listen_host, c.listen_port);
+        !problem.empty())
+      fail(path, n, problem);
+  };
+  e.write = [](const config& c) {
+    bool ipv6 = c.listen_host.find(':') != std::string::npos;
+    return string_text((ipv6 ? "[" + c.listen_host + "]" : c.listen_host) + ":"
+                       + std::to_string(c.listen_port));
+  };
+  e.from_env = [env](config& c, const std::string& value) {
+    if (auto problem = split_listen(value, c.listen_host, c.listen_port);
+        !problem.empty())
+      throw config_error(env + ": " + problem);
+  };
+  return e;
+}
+
+/// Parsed (and so checked) in validate(), after the environment had its say.
+entry url(std::string path, std::string def, std::string env, std::string doc) {
+  auto e = make(path, key_kind::url, std::move(doc));
+  e.info.env = env;
+  e.set_default = [def](config& c) {
+    c.database.url = def;
+  };
+  e.read = [path](config& c, const YAML::Node& n) {
+    c.database.url = read_string(n, path);
+  };
+  e.write = [](const config& c) {
+    return string_text(c.database.parsed.redacted);
+  };
+  e.from_env = [env](config& c, const std::string& value) {
+    // Name the variable: the file's database.url is not what failed.
+    try {
+      parse_database_url(value);
+    } catch (const config_error& err) {
+      throw config_error(env + ": " + err.what());
     }
-    {
-      section r(s.child("restart"), "effects.restart");
-      r.read_uint("max_restarts", c.effects.restart.max_restarts, 0, 100'000);
-      r.read_uint("window_s", c.effects.restart.window_s, 1, 86'400);
+    c.database.url = value;
+  };
+  return e;
+}
+
+/// The settings of effect `name`: created when reached through a mutable
+/// config (default_config does so for every effect), looked up otherwise.
+template<class C>
+auto& actor_of(C& c, const std::string& name) {
+  if constexpr (std::is_const_v<C>)
+    return c.effects.actors.at(name);
+  else
+    return c.effects.actors[name];
+}
+
+/// The upper bound of timeouts and intervals: a day. Past it a value is a
+/// typo (a few zeros too many), not a wish.
+constexpr uint64_t max_ms = 24ull * 3600 * 1000;
+
+/// Every effect has the same keys; only the first says what they do.
+std::vector<entry> effect_keys(const std::string& name, bool documented) {
+  namespace d = defaults::effects;
+  auto doc = [documented](const char* text) {
+    return documented ? std::string(text) : std::string{};
+  };
+  auto p = "effects." + name + ".";
+  return {
+      boolean(
+          p + "enabled",
+          [name](auto& c) -> auto& { return actor_of(c, name).enabled; }, true,
+          doc("false: no actor runs this effect")),
+      integer(
+          p + "instances",
+          [name](auto& c) -> auto& { return actor_of(c, name).instances; },
+          d::instances, 1, 64, doc("actors sharing the effect's work")),
+      integer(
+          p + "batch_size",
+          [name](auto& c) -> auto& { return actor_of(c, name).batch_size; },
+          d::batch_size, 1, 100'000, doc("events per commit at most")),
+      integer(
+          p + "batch_delay_ms",
+          [name](auto& c) -> auto& { return actor_of(c, name).batch_delay_ms; },
+          d::batch_delay_ms, 0, 60'000, doc("wait this long to fill a batch")),
+      integer(
+          p + "request_timeout_ms",
+          [name](auto& c) -> auto& {
+            return actor_of(c, name).request_timeout_ms;
+          },
+          d::request_timeout_ms, 1, max_ms,
+          doc("a dispatcher retries after this")),
+  };
+}
+
+std::string project_name_problem(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos)
+    return "must be a name without '/'";
+  return {};
+}
+
+#define REGEVENT_AT(member)                                                    \
+  [](auto& c) -> auto& {                                                       \
+    return c.member;                                                           \
+  }
+
+/// Every key, once, in the order to_yaml writes them.
+std::vector<entry> make_table() {
+  namespace d = defaults;
+  std::vector<entry> t{
+      listen("listen", d::listen, "REGEVENT_LISTEN",
+             "host:port; port 0 takes any free port"),
+      url("database.url", d::database_url, "REGEVENT_DATABASE_URL",
+          "sqlite://FILE or postgresql://..."),
+      choice("database.sqlite_synchronous",
+             REGEVENT_AT(database.sqlite_synchronous),
+             std::string(d::database::sqlite_synchronous),
+             words({"off", "normal", "full", "extra"}), "see below"),
+      integer("database.busy_timeout_ms", REGEVENT_AT(database.busy_timeout_ms),
+              d::database::busy_timeout_ms, 0, max_ms,
+              "SQLite: wait for the write lock"),
+      integer("database.pool_size", REGEVENT_AT(database.pool_size),
+              d::database::pool_size, 1, 256,
+              "management API connections (query actors)"),
+      integer("database.wal_limit_bytes", REGEVENT_AT(database.wal_limit_bytes),
+              d::database::wal_limit_bytes, 1u << 20, 1ull << 40,
+              "SQLite: checkpoint and truncate the WAL past this"),
+      integer("http.io_threads", REGEVENT_AT(http.io_threads),
+              d::http::io_threads, 1, 64, "threads reading and writing HTTP"),
+      integer("http.body_limit", REGEVENT_AT(http.body_limit),
+              d::http::body_limit, 1024, 64u << 20, "413 above"),
+      integer("http.header_limit", REGEVENT_AT(http.header_limit),
+              d::http::header_limit, 1024, 1u << 20, "431 above"),
+      integer("http.read_timeout_ms", REGEVENT_AT(http.read_timeout_ms),
+              d::http::read_timeout_ms, 1, max_ms,
+              "whole request after its first byte"),
+      integer("http.idle_timeout_ms", REGEVENT_AT(http.idle_timeout_ms),
+              d::http::idle_timeout_ms, 1, max_ms,
+              "keep-alive connection without a request"),
+      integer("http.write_timeout_ms", REGEVENT_AT(http.write_timeout_ms),
+              d::http::write_timeout_ms, 1, max_ms, "whole response"),
+      integer("http.max_pipeline", REGEVENT_AT(http.max_pipeline),
+              d::http::max_pipeline, 1, 1024,
+              "requests read ahead on one connection"),
+      integer("http.max_connections", REGEVENT_AT(http.max_connections),
+              d::http::max_connections, 1, 1u << 20,
+              "connections past this are closed at once"),
+      secret("auth.notify_token", REGEVENT_AT(auth.notify_token),
+             "REGEVENT_NOTIFY_TOKEN",
+             "POST /service/notifications needs Bearer <token> when set"),
+      secret("auth.admin_token", REGEVENT_AT(auth.admin_token),
+             "REGEVENT_ADMIN_TOKEN",
+             "the management API is off (401) until set"),
+      choice("log.level", REGEVENT_AT(log.level),
+             std::string(d::logging::level),
+             words({"trace", "debug", "info", "warn", "error", "off"}), ""),
+      choice("log.format", REGEVENT_AT(log.format),
+             std::string(d::logging::format), words({"text", "json"}),
+             "json writes one object per line"),
+      integer("ingest.max_backlog", REGEVENT_AT(ingest.max_backlog),
+              d::ingest::max_backlog, 1, std::numeric_limits<uint32_t>::max(),
+              "pending events past which notifications get 503"),
+      integer("ingest.retry_after_s", REGEVENT_AT(ingest.retry_after_s),
+              d::ingest::retry_after_s, 1, 3600, "Retry-After of a 503"),
+      integer("ingest.group_commit_max", REGEVENT_AT(ingest.group_commit_max),
+              d::ingest::group_commit_max, 1, 100'000,
+              "events per journal commit at most"),
+      integer("ingest.journal_timeout_ms",
+              REGEVENT_AT(ingest.journal_timeout_ms),
+              d::ingest::journal_timeout_ms, 1, max_ms,
+              "503 if the journal has not committed by then"),
+      string("filter.default_project", REGEVENT_AT(filter.default_project),
+             d::filter::default_project, "project of a repository without '/'",
+             project_name_problem),
+      choice("filter.unknown_project", REGEVENT_AT(filter.unknown_project),
+             unknown_project_policy::create, unknown_project_names(),
+             "skip drops the events of unknown projects"),
+      choice("filter.head_requests", REGEVENT_AT(filter.head_requests),
+             head_policy::touch, head_policy_names(),
+             "what a HEAD pull does to the pull count"),
+      list("filter.internal_user_agents",
+           REGEVENT_AT(filter.internal_user_agents),
+           {std::begin(d::filter::internal_user_agents),
+            std::end(d::filter::internal_user_agents)},
+           "pulls by these clients are not counted"),
+      integer("dispatch.max_dispatchers", REGEVENT_AT(dispatch.max_dispatchers),
+              d::dispatch::max_dispatchers, 1, 100'000,
+              "live batches in flight; the rest wait in the journal"),
+      integer("dispatch.recovery_dispatchers",
+              REGEVENT_AT(dispatch.recovery_dispatchers),
+              d::dispatch::recovery_dispatchers, 1, 10'000,
+              "recovered batches in flight"),
+      integer("dispatch.recovery_batch", REGEVENT_AT(dispatch.recovery_batch),
+              d::dispatch::recovery_batch, 1, 100'000,
+              "events per recovered batch"),
+      integer("dispatch.recovery_poll_ms",
+              REGEVENT_AT(dispatch.recovery_poll_ms),
+              d::dispatch::recovery_poll_ms, 10, max_ms,
+              "look for abandoned work; also the heartbeat"),
+      integer("dispatch.claim_lease_ms", REGEVENT_AT(dispatch.claim_lease_ms),
+              d::dispatch::claim_lease_ms, 1000, max_ms,
+              "a claim's lifetime (also covers a dispatcher that died)"),
+      integer("dispatch.heartbeat_timeout_ms",
+              REGEVENT_AT(dispatch.heartbeat_timeout_ms),
+              d::dispatch::heartbeat_timeout_ms, 1000, max_ms,
+              "an instance silent this long is dead: its claims are taken "
+              "over"),
+      boolean("effects.paused", REGEVENT_AT(effects.paused), false,
+              "test/benchmark switch: journal only, apply nothing"),
+      integer("effects.retry.attempts", REGEVENT_AT(effects.retry.attempts),
+              d::effects::retry_attempts, 1, 1000,
+              "tries of an effect before it is dead-lettered"),
+      integer("effects.retry.base_ms", REGEVENT_AT(effects.retry.base_ms),
+              d::effects::retry_base_ms, 1, max_ms,
+              "first retry delay, doubled per attempt"),
+      integer("effects.retry.max_ms", REGEVENT_AT(effects.retry.max_ms),
+              d::effects::retry_max_ms, 1, max_ms, "longest retry delay"),
+      real("effects.retry.jitter", REGEVENT_AT(effects.retry.jitter),
+           d::effects::retry_jitter, 0.0, 1.0,
+           "delays vary by this fraction either way"),
+      integer("effects.restart.max_restarts",
+              REGEVENT_AT(effects.restart.max_restarts),
+              d::effects::max_restarts, 0, 100'000,
+              "restarts of an actor within window_s before not-ready"),
+      integer("effects.restart.window_s", REGEVENT_AT(effects.restart.window_s),
+              d::effects::restart_window_s, 1, 86'400, ""),
+  };
+  for (const auto& name : effect_names())
+    for (auto& e : effect_keys(name, name == effect_names().front()))
+      t.push_back(std::move(e));
+  std::vector<entry> rest{
+      integer("retention.access_log_days",
+              REGEVENT_AT(retention.access_log_days),
+              d::retention::access_log_days, 0, 36'500,
+              "0 keeps audit rows forever"),
+      integer("retention.purge_interval_s",
+              REGEVENT_AT(retention.purge_interval_s),
+              d::retention::purge_interval_s, 1, 86'400, ""),
+      integer("retention.purge_batch", REGEVENT_AT(retention.purge_batch),
+              d::retention::purge_batch, 1, 1'000'000,
+              "rows per delete; batches are spaced out"),
+      integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
+              d::shutdown::grace_period_ms, 0, max_ms,
+              "how long each stage may take to finish"),
+      string("fault_injection.effect", REGEVENT_AT(faults.effect), "",
+             "test only: the effect that fails"),
+      choice("fault_injection.mode", REGEVENT_AT(faults.mode), fault_mode::none,
+             fault_mode_names(), ""),
+      integer("fault_injection.count", REGEVENT_AT(faults.count), 0, 0,
+              1'000'000, "commits that fail"),
+  };
+  for (auto& e : rest) {
+    // Test-only keys stay out of the output unless they are switched on.
+    if (e.info.path.rfind("fault_injection.", 0) == 0)
+      e.shown = [](const config& c) {
+        return c.faults.mode != fault_mode::none;
+      };
+    t.push_back(std::move(e));
+  }
+  return t;
+}
+
+#undef REGEVENT_AT
+
+const std::vector<entry>& table() {
+  static const std::vector<entry> t = make_table();
+  return t;
+}
+
+const entry& entry_at(const std::string& path) {
+  for (const auto& e : table())
+    if (e.info.path == path)
+      return e;
+  throw std::logic_error("no configuration key " + path);
+}
+
+// --- reading YAML
+// -------------------------------------------------------------
+
+/// The table as a tree: keys by path, and every path that is a section.
+struct key_tree {
+  std::map<std::string, const entry*> keys;
+  std::set<std::string> sections;
+};
+
+const key_tree& key_index() {
+  static const key_tree i = [] {
+    key_tree out;
+    for (const auto& e : table()) {
+      out.keys.emplace(e.info.path, &e);
+      for (auto dot = e.info.path.find('.'); dot != std::string::npos;
+           dot = e.info.path.find('.', dot + 1))
+        out.sections.insert(e.info.path.substr(0, dot));
     }
-    for (const auto& name : effect_names()) {
-      auto& e = c.effects.actors[name];
-      section a(s.child(name), "effects." + name);
-      a.read("enabled", e.enabled);
-      a.read_uint("instances", e.instances, 1, 64);
-      a.read_uint("batch_size", e.batch_size, 1, 100'000);
-      a.read_uint("batch_delay_ms", e.batch_delay_ms, 0, 60'000);
-      a.read_uint("request_timeout_ms", e.request_timeout_ms, 1, max_ms);
+    return out;
+  }();
+  return i;
+}
+
+/// Reads the mapping at `prefix` (empty: the document), so that every error
+/// names the full key path and the line. A null value keeps the default.
+void apply_yaml(config& c, const YAML::Node& node, const std::string& prefix) {
+  if (!node || node.IsNull())
+    return;
+  const auto& where = prefix.empty() ? std::string("configuration") : prefix;
+  if (!node.IsMap())
+    fail(where, node, "must be a mapping");
+  const auto& idx = key_index();
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    // A complex key (`? [a, b]`) is no name we know; as<std::string>()
+    // would throw a yaml-cpp exception instead of a config_error.
+    if (!kv.first.IsScalar())
+      fail(where, kv.first, "keys must be plain names");
+    auto path
+        = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
+    // yaml-cpp keeps both; one of them would win silently.
+    if (!seen.insert(path).second)
+      fail(path, kv.first, "duplicate key");
+    if (auto it = idx.keys.find(path); it != idx.keys.end()) {
+      if (kv.second && !kv.second.IsNull())
+        it->second->read(c, kv.second);
+    } else if (idx.sections.count(path) != 0) {
+      apply_yaml(c, kv.second, path);
+    } else {
+      fail(path, kv.first, "unknown key");
     }
-  }
-  {
-    section s(top.child("retention"), "retention");
-    s.read_uint("access_log_days", c.retention.access_log_days, 0, 36'500);
-    s.read_uint("purge_interval_s", c.retention.purge_interval_s, 1, 86'400);
-    s.read_uint("purge_batch", c.retention.purge_batch, 1, 1'000'000);
-  }
-  {
-    section s(top.child("shutdown"), "shutdown");
-    s.read_uint("grace_period_ms", c.shutdown_grace_ms, 0, max_ms);
-  }
-  {
-    section s(top.child("fault_injection"), "fault_injection");
-    s.read("effect", c.faults.effect);
-    s.read_enum("mode", c.faults.mode,
-                {{"none", fault_mode::none},
-                 {"fail", fault_mode::fail},
-                 {"throw", fault_mode::raise}});
-    s.read_uint("count", c.faults.count, 0, 1'000'000);
   }
 }
+
+// --- environment
+// ----------------------------------------------------------------
 
 std::string read_secret_file(const std::string& var, const std::string& path) {
   std::ifstream in(path);
@@ -544,50 +711,44 @@ std::optional<std::string> env_value(const std::string& var) {
   return std::nullopt;
 }
 
-void apply_environment(config& c) {
-  if (auto v = env_value("REGEVENT_LISTEN"))
-    split_listen(*v, "REGEVENT_LISTEN", c);
-  if (auto v = env_value("REGEVENT_DATABASE_URL")) {
-    // Name the variable: the file's database.url is not what failed.
-    try {
-      parse_database_url(*v);
-    } catch (const config_error& e) {
-      throw config_error(std::string("REGEVENT_DATABASE_URL: ") + e.what());
-    }
-    c.database.url = *v;
-  }
-  if (auto v = env_value("REGEVENT_NOTIFY_TOKEN"))
-    c.auth.notify_token = *v;
-  if (auto v = env_value("REGEVENT_ADMIN_TOKEN"))
-    c.auth.admin_token = *v;
-  if (const char* v = std::getenv("REGEVENT_FAULT_INJECTION")) {
-    // effect:mode:count, test-only.
-    std::string s = v;
-    auto a = s.find(':');
-    auto b = s.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos)
-      throw config_error("REGEVENT_FAULT_INJECTION: must be effect:mode:count");
-    c.faults.effect = s.substr(0, a);
-    auto mode = s.substr(a + 1, b - a - 1);
-    if (mode == "fail")
-      c.faults.mode = fault_mode::fail;
-    else if (mode == "throw")
-      c.faults.mode = fault_mode::raise;
-    else
-      throw config_error(
-          "REGEVENT_FAULT_INJECTION: mode must be fail or throw");
-    // stoul alone would accept "-1" (wrapping), "3x" and values past
-    // uint32_t: digits only, within the range the file allows.
-    auto count = s.substr(b + 1);
-    if (count.empty() || count.size() > 7
-        || count.find_first_not_of("0123456789") != std::string::npos
-        || std::stoul(count) > 1'000'000)
-      throw config_error(
-          "REGEVENT_FAULT_INJECTION: count must be a number 0..1000000");
-    c.faults.count = static_cast<uint32_t>(std::stoul(count));
-  }
+/// REGEVENT_FAULT_INJECTION=effect:mode:count, test-only.
+void apply_fault_injection(config& c, const std::string& s) {
+  const std::string var = "REGEVENT_FAULT_INJECTION";
+  auto a = s.find(':');
+  auto b = s.find(':', a == std::string::npos ? a : a + 1);
+  if (a == std::string::npos || b == std::string::npos)
+    throw config_error(var + ": must be effect:mode:count");
+  c.faults.effect = s.substr(0, a);
+  auto mode = s.substr(a + 1, b - a - 1);
+  c.faults.mode = fault_mode::none;
+  for (const auto& [name, value] : fault_mode_names())
+    if (mode == name)
+      c.faults.mode = value;
+  // `none` would switch injection off: not what setting the variable means.
+  if (c.faults.mode == fault_mode::none)
+    throw config_error(var + ": mode must be fail or throw");
+  // stoull alone would accept "-1" (wrapping) and "3x": digits only, within
+  // the range the file allows.
+  auto max = entry_at("fault_injection.count").info.max;
+  auto count = s.substr(b + 1);
+  if (count.empty() || count.size() > std::to_string(max).size()
+      || count.find_first_not_of("0123456789") != std::string::npos
+      || std::stoull(count) > max)
+    throw config_error(var + ": count must be a number 0.."
+                       + std::to_string(max));
+  c.faults.count = static_cast<uint32_t>(std::stoull(count));
 }
 
+void apply_environment(config& c) {
+  for (const auto& e : table())
+    if (!e.info.env.empty())
+      if (auto v = env_value(e.info.env))
+        e.from_env(c, *v);
+  if (const char* v = std::getenv("REGEVENT_FAULT_INJECTION"))
+    apply_fault_injection(c, v);
+}
+
+/// Rules across keys; each key's own range was checked when it was read.
 void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
   if (c.dispatch.heartbeat_timeout_ms < 3 * c.dispatch.recovery_poll_ms)
@@ -601,7 +762,53 @@ void validate(config& c) {
                        + c.faults.effect + "'");
 }
 
+// --- writing YAML
+// ---------------------------------------------------------------
+
+/// Comments start in this column, as in the README, unless the line is
+/// longer; then the comment goes on the line above.
+constexpr size_t comment_column = 31;
+
+std::string comment_of(const config_key& key) {
+  std::string out;
+  for (const auto& choice : key.choices)
+    out += (out.empty() ? "" : "|") + choice;
+  if (!key.doc.empty())
+    out += (out.empty() ? "" : ": ") + key.doc;
+  return out;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (auto dot = path.find('.'); dot != std::string::npos;
+       dot = path.find('.', start)) {
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  parts.push_back(path.substr(start));
+  return parts;
+}
+
 } // namespace
+
+const std::vector<config_key>& config_keys() {
+  static const std::vector<config_key> keys = [] {
+    std::vector<config_key> out;
+    for (const auto& e : table())
+      out.push_back(e.info);
+    return out;
+  }();
+  return keys;
+}
+
+config default_config() {
+  config c;
+  for (const auto& e : table())
+    e.set_default(c);
+  c.database.parsed = parse_database_url(c.database.url);
+  return c;
+}
 
 config load_config_from_string(const std::string& yaml) {
   auto c = default_config();
@@ -612,8 +819,7 @@ config load_config_from_string(const std::string& yaml) {
     throw config_error(std::string("configuration is not valid YAML: ")
                        + e.what());
   }
-  if (root && !root.IsNull())
-    apply_yaml(c, root);
+  apply_yaml(c, root, "");
   validate(c);
   return c;
 }
@@ -629,8 +835,7 @@ config load_config(const std::string& path) {
     } catch (const YAML::Exception& e) {
       throw config_error(path + ": not valid YAML: " + e.what());
     }
-    if (root && !root.IsNull())
-      apply_yaml(c, root);
+    apply_yaml(c, root, "");
   }
   apply_environment(c);
   validate(c);
@@ -638,98 +843,33 @@ config load_config(const std::string& path) {
 }
 
 std::string to_yaml(const config& c) {
-  auto secret = [](const std::string& s) {
-    return s.empty() ? std::string{} : std::string{"<redacted>"};
-  };
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  out << YAML::Key << "listen" << YAML::Value
-      << (c.listen_host.find(':') != std::string::npos
-              ? "[" + c.listen_host + "]"
-              : c.listen_host)
-             + ":" + std::to_string(c.listen_port);
-  out << YAML::Key << "database" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "url" << YAML::Value << c.database.parsed.redacted << YAML::Key
-      << "sqlite_synchronous" << YAML::Value << c.database.sqlite_synchronous
-      << YAML::Key << "busy_timeout_ms" << YAML::Value
-      << c.database.busy_timeout_ms << YAML::Key << "pool_size" << YAML::Value
-      << c.database.pool_size << YAML::Key << "wal_limit_bytes" << YAML::Value
-      << c.database.wal_limit_bytes << YAML::EndMap;
-  out << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "io_threads" << YAML::Value << c.http.io_threads << YAML::Key
-      << "body_limit" << YAML::Value << c.http.body_limit << YAML::Key
-      << "header_limit" << YAML::Value << c.http.header_limit << YAML::Key
-      << "read_timeout_ms" << YAML::Value << c.http.read_timeout_ms << YAML::Key
-      << "idle_timeout_ms" << YAML::Value << c.http.idle_timeout_ms << YAML::Key
-      << "write_timeout_ms" << YAML::Value << c.http.write_timeout_ms
-      << YAML::Key << "max_pipeline" << YAML::Value << c.http.max_pipeline
-      << YAML::Key << "max_connections" << YAML::Value << c.http.max_connections
-      << YAML::EndMap;
-  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "notify_token" << YAML::Value << secret(c.auth.notify_token)
-      << YAML::Key << "admin_token" << YAML::Value << secret(c.auth.admin_token)
-      << YAML::EndMap;
-  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "level" << YAML::Value << c.log.level << YAML::Key << "format"
-      << YAML::Value << c.log.format << YAML::EndMap;
-  out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "max_backlog" << YAML::Value << c.ingest.max_backlog << YAML::Key
-      << "retry_after_s" << YAML::Value << c.ingest.retry_after_s << YAML::Key
-      << "group_commit_max" << YAML::Value << c.ingest.group_commit_max
-      << YAML::Key << "journal_timeout_ms" << YAML::Value
-      << c.ingest.journal_timeout_ms << YAML::EndMap;
-  out << YAML::Key << "filter" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "default_project" << YAML::Value << c.filter.default_project
-      << YAML::Key << "unknown_project" << YAML::Value
-      << to_string(c.filter.unknown_project) << YAML::Key << "head_requests"
-      << YAML::Value << to_string(c.filter.head_requests) << YAML::Key
-      << "internal_user_agents" << YAML::Value << YAML::Flow
-      << c.filter.internal_user_agents << YAML::EndMap;
-  out << YAML::Key << "dispatch" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "max_dispatchers" << YAML::Value << c.dispatch.max_dispatchers
-      << YAML::Key << "recovery_dispatchers" << YAML::Value
-      << c.dispatch.recovery_dispatchers << YAML::Key << "recovery_batch"
-      << YAML::Value << c.dispatch.recovery_batch << YAML::Key
-      << "recovery_poll_ms" << YAML::Value << c.dispatch.recovery_poll_ms
-      << YAML::Key << "claim_lease_ms" << YAML::Value
-      << c.dispatch.claim_lease_ms << YAML::Key << "heartbeat_timeout_ms"
-      << YAML::Value << c.dispatch.heartbeat_timeout_ms << YAML::EndMap;
-  out << YAML::Key << "effects" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "paused" << YAML::Value << c.effects.paused;
-  out << YAML::Key << "retry" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "attempts" << YAML::Value << c.effects.retry.attempts << YAML::Key
-      << "base_ms" << YAML::Value << c.effects.retry.base_ms << YAML::Key
-      << "max_ms" << YAML::Value << c.effects.retry.max_ms << YAML::Key
-      << "jitter" << YAML::Value << c.effects.retry.jitter << YAML::EndMap;
-  out << YAML::Key << "restart" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "max_restarts" << YAML::Value << c.effects.restart.max_restarts
-      << YAML::Key << "window_s" << YAML::Value << c.effects.restart.window_s
-      << YAML::EndMap;
-  for (const auto& [name, e] : c.effects.actors) {
-    out << YAML::Key << name << YAML::Value << YAML::BeginMap << YAML::Key
-        << "enabled" << YAML::Value << e.enabled << YAML::Key << "instances"
-        << YAML::Value << e.instances << YAML::Key << "batch_size"
-        << YAML::Value << e.batch_size << YAML::Key << "batch_delay_ms"
-        << YAML::Value << e.batch_delay_ms << YAML::Key << "request_timeout_ms"
-        << YAML::Value << e.request_timeout_ms << YAML::EndMap;
+  std::string out;
+  std::vector<std::string> open; // the sections the last key was in
+  for (const auto& e : table()) {
+    if (e.shown && !e.shown(c))
+      continue;
+    auto parts = split_path(e.info.path);
+    auto depth = parts.size() - 1;
+    size_t same = 0;
+    while (same < open.size() && same < depth && open[same] == parts[same])
+      ++same;
+    open.resize(same);
+    for (; same < depth; ++same) {
+      out += std::string(2 * same, ' ') + parts[same] + ":\n";
+      open.push_back(parts[same]);
+    }
+    auto indent = std::string(2 * depth, ' ');
+    auto line = indent + parts.back() + ": " + e.write(c);
+    auto comment = comment_of(e.info);
+    if (comment.empty())
+      out += line + "\n";
+    else if (line.size() + 2 <= comment_column)
+      out += line + std::string(comment_column - line.size(), ' ') + "# "
+             + comment + "\n";
+    else
+      out += indent + "# " + comment + "\n" + line + "\n";
   }
-  out << YAML::EndMap;
-  out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "access_log_days" << YAML::Value << c.retention.access_log_days
-      << YAML::Key << "purge_interval_s" << YAML::Value
-      << c.retention.purge_interval_s << YAML::Key << "purge_batch"
-      << YAML::Value << c.retention.purge_batch << YAML::EndMap;
-  out << YAML::Key << "shutdown" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "grace_period_ms" << YAML::Value << c.shutdown_grace_ms
-      << YAML::EndMap;
-  if (c.faults.mode != fault_mode::none) {
-    out << YAML::Key << "fault_injection" << YAML::Value << YAML::BeginMap
-        << YAML::Key << "effect" << YAML::Value << c.faults.effect << YAML::Key
-        << "mode" << YAML::Value << to_string(c.faults.mode) << YAML::Key
-        << "count" << YAML::Value << c.faults.count << YAML::EndMap;
-  }
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  return out;
 }
 
 } // namespace regevent

@@ -1,37 +1,16 @@
 #pragma once
 
+#include "config/database_url.hpp"
+#include "config/error.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace regevent {
-
-/// A configuration error; the message names the key (and the line when the
-/// value came from a file).
-class config_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
-
-/// A parsed database URL (DESIGN §5).
-struct database_url {
-  enum class backend_kind { sqlite, postgresql };
-  backend_kind backend = backend_kind::sqlite;
-  /// SQLite: the file path as given (absolute or relative to the cwd).
-  std::string path;
-  /// PostgreSQL: the libpq connection string built from the URL parts.
-  std::string connection_string;
-  /// The URL with any password replaced by `***`.
-  std::string redacted;
-};
-
-/// Parses `sqlite:///abs.db`, `sqlite://rel.db` and
-/// `postgresql://user:password@host:port/dbname`.
-database_url parse_database_url(const std::string& url);
 
 enum class head_policy { count, touch, ignore };
 enum class unknown_project_policy { create, skip };
@@ -152,7 +131,8 @@ struct config {
 /// The effect names the daemon knows, in the order their actors start.
 const std::vector<std::string>& effect_names();
 
-/// Built-in defaults for every key.
+/// Built-in defaults for every key (the table in config.cpp, from
+/// defaults.hpp).
 config default_config();
 
 /// Loads `path` (empty: defaults only), applies REGEVENT_* environment
@@ -162,7 +142,9 @@ config load_config(const std::string& path);
 /// Applies YAML text on top of the defaults (for tests) and validates.
 config load_config_from_string(const std::string& yaml);
 
-/// The effective configuration as YAML, with secrets redacted.
+/// The effective configuration as YAML, with secrets redacted, numbers in
+/// their shortest exact form and each key's doc as a comment. For the
+/// defaults this is the README's key list.
 std::string to_yaml(const config& cfg);
 
 } // namespace regevent

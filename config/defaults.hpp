@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -9,10 +8,15 @@
 /// configuration file says nothing.
 namespace regevent::defaults {
 
-using namespace std::chrono_literals;
-
+/// Loopback only: the notification and management endpoints are open to
+/// whoever can reach them until tokens are set.
 constexpr const char* listen = "127.0.0.1:8080";
 constexpr const char* database_url = "sqlite://regevent.db";
+
+namespace logging {
+constexpr const char* level = "info";
+constexpr const char* format = "text";
+} // namespace logging
 
 namespace http {
 /// Beast io threads. Two keep both cores of a small machine busy with parsing
@@ -69,7 +73,18 @@ constexpr uint32_t claim_lease_ms = 60'000;
 constexpr uint32_t heartbeat_timeout_ms = 10'000;
 } // namespace dispatch
 
+namespace filter {
+/// Harbor's project for repositories without a `/`.
+constexpr const char* default_project = "library";
+/// Clients whose pulls are not counted: Harbor's own and ours (replication
+/// and scanning read images without anyone using them).
+constexpr const char* internal_user_agents[]
+    = {"harbor-registry-client", "harbor-replication-service",
+       "regevent-replicator", "regevent-scanner"};
+} // namespace filter
+
 namespace effects {
+constexpr size_t instances = 1;
 constexpr size_t batch_size = 512;
 constexpr uint32_t batch_delay_ms = 2;
 constexpr uint32_t request_timeout_ms = 10'000;

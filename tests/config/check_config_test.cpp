@@ -1,4 +1,5 @@
 #include "tests/config/env_guard.hpp"
+#include "tests/config/errors.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
@@ -59,9 +60,7 @@ run_result run_regeventd(const test::temp_dir& dir,
   return r;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using test::contains;
 
 class check_config : public ::testing::Test {
 protected:
@@ -123,6 +122,30 @@ TEST_F(check_config, without_config_prints_the_defaults) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "listen: 127.0.0.1:8080")) << r.out;
   EXPECT_TRUE(contains(r.out, "url: sqlite://regevent.db")) << r.out;
+}
+
+/// The first word after `key: ` on the line that has it.
+std::string value_of(const std::string& text, const std::string& key) {
+  auto at = text.find("\n" + key + ": ");
+  if (at == std::string::npos)
+    at = text.find(" " + key + ": ");
+  if (at == std::string::npos)
+    return {};
+  auto start = at + key.size() + 3;
+  return text.substr(start, text.find_first_of(" \n", start) - start);
+}
+
+TEST_F(check_config, numbers_are_printed_as_written) {
+  // Not 0.20000000000000001: the double's shortest exact form.
+  auto defaults = run_regeventd(dir, {"--check-config"});
+  EXPECT_EQ(defaults.exit_code, 0) << defaults.err;
+  EXPECT_EQ(value_of(defaults.out, "jitter"), "0.2") << defaults.out;
+  auto path = write_config("effects:\n  retry:\n    jitter: 0.3\n"
+                           "database:\n  wal_limit_bytes: 1099511627776\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(value_of(r.out, "jitter"), "0.3") << r.out;
+  EXPECT_EQ(value_of(r.out, "wal_limit_bytes"), "1099511627776") << r.out;
 }
 
 TEST_F(check_config, unknown_key_exits_2_naming_the_key) {
