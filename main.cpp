@@ -2,7 +2,8 @@
 // persistence/, actors/ and http/.
 
 #include "actors/actors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "config/logging.hpp"

@@ -2,7 +2,8 @@
 
 #include "actors/actors.hpp"
 #include "actors/http_actor.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/system.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
