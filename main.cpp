@@ -1,7 +1,8 @@
 // regeventd: wires the libraries together. All logic lives in config/,
 // persistence/, actors/ and http/.
 
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/runtime.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"

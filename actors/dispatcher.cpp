@@ -2,7 +2,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/filter.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/metrics.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -55,11 +55,11 @@ void resolve_event_item(self_ptr self, size_t index, bool went_dead) {
   if (--st.open[e] == 0) {
     if (st.dead[e]) {
       // The journal marked the event dead together with its dead letter.
-      ++st.rt.stats->events_dead;
+      st.rt.stats->events_dead.Increment();
     } else {
       st.updates.push_back(
           {st.kept[e].event.id, event_status::done, std::string{}});
-      ++st.rt.stats->events_done;
+      st.rt.stats->events_done.Increment();
     }
   }
   finish_if_done(self);
@@ -71,7 +71,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
   auto& st = self->state;
   auto& item = st.items[index];
   auto& em = st.rt.stats->effect(item.effect);
-  ++em.failed;
+  em.failed.Increment();
   const auto& policy = st.rt.cfg->effects.retry;
   // An outage or a conflict between writers is retried until it passes;
   // it says nothing about the event.
@@ -81,7 +81,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
     ++item.attempt;
   }
   if (item.attempt < policy.attempts) {
-    ++em.retried;
+    em.retried.Increment();
     item.next_delay_ms
         = backoff_ms(policy, item.attempt + item.outages - 1, random_unit());
     spdlog::debug("dispatcher retries {} of event {} in {} ms: {}", item.effect,
@@ -91,7 +91,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
                        atom::retry_v, static_cast<uint64_t>(index));
     return;
   }
-  ++em.dead_lettered;
+  em.dead_lettered.Increment();
   dead_letter letter{st.kept[item.event].event.id, item.effect, describe(err),
                      item.attempt};
   spdlog::error("dispatcher dead-letters {} of event {} after {} attempts: {}",
@@ -113,7 +113,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
               --st.unresolved;
               st.dead[item.event] = true;
               if (--st.open[item.event] == 0)
-                ++st.rt.stats->events_dead;
+                st.rt.stats->events_dead.Increment();
               finish_if_done(self);
             });
 }
@@ -143,7 +143,7 @@ void start_items(self_ptr self) {
     if (st.open[e] == 0) {
       st.updates.push_back(
           {st.kept[e].event.id, event_status::done, std::string{}});
-      ++st.rt.stats->events_done;
+      st.rt.stats->events_done.Increment();
     }
   }
   for (size_t i = 0; i < st.items.size(); ++i) {
@@ -191,7 +191,7 @@ void resolve_projects(self_ptr self) {
                   st.updates.push_back(
                       {st.kept[i].event.id, event_status::ignored,
                        "unknown project " + st.kept[i].project});
-                  ++st.rt.stats->events_filtered;
+                  st.rt.stats->events_filtered.Increment();
                 } else {
                   kept.push_back(std::move(st.kept[i]));
                   plans.push_back(std::move(st.plans[i]));
@@ -226,7 +226,7 @@ dispatcher(self_ptr self, runtime rt, journal_actor journal,
     auto c = classify(event, st.rt.cfg->filter);
     if (!c.keep) {
       st.updates.push_back({event.id, event_status::ignored, c.reason});
-      ++st.rt.stats->events_filtered;
+      st.rt.stats->events_filtered.Increment();
       continue;
     }
     st.kept.push_back(std::move(c.plan));

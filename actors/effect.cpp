@@ -3,7 +3,7 @@
 #include "actors/access_log.hpp"
 #include "actors/artifacts.hpp"
 #include "actors/errors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/pull_counter.hpp"
 #include "actors/repositories.hpp"
 #include "persistence/database.hpp"
@@ -106,15 +106,15 @@ void flush(effect_self self) {
       r.promise.deliver(make_error(code, failure));
     return;
   }
-  m.commit_seconds.observe(
+  m.commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count());
-  m.batch_size.observe(static_cast<double>(batch.size()));
+  m.batch_size.Observe(static_cast<double>(batch.size()));
   for (size_t i = 0; i < batch.size(); ++i) {
     if (applied[i])
-      ++m.committed;
+      m.committed.Increment();
     else
-      ++m.skipped;
+      m.skipped.Increment();
     batch[i].promise.deliver(static_cast<bool>(applied[i]));
   }
 }

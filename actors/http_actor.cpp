@@ -2,7 +2,8 @@
 
 #include "actors/dispatcher.hpp"
 #include "actors/errors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -33,7 +34,7 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
   st.supervisor = std::move(supervisor);
   self->set_down_handler([self](const caf::down_msg& msg) {
     --self->state.active;
-    --self->state.rt.stats->dispatchers;
+    self->state.rt.stats->dispatchers.Decrement();
     self->state.dispatchers.erase(msg.source);
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -56,13 +57,13 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
               make_error(ec::database_unavailable, "database unreachable"));
           return;
         }
-        if (m.backlog.load() >= static_cast<int64_t>(cfg.ingest.max_backlog)) {
+        if (m.backlog.Value() >= static_cast<double>(cfg.ingest.max_backlog)) {
           req.done(make_error(ec::overloaded,
-                              "backlog of " + std::to_string(m.backlog.load())
+                              "backlog of " + std::to_string(as_count(m.backlog))
                                   + " events exceeds ingest.max_backlog"));
           return;
         }
-        m.events_ignored += req.ignored;
+        m.events_ignored.Increment(req.ignored);
         if (req.events.empty()) {
           req.done(ingest_result{0, 0, req.ignored});
           return;
@@ -82,8 +83,8 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
                  claim](std::vector<event_record>& fresh) {
                   auto& st = self->state;
                   auto& m = *st.rt.stats;
-                  m.events_accepted += fresh.size();
-                  m.events_duplicate += sent - fresh.size();
+                  m.events_accepted.Increment(fresh.size());
+                  m.events_duplicate.Increment(sent - fresh.size());
                   done(ingest_result{fresh.size(), sent - fresh.size(),
                                      ignored});
                   if (claim)
@@ -136,7 +137,7 @@ http_actor_impl(self_ptr self, runtime rt, journal_actor journal,
           self->monitor(d);
           st.dispatchers.emplace(d.address(), d);
           ++st.active;
-          ++st.rt.stats->dispatchers;
+          st.rt.stats->dispatchers.Increment();
         }
       },
       [self](atom::shutdown) {

@@ -1,7 +1,8 @@
 #include "actors/journal.hpp"
 
 #include "actors/errors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/sql_guard.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
@@ -54,8 +55,8 @@ void recount(self_ptr self) {
   try {
     auto counts = st.store->count_by_status();
     for (size_t i = 0; i < counts.size(); ++i)
-      st.rt.stats->events_by_status[i] = counts[i];
-    st.rt.stats->backlog = counts[0];
+      st.rt.stats->events_by_status[i]->Set(counts[i]);
+    st.rt.stats->backlog.Set(counts[0]);
     st.rt.status->database_ok = true;
   } catch (const std::exception& e) {
     spdlog::warn("journal failed to count events: {}", e.what());
@@ -112,7 +113,7 @@ void flush(self_ptr self) {
   }
   auto& m = *st.rt.stats;
   if (!failure.empty()) {
-    ++m.journal_failures;
+    m.journal_failures.Increment();
     st.rt.status->database_ok = false;
     spdlog::error("journal failed to commit {} requests: {}", appends.size(),
                   failure);
@@ -130,9 +131,9 @@ void flush(self_ptr self) {
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                                - started)
                      .count();
-  ++m.journal_commits;
-  m.journal_commit_seconds.observe(elapsed);
-  m.journal_batch_size.observe(static_cast<double>(appends.size()));
+  m.journal_commits.Increment();
+  m.journal_commit_seconds.Observe(elapsed);
+  m.journal_batch_size.Observe(static_cast<double>(appends.size()));
   for (size_t i = 0; i < appends.size(); ++i) {
     std::vector<event_record> accepted;
     auto& events = appends[i].events;
@@ -147,8 +148,8 @@ void flush(self_ptr self) {
   }
   for (auto& d : deads)
     d.promise.deliver(true);
-  m.backlog += new_events - static_cast<int64_t>(finishes.size())
-               - static_cast<int64_t>(deads.size());
+  m.backlog.Increment(new_events - static_cast<int64_t>(finishes.size())
+                      - static_cast<int64_t>(deads.size()));
 }
 
 /// Keeps the SQLite WAL bounded; a no-op on PostgreSQL.
@@ -215,7 +216,7 @@ journal_actor::behavior_type journal(self_ptr self, runtime rt) {
         return rp;
       },
       [self](atom::pending) -> uint64_t {
-        auto n = self->state.rt.stats->backlog.load();
+        auto n = as_count(self->state.rt.stats->backlog);
         return n < 0 ? 0 : static_cast<uint64_t>(n);
       },
       [self](atom::replay, int64_t id) -> caf::result<replay_result> {

@@ -1,7 +1,7 @@
 #include "actors/recovery.hpp"
 
 #include "actors/dispatcher.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/metrics.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -81,7 +81,7 @@ void pump(self_ptr self) {
     self->monitor(d);
     st.dispatchers.emplace(d.address(), d);
     ++st.active;
-    ++st.rt.stats->dispatchers;
+    st.rt.stats->dispatchers.Increment();
   }
 }
 
@@ -98,7 +98,7 @@ recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
     auto& st = self->state;
     st.dispatchers.erase(msg.source);
     --st.active;
-    --st.rt.stats->dispatchers;
+    st.rt.stats->dispatchers.Decrement();
     // A finished batch may have been one of many.
     st.more = true;
     pump(self);

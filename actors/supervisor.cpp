@@ -1,7 +1,8 @@
 #include "actors/supervisor.hpp"
 
 #include "actors/errors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -80,7 +81,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
       return;
     }
     times.push_back(now);
-    ++st.rt.stats->supervisor_restarts;
+    st.rt.stats->supervisor_restarts.Increment();
     spdlog::warn("supervisor restarts {} #{} after it died: {}", effect, index,
                  describe(msg.reason));
     start(self, effect, index);

@@ -3,7 +3,7 @@
 #include "actors/actors.hpp"
 #include "actors/http_actor.hpp"
 #include "actors/journal.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
 #include "actors/query.hpp"
 #include "actors/recovery.hpp"
 #include "actors/retention.hpp"

@@ -2,6 +2,7 @@
 
 #include "actors/system.hpp"
 #include "config/defaults.hpp"
+#include "config/percent.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
 
@@ -17,22 +18,6 @@ namespace regevent {
 namespace {
 
 using json = nlohmann::json;
-
-std::string percent_decode(std::string s) {
-  uriUnescapeInPlaceA(s.data());
-  s.resize(std::char_traits<char>::length(s.c_str()));
-  return s;
-}
-
-/// Percent-encodes a query component, so that a decoded value put back into
-/// a header (Link) cannot carry CR/LF or delimiters into it.
-std::string percent_encode(const std::string& s) {
-  std::string out(s.size() * 3 + 1, '\0');
-  auto* end = uriEscapeExA(s.data(), s.data() + s.size(), out.data(), URI_FALSE,
-                           URI_FALSE);
-  out.resize(static_cast<size_t>(end - out.data()));
-  return out;
-}
 
 std::map<std::string, std::string> parse_query(const std::string& target) {
   std::map<std::string, std::string> out;

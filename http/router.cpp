@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 #include "actors/system.hpp"
 #include "http/answers.hpp"
 #include "http/api.hpp"

@@ -5,7 +5,8 @@
 // told, so retries and timeouts are exact and nothing sleeps.
 
 #include "actors/actors.hpp"
-#include "actors/metrics.hpp"
+#include "actors/observability/health.hpp"
+#include "actors/observability/metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

@@ -201,7 +201,7 @@ TEST_F(dispatcher_test, failures_are_retried_with_exponential_backoff) {
   EXPECT_EQ(status_of("get"), "done");
   EXPECT_EQ(rec->supervisor_gets, 2);
   EXPECT_TRUE(rec->dead.empty());
-  EXPECT_EQ(t.rt.stats->effect("pull_counter").retried.load(), 2u);
+  EXPECT_EQ(t.rt.stats->effect("pull_counter").retried.Value(), 2u);
 }
 
 TEST_F(dispatcher_test, exhausted_attempts_go_to_dead_letters) {
@@ -220,7 +220,7 @@ TEST_F(dispatcher_test, exhausted_attempts_go_to_dead_letters) {
   EXPECT_NE(rec->dead[0].error.find("scripted failure"), std::string::npos);
   // Marked dead by the journal with the letter, never done.
   EXPECT_EQ(status_of("get"), "");
-  EXPECT_EQ(t.rt.stats->events_dead.load(), 1u);
+  EXPECT_EQ(t.rt.stats->events_dead.Value(), 1u);
   // The other effects were applied once each.
   EXPECT_EQ(rec->applies["access_log"], 1);
   EXPECT_EQ(rec->applies["pull_counter"], 1);

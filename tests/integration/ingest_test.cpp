@@ -218,8 +218,8 @@ TEST_F(ingest, metrics_count_requests_events_and_commits) {
       << t;
   EXPECT_NE(t.find("regevent_events_total{outcome=\"duplicate\"} 1"),
             std::string::npos);
-  EXPECT_NE(t.find("regevent_http_requests_total{route=\"notifications\","
-                   "code=\"400\"} 1"),
+  EXPECT_NE(t.find("regevent_http_requests_total{code=\"400\","
+                   "route=\"notifications\"} 1"),
             std::string::npos);
   EXPECT_NE(t.find("regevent_journal_commit_seconds_count"), std::string::npos);
   EXPECT_NE(t.find("regevent_backlog_events"), std::string::npos);

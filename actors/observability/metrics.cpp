@@ -1,0 +1,151 @@
+#include "actors/observability/metrics.hpp"
+
+#include "persistence/event.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+
+namespace regevent {
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+}
+
+prometheus::Histogram::BucketBoundaries size_buckets() {
+  return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
+}
+
+auto builder(prometheus::Counter*) {
+  return prometheus::BuildCounter();
+}
+
+auto builder(prometheus::Gauge*) {
+  return prometheus::BuildGauge();
+}
+
+auto builder(prometheus::Histogram*) {
+  return prometheus::BuildHistogram();
+}
+
+/// Registers a family and remembers its place in the exposition.
+template<class T>
+prometheus::Family<T>& family(prometheus::Registry& registry,
+                              std::vector<std::string>& order, const char* name,
+                              const char* help) {
+  order.emplace_back(name);
+  return builder(static_cast<T*>(nullptr))
+      .Name(name)
+      .Help(help)
+      .Register(registry);
+}
+
+/// A family with one unlabelled metric.
+template<class T, class... Args>
+T& single(prometheus::Registry& registry, std::vector<std::string>& order,
+          const char* name, const char* help, Args&&... args) {
+  return family<T>(registry, order, name, help)
+      .Add({}, std::forward<Args>(args)...);
+}
+
+} // namespace
+
+metrics::metrics()
+    : requests_(family<prometheus::Counter>(
+        registry_, order_, "regevent_http_requests_total",
+        "HTTP requests by route and status code.")),
+      events_(family<prometheus::Counter>(
+          registry_, order_, "regevent_events_total",
+          "Events received, by outcome at ingest.")),
+      events_accepted(events_.Add({{"outcome", "accepted"}})),
+      events_duplicate(events_.Add({{"outcome", "duplicate"}})),
+      events_ignored(events_.Add({{"outcome", "ignored"}})),
+      events_filtered(single<prometheus::Counter>(
+          registry_, order_, "regevent_events_filtered_total",
+          "Journaled events the dispatcher filtered out.")),
+      events_done(single<prometheus::Counter>(
+          registry_, order_, "regevent_events_done_total",
+          "Events whose effects all committed.")),
+      events_dead(single<prometheus::Counter>(
+          registry_, order_, "regevent_events_dead_total",
+          "Events with at least one dead-lettered effect.")),
+      journal_commits(single<prometheus::Counter>(
+          registry_, order_, "regevent_journal_commits_total",
+          "Journal group commits.")),
+      journal_failures(single<prometheus::Counter>(
+          registry_, order_, "regevent_journal_commit_failures_total",
+          "Journal commits that failed.")),
+      journal_commit_seconds(single<prometheus::Histogram>(
+          registry_, order_, "regevent_journal_commit_seconds",
+          "Latency of one journal group commit.", latency_buckets())),
+      journal_batch_size(single<prometheus::Histogram>(
+          registry_, order_, "regevent_journal_batch_size",
+          "Requests carried by one journal group commit.", size_buckets())),
+      backlog(single<prometheus::Gauge>(registry_, order_,
+                                        "regevent_backlog_events",
+                                        "Journaled events not yet finished.")),
+      dispatchers(single<prometheus::Gauge>(registry_, order_,
+                                            "regevent_dispatchers",
+                                            "Dispatcher actors alive.")),
+      supervisor_restarts(single<prometheus::Counter>(
+          registry_, order_, "regevent_supervisor_restarts_total",
+          "Effect actors restarted by the supervisor.")),
+      by_status_(family<prometheus::Gauge>(
+          registry_, order_, "regevent_journal_events",
+          "Journaled events by status (refreshed periodically).")),
+      effect_events_(family<prometheus::Counter>(
+          registry_, order_, "regevent_effect_events_total",
+          "Effect outcomes per event: committed, skipped (already applied), "
+          "failed, retried, dead_lettered.")),
+      effect_batch_size_(family<prometheus::Histogram>(
+          registry_, order_, "regevent_effect_batch_size",
+          "Requests carried by one effect commit.")),
+      effect_commit_seconds_(family<prometheus::Histogram>(
+          registry_, order_, "regevent_effect_commit_seconds",
+          "Latency of one effect commit.")) {
+  for (size_t i = 0; i < events_by_status.size(); ++i)
+    events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
+}
+
+void metrics::count_request(const std::string& route, unsigned status) {
+  requests_.Add({{"route", route}, {"code", std::to_string(status)}})
+      .Increment();
+}
+
+effect_metrics& metrics::effect(const std::string& name) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  auto& slot = effects_[name];
+  if (!slot) {
+    auto outcome = [&](const char* o) -> prometheus::Counter& {
+      return effect_events_.Add({{"effect", name}, {"outcome", o}});
+    };
+    // Braces: the members are bound in the order written.
+    slot.reset(new effect_metrics{
+        outcome("committed"), outcome("skipped"), outcome("failed"),
+        outcome("retried"), outcome("dead_lettered"),
+        effect_batch_size_.Add({{"effect", name}}, size_buckets()),
+        effect_commit_seconds_.Add({{"effect", name}}, latency_buckets())});
+  }
+  return *slot;
+}
+
+std::string metrics::render() const {
+  auto families = registry_.Collect();
+  auto rank = [this](const prometheus::MetricFamily& f) {
+    return std::find(order_.begin(), order_.end(), f.name) - order_.begin();
+  };
+  // The registry answers in an order of its own (by type, then by hash of
+  // the labels); a fixed order keeps scrapes comparable by eye and by diff.
+  std::stable_sort(
+      families.begin(), families.end(),
+      [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  for (auto& f : families)
+    std::sort(f.metric.begin(), f.metric.end(),
+              [](const auto& a, const auto& b) { return a.label < b.label; });
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+} // namespace regevent

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+/// Per-effect counters and histograms. The references point into the
+/// registry of the `metrics` that made them and live as long as it does.
+struct effect_metrics {
+  prometheus::Counter& committed;
+  prometheus::Counter& skipped;
+  prometheus::Counter& failed;
+  prometheus::Counter& retried;
+  prometheus::Counter& dead_lettered;
+  prometheus::Histogram& batch_size;
+  prometheus::Histogram& commit_seconds;
+};
+
+/// The daemon's observable state: counters written by actors and the HTTP
+/// transport, rendered by /metrics. Every metric is a prometheus-cpp object,
+/// safe to update from any thread without a lock of ours.
+class metrics {
+  // Declared first: the families and metrics below live in the registry and
+  // the reference members are bound to them during construction, in the
+  // order of declaration, which is also the order of the exposition.
+  prometheus::Registry registry_;
+  /// Family names in registration order: the registry groups families by
+  /// type, the exposition keeps the order in which they were declared.
+  std::vector<std::string> order_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& events_;
+
+public:
+  metrics();
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  void count_request(const std::string& route, unsigned status);
+
+  prometheus::Counter& events_accepted;
+  prometheus::Counter& events_duplicate;
+  prometheus::Counter& events_ignored;
+  prometheus::Counter& events_filtered;
+  prometheus::Counter& events_done;
+  prometheus::Counter& events_dead;
+  prometheus::Counter& journal_commits;
+  prometheus::Counter& journal_failures;
+  prometheus::Histogram& journal_commit_seconds;
+  prometheus::Histogram& journal_batch_size;
+  /// Pending events in the journal, as last counted by the journal actor.
+  prometheus::Gauge& backlog;
+  prometheus::Gauge& dispatchers;
+  prometheus::Counter& supervisor_restarts;
+  /// Events by journal status, refreshed periodically; indexed like
+  /// `event_status_names` (persistence/event.hpp).
+  std::array<prometheus::Gauge*, 4> events_by_status{};
+
+  effect_metrics& effect(const std::string& name);
+
+  /// The Prometheus text exposition (format 0.0.4) of every metric.
+  std::string render() const;
+
+private:
+  prometheus::Family<prometheus::Gauge>& by_status_;
+  prometheus::Family<prometheus::Counter>& effect_events_;
+  prometheus::Family<prometheus::Histogram>& effect_batch_size_;
+  prometheus::Family<prometheus::Histogram>& effect_commit_seconds_;
+  /// Guards `effects_`: effect metrics are made on first use.
+  std::mutex mtx_;
+  std::map<std::string, std::unique_ptr<effect_metrics>> effects_;
+};
+
+/// The whole number a counting gauge holds, for the decisions that still read
+/// a metric (the HTTP actor's backpressure reads the backlog).
+inline int64_t as_count(const prometheus::Gauge& g) {
+  return static_cast<int64_t>(std::llround(g.Value()));
+}
+
+} // namespace regevent
