@@ -205,9 +205,8 @@ uint16_t logged_port(const std::string& log, size_t from) {
   if (at == std::string::npos)
     return 0;
   unsigned long port = 0;
-  for (auto i = at + marker.size(); i < log.size() && std::isdigit(
-                                        static_cast<unsigned char>(log[i]));
-       ++i)
+  for (auto i = at + marker.size();
+       i < log.size() && std::isdigit(static_cast<unsigned char>(log[i])); ++i)
     port = port * 10 + static_cast<unsigned long>(log[i] - '0');
   return port > 0 && port <= 65535 ? static_cast<uint16_t>(port) : 0;
 }

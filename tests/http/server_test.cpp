@@ -53,8 +53,8 @@ protected:
             held_.push_back({std::move(req), std::move(reply_to)});
             return;
           }
-          reply_to->reply(text_response(
-              200, req.method + " " + req.target + " " + req.body));
+          reply_to->reply(text_response(200, req.method + " " + req.target + " "
+                                                 + req.body));
         });
     port_ = server_->start();
     ASSERT_NE(port_, 0);
@@ -158,7 +158,8 @@ TEST_F(server, a_pipeline_longer_than_the_limit_is_read_as_answers_go_out) {
 
 // ---- limits
 
-TEST_F(server, a_body_over_the_limit_is_answered_413_and_the_connection_closed) {
+TEST_F(server,
+       a_body_over_the_limit_is_answered_413_and_the_connection_closed) {
   start("  body_limit: 1024\n");
   // At the limit: served.
   auto c = connect();
@@ -184,8 +185,8 @@ TEST_F(server, a_declared_length_over_the_limit_is_refused_before_the_body) {
   start("  body_limit: 1024\n");
   auto c = connect();
   // Only the header: the answer must not wait for 1 MiB that never comes.
-  ASSERT_TRUE(
-      c->send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n"));
+  ASSERT_TRUE(c->send(
+      "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n"));
   auto r = c->read_response();
   ASSERT_TRUE(r) << c->error();
   EXPECT_EQ(r->status, 413u);
@@ -196,7 +197,8 @@ TEST_F(server, a_declared_length_over_the_limit_is_refused_before_the_body) {
 TEST_F(server, headers_over_the_limit_are_answered_431) {
   start("  header_limit: 1024\n");
   auto c = connect();
-  ASSERT_TRUE(c->send(get("/h", "X-Filler: " + std::string(400, 'f') + "\r\n")));
+  ASSERT_TRUE(
+      c->send(get("/h", "X-Filler: " + std::string(400, 'f') + "\r\n")));
   auto ok = c->read_response();
   ASSERT_TRUE(ok) << c->error();
   EXPECT_EQ(ok->status, 200u);
@@ -320,8 +322,8 @@ TEST_F(server, a_handler_header_value_with_cr_lf_never_splits_the_answer) {
   auto requests = held(1);
   ASSERT_EQ(requests.size(), 1u);
   auto answer = text_response(200, "linked");
-  answer.headers.emplace_back("Link",
-                              "</next>; rel=\"next\"\r\nSet-Cookie: injected=1");
+  answer.headers.emplace_back(
+      "Link", "</next>; rel=\"next\"\r\nSet-Cookie: injected=1");
   answer.headers.emplace_back("X-Fine", "fine");
   requests[0].reply_to->reply(std::move(answer));
   auto bytes = c->read_until_closed();

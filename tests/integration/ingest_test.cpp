@@ -214,11 +214,10 @@ TEST_F(ingest, metrics_count_requests_events_and_commits_exactly) {
   };
   // 7 events accepted in 4 envelopes, 2 duplicates in a fifth, 2 bodies
   // refused before the journal.
-  ASSERT_EQ(
-      c.notify(envelope_json({pull("m-0"), pull("m-1"), pull("m-2"),
-                              pull("m-3")}))
-          .status,
-      200u);
+  ASSERT_EQ(c.notify(envelope_json(
+                         {pull("m-0"), pull("m-1"), pull("m-2"), pull("m-3")}))
+                .status,
+            200u);
   for (const char* id : {"m-4", "m-5", "m-6"})
     ASSERT_EQ(c.notify(one_pull(id)).status, 200u);
   ASSERT_EQ(c.notify(envelope_json({pull("m-0"), pull("m-5")})).status, 200u);

@@ -331,10 +331,12 @@ struct used_table {
 const std::vector<used_table>& used_schema() {
   static const std::vector<used_table> tables{
       {"events",
-       {"seq", "id", "received_at", "event_time", "action", "repository",
-        "tag", "digest", "media_type", "size", "method", "user_agent", "actor",
-        "client_addr", "source_addr", "raw", "status", "reason", "claimed_by",
-        "claim_expires", "finished_at"},
+       {"seq",        "id",          "received_at", "event_time",
+        "action",     "repository",  "tag",         "digest",
+        "media_type", "size",        "method",      "user_agent",
+        "actor",      "client_addr", "source_addr", "raw",
+        "status",     "reason",      "claimed_by",  "claim_expires",
+        "finished_at"},
        {{"id"}}},
       {"event_effects",
        {"event_id", "effect", "applied_at"},
@@ -420,10 +422,13 @@ TEST(migrations, create_every_table_column_and_key_the_code_uses) {
     for (const auto& column : table.columns)
       EXPECT_EQ(columns.count(column), 1u) << table.name << "." << column;
     auto keys = unique_keys_of(f.sql(), table.name);
-    for (const auto& key : table.unique_keys)
+    for (const auto& key : table.unique_keys) {
+      std::string named;
+      for (const auto& column : key)
+        named += (named.empty() ? "" : ", ") + column;
       EXPECT_EQ(keys.count(key), 1u)
-          << table.name << " has no unique index on " << *key.begin()
-          << (key.size() > 1 ? ", ..." : "");
+          << table.name << " has no unique index on (" << named << ")";
+    }
   }
 }
 
