@@ -284,6 +284,20 @@ TEST_F(server, an_answer_to_a_client_that_left_is_dropped) {
   EXPECT_TRUE(server_->wait_idle(std::chrono::steady_clock::now() + 10s));
 }
 
+// ---- the test client itself
+
+TEST_F(server, the_test_client_gives_up_at_its_deadline) {
+  start({}, true); // the handler never answers
+  http_client client("127.0.0.1", port_, 300ms);
+  auto started = std::chrono::steady_clock::now();
+  auto r = client.request("GET", "/never");
+  EXPECT_EQ(r.status, 0u);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  // Sent once: a request that ran out of time is not sent again.
+  EXPECT_EQ(handled_.load(), 1);
+}
+
 // ---- header injection
 
 TEST_F(server, a_request_id_with_a_folded_line_never_reaches_the_answer) {
