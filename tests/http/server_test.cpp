@@ -105,6 +105,20 @@ std::string post(const std::string& target, const std::string& body,
          + std::to_string(body.size()) + "\r\n" + extra + "\r\n" + body;
 }
 
+/// The next answer on `c` is `status` with error `code`, says the
+/// connection ends, and the server then closes it.
+void expect_refused_and_closed(raw_connection& c, unsigned status,
+                               const std::string& code) {
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, status);
+  EXPECT_NE(r->body.find(code), std::string::npos) << r->body;
+  EXPECT_EQ(r->headers["Connection"], "close");
+  EXPECT_FALSE(c.keep_alive());
+  EXPECT_EQ(c.read_until_closed(), "");
+  EXPECT_TRUE(c.peer_closed()) << c.error();
+}
+
 // ---- pipelining
 
 TEST_F(server, pipelined_requests_are_answered_in_request_order) {
@@ -170,14 +184,7 @@ TEST_F(server,
   EXPECT_EQ(ok->body.size(), std::string("POST /up ").size() + 1024);
   // One byte over: refused before the handler sees it.
   ASSERT_TRUE(c->send(post("/up", std::string(1025, 'x'))));
-  auto r = c->read_response();
-  ASSERT_TRUE(r) << c->error();
-  EXPECT_EQ(r->status, 413u);
-  EXPECT_NE(r->body.find("PAYLOAD_TOO_LARGE"), std::string::npos) << r->body;
-  EXPECT_EQ(r->headers["Connection"], "close");
-  EXPECT_FALSE(c->keep_alive());
-  EXPECT_EQ(c->read_until_closed(), "");
-  EXPECT_TRUE(c->peer_closed()) << c->error();
+  expect_refused_and_closed(*c, 413, "PAYLOAD_TOO_LARGE");
   EXPECT_EQ(handled_.load(), 1);
 }
 
@@ -204,13 +211,7 @@ TEST_F(server, headers_over_the_limit_are_answered_431) {
   EXPECT_EQ(ok->status, 200u);
   ASSERT_TRUE(
       c->send(get("/h", "X-Filler: " + std::string(2000, 'f') + "\r\n")));
-  auto r = c->read_response();
-  ASSERT_TRUE(r) << c->error();
-  EXPECT_EQ(r->status, 431u);
-  EXPECT_NE(r->body.find("HEADERS_TOO_LARGE"), std::string::npos) << r->body;
-  EXPECT_FALSE(c->keep_alive());
-  EXPECT_EQ(c->read_until_closed(), "");
-  EXPECT_TRUE(c->peer_closed()) << c->error();
+  expect_refused_and_closed(*c, 431, "HEADERS_TOO_LARGE");
   EXPECT_EQ(handled_.load(), 1);
 }
 
