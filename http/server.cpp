@@ -46,6 +46,9 @@ struct shared_state {
   std::string id_prefix;
 };
 
+/// Bytes that may not appear in a response header's name or value.
+const std::string field_breaks("\r\n\0", 3);
+
 bool sane_request_id(beast::string_view v) {
   if (v.empty() || v.size() > 128)
     return false;
@@ -87,8 +90,18 @@ public:
     res->set(bhttp::field::server, "regevent");
     res->set(bhttp::field::content_type, r.content_type);
     res->set("X-Request-Id", slot.request_id);
-    for (auto& [name, value] : r.headers)
+    for (auto& [name, value] : r.headers) {
+      // Beast writes field values as given: a CR or LF would end this
+      // field and start one the handler never meant (response splitting).
+      if (name.find_first_of(field_breaks) != std::string::npos
+          || value.find_first_of(field_breaks) != std::string::npos) {
+        spdlog::error("http drops a response header with CR, LF or NUL in "
+                      "it (request {})",
+                      slot.request_id);
+        continue;
+      }
       res->set(name, value);
+    }
     res->keep_alive(slot.keep_alive && !closing_);
     res->body() = std::move(r.body);
     res->prepare_payload();
@@ -265,8 +278,12 @@ private:
     ++first_slot_id_;
     if (close || (closing_ && slots_.empty() && !reading_))
       return do_close();
-    if (!slots_.empty())
+    if (!slots_.empty()) {
+      // A slot is free again: read on while later answers are pending,
+      // instead of only once the whole pipeline has drained.
+      do_read();
       return do_write();
+    }
     if (reading_)
       stream_.expires_after(
           std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -53,30 +54,38 @@ protected:
                 << tail(registry_->log());
   }
 
-  /// The daemon under test, on a port fixed before it first starts so that
-  /// the registry can be pointed at it while it is down, and so that a
-  /// restart listens where the registry keeps sending.
+  /// The daemon under test: on port 0 the first time it starts, and on
+  /// that same port after a restart, where the registry keeps sending.
   daemon_process& daemon() {
     if (!daemon_) {
       daemon_ = std::make_unique<daemon_process>(
-          dir_, "listen: 127.0.0.1:" + std::to_string(daemon_port_)
-                    + "\nauth:\n  notify_token: " + notify_secret
+          dir_, std::string("auth:\n  notify_token: ") + notify_secret
                     + "\n  admin_token: " + admin_token + "\n" + daemon_yaml_);
-      api_ = std::make_unique<management_api>(daemon_port_, admin_token);
+      daemon_->keep_port_across_restarts();
     }
     return *daemon_;
   }
 
+  /// The daemon's port: known once it has started.
+  uint16_t daemon_port() {
+    auto port = daemon().port();
+    if (port == 0)
+      ADD_FAILURE() << "the daemon's port is asked for before it started";
+    return port;
+  }
+
   management_api& api() {
-    daemon();
+    if (!api_)
+      api_ = std::make_unique<management_api>(daemon_port(), admin_token);
     return *api_;
   }
 
+  /// The registry, pointed at the daemon: start the daemon first.
   registry_process& registry() {
     if (!registry_)
       registry_ = std::make_unique<registry_process>(
           dir_,
-          "http://127.0.0.1:" + std::to_string(daemon_port_)
+          "http://127.0.0.1:" + std::to_string(daemon_port())
               + "/service/notifications",
           notify_secret);
     return *registry_;
@@ -183,7 +192,6 @@ protected:
   /// Appended to the daemon's configuration; set before daemon() is first
   /// called.
   std::string daemon_yaml_;
-  uint16_t daemon_port_ = free_port();
   std::unique_ptr<daemon_process> daemon_;
   std::unique_ptr<management_api> api_;
   std::unique_ptr<registry_process> registry_;
@@ -490,7 +498,11 @@ TEST_F(real_registry, the_same_image_in_two_projects_is_listed_in_each) {
 // ---- delivery: the daemon down, the daemon killed
 
 TEST_F(real_registry, events_sent_while_the_daemon_is_down_arrive_once) {
-  // The registry starts pointed at a daemon that is not there.
+  // The daemon starts once for its port and stops: the registry then
+  // starts pointed at a daemon that is not there.
+  ASSERT_TRUE(daemon().start()) << daemon().log();
+  daemon().signal(SIGTERM);
+  ASSERT_EQ(daemon().wait_exit(std::chrono::seconds(10)), 0) << daemon().log();
   ASSERT_TRUE(registry().start()) << registry().log();
   const std::string repo = "library/offline";
   auto img = image("offline", "1.0");

@@ -2,16 +2,15 @@
 
 #include "tests/fixtures/poll.hpp"
 
-#include <arpa/inet.h>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
-#include <netinet/in.h>
+#include <memory>
 #include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,7 +61,7 @@ bool reaped(pid_t pid, int& exit_code) {
   return true;
 }
 
-std::string registry_config(const std::string& storage, uint16_t port,
+std::string registry_config(const std::string& storage,
                             const std::string& notify_url,
                             const std::string& secret) {
   return "version: 0.1\n"
@@ -84,9 +83,7 @@ std::string registry_config(const std::string& storage, uint16_t port,
            "    uploadpurging:\n"
            "      enabled: false\n"
            "http:\n"
-           "  addr: 127.0.0.1:"
-         + std::to_string(port)
-         + "\n"
+           "  addr: 127.0.0.1:0\n"
            "  headers:\n"
            "    X-Content-Type-Options: [nosniff]\n"
            "notifications:\n"
@@ -108,24 +105,6 @@ std::string registry_config(const std::string& storage, uint16_t port,
 }
 
 } // namespace
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t length = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a port on 127.0.0.1");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds deadline) {
@@ -216,10 +195,30 @@ std::string registry_process::log() const {
   return read_file(log_path_);
 }
 
-bool registry_process::launch() {
-  port_ = free_port();
+namespace {
+
+/// The port in the registry's `msg="listening on 127.0.0.1:<port>"` line
+/// (logged once its listener is bound) at or after `from`; 0 before.
+uint16_t logged_port(const std::string& log, size_t from) {
+  const std::string marker = "listening on 127.0.0.1:";
+  auto at = log.find(marker, from);
+  if (at == std::string::npos)
+    return 0;
+  unsigned long port = 0;
+  for (auto i = at + marker.size();
+       i < log.size() && std::isdigit(static_cast<unsigned char>(log[i])); ++i)
+    port = port * 10 + static_cast<unsigned long>(log[i] - '0');
+  return port > 0 && port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
+} // namespace
+
+bool registry_process::start() {
+  // Port 0: the registry binds a free port itself and logs it, so no port
+  // is chosen here and handed on (another process could take it first).
   write_file(config_path_,
-             registry_config(storage_path_, port_, notify_url_, secret_));
+             registry_config(storage_path_, notify_url_, secret_));
+  const auto log_start = log().size(); // the log is kept across restarts
   file_actions actions;
   posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions.fa, 1, log_path_.c_str(),
@@ -228,8 +227,9 @@ bool registry_process::launch() {
   pid_ = spawn({"docker-registry", "serve", config_path_}, actions);
   if (pid_ < 0)
     return false;
+  port_ = 0;
   bool exited = false;
-  http_client probe("127.0.0.1", port_);
+  std::unique_ptr<http_client> probe;
   bool up = poll_until(
       [&] {
         int code = 0;
@@ -237,22 +237,20 @@ bool registry_process::launch() {
           exited = true;
           return true;
         }
-        return probe.get("/v2/").status == 200;
+        if (port_ == 0) {
+          port_ = logged_port(log(), log_start);
+          if (port_ == 0)
+            return false;
+          probe = std::make_unique<http_client>("127.0.0.1", port_, 5s);
+        }
+        return probe->get("/v2/").status == 200;
       },
       30s);
   if (exited)
     pid_ = -1;
-  return up && !exited;
-}
-
-bool registry_process::start() {
-  // Another process may take the free port before the registry binds it:
-  // then the registry exits, and a new port is tried.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (launch())
-      return true;
-    stop();
-  }
+  if (up && !exited)
+    return true;
+  stop();
   return false;
 }
 

@@ -12,10 +12,6 @@
 
 namespace regevent::test {
 
-/// A TCP port that was free on 127.0.0.1 a moment ago: a socket bound to
-/// port 0, its port read back, the socket closed.
-uint16_t free_port();
-
 /// What a finished child process left.
 struct command_result {
   /// The exit status; -signal when a signal ended it; -1 when it could not
@@ -35,7 +31,8 @@ command_result run_command(const std::vector<std::string>& argv,
                            = std::chrono::seconds(60));
 
 /// Debian's real `docker-registry serve` (CNCF Distribution 2.8.2) as a
-/// child process on a free loopback port, with filesystem storage and its
+/// child process on loopback port 0 (the port it got is read from its
+/// `listening on` log line), with filesystem storage and its
 /// log in `dir`, deletes enabled, and one notification endpoint: `notify_url`
 /// with `Authorization: Bearer <secret>`, references included, timeout 1s,
 /// threshold 3, backoff 1s.
@@ -47,8 +44,8 @@ public:
   registry_process(const registry_process&) = delete;
   registry_process& operator=(const registry_process&) = delete;
 
-  /// Starts the registry and waits until GET /v2/ answers 200. False on
-  /// failure (see log()).
+  /// Starts the registry, reads its port from its log and waits until
+  /// GET /v2/ answers 200. False on failure (see log()).
   bool start();
 
   /// SIGTERM to the registry's PID, then SIGKILL if it has not exited
@@ -74,8 +71,6 @@ public:
   }
 
 private:
-  bool launch();
-
   const temp_dir& dir_;
   std::string notify_url_;
   std::string secret_;

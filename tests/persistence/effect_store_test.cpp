@@ -342,14 +342,6 @@ TEST(repository_store, skip_policy_creates_no_project) {
   EXPECT_FALSE(store->project_exists("team"));
 }
 
-TEST(repository_store, other_stores_answer_that_projects_exist) {
-  test::store_fixture f;
-  for (const char* name : {"access_log", "pull_counter", "artifacts"})
-    EXPECT_TRUE(
-        make_effect_store(name, f.db(), f.cfg())->project_exists("anything"))
-        << name;
-}
-
 // --- artifacts and tags ----------------------------------------------------
 
 /// The artifacts and tags the API shows: an artifact is visible while its
