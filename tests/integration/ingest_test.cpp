@@ -3,6 +3,7 @@
 // garbage, crash and graceful shutdown.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/faults.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -341,6 +342,7 @@ TEST_F(ingest, sigterm_drains_and_exits_zero) {
 }
 
 TEST_F(ingest, readyz_is_503_while_shutting_down) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   // A long grace with a dispatcher held by a slow effect keeps the daemon
   // in its shutdown phase long enough to observe it.
   start("shutdown:\n  grace_period_ms: 3000\neffects:\n  retry:\n    "
