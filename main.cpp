@@ -61,6 +61,17 @@ int main(int argc, char** argv) {
     std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
     return 2;
   }
+#ifndef REGEVENT_WITH_FAULT_INJECTION
+  // A release build has no injection code: a configuration that asks for a
+  // fault would otherwise run without the faults its author expects.
+  if (cfg.faults.mode != regevent::fault_mode::none) {
+    std::cerr << "regeventd: invalid configuration: fault_injection (or "
+                 "REGEVENT_FAULT_INJECTION) asks for faults, but this build "
+                 "has no fault injection (a test-only feature: configure "
+                 "with -DREGEVENT_FAULT_INJECTION=ON)\n";
+    return 2;
+  }
+#endif
   if (check_config) {
     std::cout << regevent::to_yaml(cfg);
     return 0;

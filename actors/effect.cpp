@@ -53,6 +53,7 @@ void flush(effect_self self) {
   auto batch = std::move(st.buffer);
   st.buffer.clear();
   auto& m = st.rt.stats->effect(st.effect);
+#ifdef REGEVENT_WITH_FAULT_INJECTION
   if (st.faults && st.faults->mode != fault_mode::none) {
     auto left = st.faults->remaining.load();
     while (left > 0
@@ -71,6 +72,7 @@ void flush(effect_self self) {
       return;
     }
   }
+#endif
   std::string failure;
   // An outage is not the events' fault: the dispatcher retries it without
   // spending attempts.

@@ -44,12 +44,14 @@ supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
   for (const auto& [effect, settings] : cfg.effects.actors) {
     if (!settings.enabled)
       continue;
+#ifdef REGEVENT_WITH_FAULT_INJECTION
     auto budget = std::make_shared<fault_budget>();
     if (cfg.faults.effect == effect) {
       budget->mode = cfg.faults.mode;
       budget->remaining = cfg.faults.count;
     }
     st.faults[effect] = budget;
+#endif
     for (size_t i = 0; i < settings.instances; ++i)
       start(self, effect, i);
     spdlog::info("supervisor started {} x{} (batch {} / {} ms)", effect,

@@ -185,5 +185,28 @@ TEST_F(check_config, missing_file_exits_2) {
   EXPECT_TRUE(contains(r.err, "nope.yml")) << r.err;
 }
 
+#ifdef REGEVENT_WITH_FAULT_INJECTION
+TEST_F(check_config, fault_injection_build_accepts_faults) {
+  auto path = write_config(
+      "fault_injection:\n  effect: artifacts\n  mode: throw\n  count: 2\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "fault_injection:")) << r.out;
+}
+#else
+TEST_F(check_config, release_build_refuses_faults_naming_the_key) {
+  auto path = write_config(
+      "fault_injection:\n  effect: artifacts\n  mode: fail\n  count: 1\n");
+  auto r = run_regeventd(dir, {"--check-config", "--config", path});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "fault_injection")) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  env.set("REGEVENT_FAULT_INJECTION", "artifacts:fail:1");
+  r = run_regeventd(dir, {"--check-config"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "REGEVENT_FAULT_INJECTION")) << r.err;
+}
+#endif
+
 } // namespace
 } // namespace regevent

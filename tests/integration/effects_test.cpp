@@ -3,6 +3,7 @@
 // unknown projects, retention, and the management API.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/faults.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -142,6 +143,7 @@ TEST_F(effects, every_fixture_delivered_three_times_gives_the_same_rows) {
 }
 
 TEST_F(effects, a_commit_that_fails_twice_is_retried_and_applied_once) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   start("effects:\n  retry:\n    attempts: 5\n    base_ms: 10\n    "
         "max_ms: 50\n",
         {{"REGEVENT_FAULT_INJECTION", "pull_counter:fail:2"}});
@@ -160,6 +162,7 @@ TEST_F(effects, a_commit_that_fails_twice_is_retried_and_applied_once) {
 }
 
 TEST_F(effects, an_effect_that_always_fails_is_dead_lettered_and_replayed) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   start("effects:\n  retry:\n    attempts: 3\n    base_ms: 10\n    "
         "max_ms: 20\n",
         {{"REGEVENT_FAULT_INJECTION", "artifacts:fail:3"}});
@@ -198,6 +201,7 @@ TEST_F(effects, an_effect_that_always_fails_is_dead_lettered_and_replayed) {
 }
 
 TEST_F(effects, an_effect_that_throws_is_restarted_and_the_event_applied) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   start("effects:\n  retry:\n    base_ms: 10\n    max_ms: 20\n",
         {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:1"}});
   ASSERT_EQ(daemon_->client()
@@ -213,6 +217,7 @@ TEST_F(effects, an_effect_that_throws_is_restarted_and_the_event_applied) {
 }
 
 TEST_F(effects, an_exhausted_restart_budget_turns_readyz_503) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   start("effects:\n  restart:\n    max_restarts: 2\n    window_s: 600\n  "
         "retry:\n    attempts: 10\n    base_ms: 10\n    max_ms: 20\n",
         {{"REGEVENT_FAULT_INJECTION", "artifacts:throw:100"}});

@@ -3,6 +3,7 @@
 // garbage, crash and graceful shutdown.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/faults.hpp"
 #include "tests/fixtures/metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -374,6 +375,7 @@ TEST_F(ingest, sigterm_drains_and_exits_zero) {
 }
 
 TEST_F(ingest, readyz_is_503_while_shutting_down) {
+  REGEVENT_REQUIRE_FAULT_INJECTION();
   // A dispatcher held by an effect that keeps failing holds the daemon in
   // its grace period; the listener is closed by then, so the question goes
   // on a connection opened before the signal.
