@@ -123,8 +123,7 @@ void flush(self_ptr self) {
       d.promise.deliver(make_error(ec::database_unavailable, failure));
     // Final states are not lost if this retry fails too: the events stay
     // pending and recovery finishes them again.
-    if (st.finishes.size() < 100'000)
-      st.finishes = std::move(finishes);
+    st.finishes = std::move(finishes);
     return;
   }
   st.rt.status->database_ok = true;

@@ -119,9 +119,4 @@ bool still_connected(database& db) noexcept {
   }
 }
 
-void database::reconnect() {
-  session_.reset();
-  open();
-}
-
 } // namespace regevent

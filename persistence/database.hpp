@@ -56,9 +56,6 @@ public:
   /// Cheap round trip that proves the connection works.
   void ping();
 
-  /// Drops and reopens the connection (after the server went away).
-  void reconnect();
-
 private:
   void open();
 
