@@ -35,12 +35,17 @@ constexpr auto api_timeout
 /// the error to `done`; the actor ends with the answer.
 template<class T, class Handle, class... Ts>
 void ask(caf::actor_system& sys, const Handle& to, reply_fn<T> done, Ts... xs) {
-  sys.spawn([to, done = std::move(done),
-             xs...](caf::event_based_actor* self) mutable {
-    self->request(to, api_timeout, std::move(xs)...)
-        .then([done](T& x) { done(std::move(x)); },
-              [done](caf::error& e) { done(std::move(e)); });
-  });
+  // The handle goes in as a spawn argument, not a capture: CAF 0.17.6
+  // dereferences a null argument tuple when a function actor is spawned
+  // without any (UBSan: reference binding to null pointer).
+  sys.spawn(
+      [done = std::move(done), xs...](caf::event_based_actor* self,
+                                      Handle receiver) mutable {
+        self->request(receiver, api_timeout, std::move(xs)...)
+            .then([done](T& x) { done(std::move(x)); },
+                  [done](caf::error& e) { done(std::move(e)); });
+      },
+      to);
 }
 
 caf::actor_system_config& make_config(caf::actor_system_config& cfg) {
