@@ -2,10 +2,9 @@
 
 namespace regevent {
 
-effect_actor::behavior_type access_log(effect_self self, runtime rt,
-                                       std::shared_ptr<fault_budget> faults) {
-  return effect_behavior(self, std::move(rt), effect_name::access_log,
-                         std::move(faults));
+effect_actor::behavior_type access_log(effect_self self, effect_actor_config cfg) {
+  cfg.effect = effect_kind::access_log;
+  return effect_behavior(self, std::move(cfg));
 }
 
 } // namespace regevent

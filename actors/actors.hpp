@@ -24,6 +24,21 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_pools)
 
 namespace regevent {
 
+/// Told by the journal, the owner of the backlog count and the database's
+/// health, whenever either changes: the events journaled and not finished,
+/// and whether the last commit or probe reached the database. The HTTP
+/// actor decides backpressure on what it was told, never on shared state.
+using backlog_listener = caf::typed_actor<
+    caf::reacts_to<atom::backlog, uint64_t, bool>>;
+
+/// What every stage that runs dispatchers answers at shutdown.
+using drainable_actor = caf::typed_actor<
+    /// Stop starting work; answers once every dispatcher of this stage has
+    /// finished (the caller's timeout bounds the wait).
+    caf::replies_to<atom::shutdown>::with<bool>,
+    /// Dispatchers alive.
+    caf::replies_to<atom::status>::with<uint64_t>>;
+
 /// The JOURNAL actor interface: the only writer of the `events` table.
 using journal_actor = caf::typed_actor<
     /// Journals a batch in a group commit and answers with the events that
@@ -40,6 +55,8 @@ using journal_actor = caf::typed_actor<
     /// Sends a dead letter's event back to pending (the API's replay), in
     /// its own commit; ec::not_found for an unknown id.
     caf::replies_to<atom::replay, int64_t>::with<replay_result>,
+    /// Tells the listener the backlog now and whenever it changes.
+    caf::reacts_to<atom::subscribe, backlog_listener>,
     /// Commits what is buffered (sent by the actor to itself).
     caf::reacts_to<atom::flush>,
     /// Periodic housekeeping: recount statuses, probe the database.
@@ -114,10 +131,8 @@ using recovery_actor = caf::typed_actor<
     caf::reacts_to<atom::wakeup>,
     /// Periodic: look for work whose claim expired (a dead instance's).
     caf::reacts_to<atom::tick>,
-    /// Stop claiming and give back own claims.
-    caf::replies_to<atom::shutdown>::with<bool>,
-    /// Dispatchers alive.
-    caf::replies_to<atom::status>::with<uint64_t>>;
+    /// The journal was restarted: new dispatchers report to this one.
+    caf::reacts_to<atom::bind, journal_actor>>::extend_with<drainable_actor>;
 
 /// The HTTP actor interface: owns ingest, spawns a dispatcher per batch.
 using http_actor = caf::typed_actor<
@@ -126,10 +141,27 @@ using http_actor = caf::typed_actor<
     /// Spawns one dispatcher for the events of the appends answered since
     /// the last flush (sent by the actor to itself).
     caf::reacts_to<atom::flush>,
-    /// Stop spawning dispatchers (shutdown).
+    /// The journal was restarted: journal there, and subscribe again.
+    caf::reacts_to<atom::bind, journal_actor>,
+    /// Recovery was restarted: wake that one up.
+    caf::reacts_to<atom::bind, recovery_actor>,
+    /// What the journal tells about its backlog and the database.
+    caf::reacts_to<atom::backlog, uint64_t,
+                   bool>>::extend_with<drainable_actor>;
+
+/// The ROOT actor interface: owns the core topology (journal, effect
+/// supervisor, recovery, HTTP actor), restarts the journal, recovery and the
+/// HTTP actor when they die, and stops them in order.
+using root_actor = caf::typed_actor<
+    /// Drain: the HTTP actor and recovery stop starting work; answers once
+    /// every dispatcher finished.
     caf::replies_to<atom::shutdown>::with<bool>,
-    /// Dispatchers alive.
-    caf::replies_to<atom::status>::with<uint64_t>>;
+    /// Children alive; answered once the topology is up (the facade waits
+    /// for it before it takes requests).
+    caf::replies_to<atom::status>::with<uint64_t>,
+    /// The ordered stop moves to its next stage when a stage outlives the
+    /// grace period (sent by the actor to itself; the stage's index).
+    caf::reacts_to<atom::next_stage, uint64_t>>;
 
 /// Picks the instance of a pool that serves `key`: a stable hash, so that one
 /// repository's updates land in one instance and aggregate there.

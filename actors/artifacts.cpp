@@ -2,10 +2,9 @@
 
 namespace regevent {
 
-effect_actor::behavior_type artifacts(effect_self self, runtime rt,
-                                      std::shared_ptr<fault_budget> faults) {
-  return effect_behavior(self, std::move(rt), effect_name::artifacts,
-                         std::move(faults));
+effect_actor::behavior_type artifacts(effect_self self, effect_actor_config cfg) {
+  cfg.effect = effect_kind::artifacts;
+  return effect_behavior(self, std::move(cfg));
 }
 
 } // namespace regevent

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/filter.hpp"
 #include "actors/observability/metrics.hpp"
+#include "config/error.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -22,6 +23,33 @@ uint32_t backoff_ms(const retry_policy& policy, uint32_t attempt, double unit) {
   delay = std::min(delay, static_cast<double>(policy.max_ms));
   delay *= 1.0 + policy.jitter * (2.0 * unit - 1.0);
   return static_cast<uint32_t>(std::max(1.0, delay));
+}
+
+std::shared_ptr<const dispatcher_config>
+dispatcher_config::from(const runtime& rt) {
+  const auto& c = *rt.cfg;
+  auto x = std::make_shared<dispatcher_config>();
+  x->filter = c.filter;
+  x->retry = c.effects.retry;
+  x->journal_timeout = std::chrono::milliseconds(c.ingest.journal_timeout_ms);
+  for (const auto& [name, e] : c.effects.actors)
+    x->request_timeouts[name] = std::chrono::milliseconds(e.request_timeout_ms);
+  x->stats = rt.stats;
+  return x;
+}
+
+void dispatcher_config::validate() const {
+  if (retry.attempts == 0)
+    throw config_error("dispatcher: retry attempts must be positive");
+  if (journal_timeout.count() <= 0)
+    throw config_error("dispatcher: the journal timeout must be positive");
+  for (auto e : all_effects)
+    if (request_timeouts.count(to_string(e)) == 0
+        || request_timeouts.at(to_string(e)).count() <= 0)
+      throw config_error(std::string("dispatcher: no request timeout for ")
+                         + to_string(e));
+  if (!stats)
+    throw config_error("dispatcher: metrics are required");
 }
 
 namespace {
@@ -55,11 +83,11 @@ void resolve_event_item(self_ptr self, size_t index, bool went_dead) {
   if (--st.open[e] == 0) {
     if (st.dead[e]) {
       // The journal marked the event dead together with its dead letter.
-      st.rt.stats->events_dead.Increment();
+      st.cfg->stats->events_dead.Increment();
     } else {
       st.updates.push_back(
           {st.kept[e].event.id, event_status::done, std::string{}});
-      st.rt.stats->events_done.Increment();
+      st.cfg->stats->events_done.Increment();
     }
   }
   finish_if_done(self);
@@ -70,9 +98,9 @@ void send_item(self_ptr self, size_t index, const effect_actor& target);
 void fail_item(self_ptr self, size_t index, const caf::error& err) {
   auto& st = self->state;
   auto& item = st.items[index];
-  auto& em = st.rt.stats->effect(item.effect);
+  auto& em = st.cfg->stats->effect(to_string(item.effect));
   em.failed.Increment();
-  const auto& policy = st.rt.cfg->effects.retry;
+  const auto& policy = st.cfg->retry;
   // An outage or a conflict between writers is retried until it passes;
   // it says nothing about the event.
   if (is_transient(err)) {
@@ -84,7 +112,8 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
     em.retried.Increment();
     item.next_delay_ms
         = backoff_ms(policy, item.attempt + item.outages - 1, random_unit());
-    spdlog::debug("dispatcher retries {} of event {} in {} ms: {}", item.effect,
+    spdlog::debug("dispatcher retries {} of event {} in {} ms: {}",
+                  to_string(item.effect),
                   st.kept[item.event].event.id, item.next_delay_ms,
                   describe(err));
     self->delayed_send(self, std::chrono::milliseconds(item.next_delay_ms),
@@ -92,13 +121,12 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
     return;
   }
   em.dead_lettered.Increment();
-  dead_letter letter{st.kept[item.event].event.id, item.effect, describe(err),
-                     item.attempt};
+  dead_letter letter{st.kept[item.event].event.id, to_string(item.effect),
+                     describe(err), item.attempt};
   spdlog::error("dispatcher dead-letters {} of event {} after {} attempts: {}",
                 letter.effect, letter.event_id, letter.attempts, letter.error);
-  auto timeout
-      = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
-  self->request(st.journal, timeout, atom::dead_v, std::move(letter))
+  self->request(st.journal, st.cfg->journal_timeout, atom::dead_v,
+                std::move(letter))
       .then([self, index](bool) { resolve_event_item(self, index, true); },
             [self, index](caf::error& e) {
               // Not recorded: the event stays pending and recovery takes it
@@ -113,7 +141,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
               --st.unresolved;
               st.dead[item.event] = true;
               if (--st.open[item.event] == 0)
-                st.rt.stats->events_dead.Increment();
+                st.cfg->stats->events_dead.Increment();
               finish_if_done(self);
             });
 }
@@ -121,8 +149,7 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
 void send_item(self_ptr self, size_t index, const effect_actor& target) {
   auto& st = self->state;
   const auto& item = st.items[index];
-  const auto& ecfg = st.rt.cfg->effects.actors.at(item.effect);
-  self->request(target, std::chrono::milliseconds(ecfg.request_timeout_ms),
+  self->request(target, st.cfg->request_timeouts.at(to_string(item.effect)),
                 atom::apply_v, st.kept[item.event])
       .then([self, index](bool) { resolve_event_item(self, index, false); },
             [self, index](caf::error& e) { fail_item(self, index, e); });
@@ -131,8 +158,8 @@ void send_item(self_ptr self, size_t index, const effect_actor& target) {
 void start_items(self_ptr self) {
   auto& st = self->state;
   for (size_t e = 0; e < st.kept.size(); ++e) {
-    for (const char* effect : st.plans[e]) {
-      if (st.pools.pools.count(effect) == 0)
+    for (auto effect : st.plans[e]) {
+      if (st.pools.pools.count(to_string(effect)) == 0)
         continue; // Disabled in the topology.
       st.items.push_back({e, effect});
       ++st.open[e];
@@ -143,12 +170,12 @@ void start_items(self_ptr self) {
     if (st.open[e] == 0) {
       st.updates.push_back(
           {st.kept[e].event.id, event_status::done, std::string{}});
-      st.rt.stats->events_done.Increment();
+      st.cfg->stats->events_done.Increment();
     }
   }
   for (size_t i = 0; i < st.items.size(); ++i) {
     const auto& item = st.items[i];
-    const auto& pool = st.pools.pools.at(item.effect);
+    const auto& pool = st.pools.pools.at(to_string(item.effect));
     send_item(
         self, i,
         pool[pick_instance(st.kept[item.event].event.repository, pool.size())]);
@@ -159,8 +186,9 @@ void start_items(self_ptr self) {
 /// Drops events of unknown projects (unknown_project: skip), then routes.
 void resolve_projects(self_ptr self) {
   auto& st = self->state;
-  auto it = st.pools.pools.find(effect_name::repositories);
-  if (st.rt.cfg->filter.unknown_project != unknown_project_policy::skip
+  const auto* repositories = to_string(effect_kind::repositories);
+  auto it = st.pools.pools.find(repositories);
+  if (st.cfg->filter.unknown_project != unknown_project_policy::skip
       || it == st.pools.pools.end() || st.kept.empty()) {
     start_items(self);
     return;
@@ -170,9 +198,7 @@ void resolve_projects(self_ptr self) {
     projects.insert(p.project);
   auto remaining = std::make_shared<size_t>(projects.size());
   auto unknown = std::make_shared<std::set<std::string>>();
-  auto timeout = std::chrono::milliseconds(
-      st.rt.cfg->effects.actors.at(effect_name::repositories)
-          .request_timeout_ms);
+  auto timeout = st.cfg->request_timeouts.at(repositories);
   for (const auto& project : projects) {
     const auto& pool = it->second;
     self->request(pool[pick_instance(project, pool.size())], timeout,
@@ -185,13 +211,13 @@ void resolve_projects(self_ptr self) {
                 return;
               auto& st = self->state;
               std::vector<planned_event> kept;
-              std::vector<std::vector<const char*>> plans;
+              std::vector<std::vector<effect_kind>> plans;
               for (size_t i = 0; i < st.kept.size(); ++i) {
                 if (unknown->count(st.kept[i].project) > 0) {
                   st.updates.push_back(
                       {st.kept[i].event.id, event_status::ignored,
                        "unknown project " + st.kept[i].project});
-                  st.rt.stats->events_filtered.Increment();
+                  st.cfg->stats->events_filtered.Increment();
                 } else {
                   kept.push_back(std::move(st.kept[i]));
                   plans.push_back(std::move(st.plans[i]));
@@ -216,17 +242,18 @@ void resolve_projects(self_ptr self) {
 } // namespace
 
 dispatcher_actor::behavior_type
-dispatcher(self_ptr self, runtime rt, journal_actor journal,
-           supervisor_actor supervisor, std::vector<event_record> batch) {
+dispatcher(self_ptr self, std::shared_ptr<const dispatcher_config> cfg,
+           journal_actor journal, supervisor_actor supervisor,
+           std::vector<event_record> batch) {
   auto& st = self->state;
-  st.rt = std::move(rt);
+  st.cfg = std::move(cfg);
   st.journal = std::move(journal);
   st.supervisor = std::move(supervisor);
   for (auto& event : batch) {
-    auto c = classify(event, st.rt.cfg->filter);
+    auto c = classify(event, st.cfg->filter);
     if (!c.keep) {
       st.updates.push_back({event.id, event_status::ignored, c.reason});
-      st.rt.stats->events_filtered.Increment();
+      st.cfg->stats->events_filtered.Increment();
       continue;
     }
     st.kept.push_back(std::move(c.plan));
@@ -239,9 +266,7 @@ dispatcher(self_ptr self, runtime rt, journal_actor journal,
     return {[](atom::retry, uint64_t) {
     }};
   }
-  auto timeout
-      = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
-  self->request(st.supervisor, timeout, atom::get_v)
+  self->request(st.supervisor, st.cfg->journal_timeout, atom::get_v)
       .then(
           [self](effect_pools& pools) {
             self->state.pools = std::move(pools);
@@ -260,11 +285,9 @@ dispatcher(self_ptr self, runtime rt, journal_actor journal,
       [self](atom::retry, uint64_t index) {
         auto& st = self->state;
         const auto& item = st.items[index];
-        auto timeout
-            = std::chrono::milliseconds(st.rt.cfg->ingest.journal_timeout_ms);
         // Ask for the current instance: the old one may have been replaced.
-        self->request(st.supervisor, timeout, atom::get_v,
-                      std::string{item.effect},
+        self->request(st.supervisor, st.cfg->journal_timeout, atom::get_v,
+                      std::string{to_string(item.effect)},
                       st.kept[item.event].event.repository)
             .then([self, index](
                       effect_actor& target) { send_item(self, index, target); },

@@ -6,6 +6,7 @@
 #include "actors/observability/metrics.hpp"
 #include "actors/pull_counter.hpp"
 #include "actors/repositories.hpp"
+#include "config/error.hpp"
 #include "persistence/database.hpp"
 #include "persistence/effect_store.hpp"
 
@@ -19,31 +20,37 @@
 
 namespace regevent {
 
+effect_actor_config effect_actor_config::from(const runtime& rt,
+                                              effect_kind effect) {
+  const auto& c = *rt.cfg;
+  const auto& topology = c.effects.actors.at(to_string(effect));
+  effect_actor_config x;
+  x.effect = effect;
+  x.database = c.database;
+  x.unknown_project = c.filter.unknown_project;
+  x.batch_size = topology.batch_size;
+  x.batch_delay = std::chrono::milliseconds(topology.batch_delay_ms);
+  x.stats = rt.stats;
+  x.faults = fault_budget_for(c, to_string(effect));
+  return x;
+}
+
+void effect_actor_config::validate() const {
+  if (batch_size == 0)
+    throw config_error(std::string(to_string(effect))
+                       + ": batch_size must be positive");
+  if (batch_delay.count() < 0)
+    throw config_error(std::string(to_string(effect))
+                       + ": batch_delay_ms must not be negative");
+  if (!stats)
+    throw config_error(std::string(to_string(effect))
+                       + ": metrics are required");
+}
+
 effect_state::effect_state() = default;
 effect_state::~effect_state() = default;
 
 namespace {
-
-bool ensure_open(effect_self self) {
-  auto& st = self->state;
-  if (st.store)
-    return true;
-  if (!st.reconnect.ready())
-    return false;
-  try {
-    st.db = std::make_unique<database>(*st.rt.cfg);
-    st.store = make_effect_store(st.effect, *st.db, *st.rt.cfg);
-    st.reconnect.succeeded();
-    return true;
-  } catch (const std::exception& e) {
-    st.reconnect.failed();
-    spdlog::error("{} failed to connect to the database: {}", st.effect,
-                  e.what());
-    st.store.reset();
-    st.db.reset();
-    return false;
-  }
-}
 
 void flush(effect_self self) {
   auto& st = self->state;
@@ -52,60 +59,40 @@ void flush(effect_self self) {
     return;
   auto batch = std::move(st.buffer);
   st.buffer.clear();
-  auto& m = st.rt.stats->effect(st.effect);
+  auto& m = st.cfg.stats->effect(to_string(st.cfg.effect));
+  const auto* name = to_string(st.cfg.effect);
 #ifdef REGEVENT_WITH_FAULT_INJECTION
-  if (st.faults && st.faults->mode != fault_mode::none) {
-    auto left = st.faults->remaining.load();
-    while (left > 0
-           && !st.faults->remaining.compare_exchange_weak(left, left - 1)) {
-    }
-    if (left > 0) {
-      spdlog::warn("{} injects a fault into a commit of {} requests "
-                   "({} more to come)",
-                   st.effect, batch.size(), left - 1);
-      for (auto& r : batch)
-        r.promise.deliver(make_error(ec::injected_fault, st.effect));
-      // Requesters have their answer; now the actor dies for real and
-      // the supervisor must restart it.
-      if (st.faults->mode == fault_mode::raise)
-        throw std::runtime_error("injected fault in " + st.effect);
-      return;
-    }
+  if (st.cfg.faults && st.cfg.faults->take()) {
+    spdlog::warn("{} injects a fault into a commit of {} requests", name,
+                 batch.size());
+    for (auto& r : batch)
+      r.promise.deliver(make_error(ec::injected_fault, name));
+    // Requesters have their answer; now the actor dies for real and the
+    // supervisor must restart it.
+    if (st.cfg.faults->mode == fault_mode::raise)
+      throw std::runtime_error(std::string("injected fault in ") + name);
+    return;
   }
 #endif
-  std::string failure;
-  // An outage is not the events' fault: the dispatcher retries it without
-  // spending attempts.
-  ec code = ec::database_error;
   std::vector<bool> applied;
   auto started = std::chrono::steady_clock::now();
-  if (!ensure_open(self)) {
-    failure = "database unavailable";
-    code = ec::database_unavailable;
-  } else {
+  auto committed = st.conn.run([&](effect_store& store, database& db) {
     std::vector<const effect_input*> events;
     events.reserve(batch.size());
     for (const auto& r : batch)
       events.push_back(&r.event);
-    try {
-      write_transaction tx(*st.db);
-      st.store->apply(events, applied);
-      tx.commit();
-    } catch (const std::exception& e) {
-      failure = e.what();
-      if (is_transient_conflict(e))
-        code = ec::database_conflict;
-      else if (!still_connected(*st.db))
-        code = ec::database_unavailable;
-      st.store.reset();
-      st.db.reset();
-    }
-  }
-  if (!failure.empty()) {
-    spdlog::error("{} failed to commit {} events: {}", st.effect, batch.size(),
-                  failure);
+    write_transaction tx(db);
+    store.apply(events, applied);
+    tx.commit();
+    return true;
+  });
+  if (!committed) {
+    // The code tells the dispatcher whether this was an outage or a
+    // conflict (retried without spending attempts) or the events' fault.
+    spdlog::error("{} failed to commit {} events: {}", name, batch.size(),
+                  describe(committed.error()));
     for (auto& r : batch)
-      r.promise.deliver(make_error(code, failure));
+      r.promise.deliver(committed.error());
     return;
   }
   m.commit_seconds.Observe(
@@ -123,21 +110,22 @@ void flush(effect_self self) {
 
 } // namespace
 
-effect_actor::behavior_type
-effect_behavior(effect_self self, runtime rt, std::string effect,
-                std::shared_ptr<fault_budget> faults) {
+effect_actor::behavior_type effect_behavior(effect_self self,
+                                            effect_actor_config cfg) {
   auto& st = self->state;
-  st.rt = std::move(rt);
-  st.effect = std::move(effect);
-  st.settings = st.rt.cfg->effects.actors.at(st.effect);
-  st.faults = std::move(faults);
+  st.conn = store_connection<effect_store>(
+      cfg.database,
+      [effect = cfg.effect, policy = cfg.unknown_project](database& db) {
+        return make_effect_store(effect, db, policy);
+      });
+  st.cfg = std::move(cfg);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     // Commit what was accepted before going down.
     try {
       flush(self);
     } catch (const std::exception& e) {
-      spdlog::warn("{} failed its last flush: {}", self->state.effect,
-                   e.what());
+      spdlog::warn("{} failed its last flush: {}",
+                   to_string(self->state.cfg.effect), e.what());
     }
     self->quit(msg.reason);
   });
@@ -146,47 +134,42 @@ effect_behavior(effect_self self, runtime rt, std::string effect,
         auto& st = self->state;
         auto rp = self->make_response_promise<bool>();
         st.buffer.push_back({std::move(event), rp});
-        if (st.buffer.size() >= st.settings.batch_size) {
+        if (st.buffer.size() >= st.cfg.batch_size) {
           flush(self);
         } else if (!st.flush_scheduled) {
           st.flush_scheduled = true;
-          if (st.settings.batch_delay_ms == 0)
+          if (st.cfg.batch_delay.count() == 0)
             self->send(self, atom::flush_v);
           else
-            self->delayed_send(
-                self, std::chrono::milliseconds(st.settings.batch_delay_ms),
-                atom::flush_v);
+            self->delayed_send(self, st.cfg.batch_delay, atom::flush_v);
         }
         return rp;
       },
       [self](atom::resolve, const std::string& project) -> caf::result<bool> {
-        auto& st = self->state;
-        if (!ensure_open(self))
-          return make_error(ec::database_unavailable, "resolve " + project);
-        try {
-          return st.store->project_exists(project);
-        } catch (const std::exception& e) {
-          st.store.reset();
-          st.db.reset();
-          return make_error(ec::database_error, e.what());
-        }
+        auto exists = self->state.conn.run(
+            [&project](effect_store& store, database&) {
+              return store.project_exists(project);
+            });
+        if (!exists)
+          return std::move(exists.error());
+        return *exists;
       },
       [self](atom::flush) { flush(self); },
   };
 }
 
-effect_actor spawn_effect(caf::actor_system& sys, const runtime& rt,
-                          const std::string& effect,
-                          std::shared_ptr<fault_budget> faults) {
-  if (effect == effect_name::access_log)
-    return sys.spawn<caf::detached>(access_log, rt, std::move(faults));
-  if (effect == effect_name::repositories)
-    return sys.spawn<caf::detached>(repositories, rt, std::move(faults));
-  if (effect == effect_name::pull_counter)
-    return sys.spawn<caf::detached>(pull_counter, rt, std::move(faults));
-  if (effect == effect_name::artifacts)
-    return sys.spawn<caf::detached>(artifacts, rt, std::move(faults));
-  throw std::invalid_argument("unknown effect " + effect);
+effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg) {
+  switch (cfg.effect) {
+    case effect_kind::access_log:
+      return sys.spawn<caf::detached>(access_log, std::move(cfg));
+    case effect_kind::repositories:
+      return sys.spawn<caf::detached>(repositories, std::move(cfg));
+    case effect_kind::pull_counter:
+      return sys.spawn<caf::detached>(pull_counter, std::move(cfg));
+    case effect_kind::artifacts:
+      return sys.spawn<caf::detached>(artifacts, std::move(cfg));
+  }
+  throw std::invalid_argument("unknown effect kind");
 }
 
 } // namespace regevent

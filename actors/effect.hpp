@@ -1,27 +1,39 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "config/defaults.hpp"
-#include "persistence/database.hpp"
+#include "actors/faults.hpp"
+#include "actors/store_connection.hpp"
+#include "config/effects.hpp"
 
 #include <caf/typed_response_promise.hpp>
 
-#include <atomic>
-#include <functional>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace regevent {
 
-class database;
 class effect_store;
+class metrics;
 
-/// Test-only fault injection shared by all incarnations of one effect, so
-/// that "fail the next N commits" survives the restarts it causes.
-struct fault_budget {
-  fault_mode mode = fault_mode::none;
-  std::atomic<uint32_t> remaining{0};
+/// What one effect actor needs of the configuration.
+struct effect_actor_config {
+  effect_kind effect = effect_kind::access_log;
+  config::database_section database;
+  /// What the repositories effect does for a project it does not know.
+  unknown_project_policy unknown_project = unknown_project_policy::create;
+  /// Requests that make the actor commit at once.
+  size_t batch_size = 0;
+  /// How long a request may wait for others to share its commit.
+  std::chrono::milliseconds batch_delay{0};
+  std::shared_ptr<metrics> stats;
+  /// Test only: commits that fail (see faults.hpp).
+  std::shared_ptr<fault_budget> faults;
+
+  static effect_actor_config from(const runtime& rt, effect_kind effect);
+  /// Throws config_error naming what is wrong.
+  void validate() const;
 };
 
 struct effect_state {
@@ -32,16 +44,10 @@ struct effect_state {
     caf::typed_response_promise<bool> promise;
   };
 
-  runtime rt;
-  std::string effect;
-  effect_config settings;
-  std::shared_ptr<fault_budget> faults;
-  std::unique_ptr<database> db;
-  std::unique_ptr<effect_store> store;
+  effect_actor_config cfg;
+  store_connection<effect_store> conn;
   std::vector<request> buffer;
   bool flush_scheduled = false;
-  reconnect_backoff reconnect{defaults::database::reconnect_initial_ms,
-                              defaults::database::reconnect_max_ms};
 
   effect_state();
   ~effect_state();
@@ -52,13 +58,10 @@ using effect_self = effect_actor::stateful_pointer<effect_state>;
 /// The batching machinery every effect shares: buffer requests up to the
 /// configured batch size or delay, commit them and their completion marks
 /// in one transaction, then answer each. Runs detached (blocking SQL).
-effect_actor::behavior_type
-effect_behavior(effect_self self, runtime rt, std::string effect,
-                std::shared_ptr<fault_budget> faults);
+effect_actor::behavior_type effect_behavior(effect_self self,
+                                            effect_actor_config cfg);
 
-/// Spawns the effect actor of the given name (detached).
-effect_actor spawn_effect(caf::actor_system& sys, const runtime& rt,
-                          const std::string& effect,
-                          std::shared_ptr<fault_budget> faults);
+/// Spawns the effect actor of `cfg.effect` (detached).
+effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg);
 
 } // namespace regevent

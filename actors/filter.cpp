@@ -71,12 +71,12 @@ classification classify(const event_record& event,
   c.plan.project = project_of(event.repository, filter.default_project);
   if (action == "push") {
     // Pushes are always kept, whoever pushed.
-    c.effects = {effect_name::access_log, effect_name::repositories,
-                 effect_name::artifacts};
+    c.effects = {effect_kind::access_log, effect_kind::repositories,
+                 effect_kind::artifacts};
     return c;
   }
   if (action == "delete") {
-    c.effects = {effect_name::access_log, effect_name::artifacts};
+    c.effects = {effect_kind::access_log, effect_kind::artifacts};
     return c;
   }
   if (is_internal(event.user_agent, filter.internal_user_agents))
@@ -85,9 +85,9 @@ classification classify(const event_record& event,
   if (head && filter.head_requests == head_policy::ignore)
     return drop("HEAD pull ignored by head_requests: ignore");
   c.plan.count_pull = !head || filter.head_requests == head_policy::count;
-  c.effects = {effect_name::access_log, effect_name::artifacts};
+  c.effects = {effect_kind::access_log, effect_kind::artifacts};
   if (c.plan.count_pull)
-    c.effects.push_back(effect_name::pull_counter);
+    c.effects.push_back(effect_kind::pull_counter);
   return c;
 }
 

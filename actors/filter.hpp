@@ -2,20 +2,13 @@
 
 #include "actors/atoms.hpp"
 #include "config/config.hpp"
+#include "config/effects.hpp"
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace regevent {
-
-/// The effects an event can have, by name (the effect actors' names).
-namespace effect_name {
-constexpr const char* access_log = "access_log";
-constexpr const char* repositories = "repositories";
-constexpr const char* pull_counter = "pull_counter";
-constexpr const char* artifacts = "artifacts";
-} // namespace effect_name
 
 /// What the dispatcher decided for one journaled event.
 struct classification {
@@ -24,7 +17,7 @@ struct classification {
   std::string reason;
   planned_event plan;
   /// Effects to apply, in order.
-  std::vector<const char*> effects;
+  std::vector<effect_kind> effects;
 };
 
 /// True for Docker schema 1/2, manifest list, OCI manifest and OCI index.

@@ -3,7 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/observability/health.hpp"
 #include "actors/observability/metrics.hpp"
-#include "actors/sql_guard.hpp"
+#include "config/error.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -17,6 +17,33 @@
 
 namespace regevent {
 
+journal_config journal_config::from(const runtime& rt) {
+  const auto& c = *rt.cfg;
+  journal_config x;
+  x.database = c.database;
+  x.group_commit_max = c.ingest.group_commit_max;
+  x.claim_lease = std::chrono::milliseconds(c.dispatch.claim_lease_ms);
+  x.wal_limit_bytes = c.database.wal_limit_bytes;
+  x.instance_id = rt.instance_id;
+  x.stats = rt.stats;
+  x.status = rt.status;
+  x.faults = fault_budget_for(c, "journal");
+  return x;
+}
+
+void journal_config::validate() const {
+  if (group_commit_max == 0)
+    throw config_error("journal: group_commit_max must be positive");
+  if (claim_lease.count() <= 0)
+    throw config_error("journal: the claim lease must be positive");
+  if (tick.count() <= 0 || recount_every_ticks == 0)
+    throw config_error("journal: the tick and recount period must be positive");
+  if (instance_id.empty())
+    throw config_error("journal: the instance id is empty");
+  if (!stats || !status)
+    throw config_error("journal: metrics and health are required");
+}
+
 journal_state::journal_state() = default;
 journal_state::~journal_state() = default;
 
@@ -24,46 +51,51 @@ namespace {
 
 using self_ptr = journal_actor::stateful_pointer<journal_state>;
 
-/// How often the journal recounts its statuses (in ticks of one second).
-constexpr uint64_t recount_every_ticks = 15;
-
-bool ensure_open(self_ptr self) {
+/// Tells the listeners the backlog and the database's health when either
+/// changed since they were last told.
+void tell(self_ptr self) {
   auto& st = self->state;
-  if (st.db)
-    return true;
-  if (!st.reconnect.ready())
-    return false;
-  try {
-    st.db = std::make_unique<database>(*st.rt.cfg);
-    st.store = std::make_unique<journal_store>(*st.db);
-    st.reconnect.succeeded();
-    return true;
-  } catch (const std::exception& e) {
-    st.reconnect.failed();
-    spdlog::error("journal failed to connect to the database: {}", e.what());
-    st.store.reset();
-    st.db.reset();
-    st.rt.status->database_ok = false;
-    return false;
-  }
+  auto now = std::make_pair(
+      static_cast<uint64_t>(std::max<int64_t>(0, st.backlog)), st.database_ok);
+  st.cfg.stats->backlog.Set(static_cast<double>(now.first));
+  st.cfg.status->database_ok = st.database_ok;
+  if (now == st.told)
+    return;
+  st.told = now;
+  for (const auto& [addr, listener] : st.listeners)
+    self->send(listener, atom::backlog_v, now.first, now.second);
 }
 
 void recount(self_ptr self) {
   auto& st = self->state;
-  if (!ensure_open(self))
-    return;
-  try {
-    auto counts = st.store->count_by_status();
-    for (size_t i = 0; i < counts.size(); ++i)
-      st.rt.stats->events_by_status[i]->Set(counts[i]);
-    st.rt.stats->backlog.Set(counts[0]);
-    st.rt.status->database_ok = true;
-  } catch (const std::exception& e) {
-    spdlog::warn("journal failed to count events: {}", e.what());
-    st.rt.status->database_ok = false;
-    st.store.reset();
-    st.db.reset();
+  auto counts = st.conn.run([](journal_store& store, database&) {
+    return store.count_by_status();
+  });
+  if (!counts) {
+    spdlog::warn("journal failed to count events: {}",
+                 describe(counts.error()));
+    st.database_ok = false;
+  } else {
+    for (size_t i = 0; i < counts->size(); ++i)
+      st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
+    // The counts come in the order of event_status_names: pending first.
+    st.backlog = (*counts)[0];
+    st.database_ok = true;
   }
+  tell(self);
+}
+
+/// Answers every buffered request with `err` (a failed commit, or the
+/// journal going down) so that no requester waits for its timeout.
+void fail_buffered(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  for (auto& a : st.appends)
+    a.promise.deliver(err);
+  for (auto& d : st.deads)
+    d.promise.deliver(err);
+  st.appends.clear();
+  st.deads.clear();
+  st.buffered_events = 0;
 }
 
 void flush(self_ptr self) {
@@ -71,6 +103,20 @@ void flush(self_ptr self) {
   st.flush_scheduled = false;
   if (st.appends.empty() && st.finishes.empty() && st.deads.empty())
     return;
+#ifdef REGEVENT_WITH_FAULT_INJECTION
+  if (st.cfg.faults && st.cfg.faults->take()) {
+    spdlog::warn("journal injects a fault into a commit of {} requests",
+                 st.appends.size() + st.deads.size());
+    fail_buffered(self, make_error(ec::injected_fault, "journal"));
+    st.finishes.clear();
+    // Requesters have their answer; now the journal dies for real and the
+    // root actor must restart it. The lost final states are finished again
+    // once their claims expire.
+    if (st.cfg.faults->mode == fault_mode::raise)
+      throw std::runtime_error("injected fault in the journal");
+    return;
+  }
+#endif
   auto appends = std::move(st.appends);
   auto finishes = std::move(st.finishes);
   auto deads = std::move(st.deads);
@@ -80,59 +126,52 @@ void flush(self_ptr self) {
   st.buffered_events = 0;
   auto started = std::chrono::steady_clock::now();
   std::vector<std::vector<bool>> fresh(appends.size());
-  int64_t new_events = 0;
-  std::string failure;
-  if (!ensure_open(self)) {
-    failure = "database unavailable";
-  } else {
-    try {
-      auto now = now_us();
-      auto expires
-          = now
-            + static_cast<int64_t>(st.rt.cfg->dispatch.claim_lease_ms) * 1000;
-      write_transaction tx(*st.db);
-      for (size_t i = 0; i < appends.size(); ++i)
-        st.store->append(appends[i].events,
-                         appends[i].claim ? st.rt.instance_id : std::string{},
-                         expires, fresh[i]);
-      st.store->update_status(finishes, now);
-      std::vector<status_update> dead_updates;
-      for (auto& d : deads) {
-        st.store->add_dead_letter(d.letter, now);
-        dead_updates.push_back({d.letter.event_id, event_status::dead,
-                                d.letter.effect + ": " + d.letter.error});
-      }
-      st.store->update_status(dead_updates, now);
-      tx.commit();
-    } catch (const std::exception& e) {
-      failure = e.what();
-      // A broken connection is reopened on the next flush.
-      st.store.reset();
-      st.db.reset();
+  auto committed = st.conn.run([&](journal_store& store, database& db) {
+    auto now = now_us();
+    auto expires = now + std::chrono::duration_cast<std::chrono::microseconds>(
+                             st.cfg.claim_lease)
+                             .count();
+    write_transaction tx(db);
+    for (size_t i = 0; i < appends.size(); ++i)
+      store.append(appends[i].events,
+                   appends[i].claim ? st.cfg.instance_id : std::string{},
+                   expires, fresh[i]);
+    store.update_status(finishes, now);
+    std::vector<status_update> dead_updates;
+    for (auto& d : deads) {
+      store.add_dead_letter(d.letter, now);
+      dead_updates.push_back({d.letter.event_id, event_status::dead,
+                              d.letter.effect + ": " + d.letter.error});
     }
-  }
-  auto& m = *st.rt.stats;
-  if (!failure.empty()) {
+    store.update_status(dead_updates, now);
+    tx.commit();
+    return true;
+  });
+  auto& m = *st.cfg.stats;
+  if (!committed) {
+    auto failure = describe(committed.error());
     m.journal_failures.Increment();
-    st.rt.status->database_ok = false;
+    st.database_ok = false;
+    tell(self);
     spdlog::error("journal failed to commit {} requests: {}", appends.size(),
                   failure);
+    auto err = make_error(ec::database_unavailable, failure);
     for (auto& a : appends)
-      a.promise.deliver(make_error(ec::database_unavailable, failure));
+      a.promise.deliver(err);
     for (auto& d : deads)
-      d.promise.deliver(make_error(ec::database_unavailable, failure));
+      d.promise.deliver(err);
     // Final states are not lost if this retry fails too: the events stay
     // pending and recovery finishes them again.
     st.finishes = std::move(finishes);
     return;
   }
-  st.rt.status->database_ok = true;
   auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                                - started)
                      .count();
   m.journal_commits.Increment();
   m.journal_commit_seconds.Observe(elapsed);
   m.journal_batch_size.Observe(static_cast<double>(appends.size()));
+  int64_t new_events = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     std::vector<event_record> accepted;
     auto& events = appends[i].events;
@@ -147,30 +186,34 @@ void flush(self_ptr self) {
   }
   for (auto& d : deads)
     d.promise.deliver(true);
-  m.backlog.Increment(new_events - static_cast<int64_t>(finishes.size())
-                      - static_cast<int64_t>(deads.size()));
+  st.backlog += new_events - static_cast<int64_t>(finishes.size())
+                - static_cast<int64_t>(deads.size());
+  st.database_ok = true;
+  tell(self);
 }
 
 /// Keeps the SQLite WAL bounded; a no-op on PostgreSQL.
 void truncate_wal(self_ptr self) {
   auto& st = self->state;
-  if (!st.db)
+  if (!st.conn.is_open())
     return;
-  try {
-    auto started = std::chrono::steady_clock::now();
-    if (st.db->truncate_wal_above(st.rt.cfg->database.wal_limit_bytes))
-      spdlog::info("journal truncated the WAL in {} ms",
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now() - started)
-                       .count());
-  } catch (const std::exception& e) {
-    spdlog::warn("journal failed to checkpoint the WAL: {}", e.what());
-  }
+  auto started = std::chrono::steady_clock::now();
+  auto truncated = st.conn.run([&](journal_store&, database& db) {
+    return db.truncate_wal_above(st.cfg.wal_limit_bytes);
+  });
+  if (!truncated)
+    spdlog::warn("journal failed to checkpoint the WAL: {}",
+                 describe(truncated.error()));
+  else if (*truncated)
+    spdlog::info("journal truncated the WAL in {} ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
 }
 
 void schedule_flush(self_ptr self) {
   auto& st = self->state;
-  if (st.buffered_events >= st.rt.cfg->ingest.group_commit_max) {
+  if (st.buffered_events >= st.cfg.group_commit_max) {
     flush(self);
     return;
   }
@@ -182,14 +225,35 @@ void schedule_flush(self_ptr self) {
 
 } // namespace
 
-journal_actor::behavior_type journal(self_ptr self, runtime rt) {
-  self->state.rt = std::move(rt);
+journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
+  auto& st = self->state;
+  st.conn = store_connection<journal_store>(cfg.database, [](database& db) {
+    return std::make_unique<journal_store>(db);
+  });
+  st.cfg = std::move(cfg);
   recount(self);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     flush(self);
+    fail_buffered(self, make_error(ec::shutting_down, "journal stopped"));
     self->quit(msg.reason);
   });
-  self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
+  // A crash still answers every buffered request, at once.
+  self->set_exception_handler([self](std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    auto err = make_error(ec::database_error, "journal died: " + what);
+    fail_buffered(self, err);
+    return err;
+  });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    self->state.listeners.erase(msg.source);
+  });
+  self->delayed_send(self, st.cfg.tick, atom::tick_v);
   return {
       [self](atom::append, std::vector<event_record>& events,
              bool claim) -> caf::result<std::vector<event_record>> {
@@ -215,45 +279,47 @@ journal_actor::behavior_type journal(self_ptr self, runtime rt) {
         return rp;
       },
       [self](atom::pending) -> uint64_t {
-        auto n = as_count(self->state.rt.stats->backlog);
-        return n < 0 ? 0 : static_cast<uint64_t>(n);
+        return static_cast<uint64_t>(std::max<int64_t>(0, self->state.backlog));
       },
       [self](atom::replay, int64_t id) -> caf::result<replay_result> {
         auto& st = self->state;
         // Buffered appends and finishes commit first: a replay never
         // overtakes the final state it undoes.
         flush(self);
-        if (!ensure_open(self))
-          return make_error(ec::database_unavailable, "replay");
-        auto x = guard_sql(
-            st.db,
-            [&] {
-              write_transaction tx(*st.db);
-              auto r = st.store->replay_dead_letter(id, now_us());
-              tx.commit();
-              return r;
-            },
-            [&st] {
-              st.store.reset();
-              st.db.reset();
-            });
+        auto x = st.conn.run([id](journal_store& store, database& db) {
+          write_transaction tx(db);
+          auto r = store.replay_dead_letter(id, now_us());
+          tx.commit();
+          return r;
+        });
         if (!x)
           return std::move(x.error());
         if (!*x)
           return make_error(ec::not_found,
                             "dead letter " + std::to_string(id) + " not found");
+        if ((*x)->requeued) {
+          ++st.backlog;
+          tell(self);
+        }
         return std::move(**x);
+      },
+      [self](atom::subscribe, backlog_listener& listener) {
+        auto& st = self->state;
+        self->monitor(listener);
+        // Start-up's recount has told a value already.
+        self->send(listener, atom::backlog_v, st.told.first, st.told.second);
+        st.listeners.emplace(listener.address(), std::move(listener));
       },
       [self](atom::flush) { flush(self); },
       [self](atom::tick) {
         auto& st = self->state;
         ++st.ticks;
-        if (!st.rt.status->database_ok || st.ticks % recount_every_ticks == 0)
+        if (!st.database_ok || st.ticks % st.cfg.recount_every_ticks == 0)
           recount(self);
         if (!st.finishes.empty())
           schedule_flush(self);
         truncate_wal(self);
-        self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
+        self->delayed_send(self, st.cfg.tick, atom::tick_v);
       },
   };
 }

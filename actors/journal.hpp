@@ -1,18 +1,47 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/faults.hpp"
+#include "actors/store_connection.hpp"
 #include "config/defaults.hpp"
-#include "persistence/database.hpp"
 
+#include <caf/actor_addr.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace regevent {
 
-class database;
 class journal_store;
+class metrics;
+class health;
+
+/// What the journal needs of the configuration.
+struct journal_config {
+  config::database_section database;
+  /// Buffered events that make the journal commit without waiting for the
+  /// requests queued behind them.
+  size_t group_commit_max = 0;
+  /// How long a claim made at append time holds.
+  std::chrono::milliseconds claim_lease{0};
+  uint64_t wal_limit_bytes = 0;
+  /// This instance, owner of the claims it makes.
+  std::string instance_id;
+  std::chrono::milliseconds tick{defaults::journal::tick_ms};
+  uint32_t recount_every_ticks = defaults::journal::recount_every_ticks;
+  std::shared_ptr<metrics> stats;
+  std::shared_ptr<health> status;
+  /// Test only: commits that fail (see faults.hpp).
+  std::shared_ptr<fault_budget> faults;
+
+  static journal_config from(const runtime& rt);
+  /// Throws config_error naming what is wrong.
+  void validate() const;
+};
 
 struct journal_state {
   static constexpr const char* name = "journal";
@@ -27,20 +56,24 @@ struct journal_state {
     caf::typed_response_promise<bool> promise;
   };
 
-  runtime rt;
-  std::unique_ptr<database> db;
-  std::unique_ptr<journal_store> store;
+  journal_state();
+  ~journal_state();
+
+  journal_config cfg;
+  store_connection<journal_store> conn;
   std::vector<pending_append> appends;
   size_t buffered_events = 0;
   std::vector<status_update> finishes;
   std::vector<pending_dead> deads;
   bool flush_scheduled = false;
   uint64_t ticks = 0;
-  reconnect_backoff reconnect{defaults::database::reconnect_initial_ms,
-                              defaults::database::reconnect_max_ms};
-
-  journal_state();
-  ~journal_state();
+  /// Events journaled and not finished; the journal owns this count.
+  int64_t backlog = 0;
+  /// Whether the last commit or probe reached the database.
+  bool database_ok = true;
+  /// Who is told the backlog, and what they were told last.
+  std::map<caf::actor_addr, backlog_listener> listeners;
+  std::pair<uint64_t, bool> told{UINT64_MAX, false};
 };
 
 /// The journal: the single writer of the `events` table. Requests that
@@ -48,6 +81,7 @@ struct journal_state {
 /// sends itself sits behind them, so that they all share the next commit
 /// (group commit). Runs detached: every call into the database blocks.
 journal_actor::behavior_type
-journal(journal_actor::stateful_pointer<journal_state> self, runtime rt);
+journal(journal_actor::stateful_pointer<journal_state> self,
+        journal_config cfg);
 
 } // namespace regevent

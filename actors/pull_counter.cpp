@@ -2,10 +2,9 @@
 
 namespace regevent {
 
-effect_actor::behavior_type pull_counter(effect_self self, runtime rt,
-                                         std::shared_ptr<fault_budget> faults) {
-  return effect_behavior(self, std::move(rt), effect_name::pull_counter,
-                         std::move(faults));
+effect_actor::behavior_type pull_counter(effect_self self, effect_actor_config cfg) {
+  cfg.effect = effect_kind::pull_counter;
+  return effect_behavior(self, std::move(cfg));
 }
 
 } // namespace regevent

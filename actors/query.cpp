@@ -1,13 +1,22 @@
 #include "actors/query.hpp"
 
 #include "actors/errors.hpp"
-#include "actors/sql_guard.hpp"
+#include "config/error.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
 namespace regevent {
+
+query_config query_config::from(const runtime& rt) {
+  return {rt.cfg->database};
+}
+
+void query_config::validate() const {
+  if (database.url.empty())
+    throw config_error("query: the database URL is empty");
+}
 
 query_state::query_state() = default;
 query_state::~query_state() = default;
@@ -16,25 +25,12 @@ namespace {
 
 using self_ptr = query_actor::stateful_pointer<query_state>;
 
-/// Runs `f` on the catalog store, opening the connection first when needed;
-/// a failure drops the connection so that the next request opens a fresh
-/// one.
+/// Runs `f` on the catalog store (store_connection opens, converts errors
+/// and drops a failed connection).
 template<class F>
 auto run(self_ptr self, F f) {
-  auto& st = self->state;
-  return guard_sql(
-      st.db,
-      [&]() {
-        if (!st.store) {
-          st.db = std::make_unique<database>(*st.rt.cfg);
-          st.store = std::make_unique<catalog_store>(*st.db);
-        }
-        return f(*st.store);
-      },
-      [&st] {
-        st.store.reset();
-        st.db.reset();
-      });
+  return self->state.conn.run(
+      [&f](catalog_store& store, database&) { return f(store); });
 }
 
 /// Unwraps an optional row: absent means `what` does not exist.
@@ -57,8 +53,10 @@ caf::result<T> plain(caf::expected<T> x) {
 
 } // namespace
 
-query_actor::behavior_type query(self_ptr self, runtime rt) {
-  self->state.rt = std::move(rt);
+query_actor::behavior_type query(self_ptr self, query_config cfg) {
+  self->state.conn = store_connection<catalog_store>(
+      cfg.database,
+      [](database& db) { return std::make_unique<catalog_store>(db); });
   return {
       [self](atom::query, const project_query& q) {
         return plain(

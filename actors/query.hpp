@@ -1,19 +1,24 @@
 #pragma once
 
 #include "actors/actors.hpp"
-
-#include <memory>
+#include "actors/store_connection.hpp"
 
 namespace regevent {
 
-class database;
 class catalog_store;
+
+/// What a query actor needs of the configuration.
+struct query_config {
+  config::database_section database;
+
+  static query_config from(const runtime& rt);
+  /// Throws config_error naming what is wrong.
+  void validate() const;
+};
 
 struct query_state {
   static constexpr const char* name = "query";
-  runtime rt;
-  std::unique_ptr<database> db;
-  std::unique_ptr<catalog_store> store;
+  store_connection<catalog_store> conn;
 
   query_state();
   ~query_state();
@@ -22,6 +27,6 @@ struct query_state {
 /// Runs management API work on its own database connection. Detached: the
 /// work blocks on SQL. A pool of them serves the API.
 query_actor::behavior_type
-query(query_actor::stateful_pointer<query_state> self, runtime rt);
+query(query_actor::stateful_pointer<query_state> self, query_config cfg);
 
 } // namespace regevent

@@ -2,6 +2,7 @@
 
 #include "actors/dispatcher.hpp"
 #include "actors/observability/metrics.hpp"
+#include "config/error.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -11,6 +12,39 @@
 
 namespace regevent {
 
+recovery_config recovery_config::from(const runtime& rt) {
+  const auto& c = *rt.cfg;
+  recovery_config x;
+  x.database = c.database;
+  x.instance_id = rt.instance_id;
+  x.max_dispatchers = c.dispatch.recovery_dispatchers;
+  x.batch = c.dispatch.recovery_batch;
+  x.poll = std::chrono::milliseconds(c.dispatch.recovery_poll_ms);
+  x.claim_lease = std::chrono::milliseconds(c.dispatch.claim_lease_ms);
+  x.heartbeat_timeout
+      = std::chrono::milliseconds(c.dispatch.heartbeat_timeout_ms);
+  x.paused = c.effects.paused;
+  x.dispatch = dispatcher_config::from(rt);
+  x.stats = rt.stats;
+  return x;
+}
+
+void recovery_config::validate() const {
+  if (max_dispatchers == 0 || batch == 0)
+    throw config_error("recovery: dispatchers and batch must be positive");
+  if (poll.count() <= 0 || claim_lease.count() <= 0)
+    throw config_error("recovery: poll and claim lease must be positive");
+  if (heartbeat_timeout < 3 * poll)
+    throw config_error("recovery: the heartbeat timeout must be at least "
+                       "three polls");
+  if (instance_id.empty())
+    throw config_error("recovery: the instance id is empty");
+  if (!dispatch || !stats)
+    throw config_error("recovery: dispatcher config and metrics are "
+                       "required");
+  dispatch->validate();
+}
+
 recovery_state::recovery_state() = default;
 recovery_state::~recovery_state() = default;
 
@@ -18,104 +52,88 @@ namespace {
 
 using self_ptr = recovery_actor::stateful_pointer<recovery_state>;
 
-bool ensure_open(self_ptr self) {
-  auto& st = self->state;
-  if (st.db)
-    return true;
-  try {
-    st.db = std::make_unique<database>(*st.rt.cfg);
-    st.store = std::make_unique<journal_store>(*st.db);
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("recovery failed to connect to the database: {}", e.what());
-    return false;
-  }
+int64_t to_us(std::chrono::milliseconds d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
 /// Tells the other instances this one is alive, so that they leave its
 /// claims alone; a dead instance's claims are taken over at once.
 void heartbeat(self_ptr self) {
   auto& st = self->state;
-  if (!ensure_open(self))
-    return;
-  try {
-    st.store->heartbeat(st.rt.instance_id, now_us());
-  } catch (const std::exception& e) {
-    spdlog::warn("recovery failed to write its heartbeat: {}", e.what());
-    st.store.reset();
-    st.db.reset();
-  }
+  auto ok = st.conn.run([&st](journal_store& store, database&) {
+    store.heartbeat(st.cfg.instance_id, now_us());
+    return true;
+  });
+  if (!ok)
+    spdlog::warn("recovery failed to write its heartbeat: {}",
+                 describe(ok.error()));
 }
 
 void pump(self_ptr self) {
   auto& st = self->state;
-  const auto& cfg = *st.rt.cfg;
-  if (st.stopping || cfg.effects.paused)
+  const auto& cfg = st.cfg;
+  if (st.dispatchers.stopping || cfg.paused)
     return;
-  while (st.more && st.active < cfg.dispatch.recovery_dispatchers) {
-    std::vector<event_record> batch;
-    if (!ensure_open(self))
-      return; // The next tick tries again.
-    try {
+  while (st.more && st.busy() < cfg.max_dispatchers) {
+    auto batch = st.conn.run([&cfg](journal_store& store, database&) {
       auto now = now_us();
-      auto expires
-          = now + static_cast<int64_t>(cfg.dispatch.claim_lease_ms) * 1000;
-      auto alive_since
-          = now
-            - static_cast<int64_t>(cfg.dispatch.heartbeat_timeout_ms) * 1000;
-      batch = st.store->claim(st.rt.instance_id, now, expires, alive_since,
-                              cfg.dispatch.recovery_batch);
-    } catch (const std::exception& e) {
-      spdlog::warn("recovery failed to claim events: {}", e.what());
-      st.store.reset();
-      st.db.reset();
+      return store.claim(cfg.instance_id, now, now + to_us(cfg.claim_lease),
+                         now - to_us(cfg.heartbeat_timeout), cfg.batch);
+    });
+    if (!batch) {
+      spdlog::warn("recovery failed to claim events: {}",
+                   describe(batch.error()));
       return; // The next tick tries again.
     }
-    if (batch.size() < cfg.dispatch.recovery_batch)
+    if (batch->size() < cfg.batch)
       st.more = false;
-    if (batch.empty())
+    if (batch->empty())
       return;
-    spdlog::debug("recovery dispatches {} journaled events", batch.size());
-    auto d = self->spawn(dispatcher, st.rt, st.journal, st.supervisor,
-                         std::move(batch));
+    spdlog::debug("recovery dispatches {} journaled events", batch->size());
+    auto d = self->spawn(dispatcher, cfg.dispatch, st.journal, st.supervisor,
+                         std::move(*batch));
     self->monitor(d);
-    st.dispatchers.emplace(d.address(), d);
-    ++st.active;
-    st.rt.stats->dispatchers.Increment();
+    st.dispatchers.running.emplace(d.address(), d);
+    st.cfg.stats->dispatchers.Increment();
   }
 }
 
 } // namespace
 
-recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
+recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
                                        journal_actor journal,
                                        supervisor_actor supervisor) {
   auto& st = self->state;
-  st.rt = std::move(rt);
+  st.conn = store_connection<journal_store>(cfg.database, [](database& db) {
+    return std::make_unique<journal_store>(db);
+  });
+  st.cfg = std::move(cfg);
   st.journal = std::move(journal);
   st.supervisor = std::move(supervisor);
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
-    st.dispatchers.erase(msg.source);
-    --st.active;
-    st.rt.stats->dispatchers.Decrement();
+    if (st.dispatchers.running.erase(msg.source) == 0)
+      return;
+    st.cfg.stats->dispatchers.Decrement();
+    st.dispatchers.settle(st.busy());
     // A finished batch may have been one of many.
     st.more = true;
     pump(self);
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     auto& st = self->state;
-    for (const auto& [addr, d] : st.dispatchers)
+    for (const auto& [addr, d] : st.dispatchers.running)
       self->send_exit(d, msg.reason);
-    try {
-      if (st.store) {
-        st.store->forget_instance(st.rt.instance_id);
-        auto n = st.store->release(st.rt.instance_id);
-        if (n > 0)
-          spdlog::info("recovery gave back {} claimed events", n);
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("recovery failed to give back claims: {}", e.what());
+    if (st.conn.is_open()) {
+      auto n = st.conn.run([&st](journal_store& store, database&) {
+        store.forget_instance(st.cfg.instance_id);
+        return store.release(st.cfg.instance_id);
+      });
+      if (!n)
+        spdlog::warn("recovery failed to give back claims: {}",
+                     describe(n.error()));
+      else if (*n > 0)
+        spdlog::info("recovery gave back {} claimed events", *n);
     }
     self->quit(msg.reason);
   });
@@ -129,16 +147,13 @@ recovery_actor::behavior_type recovery(self_ptr self, runtime rt,
         heartbeat(self);
         self->state.more = true;
         pump(self);
-        self->delayed_send(self,
-                           std::chrono::milliseconds(
-                               self->state.rt.cfg->dispatch.recovery_poll_ms),
-                           atom::tick_v);
+        self->delayed_send(self, self->state.cfg.poll, atom::tick_v);
       },
-      [self](atom::shutdown) {
-        self->state.stopping = true;
-        return true;
+      [self](atom::bind, journal_actor& journal) {
+        self->state.journal = std::move(journal);
       },
-      [self](atom::status) { return self->state.active; },
+      shutdown_handler(self),
+      status_handler(self),
   };
 }
 

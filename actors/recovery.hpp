@@ -1,31 +1,56 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/dispatcher.hpp"
+#include "actors/drain.hpp"
+#include "actors/store_connection.hpp"
 
-#include <caf/actor_addr.hpp>
-
-#include <map>
+#include <chrono>
 #include <memory>
+#include <string>
 
 namespace regevent {
 
-class database;
 class journal_store;
+class metrics;
+
+/// What recovery needs of the configuration.
+struct recovery_config {
+  config::database_section database;
+  /// This instance, owner of the claims it makes.
+  std::string instance_id;
+  /// Dispatchers recovery runs at once, and events per dispatcher.
+  size_t max_dispatchers = 0;
+  size_t batch = 0;
+  std::chrono::milliseconds poll{0};
+  std::chrono::milliseconds claim_lease{0};
+  /// Another instance whose heartbeat is older is dead: its claims are
+  /// taken over.
+  std::chrono::milliseconds heartbeat_timeout{0};
+  /// Test only: claim nothing, so that a backlog can be built.
+  bool paused = false;
+  std::shared_ptr<const dispatcher_config> dispatch;
+  std::shared_ptr<metrics> stats;
+
+  static recovery_config from(const runtime& rt);
+  /// Throws config_error naming what is wrong.
+  void validate() const;
+};
 
 struct recovery_state {
   static constexpr const char* name = "recovery";
 
-  runtime rt;
+  recovery_config cfg;
   journal_actor journal;
   supervisor_actor supervisor;
-  std::unique_ptr<database> db;
-  std::unique_ptr<journal_store> store;
-  uint64_t active = 0;
-  /// Live dispatchers, stopped with this actor at shutdown.
-  std::map<caf::actor_addr, dispatcher_actor> dispatchers;
+  store_connection<journal_store> conn;
+  dispatcher_set dispatchers;
   /// Whether the journal may hold unclaimed work.
   bool more = true;
-  bool stopping = false;
+
+  uint64_t busy() const {
+    return dispatchers.running.size();
+  }
 
   recovery_state();
   ~recovery_state();
@@ -36,7 +61,8 @@ struct recovery_state {
 /// them in bounded batches and hands each batch to a dispatcher. Runs
 /// detached: claiming blocks on the database.
 recovery_actor::behavior_type
-recovery(recovery_actor::stateful_pointer<recovery_state> self, runtime rt,
-         journal_actor journal, supervisor_actor supervisor);
+recovery(recovery_actor::stateful_pointer<recovery_state> self,
+         recovery_config cfg, journal_actor journal,
+         supervisor_actor supervisor);
 
 } // namespace regevent

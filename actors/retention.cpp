@@ -1,6 +1,6 @@
 #include "actors/retention.hpp"
 
-#include "actors/sql_guard.hpp"
+#include "config/error.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 
@@ -10,6 +10,21 @@
 
 namespace regevent {
 
+retention_config retention_config::from(const runtime& rt) {
+  const auto& r = rt.cfg->retention;
+  retention_config x;
+  x.database = rt.cfg->database;
+  x.access_log_days = r.access_log_days;
+  x.interval = std::chrono::seconds(r.purge_interval_s);
+  x.batch = r.purge_batch;
+  return x;
+}
+
+void retention_config::validate() const {
+  if (interval.count() <= 0 || batch == 0)
+    throw config_error("retention: interval and batch must be positive");
+}
+
 retention_state::retention_state() = default;
 retention_state::~retention_state() = default;
 
@@ -17,44 +32,33 @@ namespace {
 
 using self_ptr = retention_actor::stateful_pointer<retention_state>;
 
-/// Pause between two purge batches, so that ingest and effects get the
-/// SQLite write lock in between.
-constexpr auto batch_pause = std::chrono::milliseconds(20);
+constexpr int64_t us_per_day = 86'400'000'000LL;
 
 } // namespace
 
-retention_actor::behavior_type retention(self_ptr self, runtime rt) {
-  self->state.rt = std::move(rt);
-  auto interval
-      = std::chrono::seconds(self->state.rt.cfg->retention.purge_interval_s);
-  if (self->state.rt.cfg->retention.access_log_days > 0)
-    self->delayed_send(self, std::chrono::seconds(1), atom::tick_v);
+retention_actor::behavior_type retention(self_ptr self, retention_config cfg) {
+  auto& st = self->state;
+  st.conn = store_connection<catalog_store>(
+      cfg.database,
+      [](database& db) { return std::make_unique<catalog_store>(db); });
+  st.cfg = std::move(cfg);
+  if (st.cfg.access_log_days > 0)
+    self->delayed_send(self, st.cfg.first_round_delay, atom::tick_v);
   return {
-      [self, interval](atom::tick) {
+      [self](atom::tick) {
         self->state.purged = 0;
         self->send(self, atom::purge_v);
-        self->delayed_send(self, interval, atom::tick_v);
+        self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
       },
       [self](atom::purge) {
         auto& st = self->state;
-        const auto& r = st.rt.cfg->retention;
         long long cutoff
             = now_us()
-              - static_cast<long long>(r.access_log_days) * 86'400'000'000LL;
-        long long batch = r.purge_batch;
-        auto n = guard_sql(
-            st.db,
-            [&] {
-              if (!st.store) {
-                st.db = std::make_unique<database>(*st.rt.cfg);
-                st.store = std::make_unique<catalog_store>(*st.db);
-              }
-              return st.store->purge_access_logs(cutoff, batch);
-            },
-            [&st] {
-              st.store.reset();
-              st.db.reset();
-            });
+              - static_cast<long long>(st.cfg.access_log_days) * us_per_day;
+        long long batch = st.cfg.batch;
+        auto n = st.conn.run([&](catalog_store& store, database&) {
+          return store.purge_access_logs(cutoff, batch);
+        });
         if (!n) {
           spdlog::warn("retention failed to purge access logs: {}",
                        describe(n.error()));
@@ -62,11 +66,11 @@ retention_actor::behavior_type retention(self_ptr self, runtime rt) {
         }
         st.purged += static_cast<uint64_t>(*n);
         if (*n >= batch) {
-          self->delayed_send(self, batch_pause, atom::purge_v);
+          self->delayed_send(self, st.cfg.batch_pause, atom::purge_v);
         } else if (st.purged > 0) {
           spdlog::info("retention purged {} access-log rows older than {} "
                        "days",
-                       st.purged, r.access_log_days);
+                       st.purged, st.cfg.access_log_days);
         }
       },
   };

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/observability/health.hpp"
 #include "actors/observability/metrics.hpp"
+#include "config/error.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -20,81 +21,98 @@ size_t pick_instance(const std::string& key, size_t pool_size) {
   return std::hash<std::string>{}(key) % pool_size;
 }
 
+supervisor_config supervisor_config::from(const runtime& rt) {
+  const auto& c = *rt.cfg;
+  supervisor_config x;
+  for (auto effect : all_effects) {
+    const auto& topology = c.effects.actors.at(to_string(effect));
+    if (topology.enabled)
+      x.pools.push_back({effect_actor_config::from(rt, effect),
+                         topology.instances});
+  }
+  x.restart = c.effects.restart;
+  x.stats = rt.stats;
+  x.status = rt.status;
+  return x;
+}
+
+void supervisor_config::validate() const {
+  for (const auto& p : pools) {
+    p.actor.validate();
+    if (p.instances == 0)
+      throw config_error(std::string(to_string(p.actor.effect))
+                         + ": an enabled effect needs instances");
+  }
+  if (!stats || !status)
+    throw config_error("supervisor: metrics and health are required");
+}
+
 namespace {
 
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
 
-void start(self_ptr self, const std::string& effect, size_t index) {
+void start(self_ptr self, size_t pool, size_t index) {
   auto& st = self->state;
-  auto handle = spawn_effect(self->system(), st.rt, effect, st.faults[effect]);
+  const auto& p = st.cfg.pools[pool];
+  auto handle = spawn_effect(self->system(), p.actor);
   self->monitor(handle);
-  st.slots[handle.address()] = {effect, index};
-  auto& pool = st.current.pools[effect];
-  if (pool.size() <= index)
-    pool.resize(index + 1);
-  pool[index] = handle;
+  st.slots[handle.address()] = {pool, index};
+  auto& instances = st.current.pools[to_string(p.actor.effect)];
+  if (instances.size() <= index)
+    instances.resize(index + 1);
+  instances[index] = handle;
 }
 
 } // namespace
 
-supervisor_actor::behavior_type supervisor(self_ptr self, runtime rt) {
+supervisor_actor::behavior_type supervisor(self_ptr self,
+                                           supervisor_config cfg) {
   auto& st = self->state;
-  st.rt = std::move(rt);
-  const auto& cfg = *st.rt.cfg;
-  for (const auto& [effect, settings] : cfg.effects.actors) {
-    if (!settings.enabled)
-      continue;
-#ifdef REGEVENT_WITH_FAULT_INJECTION
-    auto budget = std::make_shared<fault_budget>();
-    if (cfg.faults.effect == effect) {
-      budget->mode = cfg.faults.mode;
-      budget->remaining = cfg.faults.count;
-    }
-    st.faults[effect] = budget;
-#endif
-    for (size_t i = 0; i < settings.instances; ++i)
-      start(self, effect, i);
-    spdlog::info("supervisor started {} x{} (batch {} / {} ms)", effect,
-                 settings.instances, settings.batch_size,
-                 settings.batch_delay_ms);
+  st.cfg = std::move(cfg);
+  st.budgets.assign(st.cfg.pools.size(), restart_budget{st.cfg.restart});
+  for (size_t pool = 0; pool < st.cfg.pools.size(); ++pool) {
+    const auto& p = st.cfg.pools[pool];
+    for (size_t i = 0; i < p.instances; ++i)
+      start(self, pool, i);
+    spdlog::info("supervisor started {} x{} (batch {} / {} ms)",
+                 to_string(p.actor.effect), p.instances, p.actor.batch_size,
+                 p.actor.batch_delay.count());
   }
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     auto it = st.slots.find(msg.source);
     if (it == st.slots.end())
       return;
-    auto [effect, index] = it->second;
+    auto [pool, index] = it->second;
     st.slots.erase(it);
-    if (st.stopping)
-      return;
-    const auto& policy = st.rt.cfg->effects.restart;
-    auto now = std::chrono::steady_clock::now();
-    auto& times = st.restarts[effect];
-    while (!times.empty()
-           && now - times.front() > std::chrono::seconds(policy.window_s))
-      times.pop_front();
-    if (times.size() >= policy.max_restarts) {
-      auto why = effect + " died " + std::to_string(times.size() + 1)
-                 + " times within " + std::to_string(policy.window_s)
-                 + " s, past effects.restart.max_restarts ("
-                 + std::to_string(policy.max_restarts) + ")";
-      spdlog::critical("supervisor gives up on {}: {}", effect, why);
-      st.rt.status->set_failed(why);
+    if (st.stopping) {
+      if (st.slots.empty())
+        self->quit(caf::exit_reason::user_shutdown);
       return;
     }
-    times.push_back(now);
-    st.rt.stats->supervisor_restarts.Increment();
+    const auto* effect = to_string(st.cfg.pools[pool].actor.effect);
+    if (!st.budgets[pool].allow()) {
+      auto why = st.budgets[pool].why_refused(effect);
+      spdlog::critical("supervisor gives up on {}: {}", effect, why);
+      st.cfg.status->set_failed(why);
+      return;
+    }
+    st.cfg.stats->supervisor_restarts.Increment();
     spdlog::warn("supervisor restarts {} #{} after it died: {}", effect, index,
                  describe(msg.reason));
-    start(self, effect, index);
+    start(self, pool, index);
   });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     auto& st = self->state;
     st.stopping = true;
-    for (const auto& [effect, pool] : st.current.pools)
-      for (const auto& handle : pool)
-        self->send_exit(handle, msg.reason);
-    self->quit(msg.reason);
+    // Quits once every effect is down: they commit what they accepted.
+    for (const auto& [addr, slot] : st.slots) {
+      const auto& handle = st.current.pools[to_string(
+          st.cfg.pools[slot.first].actor.effect)][slot.second];
+      self->send_exit(handle, msg.reason);
+    }
+    if (st.slots.empty())
+      self->quit(msg.reason);
   });
   return {
       [self](atom::get) -> effect_pools { return self->state.current; },

@@ -1,13 +1,9 @@
 #include "actors/system.hpp"
 
 #include "actors/actors.hpp"
-#include "actors/http_actor.hpp"
-#include "actors/journal.hpp"
-#include "actors/observability/health.hpp"
 #include "actors/query.hpp"
-#include "actors/recovery.hpp"
 #include "actors/retention.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/root.hpp"
 #include "config/defaults.hpp"
 
 #include <caf/actor_system.hpp>
@@ -22,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <utility>
 
 namespace regevent {
 
@@ -59,38 +56,43 @@ caf::actor_system_config& make_config(caf::actor_system_config& cfg) {
 
 } // namespace
 
+/// The configuration of every long-lived actor, validated before any of
+/// them starts (a config_error here stops start-up).
+struct actor_configs {
+  root_config core;
+  query_config queries;
+  retention_config purge;
+  size_t query_pool = 0;
+
+  explicit actor_configs(const runtime& rt)
+      : core(root_config::from(rt)),
+        queries(query_config::from(rt)),
+        purge(retention_config::from(rt)),
+        query_pool(rt.cfg->database.pool_size) {
+    core.validate();
+    queries.validate();
+    purge.validate();
+  }
+};
+
 struct actor_runtime::impl {
-  explicit impl(const runtime& rt) : system(make_config(cfg)) {
-    sup = system.spawn(supervisor, rt);
-    journal_handle = system.spawn<caf::detached>(journal, rt);
-    recovery_handle
-        = system.spawn<caf::detached>(recovery, rt, journal_handle, sup);
-    http = system.spawn(http_actor_impl, rt, journal_handle, recovery_handle,
-                        sup);
-    // Ingest and the journal are not restarted: without them the daemon
-    // cannot do its job, so readiness says so and the orchestrator restarts
-    // the process (the journal keeps every accepted event).
-    auto watch = [&rt](const auto& handle, const char* name) {
-      handle->attach_functor(
-          [status = rt.status, name](const caf::error& reason) {
-            if (!status->shutting_down)
-              status->set_failed(std::string(name)
-                                 + " stopped: " + caf::to_string(reason));
-          });
-    };
-    watch(http, "http actor");
-    watch(journal_handle, "journal");
-    purge = system.spawn<caf::detached>(retention, rt);
-    for (size_t i = 0; i < rt.cfg->database.pool_size; ++i)
-      queries.push_back(system.spawn<caf::detached>(regevent::query, rt));
+  explicit impl(actor_configs configs) : system(make_config(cfg)) {
+    core = system.spawn(root, std::move(configs.core));
+    // The root actor starts its children and registers the HTTP actor and
+    // the journal when it first runs: the first request must not find the
+    // registry empty.
+    caf::scoped_actor self{system};
+    self->request(core, caf::infinite, atom::status_v)
+        .receive([](uint64_t) {}, [](caf::error&) {});
+    purge = system.spawn<caf::detached>(retention, std::move(configs.purge));
+    for (size_t i = 0; i < configs.query_pool; ++i)
+      queries.push_back(
+          system.spawn<caf::detached>(regevent::query, configs.queries));
   }
 
   caf::actor_system_config cfg;
   caf::actor_system system;
-  supervisor_actor sup;
-  journal_actor journal_handle;
-  recovery_actor recovery_handle;
-  http_actor http;
+  root_actor core;
   retention_actor purge;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
@@ -99,10 +101,17 @@ struct actor_runtime::impl {
   const query_actor& next() {
     return queries[next_query.fetch_add(1) % queries.size()];
   }
+
+  /// The current instance of a restartable actor (the root actor keeps the
+  /// registry up to date); invalid while the daemon stops.
+  template<class Handle>
+  Handle current(caf::atom_value key) {
+    return system.registry().get<Handle>(key);
+  }
 };
 
 actor_runtime::actor_runtime(const runtime& rt)
-    : impl_(std::make_unique<impl>(rt)) {}
+    : impl_(std::make_unique<impl>(actor_configs{rt})) {}
 
 actor_runtime::~actor_runtime() {
   stop();
@@ -110,7 +119,14 @@ actor_runtime::~actor_runtime() {
 
 void actor_runtime::ingest(std::vector<event_record> events, uint32_t ignored,
                            reply_fn<ingest_result> done) {
-  caf::anon_send(impl_->http, atom::ingest_v,
+  auto http = impl_->current<http_actor>(registry_key::http);
+  if (!http) {
+    done(make_error(ec::shutting_down, "ingest stopped"));
+    return;
+  }
+  // Should the HTTP actor be dead and not yet replaced, the message is
+  // dropped with its callback, whose owner answers the registry 503.
+  caf::anon_send(http, atom::ingest_v,
                  ingest_request{std::move(events), ignored, std::move(done)});
 }
 
@@ -162,48 +178,42 @@ void actor_runtime::list_dead_letters(page_request p,
 
 void actor_runtime::replay_dead_letter(int64_t id,
                                        reply_fn<replay_result> done) {
-  ask(impl_->system, impl_->journal_handle, std::move(done), atom::replay_v,
-      id);
+  auto journal = impl_->current<journal_actor>(registry_key::journal);
+  if (!journal) {
+    done(make_error(ec::shutting_down, "journal stopped"));
+    return;
+  }
+  ask(impl_->system, journal, std::move(done), atom::replay_v, id);
 }
 
 bool actor_runtime::drain(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() < 1)
+    left = std::chrono::milliseconds(1);
   caf::scoped_actor self{impl_->system};
-  auto timeout = std::chrono::seconds(5);
-  self->request(impl_->http, timeout, atom::shutdown_v)
-      .receive([](bool) {}, [](caf::error&) {});
-  self->request(impl_->recovery_handle, timeout, atom::shutdown_v)
-      .receive([](bool) {}, [](caf::error&) {});
-  for (;;) {
-    uint64_t busy = 0;
-    self->request(impl_->http, timeout, atom::status_v)
-        .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
-    self->request(impl_->recovery_handle, timeout, atom::status_v)
-        .receive([&](uint64_t n) { busy += n; }, [](caf::error&) {});
-    if (busy == 0)
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      spdlog::warn("shutdown grace period over with {} dispatchers busy; "
-                   "their events stay journaled for the next start",
-                   busy);
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  bool drained = false;
+  self->request(impl_->core, left, atom::shutdown_v)
+      .receive([&](bool) { drained = true; },
+               [](caf::error& e) {
+                 spdlog::warn("shutdown grace period over with dispatchers "
+                              "busy ({}); their events stay journaled for "
+                              "the next start",
+                              describe(e));
+               });
+  return drained;
 }
 
 void actor_runtime::stop() {
   if (!impl_)
     return;
   auto& i = *impl_;
-  // In order: ingest, recovery, effects (they flush), then the journal
-  // (it flushes final states) and the query pool.
-  caf::anon_send_exit(i.http, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(i.recovery_handle, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(i.sup, caf::exit_reason::user_shutdown);
+  // The root actor stops its children in order: ingest, recovery, effects
+  // (they flush), then the journal (it flushes final states).
+  caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.purge, caf::exit_reason::user_shutdown);
   for (auto& q : i.queries)
     caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(i.journal_handle, caf::exit_reason::user_shutdown);
   i.system.await_all_actors_done();
   impl_.reset();
 }

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/defaults.hpp"
+#include "config/effects.hpp"
 #include "config/keys.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -78,8 +79,12 @@ const char* to_string(fault_mode x) {
 }
 
 const std::vector<std::string>& effect_names() {
-  static const std::vector<std::string> names{"access_log", "repositories",
-                                              "pull_counter", "artifacts"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (auto e : all_effects)
+      v.emplace_back(to_string(e));
+    return v;
+  }();
   return names;
 }
 
@@ -602,11 +607,13 @@ std::vector<entry> make_table() {
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
       string("fault_injection.effect", REGEVENT_AT(faults.effect), "",
-             "test only: the effect that fails"),
+             "test only: the effect (or `journal`) that fails"),
       choice("fault_injection.mode", REGEVENT_AT(faults.mode), fault_mode::none,
              fault_mode_names(), ""),
       integer("fault_injection.count", REGEVENT_AT(faults.count), 0, 0,
               1'000'000, "commits that fail"),
+      integer("fault_injection.skip", REGEVENT_AT(faults.skip), 0, 0,
+              1'000'000, "commits that succeed before the first fault"),
   };
   for (auto& e : rest) {
     // Test-only keys stay out of the output unless they are switched on.
@@ -757,7 +764,8 @@ void validate(config& c) {
   if (c.effects.retry.base_ms > c.effects.retry.max_ms)
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
   if (c.faults.mode != fault_mode::none
-      && c.effects.actors.count(c.faults.effect) == 0)
+      && c.effects.actors.count(c.faults.effect) == 0
+      && c.faults.effect != "journal")
     throw config_error("fault_injection.effect: unknown effect '"
                        + c.faults.effect + "'");
 }

@@ -41,12 +41,14 @@ struct restart_policy {
   uint32_t window_s = 0;
 };
 
-/// Test-only: makes the named effect fail or throw on its next `count`
-/// commits. Off unless set in the file or REGEVENT_FAULT_INJECTION.
+/// Test-only: makes the named effect (or the journal) fail or throw on
+/// `count` commits after the first `skip`. Off unless set in the file or
+/// REGEVENT_FAULT_INJECTION.
 struct fault_injection {
   std::string effect;
   fault_mode mode = fault_mode::none;
   uint32_t count = 0;
+  uint32_t skip = 0;
 };
 
 struct config {

@@ -40,11 +40,28 @@ constexpr uint32_t busy_timeout_ms = 10'000;
 constexpr size_t pool_size = 4;
 constexpr uint32_t reconnect_initial_ms = 100;
 constexpr uint32_t reconnect_max_ms = 5'000;
+/// A writer waiting for SQLite's lock sleeps in steps growing from the
+/// first to the largest (SQLite's own handler sleeps up to 100 ms, leaving
+/// the database idle while writers queue).
+constexpr uint32_t busy_wait_first_us = 50;
+constexpr uint32_t busy_wait_max_us = 2'000;
 /// The SQLite WAL is checkpointed and truncated once it passes this size: a
 /// safety valve, not a routine (the TRUNCATE checkpoint stalls writers for
 /// its fsync; at 64 MiB it stalled ingest every few seconds under load).
 constexpr uint64_t wal_limit_bytes = 1ull << 30;
+/// After a checkpoint SQLite cuts the WAL back to this size instead of
+/// keeping its high-water mark.
+constexpr uint64_t wal_size_after_checkpoint_bytes = 64ull << 20;
 } // namespace database
+
+namespace journal {
+/// The journal's housekeeping period: buffered final states, the WAL's
+/// size, and a database probe while the database is down.
+constexpr uint32_t tick_ms = 1'000;
+/// Statuses are recounted every this many ticks: the running count only
+/// drifts through other instances' writes.
+constexpr uint32_t recount_every_ticks = 15;
+} // namespace journal
 
 namespace ingest {
 /// Pending events past which notifications are answered 503.
@@ -54,6 +71,9 @@ constexpr uint32_t retry_after_s = 5;
 constexpr size_t group_commit_max = 4096;
 /// How long the HTTP actor waits for the journal before answering 503.
 constexpr uint32_t journal_timeout_ms = 5'000;
+/// While the dispatcher pool is full, recovery is woken up at most this
+/// often: it claims in batches and its own poll follows up.
+constexpr uint32_t recovery_wakeup_interval_ms = 50;
 } // namespace ingest
 
 namespace dispatch {
@@ -101,6 +121,11 @@ namespace retention {
 constexpr uint32_t access_log_days = 0;
 constexpr uint32_t purge_interval_s = 3'600;
 constexpr uint32_t purge_batch = 1'000;
+/// Pause between two purge batches, so that ingest and the effects get the
+/// SQLite write lock in between.
+constexpr uint32_t batch_pause_ms = 20;
+/// The first purge round runs this long after start, not during start-up.
+constexpr uint32_t first_round_delay_ms = 1'000;
 } // namespace retention
 
 namespace shutdown {
@@ -112,6 +137,9 @@ constexpr size_t page_size = 10;
 constexpr size_t max_page_size = 100;
 /// A management API call that has no answer by then answers 503.
 constexpr uint32_t request_timeout_ms = 30'000;
+/// The largest page number a list accepts (beyond it no page has rows, and
+/// page * size must not overflow).
+constexpr uint64_t max_page_number = 1'000'000'000;
 } // namespace api
 
 } // namespace regevent::defaults

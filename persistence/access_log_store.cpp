@@ -11,7 +11,7 @@ namespace {
 class access_log_store : public effect_store {
 public:
   explicit access_log_store(database& db)
-      : effect_store(db, "access_log"),
+      : effect_store(db, effect_kind::access_log),
         insert_(
             (db.session().prepare
                  << "INSERT INTO access_logs (event_id, username, project, "

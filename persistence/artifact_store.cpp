@@ -20,7 +20,7 @@ namespace {
 class artifact_store : public effect_store {
 public:
   explicit artifact_store(database& db)
-      : effect_store(db, "artifacts"),
+      : effect_store(db, effect_kind::artifacts),
         push_artifact_(
             (db.session().prepare
                  << "INSERT INTO artifacts (repository, digest, media_type, "

@@ -1,5 +1,7 @@
 #include "persistence/database.hpp"
 
+#include "config/defaults.hpp"
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -19,7 +21,10 @@ namespace {
 /// steps keeps one writer after the other moving.
 int short_busy_wait(void* timeout_ms, int attempt) {
   auto limit = *static_cast<uint32_t*>(timeout_ms);
-  auto step_us = std::min(50 * (1 << std::min(attempt, 5)), 2000);
+  namespace d = defaults::database;
+  auto step_us = std::min<uint32_t>(d::busy_wait_first_us
+                                        << std::min(attempt, 5),
+                                    d::busy_wait_max_us);
   static thread_local std::chrono::steady_clock::time_point started;
   if (attempt == 0)
     started = std::chrono::steady_clock::now();
@@ -32,9 +37,9 @@ int short_busy_wait(void* timeout_ms, int attempt) {
 
 } // namespace
 
-database::database(const config& cfg)
-    : cfg_(cfg),
-      backend_(cfg.database.parsed.backend
+database::database(const config::database_section& settings)
+    : settings_(settings),
+      backend_(settings.parsed.backend
                        == database_url::backend_kind::postgresql
                    ? backend_kind::postgresql
                    : backend_kind::sqlite) {
@@ -44,7 +49,7 @@ database::database(const config& cfg)
 database::~database() = default;
 
 void database::open() {
-  const auto& url = cfg_.database.parsed;
+  const auto& url = settings_.parsed;
   if (backend_ == backend_kind::postgresql) {
     session_ = std::make_unique<soci::session>(soci::postgresql,
                                                url.connection_string);
@@ -55,15 +60,17 @@ void database::open() {
   auto* backend
       = static_cast<soci::sqlite3_session_backend*>(session_->get_backend());
   sqlite3_busy_handler(backend->conn_, short_busy_wait,
-                       &cfg_.database.busy_timeout_ms);
+                       &settings_.busy_timeout_ms);
   *session_ << "PRAGMA journal_mode=WAL";
   // The value comes from a validated enum in the configuration, not from
   // user input, and PRAGMA takes no bound parameters.
-  *session_ << ("PRAGMA synchronous=" + cfg_.database.sqlite_synchronous);
+  *session_ << ("PRAGMA synchronous=" + settings_.sqlite_synchronous);
   *session_ << "PRAGMA foreign_keys=OFF";
   // After a checkpoint the WAL file is cut back to this size instead of
   // keeping its high-water mark.
-  *session_ << "PRAGMA journal_size_limit=67108864";
+  *session_ << ("PRAGMA journal_size_limit="
+                + std::to_string(
+                    defaults::database::wal_size_after_checkpoint_bytes));
 }
 
 void database::begin_write() {
@@ -88,7 +95,7 @@ bool database::truncate_wal_above(uint64_t limit_bytes) {
     return false;
   std::error_code ec;
   auto size
-      = std::filesystem::file_size(cfg_.database.parsed.path + "-wal", ec);
+      = std::filesystem::file_size(settings_.parsed.path + "-wal", ec);
   if (ec || size <= limit_bytes)
     return false;
   *session_ << "PRAGMA wal_checkpoint(TRUNCATE)";

@@ -22,7 +22,8 @@ public:
   enum class backend_kind { sqlite, postgresql };
 
   /// Connects; throws soci::soci_error (or std::runtime_error) on failure.
-  explicit database(const config& cfg);
+  explicit database(const config::database_section& settings);
+  explicit database(const config& cfg) : database(cfg.database) {}
   ~database();
 
   database(const database&) = delete;
@@ -59,7 +60,7 @@ public:
 private:
   void open();
 
-  config cfg_;
+  config::database_section settings_;
   backend_kind backend_;
   std::unique_ptr<soci::session> session_;
 };

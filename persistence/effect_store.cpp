@@ -22,8 +22,8 @@ struct effect_store::marks {
   soci::statement insert;
 };
 
-effect_store::effect_store(database& db, std::string effect)
-    : db_(db), effect_(std::move(effect)) {}
+effect_store::effect_store(database& db, effect_kind effect)
+    : db_(db), effect_(to_string(effect)) {}
 
 effect_store::~effect_store() = default;
 
@@ -60,16 +60,27 @@ bool effect_store::project_exists(const std::string&) {
 }
 
 std::unique_ptr<effect_store>
+make_effect_store(effect_kind effect, database& db,
+                  unknown_project_policy unknown_project) {
+  switch (effect) {
+    case effect_kind::access_log:
+      return make_access_log_store(db);
+    case effect_kind::repositories:
+      return make_repository_store(db, unknown_project);
+    case effect_kind::pull_counter:
+      return make_pull_count_store(db);
+    case effect_kind::artifacts:
+      return make_artifact_store(db);
+  }
+  throw std::invalid_argument("unknown effect kind");
+}
+
+std::unique_ptr<effect_store>
 make_effect_store(const std::string& effect, database& db, const config& cfg) {
-  if (effect == "access_log")
-    return make_access_log_store(db);
-  if (effect == "repositories")
-    return make_repository_store(db, cfg.filter.unknown_project);
-  if (effect == "pull_counter")
-    return make_pull_count_store(db);
-  if (effect == "artifacts")
-    return make_artifact_store(db);
-  throw std::invalid_argument("unknown effect " + effect);
+  auto kind = effect_from_name(effect);
+  if (!kind)
+    throw std::invalid_argument("unknown effect " + effect);
+  return make_effect_store(*kind, db, cfg.filter.unknown_project);
 }
 
 } // namespace regevent

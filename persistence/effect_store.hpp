@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/effects.hpp"
 #include "persistence/event.hpp"
 
 #include <memory>
@@ -17,7 +18,7 @@ class database;
 /// event is delivered, recovered or retried.
 class effect_store {
 public:
-  effect_store(database& db, std::string effect);
+  effect_store(database& db, effect_kind effect);
   virtual ~effect_store();
 
   /// `applied[i]` is false where the mark already existed (skipped).
@@ -39,8 +40,13 @@ private:
   std::unique_ptr<marks> marks_;
 };
 
-/// Creates the store of an effect by name; throws std::invalid_argument for
-/// an unknown name.
+/// Creates the store of an effect; `unknown_project` is what the
+/// repositories store does for a project it does not know.
+std::unique_ptr<effect_store>
+make_effect_store(effect_kind effect, database& db,
+                  unknown_project_policy unknown_project);
+
+/// The same by name; throws std::invalid_argument for an unknown name.
 std::unique_ptr<effect_store>
 make_effect_store(const std::string& effect, database& db, const config& cfg);
 

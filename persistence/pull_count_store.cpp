@@ -14,7 +14,7 @@ namespace {
 class pull_count_store : public effect_store {
 public:
   explicit pull_count_store(database& db)
-      : effect_store(db, "pull_counter"),
+      : effect_store(db, effect_kind::pull_counter),
         upsert_(
             (db.session().prepare
                  << "INSERT INTO pull_counts (repository, pull_count, "

@@ -15,7 +15,7 @@ namespace {
 class repository_store : public effect_store {
 public:
   repository_store(database& db, unknown_project_policy policy)
-      : effect_store(db, "repositories"), policy_(policy) {}
+      : effect_store(db, effect_kind::repositories), policy_(policy) {}
 
   bool project_exists(const std::string& project) override {
     if (known_.count(project) > 0)

@@ -77,6 +77,7 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
       },
       [](atom::pending) -> uint64_t { return 0; },
       [](atom::replay, int64_t id) { return replay_result{id, "", false}; },
+      [](atom::subscribe, backlog_listener&) {},
       [](atom::flush) {},
       [](atom::tick) {},
   };
@@ -141,7 +142,8 @@ protected:
     auto journal = t.sys.spawn(recording_journal, rec);
     auto sup = t.sys.spawn(fixed_supervisor, rec, std::move(pools),
                            std::move(replacement));
-    t.sys.spawn(dispatcher, t.rt, journal, sup, std::move(batch));
+    t.sys.spawn(dispatcher, dispatcher_config::from(t.rt), journal, sup,
+                std::move(batch));
     t.run();
   }
 

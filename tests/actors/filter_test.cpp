@@ -49,7 +49,10 @@ event_record manifest_event(const std::string& action,
 }
 
 effects_list names(const classification& c) {
-  return effects_list(c.effects.begin(), c.effects.end());
+  effects_list out;
+  for (auto e : c.effects)
+    out.emplace_back(to_string(e));
+  return out;
 }
 
 // --- media types -----------------------------------------------------------

@@ -44,7 +44,7 @@ struct journal_fixture : ::testing::Test {
 };
 
 TEST_F(journal_fixture, queued_appends_share_one_group_commit) {
-  auto j = t.sys.spawn(journal, t.rt);
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
   t.run();
   auto commits_before = t.rt.stats->journal_commits.Value();
   // Ten requests are in the mailbox before the journal runs once.
@@ -67,7 +67,7 @@ TEST_F(journal_fixture, queued_appends_share_one_group_commit) {
 }
 
 TEST_F(journal_fixture, finish_updates_are_committed_with_the_next_flush) {
-  auto j = t.sys.spawn(journal, t.rt);
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
   t.self->send(j, atom::append_v, std::vector<event_record>{pull("a")}, false);
   t.run();
   t.self->receive([](std::vector<event_record>&) {}, [](caf::error&) {});
@@ -82,7 +82,7 @@ TEST_F(journal_fixture, finish_updates_are_committed_with_the_next_flush) {
 }
 
 TEST_F(journal_fixture, an_effect_batches_queued_requests_into_one_commit) {
-  auto pc = t.sys.spawn(pull_counter, t.rt, std::shared_ptr<fault_budget>{});
+  auto pc = t.sys.spawn(pull_counter, effect_actor_config::from(t.rt, effect_kind::pull_counter));
   for (int i = 0; i < 20; ++i) {
     planned_event p;
     p.event = pull("p" + std::to_string(i % 10)); // each id twice

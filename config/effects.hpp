@@ -1,0 +1,33 @@
+#pragma once
+
+/// The effects an event can have. Each has an actor kind, a configuration
+/// section (`effects.actors.<name>`), a store and a metric label, all named
+/// by the one table in effects.cpp.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace regevent {
+
+enum class effect_kind : uint8_t {
+  access_log,
+  repositories,
+  pull_counter,
+  artifacts,
+};
+
+/// Every effect, in the order their actors start.
+constexpr std::array<effect_kind, 4> all_effects{
+    effect_kind::access_log, effect_kind::repositories,
+    effect_kind::pull_counter, effect_kind::artifacts};
+
+/// The effect's name: its configuration key, actor name, completion-mark
+/// name in the database and metric label.
+const char* to_string(effect_kind x);
+
+/// The effect of a name; nothing for an unknown one.
+std::optional<effect_kind> effect_from_name(std::string_view name);
+
+} // namespace regevent
