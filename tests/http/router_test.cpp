@@ -545,9 +545,29 @@ TEST_F(router_test, bad_paging_and_filter_parameters_are_400) {
     auto r = api("GET", target);
     EXPECT_EQ(r.status, 400u) << target;
   }
-  auto replay = api("POST", "/api/v2.0/dead-letters/abc/replay");
-  EXPECT_EQ(replay.status, 400u);
-  EXPECT_EQ(error_code(replay), "BAD_REQUEST");
+  for (auto id : {"abc", "0", "-1", "1000000000001", "99999999999999999999"}) {
+    auto replay
+        = api("POST", std::string("/api/v2.0/dead-letters/") + id + "/replay");
+    EXPECT_EQ(replay.status, 400u) << id;
+    EXPECT_EQ(error_code(replay), "BAD_REQUEST") << id;
+  }
+}
+
+TEST_F(router_test, the_largest_page_and_dead_letter_id_are_taken) {
+  start(both_tokens);
+  // The bounds in api.cpp: page up to 10^9, dead letter ids up to 10^12.
+  // A length guard of nine digits once refused both with 400.
+  auto far = api("GET", "/api/v2.0/projects?page=1000000000");
+  ASSERT_EQ(far.status, 200u) << far.body;
+  EXPECT_EQ(json::parse(far.body), json::array());
+  EXPECT_EQ(api("GET", "/api/v2.0/projects?page=0000000001").status, 200u);
+  for (auto id : {"1000000000", "1000000000000"}) {
+    auto replay
+        = api("POST", std::string("/api/v2.0/dead-letters/") + id + "/replay");
+    EXPECT_EQ(replay.status, 404u) << id << " " << replay.body;
+    EXPECT_EQ(error_message(replay),
+              std::string("dead letter ") + id + " not found");
+  }
 }
 
 TEST_F(router_test, list_answers_carry_the_total_and_links_to_neighbours) {
