@@ -52,8 +52,11 @@ std::vector<std::string> split_path(const std::string& target) {
   return parts;
 }
 
+/// A decimal number in 1..max. The length guard only keeps std::stoll from
+/// throwing (18 digits always fit a long long); the bound is `max`, so it
+/// must not be tighter than the longest `max` (a dead letter id).
 bool parse_positive(const std::string& text, long long max, long long& out) {
-  if (text.empty() || text.size() > 9
+  if (text.empty() || text.size() > 18
       || text.find_first_not_of("0123456789") != std::string::npos)
     return false;
   out = std::stoll(text);
