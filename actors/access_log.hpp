@@ -7,6 +7,7 @@ namespace regevent {
 
 /// The ACCESS LOG effect: one audit row per kept push, pull and delete
 /// (username `anonymous` for anonymous access).
-effect_actor::behavior_type access_log(effect_self self, effect_actor_config cfg);
+effect_actor::behavior_type access_log(effect_self self,
+                                       effect_actor_config cfg);
 
 } // namespace regevent

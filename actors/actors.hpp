@@ -28,8 +28,8 @@ namespace regevent {
 /// health, whenever either changes: the events journaled and not finished,
 /// and whether the last commit or probe reached the database. The HTTP
 /// actor decides backpressure on what it was told, never on shared state.
-using backlog_listener = caf::typed_actor<
-    caf::reacts_to<atom::backlog, uint64_t, bool>>;
+using backlog_listener
+    = caf::typed_actor<caf::reacts_to<atom::backlog, uint64_t, bool>>;
 
 /// What every stage that runs dispatchers answers at shutdown.
 using drainable_actor = caf::typed_actor<

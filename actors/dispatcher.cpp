@@ -113,9 +113,8 @@ void fail_item(self_ptr self, size_t index, const caf::error& err) {
     item.next_delay_ms
         = backoff_ms(policy, item.attempt + item.outages - 1, random_unit());
     spdlog::debug("dispatcher retries {} of event {} in {} ms: {}",
-                  to_string(item.effect),
-                  st.kept[item.event].event.id, item.next_delay_ms,
-                  describe(err));
+                  to_string(item.effect), st.kept[item.event].event.id,
+                  item.next_delay_ms, describe(err));
     self->delayed_send(self, std::chrono::milliseconds(item.next_delay_ms),
                        atom::retry_v, static_cast<uint64_t>(index));
     return;

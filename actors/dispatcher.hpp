@@ -67,8 +67,7 @@ struct dispatcher_state {
 dispatcher_actor::behavior_type
 dispatcher(dispatcher_actor::stateful_pointer<dispatcher_state> self,
            std::shared_ptr<const dispatcher_config> cfg, journal_actor journal,
-           supervisor_actor supervisor,
-           std::vector<event_record> batch);
+           supervisor_actor supervisor, std::vector<event_record> batch);
 
 /// The backoff before attempt `attempt + 1`: base * 2^attempt, capped,
 /// spread by +/- jitter. `unit` in [0, 1) is the random draw.

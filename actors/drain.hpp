@@ -53,7 +53,9 @@ auto shutdown_handler(Self self) {
 
 template<class Self>
 auto status_handler(Self self) {
-  return [self](atom::status) -> uint64_t { return self->state.busy(); };
+  return [self](atom::status) -> uint64_t {
+    return self->state.busy();
+  };
 }
 
 } // namespace regevent

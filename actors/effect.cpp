@@ -120,13 +120,9 @@ effect_actor::behavior_type effect_behavior(effect_self self,
       });
   st.cfg = std::move(cfg);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
-    // Commit what was accepted before going down.
-    try {
-      flush(self);
-    } catch (const std::exception& e) {
-      spdlog::warn("{} failed its last flush: {}",
-                   to_string(self->state.cfg.effect), e.what());
-    }
+    // Commit what was accepted before going down (a failure answers the
+    // requesters with its error; the events stay pending).
+    flush(self);
     self->quit(msg.reason);
   });
   return {
@@ -146,10 +142,10 @@ effect_actor::behavior_type effect_behavior(effect_self self,
         return rp;
       },
       [self](atom::resolve, const std::string& project) -> caf::result<bool> {
-        auto exists = self->state.conn.run(
-            [&project](effect_store& store, database&) {
-              return store.project_exists(project);
-            });
+        auto exists
+            = self->state.conn.run([&project](effect_store& store, database&) {
+                return store.project_exists(project);
+              });
         if (!exists)
           return std::move(exists.error());
         return *exists;

@@ -68,9 +68,8 @@ void tell(self_ptr self) {
 
 void recount(self_ptr self) {
   auto& st = self->state;
-  auto counts = st.conn.run([](journal_store& store, database&) {
-    return store.count_by_status();
-  });
+  auto counts = st.conn.run(
+      [](journal_store& store, database&) { return store.count_by_status(); });
   if (!counts) {
     spdlog::warn("journal failed to count events: {}",
                  describe(counts.error()));
@@ -128,9 +127,10 @@ void flush(self_ptr self) {
   std::vector<std::vector<bool>> fresh(appends.size());
   auto committed = st.conn.run([&](journal_store& store, database& db) {
     auto now = now_us();
-    auto expires = now + std::chrono::duration_cast<std::chrono::microseconds>(
-                             st.cfg.claim_lease)
-                             .count();
+    auto expires = now
+                   + std::chrono::duration_cast<std::chrono::microseconds>(
+                         st.cfg.claim_lease)
+                         .count();
     write_transaction tx(db);
     for (size_t i = 0; i < appends.size(); ++i)
       store.append(appends[i].events,

@@ -7,6 +7,7 @@ namespace regevent {
 
 /// The PULL COUNTER effect: +1 per counted pull, aggregated per repository
 /// inside a batch.
-effect_actor::behavior_type pull_counter(effect_self self, effect_actor_config cfg);
+effect_actor::behavior_type pull_counter(effect_self self,
+                                         effect_actor_config cfg);
 
 } // namespace regevent

@@ -54,9 +54,10 @@ caf::result<T> plain(caf::expected<T> x) {
 } // namespace
 
 query_actor::behavior_type query(self_ptr self, query_config cfg) {
-  self->state.conn = store_connection<catalog_store>(
-      cfg.database,
-      [](database& db) { return std::make_unique<catalog_store>(db); });
+  self->state.conn
+      = store_connection<catalog_store>(cfg.database, [](database& db) {
+          return std::make_unique<catalog_store>(db);
+        });
   return {
       [self](atom::query, const project_query& q) {
         return plain(

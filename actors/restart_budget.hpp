@@ -33,8 +33,8 @@ public:
 
   /// Why the budget refused, for the not-ready reason.
   std::string why_refused(const std::string& who) const {
-    return who + " died " + std::to_string(times_.size() + 1)
-           + " times within " + std::to_string(policy_.window_s)
+    return who + " died " + std::to_string(times_.size() + 1) + " times within "
+           + std::to_string(policy_.window_s)
            + " s, past effects.restart.max_restarts ("
            + std::to_string(policy_.max_restarts) + ")";
   }

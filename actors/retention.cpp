@@ -38,9 +38,9 @@ constexpr int64_t us_per_day = 86'400'000'000LL;
 
 retention_actor::behavior_type retention(self_ptr self, retention_config cfg) {
   auto& st = self->state;
-  st.conn = store_connection<catalog_store>(
-      cfg.database,
-      [](database& db) { return std::make_unique<catalog_store>(db); });
+  st.conn = store_connection<catalog_store>(cfg.database, [](database& db) {
+    return std::make_unique<catalog_store>(db);
+  });
   st.cfg = std::move(cfg);
   if (st.cfg.access_log_days > 0)
     self->delayed_send(self, st.cfg.first_round_delay, atom::tick_v);

@@ -207,7 +207,9 @@ root_actor::behavior_type root(self_ptr self, root_config cfg) {
           if (--*left == 0)
             rp.deliver(true);
         };
-        auto failed = [rp](caf::error& e) mutable { rp.deliver(e); };
+        auto failed = [rp](caf::error& e) mutable {
+          rp.deliver(e);
+        };
         self->request(st.http, caf::infinite, atom::shutdown_v)
             .then([answered](bool) mutable { answered(); }, failed);
         self->request(st.recovery, caf::infinite, atom::shutdown_v)

@@ -73,7 +73,7 @@ struct root_state {
 /// and says why). On an exit message it stops them in order — HTTP actor
 /// and its dispatchers, recovery, effects, journal — each stage waiting for
 /// the previous one's down message or the grace period, then quits.
-root_actor::behavior_type
-root(root_actor::stateful_pointer<root_state> self, root_config cfg);
+root_actor::behavior_type root(root_actor::stateful_pointer<root_state> self,
+                               root_config cfg);
 
 } // namespace regevent

@@ -27,8 +27,8 @@ supervisor_config supervisor_config::from(const runtime& rt) {
   for (auto effect : all_effects) {
     const auto& topology = c.effects.actors.at(to_string(effect));
     if (topology.enabled)
-      x.pools.push_back({effect_actor_config::from(rt, effect),
-                         topology.instances});
+      x.pools.push_back(
+          {effect_actor_config::from(rt, effect), topology.instances});
   }
   x.restart = c.effects.restart;
   x.stats = rt.stats;
@@ -43,8 +43,9 @@ void supervisor_config::validate() const {
       throw config_error(std::string(to_string(p.actor.effect))
                          + ": an enabled effect needs instances");
   }
-  if (!stats || !status)
-    throw config_error("supervisor: metrics and health are required");
+  if (!stats || !status || !spawn)
+    throw config_error("supervisor: metrics, health and a spawner are "
+                       "required");
 }
 
 namespace {
@@ -54,7 +55,7 @@ using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
 void start(self_ptr self, size_t pool, size_t index) {
   auto& st = self->state;
   const auto& p = st.cfg.pools[pool];
-  auto handle = spawn_effect(self->system(), p.actor);
+  auto handle = st.cfg.spawn(self->system(), p.actor);
   self->monitor(handle);
   st.slots[handle.address()] = {pool, index};
   auto& instances = st.current.pools[to_string(p.actor.effect)];
@@ -107,8 +108,9 @@ supervisor_actor::behavior_type supervisor(self_ptr self,
     st.stopping = true;
     // Quits once every effect is down: they commit what they accepted.
     for (const auto& [addr, slot] : st.slots) {
-      const auto& handle = st.current.pools[to_string(
-          st.cfg.pools[slot.first].actor.effect)][slot.second];
+      const auto& handle
+          = st.current.pools[to_string(st.cfg.pools[slot.first].actor.effect)]
+                            [slot.second];
       self->send_exit(handle, msg.reason);
     }
     if (st.slots.empty())

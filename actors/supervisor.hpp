@@ -6,6 +6,7 @@
 
 #include <caf/actor_addr.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,11 @@ struct supervisor_config {
   };
   std::vector<pool> pools;
   restart_policy restart;
+  /// How an effect actor is started: spawn_effect, or a test double.
+  std::function<effect_actor(caf::actor_system&, const effect_actor_config&)>
+      spawn = [](caf::actor_system& sys, const effect_actor_config& c) {
+        return spawn_effect(sys, c);
+      };
   std::shared_ptr<metrics> stats;
   std::shared_ptr<health> status;
 

@@ -612,8 +612,8 @@ std::vector<entry> make_table() {
              fault_mode_names(), ""),
       integer("fault_injection.count", REGEVENT_AT(faults.count), 0, 0,
               1'000'000, "commits that fail"),
-      integer("fault_injection.skip", REGEVENT_AT(faults.skip), 0, 0,
-              1'000'000, "commits that succeed before the first fault"),
+      integer("fault_injection.skip", REGEVENT_AT(faults.skip), 0, 0, 1'000'000,
+              "commits that succeed before the first fault"),
   };
   for (auto& e : rest) {
     // Test-only keys stay out of the output unless they are switched on.

@@ -139,7 +139,11 @@ constexpr size_t max_page_size = 100;
 constexpr uint32_t request_timeout_ms = 30'000;
 /// The largest page number a list accepts (beyond it no page has rows, and
 /// page * size must not overflow).
-constexpr uint64_t max_page_number = 1'000'000'000;
+constexpr int64_t max_page_number = 1'000'000'000;
+/// The largest dead letter id the replay path accepts.
+constexpr int64_t max_dead_letter_id = 1'000'000'000'000;
+/// Harbor's limit on a project name.
+constexpr size_t max_project_name = 255;
 } // namespace api
 
 } // namespace regevent::defaults

@@ -66,7 +66,8 @@ bool parse_positive(const std::string& text, long long max, long long& out) {
 std::optional<http_response>
 read_page(const std::map<std::string, std::string>& q, page_request& p) {
   if (auto it = q.find("page");
-      it != q.end() && !parse_positive(it->second, 1'000'000'000, p.page))
+      it != q.end()
+      && !parse_positive(it->second, defaults::api::max_page_number, p.page))
     return error_response(400, "BAD_REQUEST",
                           "page must be a positive integer");
   if (auto it = q.find("page_size");
@@ -119,7 +120,7 @@ std::optional<bool> metadata_flag(const json& meta, const char* key) {
 }
 
 bool valid_project_name(const std::string& name) {
-  if (name.empty() || name.size() > 255)
+  if (name.empty() || name.size() > defaults::api::max_project_name)
     return false;
   for (char c : name)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
@@ -245,31 +246,37 @@ struct api_call {
   page_request page;
   uint32_t retry_after_s;
 
-  /// A callback that renders a row (or a page of rows) as JSON, or maps
+  /// A callback that answers what `format` makes of the result, or maps
   /// the error.
-  template<class T>
-  reply_fn<T> render(unsigned status = 200) const {
-    return [call = *this, status](caf::expected<T> x) {
+  template<class T, class Format>
+  reply_fn<T> answer(Format format) const {
+    return [call = *this, format](caf::expected<T> x) {
       if (!x)
         return call.reply_to->reply(
             answer_error(x.error(), call.retry_after_s));
-      call.reply_to->reply(call.body_of(*x, status));
+      call.reply_to->reply(format(*x));
     };
   }
 
+  /// A callback that renders a row, or a page of rows, as JSON.
+  template<class T>
+  reply_fn<T> render() const {
+    return answer<T>([call = *this](const T& x) { return call.body_of(x); });
+  }
+
   template<class Row>
-  http_response body_of(const page_of<Row>& p, unsigned status) const {
+  http_response body_of(const page_of<Row>& p) const {
     json out = json::array();
     for (const auto& row : p.items)
       out.push_back(to_json(row));
-    auto r = ok_json(out, status);
+    auto r = ok_json(out);
     paginate(r, path, query, page, p.total);
     return r;
   }
 
   template<class Row>
-  http_response body_of(const Row& row, unsigned status) const {
-    return ok_json(to_json(row), status);
+  http_response body_of(const Row& row) const {
+    return ok_json(to_json(row));
   }
 };
 
@@ -345,15 +352,15 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       spec.auto_scan = *auto_scan;
       // Harbor answers a creation with 201, no body and the new location.
       return actors.create_project(
-          std::move(spec), [call](caf::expected<project_row> x) {
-            if (!x)
-              return call.reply_to->reply(
-                  answer_error(x.error(), call.retry_after_s));
+          std::move(spec),
+          call.answer<project_row>([](const project_row& created) {
             http_response r;
             r.status = 201;
-            r.headers.emplace_back("Location", "/api/v2.0/projects/" + x->name);
-            call.reply_to->reply(std::move(r));
-          });
+            r.headers.emplace_back("Location",
+                                   "/api/v2.0/projects/"
+                                       + percent_encode(created.name));
+            return r;
+          }));
     }
     if (!get)
       return not_allowed("GET");
@@ -390,19 +397,17 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       if (req.method != "POST")
         return not_allowed("POST");
       long long id = 0;
-      if (!parse_positive(parts[3], 1'000'000'000'000LL, id))
+      if (!parse_positive(parts[3], defaults::api::max_dead_letter_id, id))
         return reply_to->reply(error_response(
             400, "BAD_REQUEST", "dead letter id must be a number"));
+      // Accepted: the event is pending again and runs on its own.
       return actors.replay_dead_letter(
-          id, [call](caf::expected<replay_result> x) {
-            if (!x)
-              return call.reply_to->reply(
-                  answer_error(x.error(), call.retry_after_s));
-            call.reply_to->reply(ok_json({{"id", x->id},
-                                          {"event_id", x->event_id},
-                                          {"requeued", x->requeued}},
-                                         202));
-          });
+          id, call.answer<replay_result>([](const replay_result& x) {
+            return ok_json({{"id", x.id},
+                            {"event_id", x.event_id},
+                            {"requeued", x.requeued}},
+                           202);
+          }));
     }
   }
   reply_to->reply(error_response(404, "NOT_FOUND", "no route " + path));

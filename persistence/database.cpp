@@ -22,9 +22,8 @@ namespace {
 int short_busy_wait(void* timeout_ms, int attempt) {
   auto limit = *static_cast<uint32_t*>(timeout_ms);
   namespace d = defaults::database;
-  auto step_us = std::min<uint32_t>(d::busy_wait_first_us
-                                        << std::min(attempt, 5),
-                                    d::busy_wait_max_us);
+  auto step_us = std::min<uint32_t>(
+      d::busy_wait_first_us << std::min(attempt, 5), d::busy_wait_max_us);
   static thread_local std::chrono::steady_clock::time_point started;
   if (attempt == 0)
     started = std::chrono::steady_clock::now();
@@ -39,8 +38,7 @@ int short_busy_wait(void* timeout_ms, int attempt) {
 
 database::database(const config::database_section& settings)
     : settings_(settings),
-      backend_(settings.parsed.backend
-                       == database_url::backend_kind::postgresql
+      backend_(settings.parsed.backend == database_url::backend_kind::postgresql
                    ? backend_kind::postgresql
                    : backend_kind::sqlite) {
   open();
@@ -94,8 +92,7 @@ bool database::truncate_wal_above(uint64_t limit_bytes) {
   if (backend_ != backend_kind::sqlite)
     return false;
   std::error_code ec;
-  auto size
-      = std::filesystem::file_size(settings_.parsed.path + "-wal", ec);
+  auto size = std::filesystem::file_size(settings_.parsed.path + "-wal", ec);
   if (ec || size <= limit_bytes)
     return false;
   *session_ << "PRAGMA wal_checkpoint(TRUNCATE)";

@@ -136,28 +136,18 @@ journal_store::claim(const std::string& owner, timestamp_us now,
   auto& sql = impl_->sql;
   long long n = static_cast<long long>(limit), t = now, e = expires,
             alive = alive_since;
-  // Both backends support UPDATE ... RETURNING; only PostgreSQL has row
-  // locks to skip, SQLite has a single writer.
-  const char* query
-      = impl_->db.is_sqlite()
-            ? "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
-              "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-              "AND (claimed_by = '' OR claim_expires < :now OR claimed_by NOT "
-              "IN "
-              "(SELECT id FROM instances WHERE heartbeat_at >= :alive)) ORDER "
-              "BY seq "
-              "LIMIT :n) RETURNING id, received_at, event_time, action, "
-              "repository, tag, digest, media_type, size, method, user_agent, "
-              "actor, client_addr, source_addr, seq"
-            : "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
-              "WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' "
-              "AND (claimed_by = '' OR claim_expires < :now OR claimed_by NOT "
-              "IN "
-              "(SELECT id FROM instances WHERE heartbeat_at >= :alive)) ORDER "
-              "BY seq "
-              "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id, received_at, "
-              "event_time, action, repository, tag, digest, media_type, size, "
-              "method, user_agent, actor, client_addr, source_addr, seq";
+  // One statement for both backends (both support UPDATE ... RETURNING);
+  // only PostgreSQL has row locks to skip, SQLite has a single writer.
+  const std::string query
+      = std::string("UPDATE events SET claimed_by = :owner, claim_expires = "
+                    ":expires WHERE seq IN (SELECT seq FROM events WHERE "
+                    "status = 'pending' AND (claimed_by = '' OR claim_expires "
+                    "< :now OR claimed_by NOT IN (SELECT id FROM instances "
+                    "WHERE heartbeat_at >= :alive)) ORDER BY seq LIMIT :n")
+        + (impl_->db.is_sqlite() ? "" : " FOR UPDATE SKIP LOCKED")
+        + ") RETURNING id, received_at, event_time, action, repository, tag, "
+          "digest, media_type, size, method, user_agent, actor, client_addr, "
+          "source_addr, seq";
   std::vector<std::pair<long long, event_record>> rows;
   soci::rowset<soci::row> rs
       = (sql.prepare << query, soci::use(owner), soci::use(e), soci::use(t),

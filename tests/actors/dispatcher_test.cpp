@@ -9,6 +9,7 @@
 #include "actors/errors.hpp"
 #include "actors/filter.hpp"
 #include "tests/actors/actor_test_fixture.hpp"
+#include "tests/actors/doubles.hpp"
 #include "tests/fixtures/daemon.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -76,7 +77,9 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
         return true;
       },
       [](atom::pending) -> uint64_t { return 0; },
-      [](atom::replay, int64_t id) { return replay_result{id, "", false}; },
+      [](atom::replay, int64_t id) {
+        return replay_result{id, "", false};
+      },
       [](atom::subscribe, backlog_listener&) {},
       [](atom::flush) {},
       [](atom::tick) {},
@@ -109,19 +112,6 @@ config retry_config(uint32_t attempts) {
   for (auto& [name, e] : c.effects.actors)
     e.request_timeout_ms = 500;
   return c;
-}
-
-event_record pull_event(const std::string& id, const std::string& method) {
-  event_record e;
-  e.id = id;
-  e.action = "pull";
-  e.repository = "library/hello";
-  e.tag = "1.0";
-  e.digest = "sha256:abc";
-  e.media_type = "application/vnd.oci.image.manifest.v1+json";
-  e.method = method;
-  e.user_agent = "containerd/1.7";
-  return e;
 }
 
 class dispatcher_test : public ::testing::Test {
@@ -159,12 +149,12 @@ protected:
 };
 
 TEST_F(dispatcher_test, routes_each_kept_event_to_its_effects) {
-  auto head = pull_event("head", "HEAD");
-  auto blob = pull_event("blob", "GET");
+  auto head = manifest_pull("head", "HEAD");
+  auto blob = manifest_pull("blob", "GET");
   blob.media_type = "application/octet-stream";
-  event_record push = pull_event("push", "PUT");
+  event_record push = manifest_pull("push", "PUT");
   push.action = "push";
-  dispatch(pools_with(0), {pull_event("get", "GET"), head, blob, push});
+  dispatch(pools_with(0), {manifest_pull("get", "GET"), head, blob, push});
   // GET pull: access log, artifacts, pull counter. HEAD (touch): access
   // log and artifacts. Push: access log, repositories, artifacts.
   EXPECT_EQ(rec->applies["access_log"], 3);
@@ -181,7 +171,7 @@ TEST_F(dispatcher_test, routes_each_kept_event_to_its_effects) {
 TEST_F(dispatcher_test, a_disabled_effect_is_not_requested) {
   auto pools = pools_with(0);
   pools.pools.erase("pull_counter");
-  dispatch(pools, {pull_event("get", "GET")});
+  dispatch(pools, {manifest_pull("get", "GET")});
   EXPECT_EQ(rec->applies["pull_counter"], 0);
   EXPECT_EQ(status_of("get"), "done");
 }
@@ -191,7 +181,7 @@ TEST_F(dispatcher_test, failures_are_retried_with_exponential_backoff) {
   for (const auto& name : effect_names())
     pools.pools[name].push_back(t.sys.spawn(scripted_effect, name, rec,
                                             name == "pull_counter" ? 2 : 0));
-  dispatch(pools, {pull_event("get", "GET")});
+  dispatch(pools, {manifest_pull("get", "GET")});
   EXPECT_EQ(rec->applies["pull_counter"], 1);
   EXPECT_TRUE(rec->finished.empty()); // waiting for the retry
   // No jitter: the first retry is due after exactly 100 ms.
@@ -215,7 +205,7 @@ TEST_F(dispatcher_test, exhausted_attempts_go_to_dead_letters) {
   for (const auto& name : effect_names())
     pools.pools[name].push_back(
         t.sys.spawn(scripted_effect, name, rec, name == "artifacts" ? 99 : 0));
-  dispatch(pools, {pull_event("get", "GET")});
+  dispatch(pools, {manifest_pull("get", "GET")});
   t.advance(std::chrono::milliseconds(100));
   t.advance(std::chrono::milliseconds(200));
   EXPECT_EQ(rec->applies["artifacts"], 3);
@@ -237,7 +227,7 @@ TEST_F(dispatcher_test, a_retry_reaches_the_instance_that_replaced_a_dead_one) {
   auto hung = t.sys.spawn(silent_effect, std::string("artifacts"));
   pools.pools["artifacts"] = {hung};
   effect_pools replacement = pools_with(0);
-  dispatch(pools, {pull_event("get", "GET")}, replacement);
+  dispatch(pools, {manifest_pull("get", "GET")}, replacement);
   EXPECT_EQ(rec->applies["artifacts"], 0);
   // The old instance is killed: the request fails at its timeout (500 ms),
   // and the retry 100 ms later goes to the replacement.

@@ -7,6 +7,7 @@
 #include "actors/pull_counter.hpp"
 #include "persistence/database.hpp"
 #include "tests/actors/actor_test_fixture.hpp"
+#include "tests/actors/doubles.hpp"
 #include "tests/fixtures/daemon.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -19,19 +20,6 @@ namespace {
 config sqlite_config(const temp_dir& dir) {
   return load_config_from_string("database:\n  url: sqlite://"
                                  + dir.file("j.db") + "\n");
-}
-
-event_record pull(const std::string& id) {
-  event_record e;
-  e.id = id;
-  e.action = "pull";
-  e.repository = "library/hello";
-  e.digest = "sha256:abc";
-  e.media_type = "application/vnd.oci.image.manifest.v1+json";
-  e.method = "GET";
-  e.raw = "{}";
-  e.time = e.received = now_us();
-  return e;
 }
 
 struct journal_fixture : ::testing::Test {
@@ -51,7 +39,8 @@ TEST_F(journal_fixture, queued_appends_share_one_group_commit) {
   for (int i = 0; i < 10; ++i)
     t.self->send(
         j, atom::append_v,
-        std::vector<event_record>{pull("e" + std::to_string(i)), pull("e0")},
+        std::vector<event_record>{manifest_pull("e" + std::to_string(i)),
+                                  manifest_pull("e0")},
         false);
   t.run();
   EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
@@ -68,7 +57,8 @@ TEST_F(journal_fixture, queued_appends_share_one_group_commit) {
 
 TEST_F(journal_fixture, finish_updates_are_committed_with_the_next_flush) {
   auto j = t.sys.spawn(journal, journal_config::from(t.rt));
-  t.self->send(j, atom::append_v, std::vector<event_record>{pull("a")}, false);
+  t.self->send(j, atom::append_v, std::vector<event_record>{manifest_pull("a")},
+               false);
   t.run();
   t.self->receive([](std::vector<event_record>&) {}, [](caf::error&) {});
   t.self->send(j, atom::finish_v,
@@ -82,10 +72,11 @@ TEST_F(journal_fixture, finish_updates_are_committed_with_the_next_flush) {
 }
 
 TEST_F(journal_fixture, an_effect_batches_queued_requests_into_one_commit) {
-  auto pc = t.sys.spawn(pull_counter, effect_actor_config::from(t.rt, effect_kind::pull_counter));
+  auto pc = t.sys.spawn(
+      pull_counter, effect_actor_config::from(t.rt, effect_kind::pull_counter));
   for (int i = 0; i < 20; ++i) {
     planned_event p;
-    p.event = pull("p" + std::to_string(i % 10)); // each id twice
+    p.event = manifest_pull("p" + std::to_string(i % 10)); // each id twice
     p.project = "library";
     p.count_pull = true;
     t.self->send(pc, atom::apply_v, std::move(p));

@@ -242,8 +242,7 @@ TEST_F(effects, a_journal_that_dies_is_restarted_and_nothing_is_lost) {
     ASSERT_EQ(a.status, 200u) << name << " " << a.body;
   }
   ASSERT_TRUE(drained()) << daemon_->log();
-  EXPECT_NE(daemon_->log().find("root restarts the journal"),
-            std::string::npos)
+  EXPECT_NE(daemon_->log().find("root restarts the journal"), std::string::npos)
       << daemon_->log();
   auto m = c.request("GET", "/metrics").body;
   EXPECT_NE(m.find("regevent_supervisor_restarts_total 1"), std::string::npos)
