@@ -550,10 +550,13 @@ TEST_F(real_registry, a_daemon_killed_during_a_pull_burst_counts_every_pull) {
                       "AND repository = 'library/burst'");
   };
 
-  // 200 manifest GETs from 4 clients at once: the registry answers them in
+  // 600 manifest GETs from 4 clients at once: the registry answers them in
   // parallel but delivers their events one at a time, so a queue builds.
+  // The burst is long enough that a poll on a loaded machine still sees a
+  // quarter of it journaled before the registry delivered it all (with 200
+  // it once saw the whole burst first).
   constexpr int clients = 4;
-  constexpr int per_client = 50;
+  constexpr int per_client = 150;
   constexpr long long burst = clients * per_client;
   std::atomic<int> failed_gets{0};
   std::vector<std::thread> pullers;
