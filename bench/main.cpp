@@ -3,13 +3,16 @@
 // daemon itself, and checks the database against what was sent. A fast
 // wrong run is a failed run. See bench/README.md.
 
+#include "bench/ceiling.hpp"
 #include "bench/check.hpp"
 #include "bench/daemon.hpp"
 #include "bench/load.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 
+#include "config/config.hpp"
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/temp_dir.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -98,25 +101,29 @@ std::string cpu_pressure() {
   return text.substr(pos + 6, text.find(' ', pos) - pos - 6) + " %";
 }
 
-std::string environment_line(const options& o, const std::string& binary) {
+std::string machine_line() {
   utsname u{};
   uname(&u);
   std::ostringstream out;
   out << "Machine: " << std::thread::hardware_concurrency() << " cores, Linux "
       << u.release << ", load average at start " << load_average()
       << ", CPU pressure (tasks waiting, last minute) " << cpu_pressure()
-      << " (shared machine: other builds disturb the numbers). Client: "
-      << o.threads << " io thread(s). Daemon: "
+      << " (shared machine: other builds disturb the numbers).";
+  return out.str();
+}
+
+std::string environment_line(const options& o, const std::string& binary) {
+  std::ostringstream out;
+  out << machine_line() << " Client: " << o.threads << " io thread(s). Daemon: "
       << (o.url.empty() ? binary + " (started by the harness, fresh SQLite)"
                         : o.url + " (external)")
       << ".";
   return out.str();
 }
 
-/// A fresh directory for the daemon's files, removed at the end unless
-/// --keep.
-std::string make_work_dir(const options& o) {
-  std::string base = o.work_dir;
+/// A fresh directory under `base` (empty: $TMPDIR) for the daemon's and
+/// the ceiling's files, removed at the end unless --keep.
+std::string make_work_dir(std::string base) {
   if (base.empty())
     base = std::filesystem::temp_directory_path().string();
   std::filesystem::create_directories(base);
@@ -254,6 +261,126 @@ endpoint parse_url(const std::string& url) {
   return e;
 }
 
+/// Runs the SQLite ceiling in `dir` with the database settings of
+/// `daemon_config` (the daemon's YAML; empty: the defaults), read with the
+/// daemon's own loader so that REGEVENT_* variables apply to both alike.
+ceiling_result measure_ceiling(const std::string& dir,
+                               const std::string& daemon_config, uint64_t rows,
+                               const workload_options& w) {
+  std::string config_path;
+  if (!daemon_config.empty()) {
+    config_path = dir + "/ceiling.yml";
+    regevent::test::write_file(config_path, daemon_config);
+  }
+  auto cfg = regevent::load_config(config_path);
+  // It names the daemon's file, not the ceiling's: nobody should read it.
+  if (!config_path.empty())
+    std::filesystem::remove(config_path);
+  std::cerr << "regevent-bench: SQLite ceiling, " << rows << " journal rows in "
+            << dir << "/ceiling.db\n";
+  return run_ceiling(make_ceiling_plan(cfg, dir + "/ceiling.db", rows, w));
+}
+
+void ceiling_table_rows(std::vector<table_row>& rows, const ceiling_result& c) {
+  rows.push_back({"SQLite ceiling: journal rows inserted, "
+                      + std::to_string(ceiling_batch_rows)
+                      + " per transaction (same run, same disk)",
+                  per_s(c.rows_per_s()), "", ""});
+  rows.push_back({"SQLite ceiling: COMMIT p50 / p99 / max",
+                  ms(c.commit.p50_ms) + " / " + ms(c.commit.p99_ms) + " / "
+                      + ms(c.commit.max_ms),
+                  "", ""});
+  rows.push_back({"SQLite ceiling: transaction of "
+                      + std::to_string(ceiling_batch_rows) + " rows p99",
+                  ms(c.transaction.p99_ms), "", ""});
+}
+
+/// `--scenario ceiling`: the SQLite ceiling alone, no daemon; checks that
+/// every row it counted is in the file.
+int run_ceiling_scenario(const options& o, const std::string& command,
+                         const workload_options& w, uint64_t rows,
+                         const std::string& binary) {
+  if (!o.url.empty())
+    throw std::runtime_error("ceiling starts no daemon: it cannot run "
+                             "against --url (give --work-dir for the disk)");
+  work_dir_guard dir_guard{make_work_dir(o.work_dir), o.keep};
+  const auto& dir = dir_guard.path;
+  std::string extra
+      = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
+  // Never started: only the configuration the daemon would get, for its
+  // database settings.
+  managed_daemon daemon(binary, dir, extra);
+  json report;
+  report["scenario"] = "ceiling";
+  report["command"] = command;
+  report["run_tag"] = w.run_tag;
+  report["workload"] = {{"kind", w.kind},
+                        {"repositories", w.repositories},
+                        {"zipf_s", w.zipf_s},
+                        {"seed", w.seed}};
+  report["load_average_start"] = load_average();
+  report["cpu_pressure_start"] = cpu_pressure();
+  auto environment = machine_line();
+  auto c = measure_ceiling(dir, daemon.config_for(false), rows, w);
+  report["ceiling"] = to_json(c);
+  report["ceiling_rows_per_s"] = c.rows_per_s();
+  std::vector<table_row> table;
+  ceiling_table_rows(table, c);
+  table.push_back(
+      {"time inside transactions", fixed(c.seconds, 2) + " s", "", ""});
+  table.push_back({"COMMIT p99.9", ms(c.commit.p999_ms), "", ""});
+  table.push_back(
+      {"transaction of " + std::to_string(ceiling_batch_rows) + " rows p50",
+       ms(c.transaction.p50_ms), "", ""});
+  table.push_back(
+      {"envelope body / raw column, mean",
+       fixed(c.body_bytes, 0) + " B / " + fixed(c.raw_bytes, 0) + " B", "",
+       ""});
+  table.push_back(
+      {"synchronous (configured / in effect), journal mode",
+       c.synchronous + " / " + c.synchronous_in_effect + ", " + c.journal_mode,
+       "", ""});
+  table.push_back(
+      {"database size (db + wal) per million rows",
+       fixed(static_cast<double>(c.database_file_bytes + c.wal_bytes)
+                 / static_cast<double>(std::max<uint64_t>(c.rows, 1)) * 1e6
+                 / (1 << 20),
+             0)
+           + " MiB",
+       "", ""});
+  check_result check;
+  check.items.push_back({"rows inserted (each INSERT added one)",
+                         std::to_string(rows), std::to_string(c.rows),
+                         c.rows == rows});
+  check.items.push_back({"rows in the file's events table",
+                         std::to_string(rows), std::to_string(c.rows_in_file),
+                         c.rows_in_file == rows});
+  check.items.push_back(
+      {"journal mode", "wal", c.journal_mode, c.journal_mode == "wal"});
+  check.items.push_back(
+      {"rate", "> 0", per_s(c.rows_per_s()), c.rows_per_s() > 0});
+  report["check"] = to_json(check);
+  report["load_average_end"] = load_average();
+  report["cpu_pressure_end"] = cpu_pressure();
+  report["passed"] = check.ok();
+  auto title = "ceiling — " + std::to_string(rows) + " journal rows, "
+               + std::to_string(ceiling_batch_rows)
+               + " per transaction, workload " + w.kind;
+  auto text = markdown(title, command,
+                       environment
+                           + " Raw SQLite: no daemon runs. Load "
+                             "average at the end "
+                           + load_average() + ", CPU pressure " + cpu_pressure()
+                           + ".",
+                       table, check, {});
+  auto [json_path, md_path]
+      = write_results(o.results_dir, "ceiling", report, text);
+  std::cout << text << "\nResults: " << json_path << "\n         " << md_path
+            << "\n"
+            << (check.ok() ? "PASSED" : "FAILED") << "\n";
+  return check.ok() ? 0 : 1;
+}
+
 int run(const options& o, const std::string& command) {
   const auto& sc = o.scenario;
   workload_options w;
@@ -273,6 +400,8 @@ int run(const options& o, const std::string& command) {
   auto binary = o.daemon.empty() ? regevent::test::regeventd_path() : o.daemon;
   std::string label
       = sc == "parallel" ? sc + "-" + std::to_string(senders) : sc;
+  if (sc == "ceiling")
+    return run_ceiling_scenario(o, command, w, events, binary);
 
   // Declared before the daemon, so that the daemon is gone (killed if it
   // still runs) before its directory is removed, also when a run throws.
@@ -283,7 +412,7 @@ int run(const options& o, const std::string& command) {
   pid_t pid = o.pid;
   std::string db = o.db;
   if (o.url.empty()) {
-    dir = make_work_dir(o);
+    dir = make_work_dir(o.work_dir);
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
@@ -710,10 +839,12 @@ int main(int argc, char** argv) {
   options o;
   app.add_option("-s,--scenario", o.scenario, "what to measure")
       ->required()
-      ->check(CLI::IsMember({"serial", "parallel", "mix", "backlog", "soak"}));
+      ->check(CLI::IsMember(
+          {"serial", "parallel", "mix", "backlog", "soak", "ceiling"}));
   app.add_option("-n,--events", o.events,
                  "POSTs to make (defaults: serial 10000, parallel and mix "
-                 "50000, backlog 1000000; soak runs for --duration)");
+                 "50000, backlog 1000000; soak runs for --duration); "
+                 "ceiling: journal rows to insert (default 50000)");
   app.add_option("--senders", o.senders,
                  "keep-alive connections, one request in flight each "
                  "(default 1 for serial, 64 otherwise)");
