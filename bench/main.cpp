@@ -26,6 +26,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -58,6 +59,8 @@ struct options {
   uint64_t seed = 0;
   size_t threads = 1;
   unsigned drain_timeout_s = 900;
+  bool with_ceiling = false;
+  uint64_t ceiling_events = 50'000;
 };
 
 /// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
@@ -281,6 +284,13 @@ ceiling_result measure_ceiling(const std::string& dir,
   return run_ceiling(make_ceiling_plan(cfg, dir + "/ceiling.db", rows, w));
 }
 
+/// Frees the ceiling's file before the daemon writes to the same disk.
+void remove_ceiling_files(const ceiling_result& c) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(c.path + suffix, ec);
+}
+
 void ceiling_table_rows(std::vector<table_row>& rows, const ceiling_result& c) {
   rows.push_back({"SQLite ceiling: journal rows inserted, "
                       + std::to_string(ceiling_batch_rows)
@@ -293,6 +303,27 @@ void ceiling_table_rows(std::vector<table_row>& rows, const ceiling_result& c) {
   rows.push_back({"SQLite ceiling: transaction of "
                       + std::to_string(ceiling_batch_rows) + " rows p99",
                   ms(c.transaction.p99_ms), "", ""});
+}
+
+/// Every rate a scenario reports, as JSON pointers into its report. Each
+/// present one gets a sibling `<name>_ratio`: its share of the ceiling
+/// measured in the same run, which holds where absolute rates move with
+/// the machine's load.
+void add_ceiling_ratios(json& report, double ceiling_rate) {
+  static const char* const rates[]
+      = {"/posts_per_s",      "/accepted_per_s",
+         "/end_to_end_per_s", "/ingest/accepted_per_s",
+         "/drain/per_s",      "/probe/accepted_per_s",
+         "/soak/rate"};
+  if (ceiling_rate <= 0)
+    return;
+  for (const char* rate : rates) {
+    json::json_pointer at(rate);
+    if (!report.contains(at) || !report[at].is_number())
+      continue;
+    report[at.parent_pointer()][at.back() + "_ratio"]
+        = report[at].get<double>() / ceiling_rate;
+  }
 }
 
 /// `--scenario ceiling`: the SQLite ceiling alone, no daemon; checks that
@@ -411,12 +442,22 @@ int run(const options& o, const std::string& command) {
   endpoint ep;
   pid_t pid = o.pid;
   std::string db = o.db;
+  // --with-ceiling measures SQLite before the daemon starts, not after it
+  // stops: the ceiling then never shares the two cores or the disk with a
+  // daemon (nor with the checkpoints and writeback of one that just
+  // finished), it finds the disk in the same state whatever the scenario
+  // (not after a million-event backlog), and backlog, which stops and
+  // restarts its daemon, would have no single "after".
+  std::optional<ceiling_result> ceiling;
   if (o.url.empty()) {
     dir = make_work_dir(o.work_dir);
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
     daemon = std::make_unique<managed_daemon>(binary, dir, extra);
+    if (o.with_ceiling)
+      ceiling = measure_ceiling(dir, daemon->config_for(sc == "backlog"),
+                                o.ceiling_events, w);
     daemon->start(sc == "backlog");
     ep.port = daemon->port();
     pid = daemon->pid();
@@ -426,7 +467,26 @@ int run(const options& o, const std::string& command) {
       throw std::runtime_error("backlog restarts the daemon: it cannot run "
                                "against --url");
     ep = parse_url(o.url);
+    if (o.with_ceiling) {
+      // The daemon's configuration is not known here: the defaults and the
+      // REGEVENT_* variables. Beside its database when --db names it, so
+      // that the ceiling writes to the same disk.
+      auto base = o.work_dir;
+      if (base.empty() && !o.db.empty())
+        base = std::filesystem::absolute(o.db).parent_path().string();
+      dir_guard.path = make_work_dir(base);
+      ceiling = measure_ceiling(dir_guard.path, {}, o.ceiling_events, w);
+    }
   }
+  if (ceiling && !o.keep)
+    remove_ceiling_files(*ceiling);
+  // A rate's text, with its share of the ceiling when there is one.
+  auto rate_text = [&ceiling](double v) {
+    auto text = per_s(v);
+    if (ceiling && ceiling->rows_per_s() > 0)
+      text += " (" + fixed(v / ceiling->rows_per_s(), 3) + " × ceiling)";
+    return text;
+  };
   auto environment = environment_line(o, binary);
   std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
             << (dir.empty() ? o.url : dir) << "\n";
@@ -462,6 +522,11 @@ int run(const options& o, const std::string& command) {
   report["client_threads"] = o.threads;
   report["load_average_start"] = load_average();
   report["cpu_pressure_start"] = cpu_pressure();
+  if (ceiling) {
+    report["ceiling"] = to_json(*ceiling);
+    report["ceiling_rows_per_s"] = ceiling->rows_per_s();
+    ceiling_table_rows(rows, *ceiling);
+  }
 
   if (sc == "serial" || sc == "parallel" || sc == "mix") {
     plan.deliveries = events;
@@ -501,10 +566,10 @@ int run(const options& o, const std::string& command) {
                       verdict(lat.p99_ms <= target::serial_p99_ms)});
       rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
       rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
-      rows.push_back({"accepted", per_s(accepted),
+      rows.push_back({"accepted", rate_text(accepted),
                       "≥ " + per_s(target::serial_rate),
                       verdict(accepted >= target::serial_rate)});
-      rows.push_back({"end to end", per_s(e2e), "", ""});
+      rows.push_back({"end to end", rate_text(e2e), "", ""});
     } else {
       double k = sc == "mix" ? 1 - target::mix_tolerance : 1;
       double want_accept = target::parallel_accept_rate * k;
@@ -515,9 +580,10 @@ int run(const options& o, const std::string& command) {
                       verdict(lat.p99_ms <= target::parallel_p99_ms)});
       rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
       rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
-      rows.push_back({"accepted", per_s(accepted), "≥ " + per_s(want_accept),
+      rows.push_back({"accepted", rate_text(accepted),
+                      "≥ " + per_s(want_accept),
                       verdict(accepted >= want_accept)});
-      rows.push_back({"end to end (effects committed)", per_s(e2e),
+      rows.push_back({"end to end (effects committed)", rate_text(e2e),
                       "≥ " + per_s(want_e2e), verdict(e2e >= want_e2e)});
       rows.push_back(
           {"effects finished after the last ack",
@@ -606,7 +672,8 @@ int run(const options& o, const std::string& command) {
     peak_rss_kib = std::max(ingest_peak, drain_peak);
     rows.push_back({"events journaled with effects paused",
                     std::to_string(l.events), "", ""});
-    rows.push_back({"ingest (paused) accepted", per_s(ingest_rate), "", ""});
+    rows.push_back(
+        {"ingest (paused) accepted", rate_text(ingest_rate), "", ""});
     rows.push_back({"ingest (paused) ack p99", ms(ingest_lat.p99_ms), "", ""});
     rows.push_back(
         {"daemon CPU per event, ingest (paused)",
@@ -630,7 +697,7 @@ int run(const options& o, const std::string& command) {
         {"restart until listening", fixed(startup_s, 2) + " s", "", ""});
     rows.push_back({"drain time (exec to last event done)",
                     fixed(drain_s, 2) + " s", "", ""});
-    rows.push_back({"drain rate", per_s(drain_rate),
+    rows.push_back({"drain rate", rate_text(drain_rate),
                     "≥ " + per_s(target::backlog_drain_rate),
                     verdict(drain_rate >= target::backlog_drain_rate)});
     rows.push_back({"peak RSS while draining", mib(drain_peak),
@@ -732,9 +799,9 @@ int run(const options& o, const std::string& command) {
           / main_load.seconds();
     rows.push_back({"duration", fixed(o.duration_s, 0) + " s", "600 s (10 min)",
                     o.duration_s >= 600 ? "met" : "shorter run"});
-    rows.push_back({"offered rate", per_s(rate), "", ""});
+    rows.push_back({"offered rate", rate_text(rate), "", ""});
     rows.push_back({"achieved rate",
-                    per_s(report["accepted_per_s"].get<double>()), "", ""});
+                    rate_text(report["accepted_per_s"].get<double>()), "", ""});
     rows.push_back(
         {"ack latency p50 / p99 / max",
          ms(lat.p50_ms) + " / " + ms(lat.p99_ms) + " / " + ms(lat.max_ms), "",
@@ -816,6 +883,8 @@ int run(const options& o, const std::string& command) {
   report["load_average_end"] = load_average();
   report["cpu_pressure_end"] = cpu_pressure();
   report["passed"] = check.ok();
+  if (ceiling)
+    add_ceiling_ratios(report, ceiling->rows_per_s());
   auto title = label + " — " + std::to_string(all.acknowledged.events)
                + " events, " + std::to_string(senders) + " sender"
                + (senders == 1 ? "" : "s") + ", workload " + w.kind;
@@ -884,6 +953,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "seconds to wait for the effects after the load");
+  app.add_flag("--with-ceiling", o.with_ceiling,
+               "measure the SQLite ceiling first, in the same run and "
+               "directory, and report every rate also as a ratio to it");
+  app.add_option("--ceiling-events", o.ceiling_events,
+                 "journal rows the --with-ceiling measurement inserts")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   if (!o.url.empty() && o.db.empty())
     std::cerr << "regevent-bench: no --db: only the answers are checked, "
