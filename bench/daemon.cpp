@@ -36,7 +36,7 @@ managed_daemon::~managed_daemon() {
   }
 }
 
-void managed_daemon::start(bool effects_paused) {
+std::string managed_daemon::config_for(bool effects_paused) const {
   // Log at warn: an info line per request would measure spdlog, and the
   // registry never reads our log.
   std::string paused
@@ -51,10 +51,13 @@ void managed_daemon::start(bool effects_paused) {
     extra.insert(line_end + 1, paused);
     effects_section.clear();
   }
-  config_text_ = "listen: 127.0.0.1:0\n"
-                 "database:\n  url: sqlite://"
-                 + db_path_ + "\nlog:\n  level: warn\n" + effects_section
-                 + extra;
+  return "listen: 127.0.0.1:0\n"
+         "database:\n  url: sqlite://"
+         + db_path_ + "\nlog:\n  level: warn\n" + effects_section + extra;
+}
+
+void managed_daemon::start(bool effects_paused) {
+  config_text_ = config_for(effects_paused);
   test::write_file(config_path_, config_text_);
   std::remove(port_file_.c_str());
   pid_ = fork();

@@ -22,6 +22,10 @@ public:
   managed_daemon(std::string binary, std::string dir, std::string extra_yaml);
   ~managed_daemon();
 
+  /// The configuration `start` gives the daemon: also what the SQLite
+  /// ceiling reads its `database` settings from.
+  std::string config_for(bool effects_paused) const;
+
   /// Writes the configuration (effects paused or not) and starts the
   /// process; waits until it listens. Throws on failure.
   void start(bool effects_paused);

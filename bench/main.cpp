@@ -3,13 +3,16 @@
 // daemon itself, and checks the database against what was sent. A fast
 // wrong run is a failed run. See bench/README.md.
 
+#include "bench/ceiling.hpp"
 #include "bench/check.hpp"
 #include "bench/daemon.hpp"
 #include "bench/load.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 
+#include "config/config.hpp"
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/temp_dir.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -23,6 +26,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -55,6 +59,8 @@ struct options {
   uint64_t seed = 0;
   size_t threads = 1;
   unsigned drain_timeout_s = 900;
+  bool with_ceiling = false;
+  uint64_t ceiling_events = 50'000;
 };
 
 /// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
@@ -98,25 +104,29 @@ std::string cpu_pressure() {
   return text.substr(pos + 6, text.find(' ', pos) - pos - 6) + " %";
 }
 
-std::string environment_line(const options& o, const std::string& binary) {
+std::string machine_line() {
   utsname u{};
   uname(&u);
   std::ostringstream out;
   out << "Machine: " << std::thread::hardware_concurrency() << " cores, Linux "
       << u.release << ", load average at start " << load_average()
       << ", CPU pressure (tasks waiting, last minute) " << cpu_pressure()
-      << " (shared machine: other builds disturb the numbers). Client: "
-      << o.threads << " io thread(s). Daemon: "
+      << " (shared machine: other builds disturb the numbers).";
+  return out.str();
+}
+
+std::string environment_line(const options& o, const std::string& binary) {
+  std::ostringstream out;
+  out << machine_line() << " Client: " << o.threads << " io thread(s). Daemon: "
       << (o.url.empty() ? binary + " (started by the harness, fresh SQLite)"
                         : o.url + " (external)")
       << ".";
   return out.str();
 }
 
-/// A fresh directory for the daemon's files, removed at the end unless
-/// --keep.
-std::string make_work_dir(const options& o) {
-  std::string base = o.work_dir;
+/// A fresh directory under `base` (empty: $TMPDIR) for the daemon's and
+/// the ceiling's files, removed at the end unless --keep.
+std::string make_work_dir(std::string base) {
   if (base.empty())
     base = std::filesystem::temp_directory_path().string();
   std::filesystem::create_directories(base);
@@ -254,6 +264,154 @@ endpoint parse_url(const std::string& url) {
   return e;
 }
 
+/// Runs the SQLite ceiling in `dir` with the database settings of
+/// `daemon_config` (the daemon's YAML; empty: the defaults), read with the
+/// daemon's own loader so that REGEVENT_* variables apply to both alike.
+ceiling_result measure_ceiling(const std::string& dir,
+                               const std::string& daemon_config, uint64_t rows,
+                               const workload_options& w) {
+  std::string config_path;
+  if (!daemon_config.empty()) {
+    config_path = dir + "/ceiling.yml";
+    regevent::test::write_file(config_path, daemon_config);
+  }
+  auto cfg = regevent::load_config(config_path);
+  // It names the daemon's file, not the ceiling's: nobody should read it.
+  if (!config_path.empty())
+    std::filesystem::remove(config_path);
+  std::cerr << "regevent-bench: SQLite ceiling, " << rows << " journal rows in "
+            << dir << "/ceiling.db\n";
+  return run_ceiling(make_ceiling_plan(cfg, dir + "/ceiling.db", rows, w));
+}
+
+/// Frees the ceiling's file before the daemon writes to the same disk.
+void remove_ceiling_files(const ceiling_result& c) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(c.path + suffix, ec);
+}
+
+void ceiling_table_rows(std::vector<table_row>& rows, const ceiling_result& c) {
+  rows.push_back({"SQLite ceiling: journal rows inserted, "
+                      + std::to_string(ceiling_batch_rows)
+                      + " per transaction (same run, same disk)",
+                  per_s(c.rows_per_s()), "", ""});
+  rows.push_back({"SQLite ceiling: COMMIT p50 / p99 / max",
+                  ms(c.commit.p50_ms) + " / " + ms(c.commit.p99_ms) + " / "
+                      + ms(c.commit.max_ms),
+                  "", ""});
+  rows.push_back({"SQLite ceiling: transaction of "
+                      + std::to_string(ceiling_batch_rows) + " rows p99",
+                  ms(c.transaction.p99_ms), "", ""});
+}
+
+/// Every rate a scenario reports, as JSON pointers into its report. Each
+/// present one gets a sibling `<name>_ratio`: its share of the ceiling
+/// measured in the same run, which holds where absolute rates move with
+/// the machine's load.
+void add_ceiling_ratios(json& report, double ceiling_rate) {
+  static const char* const rates[]
+      = {"/posts_per_s",      "/accepted_per_s",
+         "/end_to_end_per_s", "/ingest/accepted_per_s",
+         "/drain/per_s",      "/probe/accepted_per_s",
+         "/soak/rate"};
+  if (ceiling_rate <= 0)
+    return;
+  for (const char* rate : rates) {
+    json::json_pointer at(rate);
+    if (!report.contains(at) || !report[at].is_number())
+      continue;
+    report[at.parent_pointer()][at.back() + "_ratio"]
+        = report[at].get<double>() / ceiling_rate;
+  }
+}
+
+/// `--scenario ceiling`: the SQLite ceiling alone, no daemon; checks that
+/// every row it counted is in the file.
+int run_ceiling_scenario(const options& o, const std::string& command,
+                         const workload_options& w, uint64_t rows,
+                         const std::string& binary) {
+  if (!o.url.empty())
+    throw std::runtime_error("ceiling starts no daemon: it cannot run "
+                             "against --url (give --work-dir for the disk)");
+  work_dir_guard dir_guard{make_work_dir(o.work_dir), o.keep};
+  const auto& dir = dir_guard.path;
+  std::string extra
+      = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
+  // Never started: only the configuration the daemon would get, for its
+  // database settings.
+  managed_daemon daemon(binary, dir, extra);
+  json report;
+  report["scenario"] = "ceiling";
+  report["command"] = command;
+  report["run_tag"] = w.run_tag;
+  report["workload"] = {{"kind", w.kind},
+                        {"repositories", w.repositories},
+                        {"zipf_s", w.zipf_s},
+                        {"seed", w.seed}};
+  report["load_average_start"] = load_average();
+  report["cpu_pressure_start"] = cpu_pressure();
+  auto environment = machine_line();
+  auto c = measure_ceiling(dir, daemon.config_for(false), rows, w);
+  report["ceiling"] = to_json(c);
+  report["ceiling_rows_per_s"] = c.rows_per_s();
+  std::vector<table_row> table;
+  ceiling_table_rows(table, c);
+  table.push_back(
+      {"time inside transactions", fixed(c.seconds, 2) + " s", "", ""});
+  table.push_back({"COMMIT p99.9", ms(c.commit.p999_ms), "", ""});
+  table.push_back(
+      {"transaction of " + std::to_string(ceiling_batch_rows) + " rows p50",
+       ms(c.transaction.p50_ms), "", ""});
+  table.push_back(
+      {"envelope body / raw column, mean",
+       fixed(c.body_bytes, 0) + " B / " + fixed(c.raw_bytes, 0) + " B", "",
+       ""});
+  table.push_back(
+      {"synchronous (configured / in effect), journal mode",
+       c.synchronous + " / " + c.synchronous_in_effect + ", " + c.journal_mode,
+       "", ""});
+  table.push_back(
+      {"database size (db + wal) per million rows",
+       fixed(static_cast<double>(c.database_file_bytes + c.wal_bytes)
+                 / static_cast<double>(std::max<uint64_t>(c.rows, 1)) * 1e6
+                 / (1 << 20),
+             0)
+           + " MiB",
+       "", ""});
+  check_result check;
+  check.items.push_back({"rows inserted (each INSERT added one)",
+                         std::to_string(rows), std::to_string(c.rows),
+                         c.rows == rows});
+  check.items.push_back({"rows in the file's events table",
+                         std::to_string(rows), std::to_string(c.rows_in_file),
+                         c.rows_in_file == rows});
+  check.items.push_back(
+      {"journal mode", "wal", c.journal_mode, c.journal_mode == "wal"});
+  check.items.push_back(
+      {"rate", "> 0", per_s(c.rows_per_s()), c.rows_per_s() > 0});
+  report["check"] = to_json(check);
+  report["load_average_end"] = load_average();
+  report["cpu_pressure_end"] = cpu_pressure();
+  report["passed"] = check.ok();
+  auto title = "ceiling — " + std::to_string(rows) + " journal rows, "
+               + std::to_string(ceiling_batch_rows)
+               + " per transaction, workload " + w.kind;
+  auto text = markdown(title, command,
+                       environment
+                           + " Raw SQLite: no daemon runs. Load "
+                             "average at the end "
+                           + load_average() + ", CPU pressure " + cpu_pressure()
+                           + ".",
+                       table, check, {});
+  auto [json_path, md_path]
+      = write_results(o.results_dir, "ceiling", report, text);
+  std::cout << text << "\nResults: " << json_path << "\n         " << md_path
+            << "\n"
+            << (check.ok() ? "PASSED" : "FAILED") << "\n";
+  return check.ok() ? 0 : 1;
+}
+
 int run(const options& o, const std::string& command) {
   const auto& sc = o.scenario;
   workload_options w;
@@ -273,6 +431,8 @@ int run(const options& o, const std::string& command) {
   auto binary = o.daemon.empty() ? regevent::test::regeventd_path() : o.daemon;
   std::string label
       = sc == "parallel" ? sc + "-" + std::to_string(senders) : sc;
+  if (sc == "ceiling")
+    return run_ceiling_scenario(o, command, w, events, binary);
 
   // Declared before the daemon, so that the daemon is gone (killed if it
   // still runs) before its directory is removed, also when a run throws.
@@ -282,12 +442,22 @@ int run(const options& o, const std::string& command) {
   endpoint ep;
   pid_t pid = o.pid;
   std::string db = o.db;
+  // --with-ceiling measures SQLite before the daemon starts, not after it
+  // stops: the ceiling then never shares the two cores or the disk with a
+  // daemon (nor with the checkpoints and writeback of one that just
+  // finished), it finds the disk in the same state whatever the scenario
+  // (not after a million-event backlog), and backlog, which stops and
+  // restarts its daemon, would have no single "after".
+  std::optional<ceiling_result> ceiling;
   if (o.url.empty()) {
-    dir = make_work_dir(o);
+    dir = make_work_dir(o.work_dir);
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
     daemon = std::make_unique<managed_daemon>(binary, dir, extra);
+    if (o.with_ceiling)
+      ceiling = measure_ceiling(dir, daemon->config_for(sc == "backlog"),
+                                o.ceiling_events, w);
     daemon->start(sc == "backlog");
     ep.port = daemon->port();
     pid = daemon->pid();
@@ -297,7 +467,26 @@ int run(const options& o, const std::string& command) {
       throw std::runtime_error("backlog restarts the daemon: it cannot run "
                                "against --url");
     ep = parse_url(o.url);
+    if (o.with_ceiling) {
+      // The daemon's configuration is not known here: the defaults and the
+      // REGEVENT_* variables. Beside its database when --db names it, so
+      // that the ceiling writes to the same disk.
+      auto base = o.work_dir;
+      if (base.empty() && !o.db.empty())
+        base = std::filesystem::absolute(o.db).parent_path().string();
+      dir_guard.path = make_work_dir(base);
+      ceiling = measure_ceiling(dir_guard.path, {}, o.ceiling_events, w);
+    }
   }
+  if (ceiling && !o.keep)
+    remove_ceiling_files(*ceiling);
+  // A rate's text, with its share of the ceiling when there is one.
+  auto rate_text = [&ceiling](double v) {
+    auto text = per_s(v);
+    if (ceiling && ceiling->rows_per_s() > 0)
+      text += " (" + fixed(v / ceiling->rows_per_s(), 3) + " × ceiling)";
+    return text;
+  };
   auto environment = environment_line(o, binary);
   std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
             << (dir.empty() ? o.url : dir) << "\n";
@@ -333,6 +522,11 @@ int run(const options& o, const std::string& command) {
   report["client_threads"] = o.threads;
   report["load_average_start"] = load_average();
   report["cpu_pressure_start"] = cpu_pressure();
+  if (ceiling) {
+    report["ceiling"] = to_json(*ceiling);
+    report["ceiling_rows_per_s"] = ceiling->rows_per_s();
+    ceiling_table_rows(rows, *ceiling);
+  }
 
   if (sc == "serial" || sc == "parallel" || sc == "mix") {
     plan.deliveries = events;
@@ -372,10 +566,10 @@ int run(const options& o, const std::string& command) {
                       verdict(lat.p99_ms <= target::serial_p99_ms)});
       rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
       rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
-      rows.push_back({"accepted", per_s(accepted),
+      rows.push_back({"accepted", rate_text(accepted),
                       "≥ " + per_s(target::serial_rate),
                       verdict(accepted >= target::serial_rate)});
-      rows.push_back({"end to end", per_s(e2e), "", ""});
+      rows.push_back({"end to end", rate_text(e2e), "", ""});
     } else {
       double k = sc == "mix" ? 1 - target::mix_tolerance : 1;
       double want_accept = target::parallel_accept_rate * k;
@@ -386,9 +580,10 @@ int run(const options& o, const std::string& command) {
                       verdict(lat.p99_ms <= target::parallel_p99_ms)});
       rows.push_back({"ack latency p99.9", ms(lat.p999_ms), "", ""});
       rows.push_back({"ack latency max", ms(lat.max_ms), "", ""});
-      rows.push_back({"accepted", per_s(accepted), "≥ " + per_s(want_accept),
+      rows.push_back({"accepted", rate_text(accepted),
+                      "≥ " + per_s(want_accept),
                       verdict(accepted >= want_accept)});
-      rows.push_back({"end to end (effects committed)", per_s(e2e),
+      rows.push_back({"end to end (effects committed)", rate_text(e2e),
                       "≥ " + per_s(want_e2e), verdict(e2e >= want_e2e)});
       rows.push_back(
           {"effects finished after the last ack",
@@ -477,7 +672,8 @@ int run(const options& o, const std::string& command) {
     peak_rss_kib = std::max(ingest_peak, drain_peak);
     rows.push_back({"events journaled with effects paused",
                     std::to_string(l.events), "", ""});
-    rows.push_back({"ingest (paused) accepted", per_s(ingest_rate), "", ""});
+    rows.push_back(
+        {"ingest (paused) accepted", rate_text(ingest_rate), "", ""});
     rows.push_back({"ingest (paused) ack p99", ms(ingest_lat.p99_ms), "", ""});
     rows.push_back(
         {"daemon CPU per event, ingest (paused)",
@@ -501,7 +697,7 @@ int run(const options& o, const std::string& command) {
         {"restart until listening", fixed(startup_s, 2) + " s", "", ""});
     rows.push_back({"drain time (exec to last event done)",
                     fixed(drain_s, 2) + " s", "", ""});
-    rows.push_back({"drain rate", per_s(drain_rate),
+    rows.push_back({"drain rate", rate_text(drain_rate),
                     "≥ " + per_s(target::backlog_drain_rate),
                     verdict(drain_rate >= target::backlog_drain_rate)});
     rows.push_back({"peak RSS while draining", mib(drain_peak),
@@ -603,9 +799,9 @@ int run(const options& o, const std::string& command) {
           / main_load.seconds();
     rows.push_back({"duration", fixed(o.duration_s, 0) + " s", "600 s (10 min)",
                     o.duration_s >= 600 ? "met" : "shorter run"});
-    rows.push_back({"offered rate", per_s(rate), "", ""});
+    rows.push_back({"offered rate", rate_text(rate), "", ""});
     rows.push_back({"achieved rate",
-                    per_s(report["accepted_per_s"].get<double>()), "", ""});
+                    rate_text(report["accepted_per_s"].get<double>()), "", ""});
     rows.push_back(
         {"ack latency p50 / p99 / max",
          ms(lat.p50_ms) + " / " + ms(lat.p99_ms) + " / " + ms(lat.max_ms), "",
@@ -687,6 +883,8 @@ int run(const options& o, const std::string& command) {
   report["load_average_end"] = load_average();
   report["cpu_pressure_end"] = cpu_pressure();
   report["passed"] = check.ok();
+  if (ceiling)
+    add_ceiling_ratios(report, ceiling->rows_per_s());
   auto title = label + " — " + std::to_string(all.acknowledged.events)
                + " events, " + std::to_string(senders) + " sender"
                + (senders == 1 ? "" : "s") + ", workload " + w.kind;
@@ -710,10 +908,12 @@ int main(int argc, char** argv) {
   options o;
   app.add_option("-s,--scenario", o.scenario, "what to measure")
       ->required()
-      ->check(CLI::IsMember({"serial", "parallel", "mix", "backlog", "soak"}));
+      ->check(CLI::IsMember(
+          {"serial", "parallel", "mix", "backlog", "soak", "ceiling"}));
   app.add_option("-n,--events", o.events,
                  "POSTs to make (defaults: serial 10000, parallel and mix "
-                 "50000, backlog 1000000; soak runs for --duration)");
+                 "50000, backlog 1000000; soak runs for --duration); "
+                 "ceiling: journal rows to insert (default 50000)");
   app.add_option("--senders", o.senders,
                  "keep-alive connections, one request in flight each "
                  "(default 1 for serial, 64 otherwise)");
@@ -753,6 +953,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--drain-timeout", o.drain_timeout_s,
                  "seconds to wait for the effects after the load");
+  app.add_flag("--with-ceiling", o.with_ceiling,
+               "measure the SQLite ceiling first, in the same run and "
+               "directory, and report every rate also as a ratio to it");
+  app.add_option("--ceiling-events", o.ceiling_events,
+                 "journal rows the --with-ceiling measurement inserts")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   if (!o.url.empty() && o.db.empty())
     std::cerr << "regevent-bench: no --db: only the answers are checked, "

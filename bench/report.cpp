@@ -49,6 +49,10 @@ latency_summary summarize(const std::vector<sample>& samples) {
   return summarize_values(v);
 }
 
+latency_summary summarize(std::vector<float> latencies_us) {
+  return summarize_values(latencies_us);
+}
+
 nlohmann::json to_json(const latency_summary& s) {
   return {{"count", s.count},   {"mean_ms", s.mean_ms}, {"p50_ms", s.p50_ms},
           {"p99_ms", s.p99_ms}, {"p999_ms", s.p999_ms}, {"max_ms", s.max_ms}};

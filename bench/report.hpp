@@ -23,6 +23,8 @@ struct latency_summary {
 
 /// Exact percentiles (nearest rank) of the samples' latencies.
 latency_summary summarize(const std::vector<sample>& samples);
+/// The same over plain latencies in microseconds.
+latency_summary summarize(std::vector<float> latencies_us);
 nlohmann::json to_json(const latency_summary& s);
 
 /// One window of a soak: when, how fast, how much memory.

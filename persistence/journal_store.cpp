@@ -8,25 +8,26 @@
 
 namespace regevent {
 
+const char* journal_insert_sql() {
+  return "INSERT INTO events (id, received_at, event_time, action, "
+         "repository, tag, digest, media_type, size, method, user_agent, "
+         "actor, client_addr, source_addr, raw, claimed_by, claim_expires) "
+         "VALUES (:id, :received, :time, :action, :repository, :tag, "
+         ":digest, :media_type, :size, :method, :user_agent, :actor, "
+         ":client_addr, :source_addr, :raw, :claimed_by, :claim_expires) "
+         "ON CONFLICT (id) DO NOTHING";
+}
+
 struct journal_store::impl {
   explicit impl(database& db) : db(db), sql(db.session()) {
-    insert = (sql.prepare << "INSERT INTO events (id, received_at, "
-                             "event_time, action, repository, tag, digest, "
-                             "media_type, size, method, user_agent, actor, "
-                             "client_addr, source_addr, raw, claimed_by, "
-                             "claim_expires) VALUES (:id, :received, :time, "
-                             ":action, :repository, :tag, :digest, "
-                             ":media_type, :size, :method, :user_agent, "
-                             ":actor, :client_addr, :source_addr, :raw, "
-                             ":claimed_by, :claim_expires) "
-                             "ON CONFLICT (id) DO NOTHING",
-              soci::use(row.id), soci::use(received), soci::use(time),
-              soci::use(row.action), soci::use(row.repository),
-              soci::use(row.tag), soci::use(row.digest),
-              soci::use(row.media_type), soci::use(size), soci::use(row.method),
-              soci::use(row.user_agent), soci::use(row.actor),
-              soci::use(row.client_addr), soci::use(row.source_addr),
-              soci::use(row.raw), soci::use(owner), soci::use(expires));
+    insert
+        = (sql.prepare << journal_insert_sql(), soci::use(row.id),
+           soci::use(received), soci::use(time), soci::use(row.action),
+           soci::use(row.repository), soci::use(row.tag), soci::use(row.digest),
+           soci::use(row.media_type), soci::use(size), soci::use(row.method),
+           soci::use(row.user_agent), soci::use(row.actor),
+           soci::use(row.client_addr), soci::use(row.source_addr),
+           soci::use(row.raw), soci::use(owner), soci::use(expires));
     update = (sql.prepare << "UPDATE events SET status = :status, "
                              "reason = :reason, finished_at = :now, "
                              "claimed_by = '' WHERE id = :id",

@@ -15,6 +15,13 @@ namespace regevent {
 
 class database;
 
+/// The statement `journal_store::append` runs for each event, with its
+/// parameters in this order: id, received, time, action, repository, tag,
+/// digest, media_type, size, method, user_agent, actor, client_addr,
+/// source_addr, raw, claimed_by, claim_expires. Public so that the
+/// benchmark's SQLite ceiling inserts exactly the journal's rows.
+const char* journal_insert_sql();
+
 /// SQL access to the `events` journal and `dead_letters`. Calls that write
 /// run inside the caller's transaction, so that one commit carries many
 /// requests (group commit).
