@@ -3,8 +3,8 @@
 #include "actors/errors.hpp"
 #include "actors/observability/health.hpp"
 #include "actors/observability/metrics.hpp"
-#include "config/error.hpp"
 #include "actors/sql_guard.hpp"
+#include "config/error.hpp"
 #include "persistence/database.hpp"
 #include "persistence/effect_store.hpp"
 #include "persistence/journal_store.hpp"
@@ -119,8 +119,8 @@ void fail_buffered(self_ptr self, const caf::error& err) {
     d.promise.deliver(err);
   // The writer's failure says nothing about the effects' events: their
   // dispatchers retry without spending attempts.
-  auto outage = make_error(ec::database_unavailable,
-                           "writer failed: " + describe(err));
+  auto outage
+      = make_error(ec::database_unavailable, "writer failed: " + describe(err));
   for (auto& e : st.effects)
     e.promise.deliver(outage);
   st.appends.clear();
@@ -151,8 +151,8 @@ caf::expected<effect_outcome> apply_effects(writer_stores& w, database& db,
     // whole group is answered with it.
     if (code != ec::database_error)
       throw;
-    return make_error(code, std::string(to_string(batch.effect)) + ": "
-                                + e.what());
+    return make_error(code,
+                      std::string(to_string(batch.effect)) + ": " + e.what());
   }
 }
 
@@ -354,8 +354,7 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
         schedule_flush(self);
         return rp;
       },
-      [self](atom::apply,
-             effect_batch& batch) -> caf::result<effect_outcome> {
+      [self](atom::apply, effect_batch& batch) -> caf::result<effect_outcome> {
         auto rp = self->make_response_promise<effect_outcome>();
         self->state.buffered_events += batch.events.size();
         self->state.effects.push_back({std::move(batch), rp});

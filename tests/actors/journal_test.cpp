@@ -143,8 +143,9 @@ TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
   }
   t.run();
   EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
-  t.self->receive([](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
-                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  t.self->receive(
+      [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
   auto [applied, failed] = effect_answers(t, 12);
   EXPECT_EQ(applied, 6); // three ids, two effects
   EXPECT_EQ(failed, 0);
@@ -158,9 +159,9 @@ TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
   t.run();
   EXPECT_EQ(effect_answers(t, 1), std::make_pair(0, 0));
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
-  for (const auto& a : {caf::actor_cast<caf::actor>(pc),
-                        caf::actor_cast<caf::actor>(al),
-                        caf::actor_cast<caf::actor>(j)})
+  for (const auto& a :
+       {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(al),
+        caf::actor_cast<caf::actor>(j)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   t.run();
 }
@@ -185,17 +186,17 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
   t.self->send(al, atom::apply_v, planned_pull("x"));
   t.self->send(pc, atom::apply_v, planned_pull("x"));
   t.run();
-  t.self->receive([](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
-                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  t.self->receive(
+      [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
   // One answer each: the access log's is the database's refusal (it spends
   // an attempt, as a statement error does), the pull count's is applied.
   bool access_log_refused = false;
   bool pull_applied = false;
   for (int i = 0; i < 2; ++i)
-    t.self->receive([&](bool fresh) { pull_applied = fresh; },
-                    [&](caf::error& e) {
-                      access_log_refused = is(e, ec::database_error);
-                    });
+    t.self->receive(
+        [&](bool fresh) { pull_applied = fresh; },
+        [&](caf::error& e) { access_log_refused = is(e, ec::database_error); });
   EXPECT_TRUE(access_log_refused);
   EXPECT_TRUE(pull_applied);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
@@ -205,9 +206,9 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects WHERE effect "
                            "= 'access_log'"),
             0);
-  for (const auto& a : {caf::actor_cast<caf::actor>(pc),
-                        caf::actor_cast<caf::actor>(al),
-                        caf::actor_cast<caf::actor>(j)})
+  for (const auto& a :
+       {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(al),
+        caf::actor_cast<caf::actor>(j)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   t.run();
 }
