@@ -2,7 +2,6 @@
 // deterministic scheduler: requests that queue while the actor is busy
 // share one commit, and each is answered after it.
 
-#include "actors/access_log.hpp"
 #include "actors/effect.hpp"
 #include "actors/journal.hpp"
 #include "actors/pull_counter.hpp"
@@ -112,58 +111,96 @@ planned_event planned_pull(const std::string& id) {
   return p;
 }
 
-/// Receives `n` effect answers; how many applied, and how many failed.
-std::pair<int, int> effect_answers(actor_test& t, int n) {
-  int applied = 0;
-  int failed = 0;
-  for (int i = 0; i < n; ++i)
-    t.self->receive([&](bool fresh) { applied += fresh; },
-                    [&](caf::error&) { ++failed; });
-  return {applied, failed};
+effect_batch batch_of(effect_kind kind, const std::vector<std::string>& ids) {
+  effect_batch b;
+  b.effect = kind;
+  for (const auto& id : ids)
+    b.events.push_back(planned_pull(id));
+  return b;
+}
+
+/// The next answer in the test's mailbox; a failure when there is none.
+template<class... Handlers>
+void next_answer(actor_test& t, Handlers&&... handlers) {
+  t.self->receive(
+      std::forward<Handlers>(handlers)...,
+      caf::after(std::chrono::seconds(0)) >>
+          [] { ADD_FAILURE() << "no answer"; });
+}
+
+void stop_all(actor_test& t, std::initializer_list<caf::actor> actors) {
+  for (const auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  t.run();
 }
 
 TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
   auto j = t.sys.spawn(journal, journal_config::from(t.rt));
   t.run();
   auto commits_before = t.rt.stats->journal_commits.Value();
-  auto with_writer = [&](effect_kind kind) {
-    auto c = effect_actor_config::from(t.rt, kind);
-    c.writer = j;
-    return c;
-  };
-  auto pc = t.sys.spawn(pull_counter, with_writer(effect_kind::pull_counter));
-  auto al = t.sys.spawn(access_log, with_writer(effect_kind::access_log));
-  // An append, a final state and two effects' batches (each id twice) are
-  // queued before the journal runs: all of them share one transaction.
+  // An append and two effects' batches (each id twice) are queued before
+  // the journal runs: all of them share one transaction.
   t.self->send(j, atom::append_v,
                std::vector<event_record>{manifest_pull("new")}, false);
-  for (int i = 0; i < 6; ++i) {
-    t.self->send(pc, atom::apply_v, planned_pull("p" + std::to_string(i % 3)));
-    t.self->send(al, atom::apply_v, planned_pull("p" + std::to_string(i % 3)));
-  }
+  t.self->send(j, atom::apply_v,
+               batch_of(effect_kind::pull_counter,
+                        {"p0", "p1", "p2", "p0", "p1", "p2"}));
+  t.self->send(j, atom::apply_v,
+               batch_of(effect_kind::access_log, {"p0", "p1", "p2", "p0"}));
   t.run();
   EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
-  t.self->receive(
-      [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+  next_answer(
+      t, [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
       [](caf::error& e) { ADD_FAILURE() << to_string(e); });
-  auto [applied, failed] = effect_answers(t, 12);
-  EXPECT_EQ(applied, 6); // three ids, two effects
-  EXPECT_EQ(failed, 0);
+  std::vector<std::vector<bool>> applied;
+  for (int i = 0; i < 2; ++i)
+    next_answer(
+        t, [&](effect_outcome& o) { applied.push_back(o.applied); },
+        [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0],
+            (std::vector<bool>{true, true, true, false, false, false}));
+  EXPECT_EQ(applied[1], (std::vector<bool>{true, true, true, false}));
   auto db = dir.file("j.db");
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM access_logs"), 3);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects"), 6);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
+  stop_all(t, {caf::actor_cast<caf::actor>(j)});
+}
+
+TEST_F(journal_fixture, an_effect_actor_commits_through_its_writer) {
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  auto commits_before = t.rt.stats->journal_commits.Value();
+  auto c = effect_actor_config::from(t.rt, effect_kind::pull_counter);
+  c.writer = j;
+  auto pc = t.sys.spawn(pull_counter, c);
+  for (int i = 0; i < 6; ++i)
+    t.self->send(pc, atom::apply_v, planned_pull("p" + std::to_string(i % 3)));
+  t.run();
+  t.advance(c.batch_delay + std::chrono::milliseconds(1));
+  int applied = 0;
+  for (int i = 0; i < 6; ++i)
+    next_answer(
+        t, [&](bool fresh) { applied += fresh; },
+        [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(applied, 3);
+  // The six requests were one batch, and the journal's commit was theirs.
+  EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
+  EXPECT_EQ(t.rt.stats->effect("pull_counter").committed.Value(), 3u);
+  auto db = dir.file("j.db");
+  EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
   // Delivered again (a retry, a second dispatcher): skipped by the marks.
   t.self->send(pc, atom::apply_v, planned_pull("p0"));
   t.run();
-  EXPECT_EQ(effect_answers(t, 1), std::make_pair(0, 0));
+  t.advance(c.batch_delay + std::chrono::milliseconds(1));
+  next_answer(
+      t, [](bool fresh) { EXPECT_FALSE(fresh); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
-  for (const auto& a :
-       {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(al),
-        caf::actor_cast<caf::actor>(j)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  t.run();
+  stop_all(t,
+           {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(j)});
 }
 
 TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
@@ -174,31 +211,28 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
     admin.session() << "ALTER TABLE access_logs RENAME TO gone";
   }
   auto j = t.sys.spawn(journal, journal_config::from(t.rt));
-  auto with_writer = [&](effect_kind kind) {
-    auto c = effect_actor_config::from(t.rt, kind);
-    c.writer = j;
-    return c;
-  };
-  auto pc = t.sys.spawn(pull_counter, with_writer(effect_kind::pull_counter));
-  auto al = t.sys.spawn(access_log, with_writer(effect_kind::access_log));
+  t.run();
   t.self->send(j, atom::append_v,
                std::vector<event_record>{manifest_pull("kept")}, false);
-  t.self->send(al, atom::apply_v, planned_pull("x"));
-  t.self->send(pc, atom::apply_v, planned_pull("x"));
+  t.self->send(j, atom::apply_v, batch_of(effect_kind::access_log, {"x"}));
+  t.self->send(j, atom::apply_v, batch_of(effect_kind::pull_counter, {"x"}));
   t.run();
-  t.self->receive(
-      [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+  next_answer(
+      t, [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
       [](caf::error& e) { ADD_FAILURE() << to_string(e); });
-  // One answer each: the access log's is the database's refusal (it spends
-  // an attempt, as a statement error does), the pull count's is applied.
-  bool access_log_refused = false;
-  bool pull_applied = false;
-  for (int i = 0; i < 2; ++i)
-    t.self->receive(
-        [&](bool fresh) { pull_applied = fresh; },
-        [&](caf::error& e) { access_log_refused = is(e, ec::database_error); });
-  EXPECT_TRUE(access_log_refused);
-  EXPECT_TRUE(pull_applied);
+  // The access log's answer is the database's refusal (it spends an
+  // attempt, as a statement error does); the pull count is applied.
+  next_answer(
+      t, [](effect_outcome&) { ADD_FAILURE() << "the access log applied"; },
+      [](caf::error& e) {
+        EXPECT_TRUE(is(e, ec::database_error)) << to_string(e);
+      });
+  next_answer(
+      t,
+      [](effect_outcome& o) {
+        EXPECT_EQ(o.applied, (std::vector<bool>{true}));
+      },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 1);
   // The refused batch left no completion mark: it is applied once the
@@ -206,11 +240,7 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects WHERE effect "
                            "= 'access_log'"),
             0);
-  for (const auto& a :
-       {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(al),
-        caf::actor_cast<caf::actor>(j)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  t.run();
+  stop_all(t, {caf::actor_cast<caf::actor>(j)});
 }
 
 } // namespace
