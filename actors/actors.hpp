@@ -50,6 +50,10 @@ using journal_actor = caf::typed_actor<
     caf::reacts_to<atom::finish, std::vector<status_update>>,
     /// Stores a dead letter and marks its event dead; answers after commit.
     caf::replies_to<atom::dead, dead_letter>::with<bool>,
+    /// SQLite's single writer: applies an effect batch and its completion
+    /// marks in the next group commit (in a savepoint, so that a failing
+    /// batch costs only itself) and answers after that commit.
+    caf::replies_to<atom::apply, effect_batch>::with<effect_outcome>,
     /// Answers the number of pending events.
     caf::replies_to<atom::pending>::with<uint64_t>,
     /// Sends a dead letter's event back to pending (the API's replay), in
@@ -72,7 +76,9 @@ using effect_actor = caf::typed_actor<
     /// the other effects answer true.
     caf::replies_to<atom::resolve, std::string>::with<bool>,
     /// Commits what is buffered (sent by the actor to itself).
-    caf::reacts_to<atom::flush>>;
+    caf::reacts_to<atom::flush>,
+    /// Commit through this writer from now on (the journal was restarted).
+    caf::reacts_to<atom::bind, journal_actor>>;
 
 /// The QUERY actor interface: runs management API reads and writes on its
 /// own connection, off the io threads and the cooperative scheduler. Each
@@ -117,7 +123,10 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<atom::get>::with<effect_pools>,
     /// The current instance of an effect for a key (the repository), so that
     /// a retry reaches the instance that replaced a crashed one.
-    caf::replies_to<atom::get, std::string, std::string>::with<effect_actor>>;
+    caf::replies_to<atom::get, std::string, std::string>::with<effect_actor>,
+    /// The journal was restarted: effects that commit through the writer
+    /// commit through this one, and so do the ones started later.
+    caf::reacts_to<atom::bind, journal_actor>>;
 
 /// The DISPATCHER actor interface: one per batch; only talks to itself.
 using dispatcher_actor = caf::typed_actor<

@@ -5,6 +5,7 @@
 /// records themselves know nothing of CAF).
 
 #include "actors/runtime.hpp"
+#include "config/effects.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 
@@ -23,6 +24,20 @@ namespace regevent {
 /// An event the dispatcher kept, with what it decided for it: the message
 /// form of the record the effect stores apply.
 struct planned_event : effect_input {};
+
+/// The requests one effect actor gathered for one commit, on their way to
+/// the writer (SQLite's single write connection), which applies them with
+/// their completion marks inside its own group commit.
+struct effect_batch {
+  effect_kind effect = effect_kind::access_log;
+  std::vector<planned_event> events;
+};
+
+/// What the writer did with an effect batch: `applied[i]` is false where
+/// the event's effect was applied before (its mark existed).
+struct effect_outcome {
+  std::vector<bool> applied;
+};
 
 /// A parsed, authenticated notification on its way to the HTTP actor.
 struct ingest_request {
@@ -143,6 +158,9 @@ typename Inspector::result_type inspect(Inspector& f, replay_result& x) {
 
 // The callback is a local function; these messages never leave the process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::ingest_request)
+// In-process only: the writer and the effect actors share one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_outcome)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 

@@ -32,6 +32,7 @@ effect_actor_config effect_actor_config::from(const runtime& rt,
   x.batch_delay = std::chrono::milliseconds(topology.batch_delay_ms);
   x.stats = rt.stats;
   x.faults = fault_budget_for(c, to_string(effect));
+  x.writer_timeout = std::chrono::milliseconds(topology.request_timeout_ms);
   return x;
 }
 
@@ -45,12 +46,69 @@ void effect_actor_config::validate() const {
   if (!stats)
     throw config_error(std::string(to_string(effect))
                        + ": metrics are required");
+  if (writer && writer_timeout.count() <= 0)
+    throw config_error(std::string(to_string(effect))
+                       + ": the writer timeout must be positive");
 }
 
 effect_state::effect_state() = default;
 effect_state::~effect_state() = default;
 
 namespace {
+
+using request_batch = std::vector<effect_state::request>;
+
+/// Answers each request of a committed batch and records the commit.
+void answer(effect_metrics& m, request_batch& batch,
+            const std::vector<bool>& applied,
+            std::chrono::steady_clock::time_point started) {
+  m.commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count());
+  m.batch_size.Observe(static_cast<double>(batch.size()));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (applied[i])
+      m.committed.Increment();
+    else
+      m.skipped.Increment();
+    batch[i].promise.deliver(static_cast<bool>(applied[i]));
+  }
+}
+
+/// Hands the batch to the writer and answers the requests when the
+/// writer's commit did. The events are copied: the requests keep theirs
+/// only for the answer's sake, and the writer needs its own.
+void commit_through_writer(effect_self self, request_batch batch) {
+  auto& st = self->state;
+  effect_batch out;
+  out.effect = st.cfg.effect;
+  out.events.reserve(batch.size());
+  for (auto& r : batch)
+    out.events.push_back(std::move(r.event));
+  auto shared = std::make_shared<request_batch>(std::move(batch));
+  auto started = std::chrono::steady_clock::now();
+  auto* m = &st.cfg.stats->effect(to_string(st.cfg.effect));
+  const auto* name = to_string(st.cfg.effect);
+  self->request(st.cfg.writer, st.cfg.writer_timeout, atom::apply_v,
+                std::move(out))
+      .then(
+          [shared, started, m](effect_outcome& outcome) {
+            answer(*m, *shared, outcome.applied, started);
+          },
+          [shared, name](caf::error& err) {
+            // A writer that is down or late is an outage: the dispatcher
+            // retries without spending the events' attempts.
+            auto e = is_transient(err) || is(err, ec::database_error)
+                         ? err
+                         : make_error(ec::database_unavailable,
+                                      std::string("writer: ") + describe(err));
+            spdlog::error("{} failed to commit {} events through the writer: "
+                          "{}",
+                          name, shared->size(), describe(e));
+            for (auto& r : *shared)
+              r.promise.deliver(e);
+          });
+}
 
 void flush(effect_self self) {
   auto& st = self->state;
@@ -74,6 +132,10 @@ void flush(effect_self self) {
     return;
   }
 #endif
+  if (st.cfg.writer) {
+    commit_through_writer(self, std::move(batch));
+    return;
+  }
   std::vector<bool> applied;
   auto started = std::chrono::steady_clock::now();
   auto committed = st.conn.run([&](effect_store& store, database& db) {
@@ -95,17 +157,7 @@ void flush(effect_self self) {
       r.promise.deliver(committed.error());
     return;
   }
-  m.commit_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-          .count());
-  m.batch_size.Observe(static_cast<double>(batch.size()));
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (applied[i])
-      m.committed.Increment();
-    else
-      m.skipped.Increment();
-    batch[i].promise.deliver(static_cast<bool>(applied[i]));
-  }
+  answer(m, batch, applied, started);
 }
 
 } // namespace
@@ -151,6 +203,11 @@ effect_actor::behavior_type effect_behavior(effect_self self,
         return *exists;
       },
       [self](atom::flush) { flush(self); },
+      [self](atom::bind, journal_actor& writer) {
+        auto& st = self->state;
+        if (st.cfg.writer)
+          st.cfg.writer = std::move(writer);
+      },
   };
 }
 

@@ -30,6 +30,12 @@ struct effect_actor_config {
   std::shared_ptr<metrics> stats;
   /// Test only: commits that fail (see faults.hpp).
   std::shared_ptr<fault_budget> faults;
+  /// SQLite: the single writer that commits this effect's batches (the
+  /// root actor sets it to the journal). Unset: the actor commits on its
+  /// own connection (PostgreSQL's parallel writers).
+  journal_actor writer;
+  /// How long a batch may wait for the writer's commit.
+  std::chrono::milliseconds writer_timeout{0};
 
   static effect_actor_config from(const runtime& rt, effect_kind effect);
   /// Throws config_error naming what is wrong.
@@ -57,7 +63,9 @@ using effect_self = effect_actor::stateful_pointer<effect_state>;
 
 /// The batching machinery every effect shares: buffer requests up to the
 /// configured batch size or delay, commit them and their completion marks
-/// in one transaction, then answer each. Runs detached (blocking SQL).
+/// in one transaction, then answer each. With a writer the transaction is
+/// the writer's group commit; without, the actor's own. Runs detached
+/// (blocking SQL).
 effect_actor::behavior_type effect_behavior(effect_self self,
                                             effect_actor_config cfg);
 

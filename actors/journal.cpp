@@ -3,8 +3,10 @@
 #include "actors/errors.hpp"
 #include "actors/observability/health.hpp"
 #include "actors/observability/metrics.hpp"
+#include "actors/sql_guard.hpp"
 #include "config/error.hpp"
 #include "persistence/database.hpp"
+#include "persistence/effect_store.hpp"
 #include "persistence/journal_store.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -13,9 +15,31 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 
 namespace regevent {
+
+/// What the writer's connection writes with: the journal's statements and,
+/// made on first use, each effect's.
+struct writer_stores {
+  writer_stores(database& db, unknown_project_policy unknown_project)
+      : journal(db), db_(db), unknown_project_(unknown_project) {}
+
+  effect_store& effect(effect_kind kind) {
+    auto& store = effects_[static_cast<size_t>(kind)];
+    if (!store)
+      store = make_effect_store(kind, db_, unknown_project_);
+    return *store;
+  }
+
+  journal_store journal;
+
+private:
+  database& db_;
+  unknown_project_policy unknown_project_;
+  std::array<std::unique_ptr<effect_store>, all_effects.size()> effects_;
+};
 
 journal_config journal_config::from(const runtime& rt) {
   const auto& c = *rt.cfg;
@@ -25,6 +49,7 @@ journal_config journal_config::from(const runtime& rt) {
   x.claim_lease = std::chrono::milliseconds(c.dispatch.claim_lease_ms);
   x.wal_limit_bytes = c.database.wal_limit_bytes;
   x.instance_id = rt.instance_id;
+  x.unknown_project = c.filter.unknown_project;
   x.stats = rt.stats;
   x.status = rt.status;
   x.faults = fault_budget_for(c, "journal");
@@ -69,7 +94,7 @@ void tell(self_ptr self) {
 void recount(self_ptr self) {
   auto& st = self->state;
   auto counts = st.conn.run(
-      [](journal_store& store, database&) { return store.count_by_status(); });
+      [](writer_stores& w, database&) { return w.journal.count_by_status(); });
   if (!counts) {
     spdlog::warn("journal failed to count events: {}",
                  describe(counts.error()));
@@ -92,20 +117,55 @@ void fail_buffered(self_ptr self, const caf::error& err) {
     a.promise.deliver(err);
   for (auto& d : st.deads)
     d.promise.deliver(err);
+  // The writer's failure says nothing about the effects' events: their
+  // dispatchers retry without spending attempts.
+  auto outage
+      = make_error(ec::database_unavailable, "writer failed: " + describe(err));
+  for (auto& e : st.effects)
+    e.promise.deliver(outage);
   st.appends.clear();
   st.deads.clear();
+  st.effects.clear();
   st.buffered_events = 0;
+}
+
+/// Applies one effect batch inside the open transaction, in a savepoint:
+/// a batch the database refuses is rolled back alone and answered with its
+/// error, the rest of the group commit goes on.
+caf::expected<effect_outcome> apply_effects(writer_stores& w, database& db,
+                                            const effect_batch& batch) {
+  savepoint sp(db);
+  try {
+    std::vector<const effect_input*> events;
+    events.reserve(batch.events.size());
+    for (const auto& e : batch.events)
+      events.push_back(&e);
+    effect_outcome out;
+    w.effect(batch.effect).apply(events, out.applied);
+    sp.release();
+    return out;
+  } catch (const std::exception& e) {
+    sp.rollback();
+    auto code = classify_sql_failure(&db, e);
+    // A lost connection or a conflict fails the commit too; rethrown, the
+    // whole group is answered with it.
+    if (code != ec::database_error)
+      throw;
+    return make_error(code,
+                      std::string(to_string(batch.effect)) + ": " + e.what());
+  }
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.appends.empty() && st.finishes.empty() && st.deads.empty())
+  if (st.appends.empty() && st.finishes.empty() && st.deads.empty()
+      && st.effects.empty())
     return;
 #ifdef REGEVENT_WITH_FAULT_INJECTION
   if (st.cfg.faults && st.cfg.faults->take()) {
     spdlog::warn("journal injects a fault into a commit of {} requests",
-                 st.appends.size() + st.deads.size());
+                 st.appends.size() + st.deads.size() + st.effects.size());
     fail_buffered(self, make_error(ec::injected_fault, "journal"));
     st.finishes.clear();
     // Requesters have their answer; now the journal dies for real and the
@@ -119,13 +179,18 @@ void flush(self_ptr self) {
   auto appends = std::move(st.appends);
   auto finishes = std::move(st.finishes);
   auto deads = std::move(st.deads);
+  auto effects = std::move(st.effects);
   st.appends.clear();
   st.finishes.clear();
   st.deads.clear();
+  st.effects.clear();
   st.buffered_events = 0;
   auto started = std::chrono::steady_clock::now();
   std::vector<std::vector<bool>> fresh(appends.size());
-  auto committed = st.conn.run([&](journal_store& store, database& db) {
+  std::vector<caf::expected<effect_outcome>> outcomes;
+  auto committed = st.conn.run([&](writer_stores& w, database& db) {
+    auto& store = w.journal;
+    outcomes.clear();
     auto now = now_us();
     auto expires = now
                    + std::chrono::duration_cast<std::chrono::microseconds>(
@@ -144,6 +209,8 @@ void flush(self_ptr self) {
                               d.letter.effect + ": " + d.letter.error});
     }
     store.update_status(dead_updates, now);
+    for (const auto& e : effects)
+      outcomes.push_back(apply_effects(w, db, e.batch));
     tx.commit();
     return true;
   });
@@ -160,6 +227,8 @@ void flush(self_ptr self) {
       a.promise.deliver(err);
     for (auto& d : deads)
       d.promise.deliver(err);
+    for (auto& e : effects)
+      e.promise.deliver(committed.error());
     // Final states are not lost if this retry fails too: the events stay
     // pending and recovery finishes them again.
     st.finishes = std::move(finishes);
@@ -186,6 +255,12 @@ void flush(self_ptr self) {
   }
   for (auto& d : deads)
     d.promise.deliver(true);
+  for (size_t i = 0; i < effects.size(); ++i) {
+    if (outcomes[i])
+      effects[i].promise.deliver(std::move(*outcomes[i]));
+    else
+      effects[i].promise.deliver(outcomes[i].error());
+  }
   st.backlog += new_events - static_cast<int64_t>(finishes.size())
                 - static_cast<int64_t>(deads.size());
   st.database_ok = true;
@@ -198,7 +273,7 @@ void truncate_wal(self_ptr self) {
   if (!st.conn.is_open())
     return;
   auto started = std::chrono::steady_clock::now();
-  auto truncated = st.conn.run([&](journal_store&, database& db) {
+  auto truncated = st.conn.run([&](writer_stores&, database& db) {
     return db.truncate_wal_above(st.cfg.wal_limit_bytes);
   });
   if (!truncated)
@@ -227,9 +302,10 @@ void schedule_flush(self_ptr self) {
 
 journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
   auto& st = self->state;
-  st.conn = store_connection<journal_store>(cfg.database, [](database& db) {
-    return std::make_unique<journal_store>(db);
-  });
+  st.conn = store_connection<writer_stores>(
+      cfg.database, [policy = cfg.unknown_project](database& db) {
+        return std::make_unique<writer_stores>(db, policy);
+      });
   st.cfg = std::move(cfg);
   recount(self);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -278,6 +354,13 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
         schedule_flush(self);
         return rp;
       },
+      [self](atom::apply, effect_batch& batch) -> caf::result<effect_outcome> {
+        auto rp = self->make_response_promise<effect_outcome>();
+        self->state.buffered_events += batch.events.size();
+        self->state.effects.push_back({std::move(batch), rp});
+        schedule_flush(self);
+        return rp;
+      },
       [self](atom::pending) -> uint64_t {
         return static_cast<uint64_t>(std::max<int64_t>(0, self->state.backlog));
       },
@@ -286,9 +369,9 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
         // Buffered appends and finishes commit first: a replay never
         // overtakes the final state it undoes.
         flush(self);
-        auto x = st.conn.run([id](journal_store& store, database& db) {
+        auto x = st.conn.run([id](writer_stores& w, database& db) {
           write_transaction tx(db);
-          auto r = store.replay_dead_letter(id, now_us());
+          auto r = w.journal.replay_dead_letter(id, now_us());
           tx.commit();
           return r;
         });

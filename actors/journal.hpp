@@ -16,7 +16,7 @@
 
 namespace regevent {
 
-class journal_store;
+struct writer_stores;
 class metrics;
 class health;
 
@@ -31,6 +31,9 @@ struct journal_config {
   uint64_t wal_limit_bytes = 0;
   /// This instance, owner of the claims it makes.
   std::string instance_id;
+  /// What the repositories effect does for a project it does not know,
+  /// when its batches commit here.
+  unknown_project_policy unknown_project = unknown_project_policy::create;
   std::chrono::milliseconds tick{defaults::journal::tick_ms};
   uint32_t recount_every_ticks = defaults::journal::recount_every_ticks;
   std::shared_ptr<metrics> stats;
@@ -55,16 +58,21 @@ struct journal_state {
     dead_letter letter;
     caf::typed_response_promise<bool> promise;
   };
+  struct pending_effects {
+    effect_batch batch;
+    caf::typed_response_promise<effect_outcome> promise;
+  };
 
   journal_state();
   ~journal_state();
 
   journal_config cfg;
-  store_connection<journal_store> conn;
+  store_connection<writer_stores> conn;
   std::vector<pending_append> appends;
   size_t buffered_events = 0;
   std::vector<status_update> finishes;
   std::vector<pending_dead> deads;
+  std::vector<pending_effects> effects;
   bool flush_scheduled = false;
   uint64_t ticks = 0;
   /// Events journaled and not finished; the journal owns this count.
@@ -76,10 +84,13 @@ struct journal_state {
   std::pair<uint64_t, bool> told{UINT64_MAX, false};
 };
 
-/// The journal: the single writer of the `events` table. Requests that
+/// The journal: the single writer of the `events` table, and on SQLite of
+/// every effect (the effect actors send it their batches). Requests that
 /// arrive while a commit runs queue in the mailbox; a `flush` the actor
 /// sends itself sits behind them, so that they all share the next commit
-/// (group commit). Runs detached: every call into the database blocks.
+/// (group commit): appends, final states, dead letters and effect batches
+/// of many dispatchers in one transaction. Runs detached: every call into
+/// the database blocks.
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,
         journal_config cfg);

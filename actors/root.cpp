@@ -26,6 +26,8 @@ root_config root_config::from(const runtime& rt) {
   x.http = http_actor_config::from(rt);
   x.restart = c.effects.restart;
   x.grace = std::chrono::milliseconds(c.shutdown_grace_ms);
+  x.single_writer
+      = c.database.parsed.backend == database_url::backend_kind::sqlite;
   x.stats = rt.stats;
   x.status = rt.status;
   return x;
@@ -147,6 +149,8 @@ void restart(self_ptr self, role r, const caf::error& reason) {
       // events are finished again once their claims expire.
       self->send(st.http, atom::bind_v, st.journal);
       self->send(st.recovery, atom::bind_v, st.journal);
+      if (st.cfg.single_writer)
+        self->send(st.effects, atom::bind_v, st.journal);
       break;
     case role::recovery:
       start_recovery(self);
@@ -168,6 +172,12 @@ root_actor::behavior_type root(self_ptr self, root_config cfg) {
   for (auto r : stages)
     st.budgets[r] = restart_budget{st.cfg.restart};
   start_journal(self);
+  // SQLite allows one writer at a time: the effects commit through the
+  // journal's group commit instead of taking turns at the write lock.
+  // PostgreSQL keeps a writer per effect actor.
+  if (st.cfg.single_writer)
+    for (auto& p : st.cfg.effects.pools)
+      p.actor.writer = st.journal;
   st.effects = self->system().spawn(supervisor, st.cfg.effects);
   watch(self, st.effects, role::effects);
   start_recovery(self);

@@ -38,6 +38,9 @@ struct root_config {
   restart_policy restart;
   /// How long each stage of the ordered stop may take.
   std::chrono::milliseconds grace{0};
+  /// Whether the effects commit through the journal (SQLite: one writer)
+  /// rather than on their own connections (PostgreSQL).
+  bool single_writer = false;
   std::shared_ptr<metrics> stats;
   std::shared_ptr<health> status;
 

@@ -126,6 +126,15 @@ supervisor_actor::behavior_type supervisor(self_ptr self,
           return make_error(ec::effect_unavailable, effect);
         return it->second[pick_instance(key, it->second.size())];
       },
+      [self](atom::bind, journal_actor& writer) {
+        auto& st = self->state;
+        for (auto& p : st.cfg.pools)
+          if (p.actor.writer)
+            p.actor.writer = writer;
+        for (auto& [name, instances] : st.current.pools)
+          for (auto& instance : instances)
+            self->send(instance, atom::bind_v, writer);
+      },
   };
 }
 

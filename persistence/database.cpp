@@ -75,6 +75,31 @@ void database::begin_write() {
   *session_ << (backend_ == backend_kind::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
+savepoint::savepoint(database& db) : db_(db) {
+  db_.session() << "SAVEPOINT effect_batch";
+}
+
+savepoint::~savepoint() {
+  if (!done_)
+    rollback();
+}
+
+void savepoint::release() {
+  db_.session() << "RELEASE SAVEPOINT effect_batch";
+  done_ = true;
+}
+
+void savepoint::rollback() noexcept {
+  done_ = true;
+  try {
+    db_.session() << "ROLLBACK TO SAVEPOINT effect_batch";
+    db_.session() << "RELEASE SAVEPOINT effect_batch";
+  } catch (...) {
+    // The connection is gone or the transaction aborted: the commit that
+    // follows fails and says so.
+  }
+}
+
 void database::commit() {
   *session_ << "COMMIT";
 }

@@ -122,6 +122,28 @@ private:
   bool done_ = false;
 };
 
+/// A savepoint inside an open transaction: what runs between it and
+/// `release()` can be undone alone with `rollback()` (or by destruction
+/// without release), and the transaction goes on. The writer applies each
+/// effect batch in one, so that a batch the database refuses costs only
+/// itself.
+class savepoint {
+public:
+  explicit savepoint(database& db);
+  ~savepoint();
+  savepoint(const savepoint&) = delete;
+  savepoint& operator=(const savepoint&) = delete;
+
+  void release();
+  /// Undoes what ran since the savepoint; never throws (a connection that
+  /// is gone fails the commit instead).
+  void rollback() noexcept;
+
+private:
+  database& db_;
+  bool done_ = false;
+};
+
 /// Applies every migration not yet recorded in `schema_migrations`. Safe to
 /// run from several instances at once on PostgreSQL (advisory lock).
 void migrate(database& db);

@@ -44,6 +44,7 @@ scripted_effect(effect_actor::pointer, std::string name,
       },
       [](atom::resolve, const std::string&) { return true; },
       [](atom::flush) {},
+      [](atom::bind, journal_actor&) {},
   };
 }
 
@@ -60,6 +61,7 @@ effect_actor::behavior_type silent_effect(effect_actor::pointer self,
       },
       [](atom::resolve, const std::string&) { return true; },
       [](atom::flush) {},
+      [](atom::bind, journal_actor&) {},
   };
 }
 
@@ -75,6 +77,10 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
       [rec](atom::dead, dead_letter& x) {
         rec->dead.push_back(x);
         return true;
+      },
+      // Effects commit on their own in these tests, never here.
+      [](atom::apply, effect_batch&) -> caf::result<effect_outcome> {
+        return make_error(ec::effect_unavailable, "not a writer");
       },
       [](atom::pending) -> uint64_t { return 0; },
       [](atom::replay, int64_t id) {
@@ -103,6 +109,7 @@ fixed_supervisor(supervisor_actor::pointer, std::shared_ptr<record> rec,
           return make_error(ec::effect_unavailable, effect);
         return it->second.front();
       },
+      [](atom::bind, journal_actor&) {},
   };
 }
 

@@ -44,6 +44,7 @@ silent_supervisor(supervisor_actor::pointer self, int /*unused*/) {
          const std::string&) -> caf::result<effect_actor> {
         return make_error(ec::effect_unavailable, effect);
       },
+      [](atom::bind, journal_actor&) {},
   };
 }
 

@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 
 namespace regevent::test {
 namespace {
@@ -100,6 +101,146 @@ TEST_F(journal_fixture, an_effect_batches_queued_requests_into_one_commit) {
   EXPECT_EQ(m.batch_size.Collect().histogram.sample_count, 1u);
   caf::anon_send_exit(pc, caf::exit_reason::user_shutdown);
   t.run();
+}
+
+planned_event planned_pull(const std::string& id) {
+  planned_event p;
+  p.event = manifest_pull(id);
+  p.project = "library";
+  p.count_pull = true;
+  return p;
+}
+
+effect_batch batch_of(effect_kind kind, const std::vector<std::string>& ids) {
+  effect_batch b;
+  b.effect = kind;
+  for (const auto& id : ids)
+    b.events.push_back(planned_pull(id));
+  return b;
+}
+
+/// The next answer in the test's mailbox; a failure when there is none.
+template<class... Handlers>
+void next_answer(actor_test& t, Handlers&&... handlers) {
+  t.self->receive(
+      std::forward<Handlers>(handlers)...,
+      caf::after(std::chrono::seconds(0)) >>
+          [] { ADD_FAILURE() << "no answer"; });
+}
+
+void stop_all(actor_test& t, std::initializer_list<caf::actor> actors) {
+  for (const auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  t.run();
+}
+
+TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  auto commits_before = t.rt.stats->journal_commits.Value();
+  // An append and two effects' batches (each id twice) are queued before
+  // the journal runs: all of them share one transaction.
+  t.self->send(j, atom::append_v,
+               std::vector<event_record>{manifest_pull("new")}, false);
+  t.self->send(j, atom::apply_v,
+               batch_of(effect_kind::pull_counter,
+                        {"p0", "p1", "p2", "p0", "p1", "p2"}));
+  t.self->send(j, atom::apply_v,
+               batch_of(effect_kind::access_log, {"p0", "p1", "p2", "p0"}));
+  t.run();
+  EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
+  next_answer(
+      t, [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  std::vector<std::vector<bool>> applied;
+  for (int i = 0; i < 2; ++i)
+    next_answer(
+        t, [&](effect_outcome& o) { applied.push_back(o.applied); },
+        [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[0],
+            (std::vector<bool>{true, true, true, false, false, false}));
+  EXPECT_EQ(applied[1], (std::vector<bool>{true, true, true, false}));
+  auto db = dir.file("j.db");
+  EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM access_logs"), 3);
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects"), 6);
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
+  stop_all(t, {caf::actor_cast<caf::actor>(j)});
+}
+
+TEST_F(journal_fixture, an_effect_actor_commits_through_its_writer) {
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  auto commits_before = t.rt.stats->journal_commits.Value();
+  auto c = effect_actor_config::from(t.rt, effect_kind::pull_counter);
+  c.writer = j;
+  auto pc = t.sys.spawn(pull_counter, c);
+  for (int i = 0; i < 6; ++i)
+    t.self->send(pc, atom::apply_v, planned_pull("p" + std::to_string(i % 3)));
+  t.run();
+  t.advance(c.batch_delay + std::chrono::milliseconds(1));
+  int applied = 0;
+  for (int i = 0; i < 6; ++i)
+    next_answer(
+        t, [&](bool fresh) { applied += fresh; },
+        [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(applied, 3);
+  // The six requests were one batch, and the journal's commit was theirs.
+  EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
+  EXPECT_EQ(t.rt.stats->effect("pull_counter").committed.Value(), 3u);
+  auto db = dir.file("j.db");
+  EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
+  // Delivered again (a retry, a second dispatcher): skipped by the marks.
+  t.self->send(pc, atom::apply_v, planned_pull("p0"));
+  t.run();
+  t.advance(c.batch_delay + std::chrono::milliseconds(1));
+  next_answer(
+      t, [](bool fresh) { EXPECT_FALSE(fresh); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
+  stop_all(t,
+           {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(j)});
+}
+
+TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
+  auto db = dir.file("j.db");
+  {
+    // The access log's table is gone: the database refuses that batch.
+    database admin(*t.rt.cfg);
+    admin.session() << "ALTER TABLE access_logs RENAME TO gone";
+  }
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  t.self->send(j, atom::append_v,
+               std::vector<event_record>{manifest_pull("kept")}, false);
+  t.self->send(j, atom::apply_v, batch_of(effect_kind::access_log, {"x"}));
+  t.self->send(j, atom::apply_v, batch_of(effect_kind::pull_counter, {"x"}));
+  t.run();
+  next_answer(
+      t, [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  // The access log's answer is the database's refusal (it spends an
+  // attempt, as a statement error does); the pull count is applied.
+  next_answer(
+      t, [](effect_outcome&) { ADD_FAILURE() << "the access log applied"; },
+      [](caf::error& e) {
+        EXPECT_TRUE(is(e, ec::database_error)) << to_string(e);
+      });
+  next_answer(
+      t,
+      [](effect_outcome& o) {
+        EXPECT_EQ(o.applied, (std::vector<bool>{true}));
+      },
+      [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
+  EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 1);
+  // The refused batch left no completion mark: it is applied once the
+  // table is back.
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects WHERE effect "
+                           "= 'access_log'"),
+            0);
+  stop_all(t, {caf::actor_cast<caf::actor>(j)});
 }
 
 } // namespace

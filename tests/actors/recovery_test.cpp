@@ -31,6 +31,10 @@ journal_actor::behavior_type idle_journal(journal_actor::pointer,
       [](atom::append, std::vector<event_record>& xs, bool) { return xs; },
       [](atom::finish, std::vector<status_update>&) {},
       [](atom::dead, dead_letter&) { return true; },
+      // Effects commit on their own in these tests, never here.
+      [](atom::apply, effect_batch&) -> caf::result<effect_outcome> {
+        return make_error(ec::effect_unavailable, "not a writer");
+      },
       [](atom::pending) -> uint64_t { return 0; },
       [](atom::replay, int64_t id) {
         return replay_result{id, "", false};

@@ -28,6 +28,7 @@ effect_actor::behavior_type idle_effect(effect_actor::pointer,
       [](atom::apply, planned_event&) { return true; },
       [](atom::resolve, const std::string&) { return true; },
       [](atom::flush) {},
+      [](atom::bind, journal_actor&) {},
   };
 }
 
