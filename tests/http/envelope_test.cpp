@@ -19,26 +19,10 @@ constexpr timestamp_us received = 1'800'000'000'000'000;
 /// 2026-11-27T23:01:07Z, the second of the first captured push.
 constexpr timestamp_us t_230107 = 1'795'820'467'000'000;
 
+/// Every captured body, so that a new capture is covered without a list to
+/// update.
 const std::vector<std::string>& fixture_names() {
-  static const std::vector<std::string> names{
-      "01-push-blob-layer.json",
-      "02-push-blob-config.json",
-      "03-push-manifest-oci-tag.json",
-      "04-pull-manifest-by-tag.json",
-      "05-pull-blob.json",
-      "10-pull-manifest-by-digest-no-tag.json",
-      "13-pull-event-from-HEAD-manifest.json",
-      "15-pull-event-from-HEAD-blob.json",
-      "16-pull-event-on-404-no-accept.json",
-      "17-pull-event-from-HEAD-during-push.json",
-      "22-push-manifest-docker-v2s2.json",
-      "25-mount-cross-repo.json",
-      "30-delete-manifest-by-digest.json",
-      "31-delete-tag-event.json",
-      "32-delete-blob.json",
-      "33-push-blob-retried-on-500.json",
-      "retry-duplicate-same-event-id.json",
-  };
+  static const std::vector<std::string> names = test::registry_fixture_names();
   return names;
 }
 
@@ -99,13 +83,37 @@ TEST(envelope, every_captured_fixture_parses_to_one_event) {
   }
 }
 
-/// A one-event fixture's event object exactly as the registry wrote it: from
-/// the first `{` inside the events array to the last `}` before its `]`.
+/// A one-event fixture's event object exactly as the registry wrote it.
 std::string fixture_event_text(const std::string& name) {
-  auto body = test::registry_fixture(name);
-  auto begin = body.find('{', body.find('['));
-  auto end = body.rfind('}', body.rfind(']')) + 1;
-  return body.substr(begin, end - begin);
+  return test::sole_event_text(test::registry_fixture(name));
+}
+
+/// `body` with `pad` after every `{`, `[`, `,` and `:` and before every `}`
+/// and `]` outside strings: the same JSON, spaced as no sender spaces it.
+std::string respaced(const std::string& body, const std::string& pad) {
+  std::string out;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      out += c;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '}' || c == ']')
+      out += pad;
+    out += c;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[' || c == ',' || c == ':')
+      out += pad;
+  }
+  return out;
 }
 
 TEST(envelope, raw_is_the_original_text_of_each_fixture_event) {
@@ -116,6 +124,32 @@ TEST(envelope, raw_is_the_original_text_of_each_fixture_event) {
     EXPECT_EQ(e.raw, fixture_event_text(name)) << name;
     EXPECT_NE(body.find(e.raw), std::string::npos) << name;
     EXPECT_EQ(json::parse(e.raw), fixture_event_json(name)) << name;
+  }
+}
+
+TEST(envelope, raw_keeps_whatever_whitespace_the_sender_used) {
+  ASSERT_GE(fixture_names().size(), 17u);
+  for (const auto& name : fixture_names()) {
+    auto body = test::registry_fixture(name);
+    auto tabs = body;
+    for (size_t at = 0; (at = tabs.find("   ", at)) != std::string::npos;)
+      tabs.replace(at, 3, "\t");
+    auto crlf = body;
+    for (size_t at = 0; (at = crlf.find('\n', at)) != std::string::npos;
+         at += 2)
+      crlf.replace(at, 1, "\r\n");
+    auto expected = fixture_event_json(name);
+    for (const auto& variant :
+         {tabs, crlf, json::parse(body).dump(), json::parse(body).dump(8),
+          respaced(body, " "), respaced(body, "\r\n\t "),
+          respaced(json::parse(body).dump(), "\n")}) {
+      auto env = parse_ok(variant);
+      ASSERT_EQ(env.events.size(), 1u) << name;
+      EXPECT_EQ(env.events[0].raw, test::sole_event_text(variant))
+          << name << ":\n"
+          << variant;
+      EXPECT_EQ(json::parse(env.events[0].raw), expected) << name;
+    }
   }
 }
 

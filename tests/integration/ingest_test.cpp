@@ -12,6 +12,7 @@
 #include <climits>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -53,6 +54,28 @@ TEST_F(ingest, accepts_a_registry_fixture_and_answers_the_counts) {
                   "'a2c3ad3b-d961-46f9-a0d8-7988ad6c1e30'"),
             1);
   EXPECT_FALSE(a.headers["X-Request-Id"].empty());
+}
+
+TEST_F(ingest, the_journal_keeps_each_event_as_the_registry_wrote_it) {
+  // Audit and replay read the text the registry sent, not a re-encoding:
+  // through HTTP, the envelope parser and the journal, byte for byte.
+  start();
+  auto c = daemon_->client();
+  std::map<std::string, std::string> text_of_id;
+  for (const auto& name : registry_fixture_names()) {
+    auto body = registry_fixture(name);
+    auto a = c.notify(body);
+    ASSERT_EQ(a.status, 200u) << name << ": " << a.body;
+    EXPECT_EQ(json::parse(a.body)["accepted"], 1) << name << ": " << a.body;
+    auto id = json::parse(body)["events"][0]["id"].get<std::string>();
+    text_of_id[id] = sole_event_text(body);
+  }
+  ASSERT_GE(text_of_id.size(), 17u);
+  for (const auto& [id, text] : text_of_id)
+    EXPECT_EQ(sql_text(daemon_->database_path(),
+                       "SELECT raw FROM events WHERE id = :key", id),
+              text)
+        << id;
 }
 
 TEST_F(ingest, a_duplicate_delivery_is_counted_once) {
