@@ -75,18 +75,25 @@ void pump(self_ptr self) {
   if (st.dispatchers.stopping || cfg.paused)
     return;
   while (st.more && st.busy() < cfg.max_dispatchers) {
-    auto batch = st.conn.run([&cfg](journal_store& store, database&) {
+    // Stale claims (expired, or a dead instance's) are looked for on the
+    // periodic tick only: finding them walks every claimed row.
+    auto scope = st.sweep_stale
+                     ? journal_store::claim_scope::unclaimed_and_stale
+                     : journal_store::claim_scope::unclaimed;
+    auto batch = st.conn.run([&cfg, scope](journal_store& store, database&) {
       auto now = now_us();
       return store.claim(cfg.instance_id, now, now + to_us(cfg.claim_lease),
-                         now - to_us(cfg.heartbeat_timeout), cfg.batch);
+                         now - to_us(cfg.heartbeat_timeout), cfg.batch, scope);
     });
     if (!batch) {
       spdlog::warn("recovery failed to claim events: {}",
                    describe(batch.error()));
       return; // The next tick tries again.
     }
-    if (batch->size() < cfg.batch)
+    if (batch->size() < cfg.batch) {
       st.more = false;
+      st.sweep_stale = false;
+    }
     if (batch->empty())
       return;
     spdlog::debug("recovery dispatches {} journaled events", batch->size());
@@ -146,6 +153,7 @@ recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
       [self](atom::tick) {
         heartbeat(self);
         self->state.more = true;
+        self->state.sweep_stale = true;
         pump(self);
         self->delayed_send(self, self->state.cfg.poll, atom::tick_v);
       },

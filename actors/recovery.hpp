@@ -47,6 +47,9 @@ struct recovery_state {
   dispatcher_set dispatchers;
   /// Whether the journal may hold unclaimed work.
   bool more = true;
+  /// Whether the next claims also take stale claims over (set by the tick;
+  /// the first tick comes at start).
+  bool sweep_stale = true;
 
   uint64_t busy() const {
     return dispatchers.running.size();

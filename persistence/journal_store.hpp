@@ -55,13 +55,30 @@ public:
   std::optional<replay_result> replay_dead_letter(long long id,
                                                   timestamp_us now);
 
-  /// Claims up to `limit` pending events, oldest first, that nobody holds,
-  /// whose claim expired before `now`, or whose owner's heartbeat is older
-  /// than `alive_since` (a dead instance). PostgreSQL skips rows another
-  /// instance is claiming at the same moment.
-  std::vector<event_record> claim(const std::string& owner, timestamp_us now,
-                                  timestamp_us expires,
-                                  timestamp_us alive_since, size_t limit);
+  /// Which pending events a claim may take.
+  enum class claim_scope {
+    /// Only those nobody holds: cheap (an index of exactly those rows), for
+    /// every wakeup.
+    unclaimed,
+    /// Those too whose claim expired before `now`, or whose owner's
+    /// heartbeat is older than `alive_since` (a dead instance): walks the
+    /// claimed rows, for the periodic sweep.
+    unclaimed_and_stale,
+  };
+
+  /// The queries that pick the rows a claim takes (seq of each, oldest
+  /// first, `:n` of them; the stale one also binds `:now` and `:alive`).
+  /// Public so that a test can prove they read only their partial index.
+  static const char* const unclaimed_candidates;
+  static const char* const stale_candidates;
+
+  /// Claims up to `limit` pending events in `scope`, unclaimed ones first,
+  /// answered oldest first. PostgreSQL skips rows another instance is
+  /// claiming at the same moment.
+  std::vector<event_record>
+  claim(const std::string& owner, timestamp_us now, timestamp_us expires,
+        timestamp_us alive_since, size_t limit,
+        claim_scope scope = claim_scope::unclaimed_and_stale);
 
   /// Records that instance `owner` is alive at `now`.
   void heartbeat(const std::string& owner, timestamp_us now);

@@ -125,6 +125,19 @@ const std::vector<migration>& migrations() {
             started_at BIGINT NOT NULL,
             heartbeat_at BIGINT NOT NULL))",
        }},
+      {4,
+       "pending events indexed apart by whether they are claimed",
+       {
+           // Claims look for unclaimed rows on every wakeup; with one index
+           // over all pending rows they walked past every row live ingest
+           // had claimed (thousands under load). Each pending row is in
+           // exactly one of these, and in none once finished.
+           "CREATE INDEX events_unclaimed ON events (seq) WHERE status = "
+           "'pending' AND claimed_by = ''",
+           "CREATE INDEX events_claimed ON events (seq) WHERE status = "
+           "'pending' AND claimed_by <> ''",
+           "DROP INDEX events_pending",
+       }},
   };
   return all;
 }

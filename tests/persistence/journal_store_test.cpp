@@ -198,6 +198,52 @@ TEST_F(journal_store_test, a_forgotten_instance_counts_as_dead) {
   EXPECT_EQ(claim("two", 500, 1'000'000, 10, 300).size(), 1u);
 }
 
+TEST_F(journal_store_test, an_unclaimed_scope_leaves_stale_claims_alone) {
+  append({make_event("a"), make_event("b")});
+  claim("one", 100, 1'000, 1);
+  journal.forget_instance("one");
+  // "a" is expired and its owner gone, yet only "b" is unclaimed.
+  auto cheap = journal.claim("two", 5'000, 9'000, 0, 10,
+                             journal_store::claim_scope::unclaimed);
+  EXPECT_EQ(ids(cheap), (std::vector<std::string>{"b"}));
+  auto sweep = journal.claim("two", 5'000, 9'000, 0, 10,
+                             journal_store::claim_scope::unclaimed_and_stale);
+  EXPECT_EQ(ids(sweep), (std::vector<std::string>{"a"}));
+}
+
+TEST_F(journal_store_test, claims_read_only_their_partial_index) {
+  // What SQLite plans for each candidate query: a scan of the index of
+  // exactly the rows it may claim, never of the table or of all pending
+  // rows (with many claimed rows, that is what made claims slow).
+  auto plan = [&](const std::string& query) {
+    long long n = 10, now = 0, alive = 0;
+    std::string all;
+    auto collect = [&all](soci::rowset<soci::row>& rs) {
+      for (const auto& r : rs)
+        all += r.get<std::string>(3) + "\n";
+    };
+    if (query.find(":now") == std::string::npos) {
+      soci::rowset<soci::row> rs
+          = (f.sql().prepare << "EXPLAIN QUERY PLAN " + query,
+             soci::use(n, "n"));
+      collect(rs);
+    } else {
+      soci::rowset<soci::row> rs
+          = (f.sql().prepare << "EXPLAIN QUERY PLAN " + query,
+             soci::use(now, "now"), soci::use(alive, "alive"),
+             soci::use(n, "n"));
+      collect(rs);
+    }
+    return all;
+  };
+  auto unclaimed = plan(journal_store::unclaimed_candidates);
+  EXPECT_NE(unclaimed.find("INDEX events_unclaimed"), std::string::npos)
+      << unclaimed;
+  auto stale = plan(journal_store::stale_candidates);
+  EXPECT_NE(stale.find("INDEX events_claimed"), std::string::npos) << stale;
+  EXPECT_EQ(stale.find("SCAN events\n"), std::string::npos) << stale;
+}
+
 TEST_F(journal_store_test, append_can_claim_the_new_rows) {
   append({make_event("a")}, "ingest", 5'000);
   EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "ingest");
