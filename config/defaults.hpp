@@ -119,6 +119,12 @@ constexpr uint32_t restart_window_s = 60;
 namespace retention {
 /// 0 keeps access logs forever.
 constexpr uint32_t access_log_days = 0;
+/// A finished event needs its body and effect marks only while it could be
+/// dispatched again; a week leaves room to inspect a recent one.
+constexpr uint32_t journal_days = 7;
+/// A registry gives up re-sending an event within hours; a month of ids
+/// keeps deduplicating any delivery that late.
+constexpr uint32_t dedup_days = 30;
 constexpr uint32_t purge_interval_s = 3'600;
 constexpr uint32_t purge_batch = 1'000;
 /// Pause between two purge batches, so that ingest and the effects get the

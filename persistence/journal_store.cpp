@@ -231,6 +231,73 @@ uint64_t journal_store::release(const std::string& owner) {
   return static_cast<uint64_t>(st.get_affected_rows());
 }
 
+namespace {
+
+/// The last seq of the contiguous rows after `cursor` (at most `limit`)
+/// received before `cutoff`, and whether the walk met a row at or after
+/// the cutoff or the end of the table. Walks the primary key: no index of
+/// its own to maintain on the ingest path.
+std::pair<long long, bool> range_before(soci::session& sql, long long cursor,
+                                        long long cutoff, long long limit) {
+  soci::rowset<soci::row> rs
+      = (sql.prepare << "SELECT seq, received_at FROM events WHERE seq > :c "
+                        "ORDER BY seq LIMIT :n",
+         soci::use(cursor), soci::use(limit));
+  long long last = cursor;
+  long long seen = 0;
+  for (const auto& r : rs) {
+    if (int_at(r, 1) >= cutoff)
+      return {last, true};
+    last = int_at(r, 0);
+    ++seen;
+  }
+  return {last, seen < limit};
+}
+
+constexpr const char* finished_in_range
+    = "seq > :lo AND seq <= :hi AND status IN ('done', 'ignored')";
+
+} // namespace
+
+journal_store::retention_step
+journal_store::compact_finished(long long cursor, timestamp_us cutoff,
+                                long long limit) {
+  auto& sql = impl_->sql;
+  auto [hi, done] = range_before(sql, cursor, cutoff, limit);
+  if (hi == cursor)
+    return {cursor, 0, done};
+  // `raw <> ''` skips rows a step before compacted (after a restart the
+  // walk starts again from the first row).
+  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
+                     "FROM events WHERE ")
+             + finished_in_range + " AND raw <> '')",
+      soci::use(cursor, "lo"), soci::use(hi, "hi");
+  soci::statement st
+      = (sql.prepare << std::string("UPDATE events SET raw = '' WHERE ")
+                            + finished_in_range + " AND raw <> ''",
+         soci::use(cursor, "lo"), soci::use(hi, "hi"));
+  st.execute(true);
+  return {hi, st.get_affected_rows(), done};
+}
+
+journal_store::retention_step
+journal_store::forget_finished(long long cursor, timestamp_us cutoff,
+                               long long limit) {
+  auto& sql = impl_->sql;
+  auto [hi, done] = range_before(sql, cursor, cutoff, limit);
+  if (hi == cursor)
+    return {cursor, 0, done};
+  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
+                     "FROM events WHERE ")
+             + finished_in_range + ")",
+      soci::use(cursor, "lo"), soci::use(hi, "hi");
+  soci::statement st = (sql.prepare << std::string("DELETE FROM events WHERE ")
+                                           + finished_in_range,
+                        soci::use(cursor, "lo"), soci::use(hi, "hi"));
+  st.execute(true);
+  return {hi, st.get_affected_rows(), done};
+}
+
 uint64_t journal_store::release_all() {
   soci::statement st
       = (impl_->sql.prepare << "UPDATE events SET claimed_by = '', "

@@ -89,6 +89,32 @@ public:
   /// Gives back every claim of `owner` (on clean shutdown).
   uint64_t release(const std::string& owner);
 
+  /// How far a retention step got over the rows after its cursor.
+  struct retention_step {
+    /// Where the next step starts (the last seq looked at).
+    long long cursor = 0;
+    /// Rows changed (compacted or deleted).
+    long long changed = 0;
+    /// Whether the step reached rows received at or after the cutoff: the
+    /// round is over.
+    bool done = false;
+  };
+
+  /// Compacts finished (done or ignored) events among the next `limit`
+  /// rows after `cursor` received before `cutoff`: the body goes, and so
+  /// do the effect marks, which only guard an event that can still be
+  /// dispatched. The row stays, a deduplication key. Pending and dead
+  /// events are left whole (a dead letter may be replayed). Runs in the
+  /// caller's transaction.
+  retention_step compact_finished(long long cursor, timestamp_us cutoff,
+                                  long long limit);
+
+  /// Deletes finished events among the next `limit` rows after `cursor`
+  /// received before `cutoff`: a later delivery of one of those ids is a
+  /// new event again. Runs in the caller's transaction.
+  retention_step forget_finished(long long cursor, timestamp_us cutoff,
+                                 long long limit);
+
   /// Gives back every claim of every instance. Only for SQLite, where one
   /// instance owns the file and claims left by a crash are stale.
   uint64_t release_all();

@@ -244,6 +244,90 @@ TEST_F(journal_store_test, claims_read_only_their_partial_index) {
   EXPECT_EQ(stale.find("SCAN events\n"), std::string::npos) << stale;
 }
 
+/// Marks an effect applied to `id`, as an effect store does.
+void mark(test::store_fixture& f, const std::string& id) {
+  f.sql() << "INSERT INTO event_effects (event_id, effect, applied_at) "
+             "VALUES (:e, 'access_log', 1)",
+      soci::use(id);
+}
+
+TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
+  // Received at 1 000 005 (make_event): done, ignored, pending, dead.
+  append({make_event("done"), make_event("ignored"), make_event("pending"),
+          make_event("dead")});
+  for (const auto* id : {"done", "ignored", "pending", "dead"})
+    mark(f, id);
+  update({{"done", event_status::done, ""},
+          {"ignored", event_status::ignored, "filtered"},
+          {"dead", event_status::dead, "gave up"}},
+         2'000'000);
+  write_transaction tx(f.db());
+  auto r = journal.compact_finished(0, 2'000'000, 100);
+  tx.commit();
+  EXPECT_EQ(r.changed, 2);
+  EXPECT_TRUE(r.done); // the end of the table
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 4);
+  EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'done'"), "");
+  EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'ignored'"), "");
+  // What can still be dispatched keeps its body and its marks.
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'pending'"), "");
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'dead'"), "");
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id IN "
+                     "('pending', 'dead')"),
+            2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  // The id still deduplicates.
+  EXPECT_EQ(append({make_event("done")}), (std::vector<bool>{false}));
+}
+
+TEST_F(journal_store_test,
+       compaction_walks_in_batches_and_stops_at_the_cutoff) {
+  for (int i = 0; i < 5; ++i)
+    append({make_event("old" + std::to_string(i), "push", 1'000)});
+  append({make_event("recent", "push", 9'000'000)});
+  std::vector<status_update> all;
+  for (const auto* id : {"old0", "old1", "old2", "old3", "old4", "recent"})
+    all.push_back({id, event_status::done, ""});
+  update(all, 9'500'000);
+  write_transaction tx(f.db());
+  auto first = journal.compact_finished(0, 5'000'000, 2);
+  EXPECT_EQ(first.changed, 2);
+  EXPECT_FALSE(first.done);
+  auto second = journal.compact_finished(first.cursor, 5'000'000, 2);
+  auto third = journal.compact_finished(second.cursor, 5'000'000, 2);
+  // Three old rows are left for two steps; the third meets "recent".
+  EXPECT_EQ(second.changed + third.changed, 3);
+  EXPECT_TRUE(third.done);
+  auto again = journal.compact_finished(third.cursor, 5'000'000, 2);
+  EXPECT_EQ(again.changed, 0);
+  EXPECT_EQ(again.cursor, third.cursor);
+  tx.commit();
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'recent'"), "");
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE raw = ''"), 5);
+}
+
+TEST_F(journal_store_test, a_forgotten_event_is_new_again) {
+  append({make_event("done"), make_event("pending"), make_event("dead")});
+  for (const auto* id : {"done", "pending", "dead"})
+    mark(f, id);
+  update({{"done", event_status::done, ""},
+          {"dead", event_status::dead, "gave up"}},
+         2'000'000);
+  write_transaction tx(f.db());
+  auto r = journal.forget_finished(0, 2'000'000, 100);
+  tx.commit();
+  EXPECT_EQ(r.changed, 1);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE id = 'done'"), 0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id = "
+                     "'done'"),
+            0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  // Past the deduplication window a delivery of that id is journaled again.
+  EXPECT_EQ(append({make_event("done"), make_event("pending")}),
+            (std::vector<bool>{true, false}));
+}
+
 TEST_F(journal_store_test, append_can_claim_the_new_rows) {
   append({make_event("a")}, "ingest", 5'000);
   EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "ingest");
