@@ -580,6 +580,31 @@ TEST(migrations, a_second_run_changes_nothing_and_each_step_is_recorded) {
   EXPECT_EQ(versions, expected);
 }
 
+TEST(migrations, marks_move_into_a_table_without_rowid_and_none_is_lost) {
+  test::store_fixture f;
+  // Back to the layout before step 5, with marks in it.
+  f.sql() << "DROP TABLE event_effects";
+  f.sql() << "CREATE TABLE event_effects (event_id TEXT NOT NULL, effect TEXT "
+             "NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (event_id, "
+             "effect))";
+  f.sql() << "INSERT INTO event_effects VALUES ('a', 'access_log', 1), ('a', "
+             "'artifacts', 2), ('b', 'pull_counter', 3)";
+  f.sql() << "DELETE FROM schema_migrations WHERE version = 5";
+  migrate(f.db());
+  EXPECT_NE(f.text("SELECT sql FROM sqlite_master WHERE name = "
+                   "'event_effects'")
+                .find("WITHOUT ROWID"),
+            std::string::npos);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 3);
+  EXPECT_EQ(f.scalar("SELECT applied_at FROM event_effects WHERE event_id = "
+                     "'b' AND effect = 'pull_counter'"),
+            3);
+  // Still a key: a mark cannot be written twice.
+  EXPECT_THROW(f.sql() << "INSERT INTO event_effects VALUES ('a', "
+                          "'access_log', 9)",
+               soci::soci_error);
+}
+
 TEST(database, sqlite_runs_in_wal_mode_with_the_configured_sync) {
   test::store_fixture f("  sqlite_synchronous: full\n");
   EXPECT_EQ(f.text("PRAGMA journal_mode"), "wal");
