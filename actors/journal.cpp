@@ -83,6 +83,7 @@ void tell(self_ptr self) {
   auto now = std::make_pair(
       static_cast<uint64_t>(std::max<int64_t>(0, st.backlog)), st.database_ok);
   st.cfg.stats->backlog.Set(static_cast<double>(now.first));
+  st.cfg.stats->events_by_status[0]->Set(static_cast<double>(now.first));
   st.cfg.status->database_ok = st.database_ok;
   if (now == st.told)
     return;
@@ -93,17 +94,16 @@ void tell(self_ptr self) {
 
 void recount(self_ptr self) {
   auto& st = self->state;
-  auto counts = st.conn.run(
-      [](writer_stores& w, database&) { return w.journal.count_by_status(); });
-  if (!counts) {
+  // Only the pending count: it reads the partial indexes of pending rows.
+  // The other statuses are counted by recovery on its own connection.
+  auto pending = st.conn.run(
+      [](writer_stores& w, database&) { return w.journal.count_pending(); });
+  if (!pending) {
     spdlog::warn("journal failed to count events: {}",
-                 describe(counts.error()));
+                 describe(pending.error()));
     st.database_ok = false;
   } else {
-    for (size_t i = 0; i < counts->size(); ++i)
-      st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
-    // The counts come in the order of event_status_names: pending first.
-    st.backlog = (*counts)[0];
+    st.backlog = static_cast<int64_t>(*pending);
     st.database_ok = true;
   }
   tell(self);

@@ -8,6 +8,8 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace regevent {
@@ -67,6 +69,28 @@ void heartbeat(self_ptr self) {
   if (!ok)
     spdlog::warn("recovery failed to write its heartbeat: {}",
                  describe(ok.error()));
+}
+
+/// Counts the finished events by status for the metrics, on this actor's
+/// connection (a reader: the writer is never held up by the full read).
+/// Pending is the journal's, which counts it from its partial indexes.
+void count_statuses(self_ptr self) {
+  auto& st = self->state;
+  auto every = std::max<int64_t>(1, st.cfg.status_count_interval.count()
+                                        / st.cfg.poll.count());
+  if (st.ticks_since_count != UINT64_MAX
+      && ++st.ticks_since_count < static_cast<uint64_t>(every))
+    return;
+  st.ticks_since_count = 0;
+  auto counts = st.conn.run(
+      [](journal_store& store, database&) { return store.count_by_status(); });
+  if (!counts) {
+    spdlog::warn("recovery failed to count events by status: {}",
+                 describe(counts.error()));
+    return;
+  }
+  for (size_t i = 1; i < counts->size(); ++i)
+    st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
 }
 
 void pump(self_ptr self) {
@@ -152,6 +176,7 @@ recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
       },
       [self](atom::tick) {
         heartbeat(self);
+        count_statuses(self);
         self->state.more = true;
         self->state.sweep_stale = true;
         pump(self);

@@ -7,6 +7,8 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace regevent {
@@ -28,9 +30,6 @@ void retention_config::validate() const {
     throw config_error("retention: interval and batch must be positive");
   if (journal_days == 0)
     throw config_error("retention: journal_days must be positive");
-  if (dedup_days != 0 && dedup_days < journal_days)
-    throw config_error("retention: dedup_days must be 0 or at least "
-                       "journal_days");
 }
 
 /// The statements retention runs, on its one connection.
@@ -95,7 +94,8 @@ uint32_t days_of(const retention_config& cfg, phase p) {
     case phase::compact:
       return cfg.journal_days;
     case phase::forget:
-      return cfg.dedup_days;
+      // An event is forgotten only once it is compacted too.
+      return std::max(cfg.dedup_days, cfg.journal_days);
     case phase::idle:
       break;
   }

@@ -17,7 +17,8 @@ struct retention_config {
   uint32_t access_log_days = 0;
   /// Finished events older than this keep only their row.
   uint32_t journal_days = 0;
-  /// Finished events older than this are deleted; 0 keeps them.
+  /// Finished events older than this and journal_days are deleted; 0
+  /// keeps them.
   uint32_t dedup_days = 0;
   std::chrono::seconds interval{0};
   /// Rows per delete.

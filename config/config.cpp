@@ -603,8 +603,8 @@ std::vector<entry> make_table() {
               "deduplication"),
       integer("retention.dedup_days", REGEVENT_AT(retention.dedup_days),
               d::retention::dedup_days, 0, 36'500,
-              "finished events older than this are deleted; a later "
-              "delivery of one is new again. 0 keeps them forever"),
+              "finished events older than this (and journal_days) are "
+              "deleted; a later delivery of one is new again. 0: never"),
       integer("retention.purge_interval_s",
               REGEVENT_AT(retention.purge_interval_s),
               d::retention::purge_interval_s, 1, 86'400, ""),
@@ -769,10 +769,6 @@ void validate(config& c) {
   if (c.dispatch.heartbeat_timeout_ms < 3 * c.dispatch.recovery_poll_ms)
     throw config_error("dispatch.heartbeat_timeout_ms: must be at least three "
                        "times dispatch.recovery_poll_ms (the heartbeat)");
-  if (c.retention.dedup_days != 0
-      && c.retention.dedup_days < c.retention.journal_days)
-    throw config_error("retention.dedup_days: must be 0 or at least "
-                       "retention.journal_days");
   if (c.effects.retry.base_ms > c.effects.retry.max_ms)
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
   if (c.faults.mode != fault_mode::none

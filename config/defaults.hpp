@@ -61,6 +61,9 @@ constexpr uint32_t tick_ms = 1'000;
 /// Statuses are recounted every this many ticks: the running count only
 /// drifts through other instances' writes.
 constexpr uint32_t recount_every_ticks = 15;
+/// How often recovery counts the journal's events by status for the
+/// metrics: a read of every row, on its own connection.
+constexpr uint32_t status_count_interval_ms = 60'000;
 } // namespace journal
 
 namespace ingest {

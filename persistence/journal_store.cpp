@@ -128,8 +128,14 @@ void journal_store::add_dead_letter(const dead_letter& x, timestamp_us now) {
 
 uint64_t journal_store::count_pending() {
   long long n = 0;
-  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending'",
+  long long claimed = 0;
+  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending' AND "
+                "claimed_by = ''",
       soci::into(n);
+  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending' AND "
+                "claimed_by <> ''",
+      soci::into(claimed);
+  n += claimed;
   return static_cast<uint64_t>(n);
 }
 

@@ -43,9 +43,12 @@ public:
 
   void add_dead_letter(const dead_letter& x, timestamp_us now);
 
+  /// Pending events, counted from the two partial indexes of pending rows
+  /// (cheap: no finished row is read).
   uint64_t count_pending();
 
-  /// Events by status, in the order of `event_status_names`.
+  /// Events by status, in the order of `event_status_names`. Reads every
+  /// row: for a reader's connection, now and then.
   std::array<long long, 4> count_by_status();
 
   /// Sends a dead letter's event back to pending and unclaimed, so that

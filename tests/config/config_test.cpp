@@ -403,9 +403,6 @@ TEST(config, integers_out_of_range_are_rejected_with_bounds) {
                   {"retention.access_log_days"});
   expect_rejected("retention:\n  journal_days: 0\n",
                   {"retention.journal_days"});
-  // Forgetting an event before its body and marks go makes no sense.
-  expect_rejected("retention:\n  journal_days: 10\n  dedup_days: 9\n",
-                  {"retention.dedup_days"});
   expect_rejected("fault_injection:\n  count: 1000001\n",
                   {"fault_injection.count"});
 }

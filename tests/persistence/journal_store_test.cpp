@@ -202,7 +202,9 @@ TEST_F(journal_store_test, an_unclaimed_scope_leaves_stale_claims_alone) {
   append({make_event("a"), make_event("b")});
   claim("one", 100, 1'000, 1);
   journal.forget_instance("one");
-  // "a" is expired and its owner gone, yet only "b" is unclaimed.
+  // "a" is expired and its owner gone, yet only "b" is unclaimed. ("two"
+  // is alive: its claim on "b" is not stale below.)
+  journal.heartbeat("two", 5'000);
   auto cheap = journal.claim("two", 5'000, 9'000, 0, 10,
                              journal_store::claim_scope::unclaimed);
   EXPECT_EQ(ids(cheap), (std::vector<std::string>{"b"}));
