@@ -157,14 +157,13 @@ caf::expected<effect_outcome> apply_effects(writer_stores& w, database& db,
 }
 
 /// Records a successful commit in the metrics.
-void count_commit(self_ptr self, std::chrono::steady_clock::time_point started,
-                  size_t requests) {
+void count_commit(self_ptr self,
+                  std::chrono::steady_clock::time_point started) {
   auto& m = *self->state.cfg.stats;
   m.journal_commits.Increment();
   m.journal_commit_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count());
-  m.journal_batch_size.Observe(static_cast<double>(requests));
 }
 
 /// Records a failed commit; the caller answers its requesters.
@@ -204,7 +203,8 @@ void commit_appends(self_ptr self,
       a.promise.deliver(err);
     return;
   }
-  count_commit(self, started, appends.size());
+  count_commit(self, started);
+  st.cfg.stats->journal_batch_size.Observe(static_cast<double>(appends.size()));
   int64_t new_events = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
     std::vector<event_record> accepted;
@@ -261,7 +261,7 @@ void commit_outcomes(self_ptr self, std::vector<status_update> finishes,
                        std::make_move_iterator(finishes.end()));
     return;
   }
-  count_commit(self, started, deads.size() + effects.size());
+  count_commit(self, started);
   for (auto& d : deads)
     d.promise.deliver(true);
   for (size_t i = 0; i < effects.size(); ++i) {

