@@ -83,6 +83,7 @@ void tell(self_ptr self) {
   auto now = std::make_pair(
       static_cast<uint64_t>(std::max<int64_t>(0, st.backlog)), st.database_ok);
   st.cfg.stats->backlog.Set(static_cast<double>(now.first));
+  st.cfg.stats->events_by_status[0]->Set(static_cast<double>(now.first));
   st.cfg.status->database_ok = st.database_ok;
   if (now == st.told)
     return;
@@ -93,17 +94,16 @@ void tell(self_ptr self) {
 
 void recount(self_ptr self) {
   auto& st = self->state;
-  auto counts = st.conn.run(
-      [](writer_stores& w, database&) { return w.journal.count_by_status(); });
-  if (!counts) {
+  // Only the pending count: it reads the partial indexes of pending rows.
+  // The other statuses are counted by recovery on its own connection.
+  auto pending = st.conn.run(
+      [](writer_stores& w, database&) { return w.journal.count_pending(); });
+  if (!pending) {
     spdlog::warn("journal failed to count events: {}",
-                 describe(counts.error()));
+                 describe(pending.error()));
     st.database_ok = false;
   } else {
-    for (size_t i = 0; i < counts->size(); ++i)
-      st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
-    // The counts come in the order of event_status_names: pending first.
-    st.backlog = (*counts)[0];
+    st.backlog = static_cast<int64_t>(*pending);
     st.database_ok = true;
   }
   tell(self);
@@ -156,6 +156,124 @@ caf::expected<effect_outcome> apply_effects(writer_stores& w, database& db,
   }
 }
 
+/// Records a successful commit in the metrics.
+void count_commit(self_ptr self,
+                  std::chrono::steady_clock::time_point started) {
+  auto& m = *self->state.cfg.stats;
+  m.journal_commits.Increment();
+  m.journal_commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count());
+}
+
+/// Records a failed commit; the caller answers its requesters.
+caf::error count_failure(self_ptr self, const caf::error& failure,
+                         size_t requests) {
+  auto& st = self->state;
+  st.cfg.stats->journal_failures.Increment();
+  st.database_ok = false;
+  spdlog::error("journal failed to commit {} requests: {}", requests,
+                describe(failure));
+  return make_error(ec::database_unavailable, describe(failure));
+}
+
+/// Journals the buffered appends in one transaction and answers each with
+/// the events that were new.
+void commit_appends(self_ptr self,
+                    std::vector<journal_state::pending_append>& appends) {
+  auto& st = self->state;
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::vector<bool>> fresh(appends.size());
+  auto committed = st.conn.run([&](writer_stores& w, database& db) {
+    auto expires = now_us()
+                   + std::chrono::duration_cast<std::chrono::microseconds>(
+                         st.cfg.claim_lease)
+                         .count();
+    write_transaction tx(db);
+    for (size_t i = 0; i < appends.size(); ++i)
+      w.journal.append(appends[i].events,
+                       appends[i].claim ? st.cfg.instance_id : std::string{},
+                       expires, fresh[i]);
+    tx.commit();
+    return true;
+  });
+  if (!committed) {
+    auto err = count_failure(self, committed.error(), appends.size());
+    for (auto& a : appends)
+      a.promise.deliver(err);
+    return;
+  }
+  count_commit(self, started);
+  st.cfg.stats->journal_batch_size.Observe(static_cast<double>(appends.size()));
+  int64_t new_events = 0;
+  for (size_t i = 0; i < appends.size(); ++i) {
+    std::vector<event_record> accepted;
+    auto& events = appends[i].events;
+    for (size_t j = 0; j < events.size(); ++j) {
+      if (fresh[i][j]) {
+        events[j].raw.clear();
+        accepted.push_back(std::move(events[j]));
+      }
+    }
+    new_events += static_cast<int64_t>(accepted.size());
+    appends[i].promise.deliver(std::move(accepted));
+  }
+  st.backlog += new_events;
+  st.database_ok = true;
+}
+
+/// Commits final states, dead letters and effect batches in one
+/// transaction, each effect batch in a savepoint, and answers each.
+void commit_outcomes(self_ptr self, std::vector<status_update> finishes,
+                     std::vector<journal_state::pending_dead>& deads,
+                     std::vector<journal_state::pending_effects>& effects) {
+  auto& st = self->state;
+  auto started = std::chrono::steady_clock::now();
+  std::vector<caf::expected<effect_outcome>> outcomes;
+  auto committed = st.conn.run([&](writer_stores& w, database& db) {
+    outcomes.clear();
+    auto now = now_us();
+    write_transaction tx(db);
+    w.journal.update_status(finishes, now);
+    std::vector<status_update> dead_updates;
+    for (auto& d : deads) {
+      w.journal.add_dead_letter(d.letter, now);
+      dead_updates.push_back({d.letter.event_id, event_status::dead,
+                              d.letter.effect + ": " + d.letter.error});
+    }
+    w.journal.update_status(dead_updates, now);
+    for (const auto& e : effects)
+      outcomes.push_back(apply_effects(w, db, e.batch));
+    tx.commit();
+    return true;
+  });
+  if (!committed) {
+    auto err = count_failure(self, committed.error(),
+                             finishes.size() + deads.size() + effects.size());
+    for (auto& d : deads)
+      d.promise.deliver(err);
+    for (auto& e : effects)
+      e.promise.deliver(committed.error());
+    // Final states are not lost if this retry fails too: the events stay
+    // pending and recovery finishes them again.
+    st.finishes.insert(st.finishes.end(),
+                       std::make_move_iterator(finishes.begin()),
+                       std::make_move_iterator(finishes.end()));
+    return;
+  }
+  count_commit(self, started);
+  for (auto& d : deads)
+    d.promise.deliver(true);
+  for (size_t i = 0; i < effects.size(); ++i) {
+    if (outcomes[i])
+      effects[i].promise.deliver(std::move(*outcomes[i]));
+    else
+      effects[i].promise.deliver(outcomes[i].error());
+  }
+  st.backlog -= static_cast<int64_t>(finishes.size() + deads.size());
+  st.database_ok = true;
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -185,85 +303,14 @@ void flush(self_ptr self) {
   st.deads.clear();
   st.effects.clear();
   st.buffered_events = 0;
-  auto started = std::chrono::steady_clock::now();
-  std::vector<std::vector<bool>> fresh(appends.size());
-  std::vector<caf::expected<effect_outcome>> outcomes;
-  auto committed = st.conn.run([&](writer_stores& w, database& db) {
-    auto& store = w.journal;
-    outcomes.clear();
-    auto now = now_us();
-    auto expires = now
-                   + std::chrono::duration_cast<std::chrono::microseconds>(
-                         st.cfg.claim_lease)
-                         .count();
-    write_transaction tx(db);
-    for (size_t i = 0; i < appends.size(); ++i)
-      store.append(appends[i].events,
-                   appends[i].claim ? st.cfg.instance_id : std::string{},
-                   expires, fresh[i]);
-    store.update_status(finishes, now);
-    std::vector<status_update> dead_updates;
-    for (auto& d : deads) {
-      store.add_dead_letter(d.letter, now);
-      dead_updates.push_back({d.letter.event_id, event_status::dead,
-                              d.letter.effect + ": " + d.letter.error});
-    }
-    store.update_status(dead_updates, now);
-    for (const auto& e : effects)
-      outcomes.push_back(apply_effects(w, db, e.batch));
-    tx.commit();
-    return true;
-  });
-  auto& m = *st.cfg.stats;
-  if (!committed) {
-    auto failure = describe(committed.error());
-    m.journal_failures.Increment();
-    st.database_ok = false;
-    tell(self);
-    spdlog::error("journal failed to commit {} requests: {}", appends.size(),
-                  failure);
-    auto err = make_error(ec::database_unavailable, failure);
-    for (auto& a : appends)
-      a.promise.deliver(err);
-    for (auto& d : deads)
-      d.promise.deliver(err);
-    for (auto& e : effects)
-      e.promise.deliver(committed.error());
-    // Final states are not lost if this retry fails too: the events stay
-    // pending and recovery finishes them again.
-    st.finishes = std::move(finishes);
-    return;
-  }
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                               - started)
-                     .count();
-  m.journal_commits.Increment();
-  m.journal_commit_seconds.Observe(elapsed);
-  m.journal_batch_size.Observe(static_cast<double>(appends.size()));
-  int64_t new_events = 0;
-  for (size_t i = 0; i < appends.size(); ++i) {
-    std::vector<event_record> accepted;
-    auto& events = appends[i].events;
-    for (size_t j = 0; j < events.size(); ++j) {
-      if (fresh[i][j]) {
-        events[j].raw.clear();
-        accepted.push_back(std::move(events[j]));
-      }
-    }
-    new_events += static_cast<int64_t>(accepted.size());
-    appends[i].promise.deliver(std::move(accepted));
-  }
-  for (auto& d : deads)
-    d.promise.deliver(true);
-  for (size_t i = 0; i < effects.size(); ++i) {
-    if (outcomes[i])
-      effects[i].promise.deliver(std::move(*outcomes[i]));
-    else
-      effects[i].promise.deliver(outcomes[i].error());
-  }
-  st.backlog += new_events - static_cast<int64_t>(finishes.size())
-                - static_cast<int64_t>(deads.size());
-  st.database_ok = true;
+  // The ack path first, in a transaction of its own: a registry's request
+  // waits for its append only, never for effects of other batches. What
+  // follows (final states, dead letters, effect batches) commits right
+  // after, in one transaction.
+  if (!appends.empty())
+    commit_appends(self, appends);
+  if (!finishes.empty() || !deads.empty() || !effects.empty())
+    commit_outcomes(self, std::move(finishes), deads, effects);
   tell(self);
 }
 

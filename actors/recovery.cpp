@@ -8,6 +8,8 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace regevent {
@@ -69,24 +71,53 @@ void heartbeat(self_ptr self) {
                  describe(ok.error()));
 }
 
+/// Counts the finished events by status for the metrics, on this actor's
+/// connection (a reader: the writer is never held up by the full read).
+/// Pending is the journal's, which counts it from its partial indexes.
+void count_statuses(self_ptr self) {
+  auto& st = self->state;
+  auto every = std::max<int64_t>(1, st.cfg.status_count_interval.count()
+                                        / st.cfg.poll.count());
+  if (st.ticks_since_count != UINT64_MAX
+      && ++st.ticks_since_count < static_cast<uint64_t>(every))
+    return;
+  st.ticks_since_count = 0;
+  auto counts = st.conn.run(
+      [](journal_store& store, database&) { return store.count_by_status(); });
+  if (!counts) {
+    spdlog::warn("recovery failed to count events by status: {}",
+                 describe(counts.error()));
+    return;
+  }
+  for (size_t i = 1; i < counts->size(); ++i)
+    st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.cfg;
   if (st.dispatchers.stopping || cfg.paused)
     return;
   while (st.more && st.busy() < cfg.max_dispatchers) {
-    auto batch = st.conn.run([&cfg](journal_store& store, database&) {
+    // Stale claims (expired, or a dead instance's) are looked for on the
+    // periodic tick only: finding them walks every claimed row.
+    auto scope = st.sweep_stale
+                     ? journal_store::claim_scope::unclaimed_and_stale
+                     : journal_store::claim_scope::unclaimed;
+    auto batch = st.conn.run([&cfg, scope](journal_store& store, database&) {
       auto now = now_us();
       return store.claim(cfg.instance_id, now, now + to_us(cfg.claim_lease),
-                         now - to_us(cfg.heartbeat_timeout), cfg.batch);
+                         now - to_us(cfg.heartbeat_timeout), cfg.batch, scope);
     });
     if (!batch) {
       spdlog::warn("recovery failed to claim events: {}",
                    describe(batch.error()));
       return; // The next tick tries again.
     }
-    if (batch->size() < cfg.batch)
+    if (batch->size() < cfg.batch) {
       st.more = false;
+      st.sweep_stale = false;
+    }
     if (batch->empty())
       return;
     spdlog::debug("recovery dispatches {} journaled events", batch->size());
@@ -145,7 +176,9 @@ recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
       },
       [self](atom::tick) {
         heartbeat(self);
+        count_statuses(self);
         self->state.more = true;
+        self->state.sweep_stale = true;
         pump(self);
         self->delayed_send(self, self->state.cfg.poll, atom::tick_v);
       },

@@ -4,6 +4,7 @@
 #include "actors/dispatcher.hpp"
 #include "actors/drain.hpp"
 #include "actors/store_connection.hpp"
+#include "config/defaults.hpp"
 
 #include <chrono>
 #include <memory>
@@ -31,6 +32,9 @@ struct recovery_config {
   bool paused = false;
   std::shared_ptr<const dispatcher_config> dispatch;
   std::shared_ptr<metrics> stats;
+  /// How often the events are counted by status (for the metrics).
+  std::chrono::milliseconds status_count_interval{
+      defaults::journal::status_count_interval_ms};
 
   static recovery_config from(const runtime& rt);
   /// Throws config_error naming what is wrong.
@@ -47,6 +51,11 @@ struct recovery_state {
   dispatcher_set dispatchers;
   /// Whether the journal may hold unclaimed work.
   bool more = true;
+  /// Ticks since the last count by status; the first tick counts.
+  uint64_t ticks_since_count = UINT64_MAX;
+  /// Whether the next claims also take stale claims over (set by the tick;
+  /// the first tick comes at start).
+  bool sweep_stale = true;
 
   uint64_t busy() const {
     return dispatchers.running.size();

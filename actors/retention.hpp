@@ -8,13 +8,18 @@
 
 namespace regevent {
 
-class catalog_store;
+struct retention_stores;
 
 /// What the retention actor needs of the configuration.
 struct retention_config {
   config::database_section database;
-  /// 0 keeps access logs forever (the actor then never purges).
+  /// 0 keeps access logs forever.
   uint32_t access_log_days = 0;
+  /// Finished events older than this keep only their row.
+  uint32_t journal_days = 0;
+  /// Finished events older than this and journal_days are deleted; 0
+  /// keeps them.
+  uint32_t dedup_days = 0;
   std::chrono::seconds interval{0};
   /// Rows per delete.
   uint32_t batch = 0;
@@ -29,17 +34,29 @@ struct retention_config {
 
 struct retention_state {
   static constexpr const char* name = "retention";
+
+  /// What a round does, in this order, one batch per message.
+  enum class phase { access_logs, compact, forget, idle };
+
   retention_config cfg;
-  store_connection<catalog_store> conn;
-  uint64_t purged = 0;
+  store_connection<retention_stores> conn;
+  phase now = phase::idle;
+  /// Rows changed by the current phase of the round.
+  uint64_t changed = 0;
+  /// Where the walks over the journal are; they start at the first row
+  /// once per process and go on from there round after round.
+  long long compact_cursor = 0;
+  long long forget_cursor = 0;
 
   retention_state();
   ~retention_state();
 };
 
-/// Enforces `retention.access_log_days`: every purge interval it deletes
-/// expired access-log rows in small batches, one batch per message, so
-/// that other writers get the database between batches. Detached.
+/// Enforces the retention settings: every purge interval it deletes
+/// expired access-log rows, compacts finished events past
+/// `retention.journal_days` and forgets those past `retention.dedup_days`,
+/// in small batches, one batch per message, so that other writers get the
+/// database between batches. Detached.
 retention_actor::behavior_type
 retention(retention_actor::stateful_pointer<retention_state> self,
           retention_config cfg);

@@ -597,6 +597,14 @@ std::vector<entry> make_table() {
               REGEVENT_AT(retention.access_log_days),
               d::retention::access_log_days, 0, 36'500,
               "0 keeps audit rows forever"),
+      integer("retention.journal_days", REGEVENT_AT(retention.journal_days),
+              d::retention::journal_days, 1, 36'500,
+              "finished events older than this keep only their row, for "
+              "deduplication"),
+      integer("retention.dedup_days", REGEVENT_AT(retention.dedup_days),
+              d::retention::dedup_days, 0, 36'500,
+              "finished events older than this (and journal_days) are "
+              "deleted; a later delivery of one is new again. 0: never"),
       integer("retention.purge_interval_s",
               REGEVENT_AT(retention.purge_interval_s),
               d::retention::purge_interval_s, 1, 86'400, ""),

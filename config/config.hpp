@@ -121,6 +121,10 @@ struct config {
 
   struct retention_section {
     uint32_t access_log_days = 0;
+    /// Finished events older than this lose their body and effect marks.
+    uint32_t journal_days = 0;
+    /// Finished events older than this are forgotten (0: kept forever).
+    uint32_t dedup_days = 0;
     uint32_t purge_interval_s = 0;
     uint32_t purge_batch = 0;
   } retention;

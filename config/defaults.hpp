@@ -61,6 +61,9 @@ constexpr uint32_t tick_ms = 1'000;
 /// Statuses are recounted every this many ticks: the running count only
 /// drifts through other instances' writes.
 constexpr uint32_t recount_every_ticks = 15;
+/// How often recovery counts the journal's events by status for the
+/// metrics: a read of every row, on its own connection.
+constexpr uint32_t status_count_interval_ms = 60'000;
 } // namespace journal
 
 namespace ingest {
@@ -119,6 +122,12 @@ constexpr uint32_t restart_window_s = 60;
 namespace retention {
 /// 0 keeps access logs forever.
 constexpr uint32_t access_log_days = 0;
+/// A finished event needs its body and effect marks only while it could be
+/// dispatched again; a week leaves room to inspect a recent one.
+constexpr uint32_t journal_days = 7;
+/// A registry gives up re-sending an event within hours; a month of ids
+/// keeps deduplicating any delivery that late.
+constexpr uint32_t dedup_days = 30;
 constexpr uint32_t purge_interval_s = 3'600;
 constexpr uint32_t purge_batch = 1'000;
 /// Pause between two purge batches, so that ingest and the effects get the

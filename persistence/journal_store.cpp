@@ -6,6 +6,9 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace regevent {
 
 const char* journal_insert_sql() {
@@ -125,34 +128,36 @@ void journal_store::add_dead_letter(const dead_letter& x, timestamp_us now) {
 
 uint64_t journal_store::count_pending() {
   long long n = 0;
-  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending'",
+  long long claimed = 0;
+  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending' AND "
+                "claimed_by = ''",
       soci::into(n);
+  impl_->sql << "SELECT COUNT(*) FROM events WHERE status = 'pending' AND "
+                "claimed_by <> ''",
+      soci::into(claimed);
+  n += claimed;
   return static_cast<uint64_t>(n);
 }
 
-std::vector<event_record>
-journal_store::claim(const std::string& owner, timestamp_us now,
-                     timestamp_us expires, timestamp_us alive_since,
-                     size_t limit) {
-  auto& sql = impl_->sql;
-  long long n = static_cast<long long>(limit), t = now, e = expires,
-            alive = alive_since;
-  // One statement for both backends (both support UPDATE ... RETURNING);
-  // only PostgreSQL has row locks to skip, SQLite has a single writer.
+namespace {
+
+/// Claims the rows of `candidates` (a SELECT of seq), answering the claimed
+/// rows with their seq. One statement for both backends (both support
+/// UPDATE ... RETURNING); only PostgreSQL has row locks to skip, SQLite has
+/// a single writer.
+template<class... Uses>
+void claim_where(database& db, const std::string& candidates,
+                 std::vector<std::pair<long long, event_record>>& rows,
+                 Uses&&... uses) {
   const std::string query
-      = std::string("UPDATE events SET claimed_by = :owner, claim_expires = "
-                    ":expires WHERE seq IN (SELECT seq FROM events WHERE "
-                    "status = 'pending' AND (claimed_by = '' OR claim_expires "
-                    "< :now OR claimed_by NOT IN (SELECT id FROM instances "
-                    "WHERE heartbeat_at >= :alive)) ORDER BY seq LIMIT :n")
-        + (impl_->db.is_sqlite() ? "" : " FOR UPDATE SKIP LOCKED")
+      = "UPDATE events SET claimed_by = :owner, claim_expires = :expires "
+        "WHERE seq IN ("
+        + candidates + (db.is_sqlite() ? "" : " FOR UPDATE SKIP LOCKED")
         + ") RETURNING id, received_at, event_time, action, repository, tag, "
           "digest, media_type, size, method, user_agent, actor, client_addr, "
           "source_addr, seq";
-  std::vector<std::pair<long long, event_record>> rows;
   soci::rowset<soci::row> rs
-      = (sql.prepare << query, soci::use(owner), soci::use(e), soci::use(t),
-         soci::use(alive), soci::use(n));
+      = (db.session().prepare << query, ..., std::forward<Uses>(uses));
   for (const auto& r : rs) {
     event_record x;
     x.id = text_at(r, 0);
@@ -170,6 +175,35 @@ journal_store::claim(const std::string& owner, timestamp_us now,
     x.client_addr = text_at(r, 12);
     x.source_addr = text_at(r, 13);
     rows.emplace_back(int_at(r, 14), std::move(x));
+  }
+}
+
+} // namespace
+
+// The WHERE terms match the partial indexes' (migration 4) word for word,
+// so that each query reads only the rows it can claim.
+const char* const journal_store::unclaimed_candidates
+    = "SELECT seq FROM events WHERE status = 'pending' AND claimed_by = '' "
+      "ORDER BY seq LIMIT :n";
+const char* const journal_store::stale_candidates
+    = "SELECT seq FROM events WHERE status = 'pending' AND claimed_by <> '' "
+      "AND (claim_expires < :now OR claimed_by NOT IN (SELECT id FROM "
+      "instances WHERE heartbeat_at >= :alive)) ORDER BY seq LIMIT :n";
+
+std::vector<event_record>
+journal_store::claim(const std::string& owner, timestamp_us now,
+                     timestamp_us expires, timestamp_us alive_since,
+                     size_t limit, claim_scope scope) {
+  auto& db = impl_->db;
+  long long n = static_cast<long long>(limit), t = now, e = expires,
+            alive = alive_since;
+  std::vector<std::pair<long long, event_record>> rows;
+  claim_where(db, unclaimed_candidates, rows, soci::use(owner), soci::use(e),
+              soci::use(n));
+  if (scope == claim_scope::unclaimed_and_stale && rows.size() < limit) {
+    long long left = n - static_cast<long long>(rows.size());
+    claim_where(db, stale_candidates, rows, soci::use(owner), soci::use(e),
+                soci::use(t), soci::use(alive), soci::use(left));
   }
   // RETURNING gives no order guarantee.
   std::sort(rows.begin(), rows.end(),
@@ -197,10 +231,77 @@ uint64_t journal_store::release(const std::string& owner) {
   soci::statement st
       = (impl_->sql.prepare << "UPDATE events SET claimed_by = '', "
                                "claim_expires = 0 WHERE claimed_by = :o AND "
-                               "status = 'pending'",
+                               "status = 'pending' AND claimed_by <> ''",
          soci::use(owner));
   st.execute(true);
   return static_cast<uint64_t>(st.get_affected_rows());
+}
+
+namespace {
+
+/// The last seq of the contiguous rows after `cursor` (at most `limit`)
+/// received before `cutoff`, and whether the walk met a row at or after
+/// the cutoff or the end of the table. Walks the primary key: no index of
+/// its own to maintain on the ingest path.
+std::pair<long long, bool> range_before(soci::session& sql, long long cursor,
+                                        long long cutoff, long long limit) {
+  soci::rowset<soci::row> rs
+      = (sql.prepare << "SELECT seq, received_at FROM events WHERE seq > :c "
+                        "ORDER BY seq LIMIT :n",
+         soci::use(cursor), soci::use(limit));
+  long long last = cursor;
+  long long seen = 0;
+  for (const auto& r : rs) {
+    if (int_at(r, 1) >= cutoff)
+      return {last, true};
+    last = int_at(r, 0);
+    ++seen;
+  }
+  return {last, seen < limit};
+}
+
+constexpr const char* finished_in_range
+    = "seq > :lo AND seq <= :hi AND status IN ('done', 'ignored')";
+
+} // namespace
+
+journal_store::retention_step
+journal_store::compact_finished(long long cursor, timestamp_us cutoff,
+                                long long limit) {
+  auto& sql = impl_->sql;
+  auto [hi, done] = range_before(sql, cursor, cutoff, limit);
+  if (hi == cursor)
+    return {cursor, 0, done};
+  // `raw <> ''` skips rows a step before compacted (after a restart the
+  // walk starts again from the first row).
+  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
+                     "FROM events WHERE ")
+             + finished_in_range + " AND raw <> '')",
+      soci::use(cursor, "lo"), soci::use(hi, "hi");
+  soci::statement st
+      = (sql.prepare << std::string("UPDATE events SET raw = '' WHERE ")
+                            + finished_in_range + " AND raw <> ''",
+         soci::use(cursor, "lo"), soci::use(hi, "hi"));
+  st.execute(true);
+  return {hi, st.get_affected_rows(), done};
+}
+
+journal_store::retention_step
+journal_store::forget_finished(long long cursor, timestamp_us cutoff,
+                               long long limit) {
+  auto& sql = impl_->sql;
+  auto [hi, done] = range_before(sql, cursor, cutoff, limit);
+  if (hi == cursor)
+    return {cursor, 0, done};
+  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
+                     "FROM events WHERE ")
+             + finished_in_range + ")",
+      soci::use(cursor, "lo"), soci::use(hi, "hi");
+  soci::statement st = (sql.prepare << std::string("DELETE FROM events WHERE ")
+                                           + finished_in_range,
+                        soci::use(cursor, "lo"), soci::use(hi, "hi"));
+  st.execute(true);
+  return {hi, st.get_affected_rows(), done};
 }
 
 uint64_t journal_store::release_all() {

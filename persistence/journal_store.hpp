@@ -43,9 +43,12 @@ public:
 
   void add_dead_letter(const dead_letter& x, timestamp_us now);
 
+  /// Pending events, counted from the two partial indexes of pending rows
+  /// (cheap: no finished row is read).
   uint64_t count_pending();
 
-  /// Events by status, in the order of `event_status_names`.
+  /// Events by status, in the order of `event_status_names`. Reads every
+  /// row: for a reader's connection, now and then.
   std::array<long long, 4> count_by_status();
 
   /// Sends a dead letter's event back to pending and unclaimed, so that
@@ -55,13 +58,30 @@ public:
   std::optional<replay_result> replay_dead_letter(long long id,
                                                   timestamp_us now);
 
-  /// Claims up to `limit` pending events, oldest first, that nobody holds,
-  /// whose claim expired before `now`, or whose owner's heartbeat is older
-  /// than `alive_since` (a dead instance). PostgreSQL skips rows another
-  /// instance is claiming at the same moment.
-  std::vector<event_record> claim(const std::string& owner, timestamp_us now,
-                                  timestamp_us expires,
-                                  timestamp_us alive_since, size_t limit);
+  /// Which pending events a claim may take.
+  enum class claim_scope {
+    /// Only those nobody holds: cheap (an index of exactly those rows), for
+    /// every wakeup.
+    unclaimed,
+    /// Those too whose claim expired before `now`, or whose owner's
+    /// heartbeat is older than `alive_since` (a dead instance): walks the
+    /// claimed rows, for the periodic sweep.
+    unclaimed_and_stale,
+  };
+
+  /// The queries that pick the rows a claim takes (seq of each, oldest
+  /// first, `:n` of them; the stale one also binds `:now` and `:alive`).
+  /// Public so that a test can prove they read only their partial index.
+  static const char* const unclaimed_candidates;
+  static const char* const stale_candidates;
+
+  /// Claims up to `limit` pending events in `scope`, unclaimed ones first,
+  /// answered oldest first. PostgreSQL skips rows another instance is
+  /// claiming at the same moment.
+  std::vector<event_record>
+  claim(const std::string& owner, timestamp_us now, timestamp_us expires,
+        timestamp_us alive_since, size_t limit,
+        claim_scope scope = claim_scope::unclaimed_and_stale);
 
   /// Records that instance `owner` is alive at `now`.
   void heartbeat(const std::string& owner, timestamp_us now);
@@ -71,6 +91,32 @@ public:
 
   /// Gives back every claim of `owner` (on clean shutdown).
   uint64_t release(const std::string& owner);
+
+  /// How far a retention step got over the rows after its cursor.
+  struct retention_step {
+    /// Where the next step starts (the last seq looked at).
+    long long cursor = 0;
+    /// Rows changed (compacted or deleted).
+    long long changed = 0;
+    /// Whether the step reached rows received at or after the cutoff: the
+    /// round is over.
+    bool done = false;
+  };
+
+  /// Compacts finished (done or ignored) events among the next `limit`
+  /// rows after `cursor` received before `cutoff`: the body goes, and so
+  /// do the effect marks, which only guard an event that can still be
+  /// dispatched. The row stays, a deduplication key. Pending and dead
+  /// events are left whole (a dead letter may be replayed). Runs in the
+  /// caller's transaction.
+  retention_step compact_finished(long long cursor, timestamp_us cutoff,
+                                  long long limit);
+
+  /// Deletes finished events among the next `limit` rows after `cursor`
+  /// received before `cutoff`: a later delivery of one of those ids is a
+  /// new event again. Runs in the caller's transaction.
+  retention_step forget_finished(long long cursor, timestamp_us cutoff,
+                                 long long limit);
 
   /// Gives back every claim of every instance. Only for SQLite, where one
   /// instance owns the file and claims left by a crash are stale.

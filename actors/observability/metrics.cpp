@@ -83,7 +83,7 @@ metrics::metrics()
           "Latency of one journal group commit.", latency_buckets())),
       journal_batch_size(single<prometheus::Histogram>(
           registry_, order_, "regevent_journal_batch_size",
-          "Requests carried by one journal group commit.", size_buckets())),
+          "Append requests carried by one journal group commit.", size_buckets())),
       backlog(single<prometheus::Gauge>(registry_, order_,
                                         "regevent_backlog_events",
                                         "Journaled events not yet finished.")),

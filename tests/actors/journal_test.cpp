@@ -134,12 +134,13 @@ void stop_all(actor_test& t, std::initializer_list<caf::actor> actors) {
   t.run();
 }
 
-TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
+TEST_F(journal_fixture, appends_commit_first_then_all_effect_batches_at_once) {
   auto j = t.sys.spawn(journal, journal_config::from(t.rt));
   t.run();
   auto commits_before = t.rt.stats->journal_commits.Value();
   // An append and two effects' batches (each id twice) are queued before
-  // the journal runs: all of them share one transaction.
+  // the journal runs: the append commits (and is answered) first, both
+  // batches then share the next transaction.
   t.self->send(j, atom::append_v,
                std::vector<event_record>{manifest_pull("new")}, false);
   t.self->send(j, atom::apply_v,
@@ -148,7 +149,7 @@ TEST_F(journal_fixture, effects_commit_in_the_writers_group_commit) {
   t.self->send(j, atom::apply_v,
                batch_of(effect_kind::access_log, {"p0", "p1", "p2", "p0"}));
   t.run();
-  EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 1u);
+  EXPECT_EQ(t.rt.stats->journal_commits.Value() - commits_before, 2u);
   next_answer(
       t, [](std::vector<event_record>& xs) { EXPECT_EQ(xs.size(), 1u); },
       [](caf::error& e) { ADD_FAILURE() << to_string(e); });

@@ -93,6 +93,8 @@ TEST(config, defaults_run_every_effect_once) {
 TEST(config, defaults_keep_audit_rows_and_inject_no_faults) {
   auto c = default_config();
   EXPECT_EQ(c.retention.access_log_days, 0u);
+  EXPECT_EQ(c.retention.journal_days, 7u);
+  EXPECT_EQ(c.retention.dedup_days, 30u);
   EXPECT_EQ(c.faults.mode, fault_mode::none);
   EXPECT_TRUE(c.faults.effect.empty());
 }
@@ -399,6 +401,8 @@ TEST(config, integers_out_of_range_are_rejected_with_bounds) {
                   {"effects.pull_counter.instances", "(line 3)"});
   expect_rejected("retention:\n  access_log_days: 36501\n",
                   {"retention.access_log_days"});
+  expect_rejected("retention:\n  journal_days: 0\n",
+                  {"retention.journal_days"});
   expect_rejected("fault_injection:\n  count: 1000001\n",
                   {"fault_injection.count"});
 }

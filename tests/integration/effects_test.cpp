@@ -353,6 +353,69 @@ TEST_F(effects, retention_purges_old_access_logs) {
             1);
 }
 
+TEST_F(effects, finished_events_are_compacted_then_forgotten) {
+  const std::string retention = "retention:\n  journal_days: 7\n  dedup_days: "
+                                "30\n  purge_interval_s: 1\n  purge_batch: "
+                                "2\n";
+  start(retention);
+  std::vector<std::string> events;
+  for (const auto* id : {"month-old", "week-old", "today"}) {
+    event_spec e;
+    e.id = id;
+    e.action = "pull";
+    events.push_back(event_json(e));
+  }
+  ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
+  ASSERT_TRUE(drained());
+  // A pull has marks of the effects that apply to it (all but the
+  // repository registry's, which only pushes touch).
+  const auto marks_per_pull = count("SELECT COUNT(*) FROM event_effects "
+                                    "WHERE event_id = 'week-old'");
+  ASSERT_GT(marks_per_pull, 0);
+  // The daemon stamps what it receives with its own clock: age the rows
+  // by hand while it is down, as if days had passed.
+  ASSERT_EQ(daemon_->stop(), 0);
+  constexpr long long day_us = 86'400'000'000LL;
+  auto db = daemon_->database_path();
+  sql_exec(db, "UPDATE events SET received_at = received_at - "
+                   + std::to_string(31 * day_us) + " WHERE id = 'month-old'");
+  sql_exec(db, "UPDATE events SET received_at = received_at - "
+                   + std::to_string(8 * day_us) + " WHERE id = 'week-old'");
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_TRUE(poll_until([&] {
+    return count("SELECT COUNT(*) FROM events WHERE id = 'month-old'") == 0;
+  })) << daemon_->log();
+  EXPECT_TRUE(poll_until([&] {
+    return count("SELECT COUNT(*) FROM events WHERE id = 'week-old' AND "
+                 "raw = ''")
+           == 1;
+  })) << daemon_->log();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id IN "
+                  "('week-old', 'month-old')"),
+            0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id = "
+                  "'today'"),
+            marks_per_pull);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = 'today' AND raw "
+                  "<> ''"),
+            1);
+  auto pulls = count("SELECT SUM(pull_count) FROM pull_counts");
+  // Delivered again: the compacted event is still a duplicate; the
+  // forgotten one is new again, and counted (the documented trade).
+  std::vector<std::string> again;
+  for (const auto* id : {"month-old", "week-old"}) {
+    event_spec e;
+    e.id = id;
+    e.action = "pull";
+    again.push_back(event_json(e));
+  }
+  auto answer = daemon_->client().notify(envelope_json(again));
+  ASSERT_EQ(answer.status, 200u);
+  EXPECT_EQ(json::parse(answer.body)["accepted"], 1) << answer.body;
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(count("SELECT SUM(pull_count) FROM pull_counts"), pulls + 1);
+}
+
 TEST_F(effects, the_management_api_checks_tokens_and_parameters) {
   start();
   auto c = daemon_->client();

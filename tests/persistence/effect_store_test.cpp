@@ -24,7 +24,7 @@ const std::string docker_manifest
     = "application/vnd.docker.distribution.manifest.v2+json";
 
 effect_input plan(event_record e, bool count_pull = false,
-                   std::string project = "library") {
+                  std::string project = "library") {
   effect_input p;
   p.event = std::move(e);
   p.project = std::move(project);
@@ -33,8 +33,8 @@ effect_input plan(event_record e, bool count_pull = false,
 }
 
 effect_input push(const std::string& id, const std::string& tag,
-                   const std::string& digest, timestamp_us t,
-                   const std::string& repository = "library/hello") {
+                  const std::string& digest, timestamp_us t,
+                  const std::string& repository = "library/hello") {
   auto e = test::make_event(id, "push", t);
   e.repository = repository;
   e.tag = tag;
@@ -45,9 +45,9 @@ effect_input push(const std::string& id, const std::string& tag,
 }
 
 effect_input pull(const std::string& id, const std::string& tag,
-                   const std::string& digest, timestamp_us t,
-                   const std::string& repository = "library/hello",
-                   bool count = true) {
+                  const std::string& digest, timestamp_us t,
+                  const std::string& repository = "library/hello",
+                  bool count = true) {
   auto e = test::make_event(id, "pull", t);
   e.repository = repository;
   e.tag = tag;
@@ -58,8 +58,8 @@ effect_input pull(const std::string& id, const std::string& tag,
 /// A manifest delete ({repository, digest}) or a tag delete
 /// ({repository, tag}), shaped as the registry sends them.
 effect_input remove(const std::string& id, const std::string& tag,
-                     const std::string& digest, timestamp_us t,
-                     const std::string& repository = "library/hello") {
+                    const std::string& digest, timestamp_us t,
+                    const std::string& repository = "library/hello") {
   auto e = test::make_event(id, "delete", t);
   e.repository = repository;
   e.tag = tag;
@@ -532,9 +532,9 @@ TEST(artifact_store, all_events_in_one_batch_give_the_same_state) {
 
 TEST(artifact_store, repush_after_delete_in_every_order) {
   std::vector<effect_input> events{push("push-A-1", "1.0", "sha256:aaaa", 10),
-                                    remove("delete-A", "", "sha256:aaaa", 20),
-                                    push("push-A-2", "1.0", "sha256:aaaa", 30),
-                                    pull("pull-A", "", "sha256:aaaa", 40)};
+                                   remove("delete-A", "", "sha256:aaaa", 20),
+                                   push("push-A-2", "1.0", "sha256:aaaa", 30),
+                                   pull("pull-A", "", "sha256:aaaa", 40)};
   const std::string expected = "artifact library/hello@sha256:aaaa "
                                + oci_manifest
                                + " size=1100 push=30 pull=40\n"

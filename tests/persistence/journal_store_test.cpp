@@ -198,6 +198,138 @@ TEST_F(journal_store_test, a_forgotten_instance_counts_as_dead) {
   EXPECT_EQ(claim("two", 500, 1'000'000, 10, 300).size(), 1u);
 }
 
+TEST_F(journal_store_test, an_unclaimed_scope_leaves_stale_claims_alone) {
+  append({make_event("a"), make_event("b")});
+  claim("one", 100, 1'000, 1);
+  journal.forget_instance("one");
+  // "a" is expired and its owner gone, yet only "b" is unclaimed. ("two"
+  // is alive: its claim on "b" is not stale below.)
+  journal.heartbeat("two", 5'000);
+  auto cheap = journal.claim("two", 5'000, 9'000, 0, 10,
+                             journal_store::claim_scope::unclaimed);
+  EXPECT_EQ(ids(cheap), (std::vector<std::string>{"b"}));
+  auto sweep = journal.claim("two", 5'000, 9'000, 0, 10,
+                             journal_store::claim_scope::unclaimed_and_stale);
+  EXPECT_EQ(ids(sweep), (std::vector<std::string>{"a"}));
+}
+
+TEST_F(journal_store_test, claims_read_only_their_partial_index) {
+  // What SQLite plans for each candidate query: a scan of the index of
+  // exactly the rows it may claim, never of the table or of all pending
+  // rows (with many claimed rows, that is what made claims slow).
+  auto plan = [&](const std::string& query) {
+    long long n = 10, now = 0, alive = 0;
+    std::string all;
+    auto collect = [&all](soci::rowset<soci::row>& rs) {
+      for (const auto& r : rs)
+        all += r.get<std::string>(3) + "\n";
+    };
+    if (query.find(":now") == std::string::npos) {
+      soci::rowset<soci::row> rs
+          = (f.sql().prepare << "EXPLAIN QUERY PLAN " + query,
+             soci::use(n, "n"));
+      collect(rs);
+    } else {
+      soci::rowset<soci::row> rs
+          = (f.sql().prepare << "EXPLAIN QUERY PLAN " + query,
+             soci::use(now, "now"), soci::use(alive, "alive"),
+             soci::use(n, "n"));
+      collect(rs);
+    }
+    return all;
+  };
+  auto unclaimed = plan(journal_store::unclaimed_candidates);
+  EXPECT_NE(unclaimed.find("INDEX events_unclaimed"), std::string::npos)
+      << unclaimed;
+  auto stale = plan(journal_store::stale_candidates);
+  EXPECT_NE(stale.find("INDEX events_claimed"), std::string::npos) << stale;
+  EXPECT_EQ(stale.find("SCAN events\n"), std::string::npos) << stale;
+}
+
+/// Marks an effect applied to `id`, as an effect store does.
+void mark(test::store_fixture& f, const std::string& id) {
+  f.sql() << "INSERT INTO event_effects (event_id, effect, applied_at) "
+             "VALUES (:e, 'access_log', 1)",
+      soci::use(id);
+}
+
+TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
+  // Received at 1 000 005 (make_event): done, ignored, pending, dead.
+  append({make_event("done"), make_event("ignored"), make_event("pending"),
+          make_event("dead")});
+  for (const auto* id : {"done", "ignored", "pending", "dead"})
+    mark(f, id);
+  update({{"done", event_status::done, ""},
+          {"ignored", event_status::ignored, "filtered"},
+          {"dead", event_status::dead, "gave up"}},
+         2'000'000);
+  write_transaction tx(f.db());
+  auto r = journal.compact_finished(0, 2'000'000, 100);
+  tx.commit();
+  EXPECT_EQ(r.changed, 2);
+  EXPECT_TRUE(r.done); // the end of the table
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 4);
+  EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'done'"), "");
+  EXPECT_EQ(f.text("SELECT raw FROM events WHERE id = 'ignored'"), "");
+  // What can still be dispatched keeps its body and its marks.
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'pending'"), "");
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'dead'"), "");
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id IN "
+                     "('pending', 'dead')"),
+            2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  // The id still deduplicates.
+  EXPECT_EQ(append({make_event("done")}), (std::vector<bool>{false}));
+}
+
+TEST_F(journal_store_test,
+       compaction_walks_in_batches_and_stops_at_the_cutoff) {
+  for (int i = 0; i < 5; ++i)
+    append({make_event("old" + std::to_string(i), "push", 1'000)});
+  append({make_event("recent", "push", 9'000'000)});
+  std::vector<status_update> all;
+  for (const auto* id : {"old0", "old1", "old2", "old3", "old4", "recent"})
+    all.push_back({id, event_status::done, ""});
+  update(all, 9'500'000);
+  write_transaction tx(f.db());
+  auto first = journal.compact_finished(0, 5'000'000, 2);
+  EXPECT_EQ(first.changed, 2);
+  EXPECT_FALSE(first.done);
+  auto second = journal.compact_finished(first.cursor, 5'000'000, 2);
+  auto third = journal.compact_finished(second.cursor, 5'000'000, 2);
+  // Three old rows are left for two steps; the third meets "recent".
+  EXPECT_EQ(second.changed + third.changed, 3);
+  EXPECT_TRUE(third.done);
+  auto again = journal.compact_finished(third.cursor, 5'000'000, 2);
+  EXPECT_EQ(again.changed, 0);
+  EXPECT_EQ(again.cursor, third.cursor);
+  tx.commit();
+  EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'recent'"), "");
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE raw = ''"), 5);
+}
+
+TEST_F(journal_store_test, a_forgotten_event_is_new_again) {
+  append({make_event("done"), make_event("pending"), make_event("dead")});
+  for (const auto* id : {"done", "pending", "dead"})
+    mark(f, id);
+  update({{"done", event_status::done, ""},
+          {"dead", event_status::dead, "gave up"}},
+         2'000'000);
+  write_transaction tx(f.db());
+  auto r = journal.forget_finished(0, 2'000'000, 100);
+  tx.commit();
+  EXPECT_EQ(r.changed, 1);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE id = 'done'"), 0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id = "
+                     "'done'"),
+            0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  // Past the deduplication window a delivery of that id is journaled again.
+  EXPECT_EQ(append({make_event("done"), make_event("pending")}),
+            (std::vector<bool>{true, false}));
+}
+
 TEST_F(journal_store_test, append_can_claim_the_new_rows) {
   append({make_event("a")}, "ingest", 5'000);
   EXPECT_EQ(f.text("SELECT claimed_by FROM events WHERE id = 'a'"), "ingest");
@@ -448,6 +580,31 @@ TEST(migrations, a_second_run_changes_nothing_and_each_step_is_recorded) {
   for (int v = 1; v <= schema_version(); ++v)
     expected.push_back(v);
   EXPECT_EQ(versions, expected);
+}
+
+TEST(migrations, marks_move_into_a_table_without_rowid_and_none_is_lost) {
+  test::store_fixture f;
+  // Back to the layout before step 5, with marks in it.
+  f.sql() << "DROP TABLE event_effects";
+  f.sql() << "CREATE TABLE event_effects (event_id TEXT NOT NULL, effect TEXT "
+             "NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (event_id, "
+             "effect))";
+  f.sql() << "INSERT INTO event_effects VALUES ('a', 'access_log', 1), ('a', "
+             "'artifacts', 2), ('b', 'pull_counter', 3)";
+  f.sql() << "DELETE FROM schema_migrations WHERE version = 5";
+  migrate(f.db());
+  EXPECT_NE(f.text("SELECT sql FROM sqlite_master WHERE name = "
+                   "'event_effects'")
+                .find("WITHOUT ROWID"),
+            std::string::npos);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 3);
+  EXPECT_EQ(f.scalar("SELECT applied_at FROM event_effects WHERE event_id = "
+                     "'b' AND effect = 'pull_counter'"),
+            3);
+  // Still a key: a mark cannot be written twice.
+  EXPECT_THROW(f.sql() << "INSERT INTO event_effects VALUES ('a', "
+                          "'access_log', 9)",
+               soci::soci_error);
 }
 
 TEST(database, sqlite_runs_in_wal_mode_with_the_configured_sync) {
