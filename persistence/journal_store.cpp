@@ -266,42 +266,40 @@ constexpr const char* finished_in_range
 } // namespace
 
 journal_store::retention_step
-journal_store::compact_finished(long long cursor, timestamp_us cutoff,
-                                long long limit) {
+journal_store::step_over_finished(long long cursor, timestamp_us cutoff,
+                                  long long limit, bool forget) {
   auto& sql = impl_->sql;
   auto [hi, done] = range_before(sql, cursor, cutoff, limit);
   if (hi == cursor)
     return {cursor, 0, done};
-  // `raw <> ''` skips rows a step before compacted (after a restart the
-  // walk starts again from the first row).
-  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
-                     "FROM events WHERE ")
-             + finished_in_range + " AND raw <> '')",
+  // Compaction skips rows a step before compacted (`raw <> ''`: after a
+  // restart the walk starts again from the first row); forgetting takes
+  // every finished row, compacted or not.
+  const std::string rows
+      = std::string(finished_in_range) + (forget ? "" : " AND raw <> ''");
+  sql << "DELETE FROM event_effects WHERE event_id IN (SELECT id FROM "
+         "events WHERE "
+             + rows + ")",
       soci::use(cursor, "lo"), soci::use(hi, "hi");
   soci::statement st
-      = (sql.prepare << std::string("UPDATE events SET raw = '' WHERE ")
-                            + finished_in_range + " AND raw <> ''",
+      = (sql.prepare << (forget ? "DELETE FROM events WHERE "
+                                : "UPDATE events SET raw = '' WHERE ")
+                            + rows,
          soci::use(cursor, "lo"), soci::use(hi, "hi"));
   st.execute(true);
   return {hi, st.get_affected_rows(), done};
 }
 
 journal_store::retention_step
+journal_store::compact_finished(long long cursor, timestamp_us cutoff,
+                                long long limit) {
+  return step_over_finished(cursor, cutoff, limit, false);
+}
+
+journal_store::retention_step
 journal_store::forget_finished(long long cursor, timestamp_us cutoff,
                                long long limit) {
-  auto& sql = impl_->sql;
-  auto [hi, done] = range_before(sql, cursor, cutoff, limit);
-  if (hi == cursor)
-    return {cursor, 0, done};
-  sql << std::string("DELETE FROM event_effects WHERE event_id IN (SELECT id "
-                     "FROM events WHERE ")
-             + finished_in_range + ")",
-      soci::use(cursor, "lo"), soci::use(hi, "hi");
-  soci::statement st = (sql.prepare << std::string("DELETE FROM events WHERE ")
-                                           + finished_in_range,
-                        soci::use(cursor, "lo"), soci::use(hi, "hi"));
-  st.execute(true);
-  return {hi, st.get_affected_rows(), done};
+  return step_over_finished(cursor, cutoff, limit, true);
 }
 
 uint64_t journal_store::release_all() {

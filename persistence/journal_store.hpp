@@ -123,6 +123,11 @@ public:
   uint64_t release_all();
 
 private:
+  /// One step of either walk: blanks the body of (or, `forget`, deletes)
+  /// the finished rows of the range, and their marks.
+  retention_step step_over_finished(long long cursor, timestamp_us cutoff,
+                                    long long limit, bool forget);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

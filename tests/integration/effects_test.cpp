@@ -19,16 +19,6 @@ using json = nlohmann::json;
 
 const std::string admin = "admin-secret";
 
-std::vector<std::string> all_fixtures() {
-  std::vector<std::string> names;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(REGEVENT_FIXTURES_DIR))
-    if (entry.path().extension() == ".json")
-      names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 class effects : public ::testing::Test {
 protected:
   void start(const std::string& yaml = {},
@@ -82,7 +72,7 @@ protected:
 TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
   start();
   auto c = daemon_->client();
-  for (const auto& name : all_fixtures())
+  for (const auto& name : registry_fixture_names())
     ASSERT_EQ(c.notify(registry_fixture(name)).status, 200u) << name;
   ASSERT_TRUE(drained());
   // Kept: 2 manifest pushes, 4 manifest pulls (one HEAD), 3 deletes.
@@ -130,12 +120,12 @@ TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
 TEST_F(effects, every_fixture_delivered_three_times_gives_the_same_rows) {
   start();
   auto c = daemon_->client();
-  for (const auto& name : all_fixtures())
+  for (const auto& name : registry_fixture_names())
     ASSERT_EQ(c.notify(registry_fixture(name)).status, 200u);
   ASSERT_TRUE(drained());
   auto once = snapshot();
   for (int round = 0; round < 2; ++round)
-    for (const auto& name : all_fixtures()) {
+    for (const auto& name : registry_fixture_names()) {
       auto a = c.notify(registry_fixture(name));
       ASSERT_EQ(a.status, 200u);
       EXPECT_EQ(json::parse(a.body)["duplicates"], 1) << name;
@@ -228,7 +218,7 @@ TEST_F(effects, a_journal_that_dies_is_restarted_and_nothing_is_lost) {
         "journal\n  mode: throw\n  count: 1\n  skip: 3\n");
   auto c = daemon_->client();
   size_t refused = 0;
-  for (const auto& name : all_fixtures()) {
+  for (const auto& name : registry_fixture_names()) {
     auto body = registry_fixture(name);
     http_answer a;
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -254,7 +244,7 @@ TEST_F(effects, a_journal_that_dies_is_restarted_and_nothing_is_lost) {
   temp_dir clean_dir;
   daemon_ = std::make_unique<daemon_process>(clean_dir, "");
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
-  for (const auto& name : all_fixtures())
+  for (const auto& name : registry_fixture_names())
     ASSERT_EQ(daemon_->client().notify(registry_fixture(name)).status, 200u);
   ASSERT_TRUE(drained());
   EXPECT_EQ(crashed, snapshot());
