@@ -215,9 +215,11 @@ double finished_events(const metric_map& m) {
 }
 
 monitor::monitor(std::string host, uint16_t port, pid_t pid,
-                 std::chrono::milliseconds every)
+                 std::chrono::milliseconds every,
+                 std::vector<std::pair<std::string, uint16_t>> also)
     : host_(std::move(host)),
       port_(port),
+      also_(std::move(also)),
       pid_(pid),
       every_(every),
       started_(bench_clock::now()) {
@@ -236,13 +238,27 @@ void monitor::stop() {
 
 observation monitor::poll(metric_map* out) {
   // A fresh client per poll: connecting costs nothing next to a scrape and
-  // keeps two threads from sharing one connection.
-  test::http_client client(host_, port_);
-  auto answer = client.get("/metrics");
+  // keeps two threads from sharing one connection. Every instance's
+  // samples are summed; one that does not answer makes the poll count as
+  // unanswered rather than as a smaller number.
+  bool answered = true;
+  metric_map m;
+  auto scrape = [&](const std::string& host, uint16_t port) {
+    test::http_client client(host, port);
+    auto answer = client.get("/metrics");
+    if (answer.status != 200) {
+      answered = false;
+      return;
+    }
+    for (const auto& [key, value] : parse_metrics(answer.body))
+      m[key] += value;
+  };
+  scrape(host_, port_);
+  for (const auto& [host, port] : also_)
+    scrape(host, port);
   observation o;
   o.t = seconds_since_start(bench_clock::now());
-  if (answer.status == 200) {
-    auto m = parse_metrics(answer.body);
+  if (answered) {
     o.accepted = value_of(m, "regevent_events_total{outcome=\"accepted\"}");
     o.finished = finished_events(m);
     o.backlog = value_of(m, "regevent_backlog_events");

@@ -101,8 +101,11 @@ struct observation {
 /// the end-to-end rate and the memory curve come from the daemon itself.
 class monitor {
 public:
+  /// `also`: further instances whose counters are summed with this one's
+  /// (a multi-instance run reports one number).
   monitor(std::string host, uint16_t port, pid_t pid,
-          std::chrono::milliseconds every);
+          std::chrono::milliseconds every,
+          std::vector<std::pair<std::string, uint16_t>> also = {});
   ~monitor();
 
   /// Blocks until `finished_events` reaches `target`, or `timeout` passes;
@@ -129,6 +132,7 @@ private:
 
   std::string host_;
   uint16_t port_;
+  std::vector<std::pair<std::string, uint16_t>> also_;
   pid_t pid_;
   std::chrono::milliseconds every_;
   bench_clock::time_point started_;

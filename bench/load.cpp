@@ -35,7 +35,8 @@ constexpr auto exchange_timeout = std::chrono::seconds(30);
 struct shared_load {
   const load_plan& plan;
   const workload_options& workload;
-  tcp::endpoint endpoint;
+  /// Where each sender posts: sender i to endpoints[i mod size].
+  std::vector<tcp::endpoint> endpoints;
   std::string head_prefix;
   std::atomic<int64_t> tickets{0};
   bench_clock::time_point start;
@@ -54,6 +55,7 @@ public:
   sender(net::io_context& ioc, shared_load& shared, uint32_t index, size_t slot,
          size_t senders)
       : shared_(shared),
+        endpoint_(shared.endpoints[slot % shared.endpoints.size()]),
         stream_(ioc),
         timer_(ioc),
         gen_(shared.workload, index),
@@ -121,7 +123,7 @@ private:
     ++attempts_;
     if (!connected_) {
       stream_.expires_after(exchange_timeout);
-      stream_.async_connect(shared_.endpoint,
+      stream_.async_connect(endpoint_,
                             [self = shared_from_this()](beast::error_code ec) {
                               self->on_connect(ec);
                             });
@@ -247,6 +249,7 @@ private:
   }
 
   shared_load& shared_;
+  tcp::endpoint endpoint_;
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
@@ -270,7 +273,9 @@ load_result run_load(const load_plan& plan, const workload_options& workload,
                      uint32_t first_sender) {
   net::io_context ioc(static_cast<int>(plan.threads));
   shared_load shared{plan, workload, {}, {}, {}, {}, {}};
-  shared.endpoint = tcp::endpoint(net::ip::make_address(plan.host), plan.port);
+  shared.endpoints.emplace_back(net::ip::make_address(plan.host), plan.port);
+  for (const auto& [host, port] : plan.also)
+    shared.endpoints.emplace_back(net::ip::make_address(host), port);
   // The headers Distribution's Go client sends with every notification.
   shared.head_prefix = "POST /service/notifications HTTP/1.1\r\nHost: "
                        + plan.host + ":" + std::to_string(plan.port)

@@ -24,6 +24,10 @@ struct sample {
 struct load_plan {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  /// Further instances sharing the load (several daemons on one
+  /// PostgreSQL database): sender i posts to the (i mod n)-th of host:port
+  /// and these, as a load balancer would spread registries.
+  std::vector<std::pair<std::string, uint16_t>> also;
   std::string token;
   /// Keep-alive connections, each with one request in flight at a time,
   /// as a registry endpoint sends (one envelope at a time, in order).

@@ -440,6 +440,8 @@ int run(const options& o, const std::string& command) {
   std::unique_ptr<managed_daemon> daemon;
   std::string dir;
   endpoint ep;
+  /// Further instances of a multi-instance run (`--url a,b,c`).
+  std::vector<std::pair<std::string, uint16_t>> also;
   pid_t pid = o.pid;
   std::string db = o.db;
   // --with-ceiling measures SQLite before the daemon starts, not after it
@@ -466,7 +468,18 @@ int run(const options& o, const std::string& command) {
     if (sc == "backlog")
       throw std::runtime_error("backlog restarts the daemon: it cannot run "
                                "against --url");
-    ep = parse_url(o.url);
+    // Several URLs: instances sharing one database, driven as one.
+    std::vector<std::string> urls;
+    for (size_t from = 0; from <= o.url.size();) {
+      auto comma = std::min(o.url.find(',', from), o.url.size());
+      urls.push_back(o.url.substr(from, comma - from));
+      from = comma + 1;
+    }
+    ep = parse_url(urls.front());
+    for (size_t i = 1; i < urls.size(); ++i) {
+      auto e = parse_url(urls[i]);
+      also.emplace_back(e.host, e.port);
+    }
     if (o.with_ceiling) {
       // The daemon's configuration is not known here: the defaults and the
       // REGEVENT_* variables. Beside its database when --db names it, so
@@ -492,11 +505,12 @@ int run(const options& o, const std::string& command) {
             << (dir.empty() ? o.url : dir) << "\n";
 
   auto mon = std::make_unique<monitor>(ep.host, ep.port, pid,
-                                       std::chrono::milliseconds(250));
+                                       std::chrono::milliseconds(250), also);
   double base_finished = finished_events(mon->scrape_now());
   load_plan plan;
   plan.host = ep.host;
   plan.port = ep.port;
+  plan.also = also;
   plan.token = o.token;
   plan.senders = senders;
   plan.threads = o.threads;
@@ -927,7 +941,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--url", o.url,
                  "drive a running daemon (http://host:port) instead of "
-                 "starting one");
+                 "starting one; several, comma-separated, for instances "
+                 "sharing one database: senders are spread over them and "
+                 "their counters summed");
   app.add_option("--db", o.db,
                  "with --url: its SQLite file, for the correctness check");
   app.add_option("--pid", o.pid, "with --url: its process id, for RSS");
