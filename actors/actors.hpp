@@ -54,6 +54,9 @@ using journal_actor = caf::typed_actor<
     /// marks in the next group commit (in a savepoint, so that a failing
     /// batch costs only itself) and answers after that commit.
     caf::replies_to<atom::apply, effect_batch>::with<effect_outcome>,
+    /// Whether a project exists, read on the writer's connection (for the
+    /// effect actors that commit through it and have no connection).
+    caf::replies_to<atom::resolve, std::string>::with<bool>,
     /// Answers the number of pending events.
     caf::replies_to<atom::pending>::with<uint64_t>,
     /// Sends a dead letter's event back to pending (the API's replay), in

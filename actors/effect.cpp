@@ -194,6 +194,10 @@ effect_actor::behavior_type effect_behavior(effect_self self,
         return rp;
       },
       [self](atom::resolve, const std::string& project) -> caf::result<bool> {
+        // Through the writer, the actor never touches the database.
+        if (self->state.cfg.writer)
+          return self->delegate(self->state.cfg.writer, atom::resolve_v,
+                                project);
         auto exists
             = self->state.conn.run([&project](effect_store& store, database&) {
                 return store.project_exists(project);
@@ -211,16 +215,31 @@ effect_actor::behavior_type effect_behavior(effect_self self,
   };
 }
 
+namespace {
+
+/// An actor that commits through the writer never blocks: it runs on the
+/// cooperative scheduler (no thread of its own to wake per batch). One
+/// that commits on its own connection blocks in SQL: detached.
+template<class F>
+effect_actor
+spawn_with(caf::actor_system& sys, F fun, effect_actor_config cfg) {
+  if (cfg.writer)
+    return sys.spawn(fun, std::move(cfg));
+  return sys.spawn<caf::detached>(fun, std::move(cfg));
+}
+
+} // namespace
+
 effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg) {
   switch (cfg.effect) {
     case effect_kind::access_log:
-      return sys.spawn<caf::detached>(access_log, std::move(cfg));
+      return spawn_with(sys, access_log, std::move(cfg));
     case effect_kind::repositories:
-      return sys.spawn<caf::detached>(repositories, std::move(cfg));
+      return spawn_with(sys, repositories, std::move(cfg));
     case effect_kind::pull_counter:
-      return sys.spawn<caf::detached>(pull_counter, std::move(cfg));
+      return spawn_with(sys, pull_counter, std::move(cfg));
     case effect_kind::artifacts:
-      return sys.spawn<caf::detached>(artifacts, std::move(cfg));
+      return spawn_with(sys, artifacts, std::move(cfg));
   }
   throw std::invalid_argument("unknown effect kind");
 }

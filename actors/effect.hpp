@@ -64,12 +64,13 @@ using effect_self = effect_actor::stateful_pointer<effect_state>;
 /// The batching machinery every effect shares: buffer requests up to the
 /// configured batch size or delay, commit them and their completion marks
 /// in one transaction, then answer each. With a writer the transaction is
-/// the writer's group commit; without, the actor's own. Runs detached
-/// (blocking SQL).
+/// the writer's group commit and the actor never blocks; without, the
+/// actor's own (blocking SQL).
 effect_actor::behavior_type effect_behavior(effect_self self,
                                             effect_actor_config cfg);
 
-/// Spawns the effect actor of `cfg.effect` (detached).
+/// Spawns the effect actor of `cfg.effect`: on the cooperative scheduler
+/// with a writer, detached without.
 effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg);
 
 } // namespace regevent

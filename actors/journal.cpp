@@ -408,6 +408,14 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
         schedule_flush(self);
         return rp;
       },
+      [self](atom::resolve, const std::string& project) -> caf::result<bool> {
+        auto exists = self->state.conn.run([&](writer_stores& w, database&) {
+          return w.effect(effect_kind::repositories).project_exists(project);
+        });
+        if (!exists)
+          return std::move(exists.error());
+        return *exists;
+      },
       [self](atom::pending) -> uint64_t {
         return static_cast<uint64_t>(std::max<int64_t>(0, self->state.backlog));
       },

@@ -41,6 +41,9 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
       [](atom::apply, effect_batch&) -> caf::result<effect_outcome> {
         return make_error(ec::effect_unavailable, "not a writer");
       },
+      [](atom::resolve, const std::string&) -> caf::result<bool> {
+        return make_error(ec::effect_unavailable, "not a writer");
+      },
       [](atom::pending) -> uint64_t { return 0; },
       [](atom::replay, int64_t id) {
         return replay_result{id, "", false};

@@ -204,6 +204,32 @@ TEST_F(journal_fixture, an_effect_actor_commits_through_its_writer) {
            {caf::actor_cast<caf::actor>(pc), caf::actor_cast<caf::actor>(j)});
 }
 
+TEST_F(journal_fixture, projects_are_resolved_on_the_writers_connection) {
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  auto c = effect_actor_config::from(t.rt, effect_kind::repositories);
+  c.writer = j;
+  // The effect actor has no connection: it asks the writer.
+  auto repos = spawn_effect(t.sys, c);
+  t.run();
+  auto resolve = [&](const std::string& project) {
+    bool exists = false;
+    t.self->send(repos, atom::resolve_v, project);
+    t.run();
+    next_answer(
+        t, [&](bool x) { exists = x; },
+        [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+    return exists;
+  };
+  EXPECT_FALSE(resolve("team"));
+  {
+    database admin(*t.rt.cfg);
+    ensure_project(admin, "team");
+  }
+  EXPECT_TRUE(resolve("team"));
+  stop_all(
+      t, {caf::actor_cast<caf::actor>(repos), caf::actor_cast<caf::actor>(j)});
+}
+
 TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
   auto db = dir.file("j.db");
   {
