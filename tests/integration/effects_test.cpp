@@ -221,14 +221,15 @@ TEST_F(effects, a_journal_that_dies_is_restarted_and_nothing_is_lost) {
   for (const auto& name : registry_fixture_names()) {
     auto body = registry_fixture(name);
     http_answer a;
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    // Sent again until accepted, as a registry does after a 503.
+    poll_until([&] {
       a = c.notify(body);
       if (a.status == 200u)
-        break;
+        return true;
       EXPECT_EQ(a.status, 503u) << name << " " << a.body;
       ++refused;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+      return false;
+    });
     ASSERT_EQ(a.status, 200u) << name << " " << a.body;
   }
   ASSERT_TRUE(drained()) << daemon_->log();
