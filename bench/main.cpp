@@ -264,6 +264,19 @@ endpoint parse_url(const std::string& url) {
   return e;
 }
 
+/// What every report starts with: the scenario, the command and the
+/// workload that produced it.
+void describe_run(json& report, const std::string& scenario,
+                  const std::string& command, const workload_options& w) {
+  report["scenario"] = scenario;
+  report["command"] = command;
+  report["run_tag"] = w.run_tag;
+  report["workload"] = {{"kind", w.kind},
+                        {"repositories", w.repositories},
+                        {"zipf_s", w.zipf_s},
+                        {"seed", w.seed}};
+}
+
 /// Runs the SQLite ceiling in `dir` with the database settings of
 /// `daemon_config` (the daemon's YAML; empty: the defaults), read with the
 /// daemon's own loader so that REGEVENT_* variables apply to both alike.
@@ -342,13 +355,7 @@ int run_ceiling_scenario(const options& o, const std::string& command,
   // database settings.
   managed_daemon daemon(binary, dir, extra);
   json report;
-  report["scenario"] = "ceiling";
-  report["command"] = command;
-  report["run_tag"] = w.run_tag;
-  report["workload"] = {{"kind", w.kind},
-                        {"repositories", w.repositories},
-                        {"zipf_s", w.zipf_s},
-                        {"seed", w.seed}};
+  describe_run(report, "ceiling", command, w);
   report["load_average_start"] = load_average();
   report["cpu_pressure_start"] = cpu_pressure();
   auto environment = machine_line();
@@ -525,13 +532,7 @@ int run(const options& o, const std::string& command) {
   uint64_t peak_rss_kib = 0;
   auto drain_timeout = std::chrono::seconds(o.drain_timeout_s);
 
-  report["scenario"] = sc;
-  report["command"] = command;
-  report["run_tag"] = w.run_tag;
-  report["workload"] = {{"kind", w.kind},
-                        {"repositories", w.repositories},
-                        {"zipf_s", w.zipf_s},
-                        {"seed", w.seed}};
+  describe_run(report, sc, command, w);
   report["senders"] = senders;
   report["client_threads"] = o.threads;
   report["load_average_start"] = load_average();
