@@ -1,7 +1,6 @@
 #include "persistence/database.hpp"
 #include "persistence/effect_store.hpp"
-
-#include <soci/soci.h>
+#include "persistence/multi_row.hpp"
 
 namespace regevent {
 
@@ -12,34 +11,36 @@ class access_log_store : public effect_store {
 public:
   explicit access_log_store(database& db)
       : effect_store(db, effect_kind::access_log),
-        insert_(
-            (db.session().prepare
-                 << "INSERT INTO access_logs (event_id, username, project, "
-                    "repository, tag, digest, operation, op_time, client_addr, "
-                    "user_agent) VALUES (:id, :user, :project, :repository, "
-                    ":tag, :digest, :operation, :time, :addr, :agent)",
-             soci::use(row_.event.id), soci::use(username_),
-             soci::use(row_.project), soci::use(row_.event.repository),
-             soci::use(row_.event.tag), soci::use(row_.event.digest),
-             soci::use(row_.event.action), soci::use(time_),
-             soci::use(row_.event.client_addr),
-             soci::use(row_.event.user_agent))) {}
+        insert_(db.session(),
+                "INSERT INTO access_logs (event_id, username, project, "
+                "repository, tag, digest, operation, op_time, client_addr, "
+                "user_agent)",
+                {column_type::text, column_type::text, column_type::text,
+                 column_type::text, column_type::text, column_type::text,
+                 column_type::text, column_type::integer, column_type::text,
+                 column_type::text},
+                "") {}
 
 protected:
   void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     for (const auto* p : fresh) {
-      row_ = *p;
-      username_ = p->event.actor.empty() ? "anonymous" : p->event.actor;
-      time_ = p->event.time;
-      insert_.execute(true);
+      const auto& e = p->event;
+      insert_.text(e.id)
+          .text(e.actor.empty() ? "anonymous" : e.actor)
+          .text(p->project)
+          .text(e.repository)
+          .text(e.tag)
+          .text(e.digest)
+          .text(e.action)
+          .integer(e.time)
+          .text(e.client_addr)
+          .text(e.user_agent);
     }
+    insert_.execute();
   }
 
 private:
-  effect_input row_;
-  std::string username_;
-  long long time_ = 0;
-  soci::statement insert_;
+  multi_row_insert insert_;
 };
 
 } // namespace

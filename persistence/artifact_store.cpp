@@ -1,7 +1,6 @@
 #include "persistence/database.hpp"
 #include "persistence/effect_store.hpp"
-
-#include <soci/soci.h>
+#include "persistence/multi_row.hpp"
 
 #include <algorithm>
 #include <map>
@@ -21,73 +20,47 @@ class artifact_store : public effect_store {
 public:
   explicit artifact_store(database& db)
       : effect_store(db, effect_kind::artifacts),
-        push_artifact_(
-            (db.session().prepare
-                 << "INSERT INTO artifacts (repository, digest, media_type, "
-                    "size, "
-                    "push_time) VALUES (:r, :d, :m, :s, :t) ON CONFLICT "
-                    "(repository, digest) DO UPDATE SET media_type = CASE WHEN "
-                    "excluded.push_time >= artifacts.push_time THEN "
-                    "excluded.media_type ELSE artifacts.media_type END, size = "
-                    "CASE WHEN excluded.push_time >= artifacts.push_time THEN "
-                    "excluded.size ELSE artifacts.size END, push_time = CASE "
-                    "WHEN "
-                    "excluded.push_time > artifacts.push_time THEN "
-                    "excluded.push_time ELSE artifacts.push_time END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
-             soci::use(a_.size), soci::use(a_.time))),
-        pull_artifact_(
-            (db.session().prepare
-                 << "INSERT INTO artifacts (repository, digest, pull_time) "
-                    "VALUES "
-                    "(:r, :d, :t) ON CONFLICT (repository, digest) DO UPDATE "
-                    "SET "
-                    "pull_time = CASE WHEN excluded.pull_time > "
-                    "artifacts.pull_time THEN excluded.pull_time ELSE "
-                    "artifacts.pull_time END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))),
-        // A manifest delete and a blob delete look the same (repository +
-        // digest); a tombstone on a blob digest is never visible. The tags of
-        // the artifact are not tombstoned: which tags point to the digest
-        // depends on which pushes arrived first. A tag is visible only while
-        // its push is later than its artifact's deleted_at (readers check).
-        delete_artifact_(
-            (db.session().prepare
-                 << "INSERT INTO artifacts (repository, digest, deleted_at) "
-                    "VALUES (:r, :d, :t) ON CONFLICT (repository, digest) DO "
-                    "UPDATE SET deleted_at = CASE WHEN excluded.deleted_at > "
-                    "artifacts.deleted_at THEN excluded.deleted_at ELSE "
-                    "artifacts.deleted_at END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))),
-        push_tag_(
-            (db.session().prepare
-                 << "INSERT INTO tags (repository, name, digest, push_time) "
-                    "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) "
-                    "DO UPDATE SET digest = CASE WHEN excluded.push_time > "
-                    "tags.push_time THEN excluded.digest ELSE tags.digest "
-                    "END, push_time = CASE WHEN excluded.push_time > "
-                    "tags.push_time THEN excluded.push_time ELSE "
-                    "tags.push_time END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
-             soci::use(a_.time))),
-        pull_tag_(
-            (db.session().prepare
-                 << "INSERT INTO tags (repository, name, digest, pull_time) "
-                    "VALUES (:r, :n, :d, :t) ON CONFLICT (repository, name) "
-                    "DO UPDATE SET pull_time = CASE WHEN excluded.pull_time "
-                    "> tags.pull_time THEN excluded.pull_time ELSE "
-                    "tags.pull_time END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.text),
-             soci::use(a_.time))),
-        delete_tag_(
-            (db.session().prepare
-                 << "INSERT INTO tags (repository, name, deleted_at) "
-                    "VALUES (:r, :n, :t) ON CONFLICT (repository, name) "
-                    "DO UPDATE SET deleted_at = CASE WHEN "
-                    "excluded.deleted_at > tags.deleted_at THEN "
-                    "excluded.deleted_at ELSE tags.deleted_at END",
-             soci::use(a_.repository), soci::use(a_.key), soci::use(a_.time))) {
-  }
+        // One statement per table sets every register of a row: a column
+        // whose event kind is absent from the batch carries 0, which never
+        // wins. One statement keeps row locks in key order across instances
+        // sharing PostgreSQL (three statements, one per event kind, would
+        // not). An event time is never 0, so `push_time > 0` is "pushed".
+        artifacts_(
+            db.session(),
+            "INSERT INTO artifacts (repository, digest, media_type, size, "
+            "push_time, pull_time, deleted_at)",
+            {column_type::text, column_type::text, column_type::text,
+             column_type::integer, column_type::integer, column_type::integer,
+             column_type::integer},
+            "ON CONFLICT (repository, digest) DO UPDATE SET media_type = CASE "
+            "WHEN excluded.push_time > 0 AND excluded.push_time >= "
+            "artifacts.push_time THEN excluded.media_type ELSE "
+            "artifacts.media_type END, size = CASE WHEN excluded.push_time > 0 "
+            "AND excluded.push_time >= artifacts.push_time THEN excluded.size "
+            "ELSE artifacts.size END, push_time = CASE WHEN "
+            "excluded.push_time > artifacts.push_time THEN excluded.push_time "
+            "ELSE artifacts.push_time END, pull_time = CASE WHEN "
+            "excluded.pull_time > artifacts.pull_time THEN excluded.pull_time "
+            "ELSE artifacts.pull_time END, deleted_at = CASE WHEN "
+            "excluded.deleted_at > artifacts.deleted_at THEN "
+            "excluded.deleted_at ELSE artifacts.deleted_at END"),
+        // A new tag row takes the pushed digest, or the pulled one when the
+        // batch only pulled it; an existing row's digest changes only with a
+        // later push.
+        tags_(db.session(),
+              "INSERT INTO tags (repository, name, digest, push_time, "
+              "pull_time, deleted_at)",
+              {column_type::text, column_type::text, column_type::text,
+               column_type::integer, column_type::integer,
+               column_type::integer},
+              "ON CONFLICT (repository, name) DO UPDATE SET digest = CASE "
+              "WHEN excluded.push_time > tags.push_time THEN excluded.digest "
+              "ELSE tags.digest END, push_time = CASE WHEN excluded.push_time "
+              "> tags.push_time THEN excluded.push_time ELSE tags.push_time "
+              "END, pull_time = CASE WHEN excluded.pull_time > tags.pull_time "
+              "THEN excluded.pull_time ELSE tags.pull_time END, deleted_at = "
+              "CASE WHEN excluded.deleted_at > tags.deleted_at THEN "
+              "excluded.deleted_at ELSE tags.deleted_at END") {}
 
 protected:
   void apply_fresh(const std::vector<const effect_input*>& fresh) override {
@@ -115,8 +88,8 @@ protected:
         tags[{e.repository, e.tag}].remove(e.time);
       }
     }
-    write(artifacts, push_artifact_, pull_artifact_, delete_artifact_);
-    write(tags, push_tag_, pull_tag_, delete_tag_);
+    write_artifacts(artifacts);
+    write_tags(tags);
   }
 
 private:
@@ -148,46 +121,39 @@ private:
     }
   };
 
-  void write(const std::map<std::pair<std::string, std::string>, folded>& rows,
-             soci::statement& push, soci::statement& pull,
-             soci::statement& remove) {
+  /// Each row once per statement (PostgreSQL refuses an upsert that
+  /// touches one row twice), in key order.
+  void write_artifacts(
+      const std::map<std::pair<std::string, std::string>, folded>& rows) {
     for (const auto& [key, f] : rows) {
-      a_.repository = key.first;
-      a_.key = key.second;
-      if (f.pushed) {
-        a_.text = f.push_text;
-        a_.size = f.size;
-        a_.time = f.push_time;
-        push.execute(true);
-      }
-      if (f.pulled) {
-        a_.text = f.pull_text;
-        a_.time = f.pull_time;
-        pull.execute(true);
-      }
-      if (f.deleted) {
-        a_.time = f.delete_time;
-        remove.execute(true);
-      }
+      artifacts_.text(key.first)
+          .text(key.second)
+          .text(f.pushed ? f.push_text : std::string())
+          .integer(f.pushed ? f.size : 0)
+          .integer(f.pushed ? f.push_time : 0)
+          .integer(f.pulled ? f.pull_time : 0)
+          .integer(f.deleted ? f.delete_time : 0);
     }
+    artifacts_.execute();
   }
 
-  /// The values bound to the prepared statements.
-  struct bound {
-    std::string repository;
-    /// The digest (artifacts) or tag name (tags).
-    std::string key;
-    /// The media type (artifact push) or digest (tag push and pull).
-    std::string text;
-    long long size = 0;
-    long long time = 0;
-  } a_;
-  soci::statement push_artifact_;
-  soci::statement pull_artifact_;
-  soci::statement delete_artifact_;
-  soci::statement push_tag_;
-  soci::statement pull_tag_;
-  soci::statement delete_tag_;
+  void write_tags(
+      const std::map<std::pair<std::string, std::string>, folded>& rows) {
+    for (const auto& [key, f] : rows) {
+      tags_.text(key.first)
+          .text(key.second)
+          .text(f.pushed   ? f.push_text
+                : f.pulled ? f.pull_text
+                           : std::string())
+          .integer(f.pushed ? f.push_time : 0)
+          .integer(f.pulled ? f.pull_time : 0)
+          .integer(f.deleted ? f.delete_time : 0);
+    }
+    tags_.execute();
+  }
+
+  multi_row_insert artifacts_;
+  multi_row_insert tags_;
 };
 
 } // namespace

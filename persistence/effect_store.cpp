@@ -1,6 +1,7 @@
 #include "persistence/effect_store.hpp"
 
 #include "persistence/database.hpp"
+#include "persistence/multi_row.hpp"
 
 #include <soci/soci.h>
 
@@ -9,17 +10,17 @@
 
 namespace regevent {
 
+/// Completion marks, inserted for a whole batch at once; the database
+/// reports back the ids it inserted, which are the events not applied
+/// before. A mark that exists is skipped atomically by `ON CONFLICT DO
+/// NOTHING`, so that two instances racing on one event apply it once.
 struct effect_store::marks {
-  marks(soci::session& sql, const std::string& name)
-      : effect(name),
-        insert((sql.prepare << "INSERT INTO event_effects (event_id, effect, "
-                               "applied_at) VALUES (:e, :f, :t) ON CONFLICT "
-                               "(event_id, effect) DO NOTHING",
-                soci::use(event_id), soci::use(effect), soci::use(now))) {}
-  std::string event_id;
-  std::string effect;
-  long long now = 0;
-  soci::statement insert;
+  explicit marks(soci::session& sql)
+      : insert(sql, "INSERT INTO event_effects (event_id, effect, applied_at)",
+               {column_type::text, column_type::text, column_type::integer},
+               "ON CONFLICT (event_id, effect) DO NOTHING", "event_id") {}
+  multi_row_insert insert;
+  std::vector<std::string> inserted;
 };
 
 effect_store::effect_store(database& db, effect_kind effect)
@@ -30,23 +31,34 @@ effect_store::~effect_store() = default;
 void effect_store::apply(const std::vector<const effect_input*>& batch,
                          std::vector<bool>& applied) {
   if (!marks_)
-    marks_ = std::make_unique<marks>(db_.session(), effect_);
+    marks_ = std::make_unique<marks>(db_.session());
   applied.assign(batch.size(), false);
-  std::vector<const effect_input*> fresh;
-  fresh.reserve(batch.size());
-  marks_->now = now_us();
+  auto now = now_us();
   // Marks are taken in event-id order: one lock order for every
   // transaction, so that instances sharing PostgreSQL cannot deadlock.
+  // An event twice in one batch is applied at most once (its first place).
   std::vector<size_t> order(batch.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return batch[a]->event.id < batch[b]->event.id;
   });
+  order.erase(std::unique(order.begin(), order.end(),
+                          [&](size_t a, size_t b) {
+                            return batch[a]->event.id == batch[b]->event.id;
+                          }),
+              order.end());
+  for (auto i : order)
+    marks_->insert.text(batch[i]->event.id).text(effect_).integer(now);
+  auto& inserted = marks_->inserted;
+  inserted.clear();
+  marks_->insert.execute(&inserted);
+  std::sort(inserted.begin(), inserted.end());
+  std::vector<const effect_input*> fresh;
+  fresh.reserve(inserted.size());
   for (auto i : order) {
-    marks_->event_id = batch[i]->event.id;
-    marks_->insert.execute(true);
-    if (marks_->insert.get_affected_rows() == 1) {
+    if (std::binary_search(inserted.begin(), inserted.end(),
+                           batch[i]->event.id)) {
       applied[i] = true;
       fresh.push_back(batch[i]);
     }

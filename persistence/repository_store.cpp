@@ -1,5 +1,6 @@
 #include "persistence/database.hpp"
 #include "persistence/effect_store.hpp"
+#include "persistence/multi_row.hpp"
 
 #include <soci/soci.h>
 
@@ -15,7 +16,25 @@ namespace {
 class repository_store : public effect_store {
 public:
   repository_store(database& db, unknown_project_policy policy)
-      : effect_store(db, effect_kind::repositories), policy_(policy) {}
+      : effect_store(db, effect_kind::repositories),
+        policy_(policy),
+        projects_(
+            db.session(),
+            "INSERT INTO projects (name, creation_time, update_time)",
+            {column_type::text, column_type::integer, column_type::integer},
+            "ON CONFLICT (name) DO NOTHING"),
+        repositories_(
+            db.session(),
+            "INSERT INTO repositories (name, project, creation_time, "
+            "update_time)",
+            {column_type::text, column_type::text, column_type::integer,
+             column_type::integer},
+            "ON CONFLICT (name) DO UPDATE SET creation_time = CASE WHEN "
+            "excluded.creation_time < repositories.creation_time THEN "
+            "excluded.creation_time ELSE repositories.creation_time END, "
+            "update_time = CASE WHEN excluded.update_time > "
+            "repositories.update_time THEN excluded.update_time ELSE "
+            "repositories.update_time END") {}
 
   bool project_exists(const std::string& project) override {
     if (known_.count(project) > 0)
@@ -47,28 +66,29 @@ protected:
         it->second.last = std::max(it->second.last, p->event.time);
       }
     }
-    auto& sql = db_.session();
-    for (const auto& [name, s] : repos) {
-      if (policy_ == unknown_project_policy::create) {
-        sql << "INSERT INTO projects (name, creation_time, update_time) "
-               "VALUES (:n, :t, :t2) ON CONFLICT (name) DO NOTHING",
-            soci::use(s.project), soci::use(s.first), soci::use(s.first);
+    // Projects first, each once (one statement must not touch a row
+    // twice), both in key order (one lock order for every instance).
+    if (policy_ == unknown_project_policy::create) {
+      std::map<std::string, long long> projects;
+      for (const auto& [name, s] : repos) {
+        auto [it, inserted] = projects.try_emplace(s.project, s.first);
+        if (!inserted)
+          it->second = std::min(it->second, s.first);
       }
-      sql << "INSERT INTO repositories (name, project, creation_time, "
-             "update_time) VALUES (:n, :p, :c, :u) ON CONFLICT (name) DO "
-             "UPDATE SET creation_time = CASE WHEN excluded.creation_time < "
-             "repositories.creation_time THEN excluded.creation_time ELSE "
-             "repositories.creation_time END, update_time = CASE WHEN "
-             "excluded.update_time > repositories.update_time THEN "
-             "excluded.update_time ELSE repositories.update_time END",
-          soci::use(name), soci::use(s.project), soci::use(s.first),
-          soci::use(s.last);
+      for (const auto& [project, first] : projects)
+        projects_.text(project).integer(first).integer(first);
+      projects_.execute();
     }
+    for (const auto& [name, s] : repos)
+      repositories_.text(name).text(s.project).integer(s.first).integer(s.last);
+    repositories_.execute();
   }
 
 private:
   unknown_project_policy policy_;
   std::set<std::string> known_;
+  multi_row_insert projects_;
+  multi_row_insert repositories_;
 };
 
 } // namespace
