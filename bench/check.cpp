@@ -1,7 +1,9 @@
 #include "bench/check.hpp"
 
+#include "config/database_url.hpp"
 #include "persistence/rows.hpp"
 
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -52,13 +54,22 @@ check_result check_answers(const load_result& load) {
   return r;
 }
 
-check_result check_database(const std::string& db_path,
+void open_database(soci::session& sql, const std::string& url) {
+  auto parsed = parse_database_url(url);
+  if (parsed.backend == database_url::backend_kind::postgresql)
+    sql.open(soci::postgresql, parsed.connection_string);
+  else
+    sql.open(soci::sqlite3, "db=\"" + parsed.path + "\" timeout=30");
+}
+
+check_result check_database(const std::string& db_url,
                             const workload_options& w, const load_result& load,
                             std::chrono::seconds settle) {
   check_result r;
   add_answer_checks(r, load);
   const auto& l = load.acknowledged;
-  soci::session sql(soci::sqlite3, "db=\"" + db_path + "\" timeout=30");
+  soci::session sql;
+  open_database(sql, db_url);
   const std::string ids = w.run_tag + "-%";
   const std::string repos = w.project + "/%";
   // The dispatcher counts an event done when its effects answered; the

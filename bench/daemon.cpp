@@ -4,6 +4,8 @@
 #include "tests/fixtures/poll.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -19,14 +21,19 @@
 namespace regevent::bench {
 
 managed_daemon::managed_daemon(std::string binary, std::string dir,
-                               std::string extra_yaml)
+                               std::string extra_yaml, std::string database_url)
     : binary_(std::move(binary)),
       dir_(std::move(dir)),
       extra_yaml_(std::move(extra_yaml)),
-      db_path_(dir_ + "/regevent.db"),
+      db_path_(database_url.empty() ? dir_ + "/regevent.db" : std::string{}),
+      db_url_(database_url.empty() ? "sqlite://" + db_path_
+                                   : std::move(database_url)),
       config_path_(dir_ + "/regevent.yml"),
       log_path_(dir_ + "/regeventd.log"),
-      port_file_(dir_ + "/regeventd.port") {}
+      port_file_(dir_ + "/regeventd.port") {
+  // Fails at once on an extra configuration the harness cannot merge.
+  (void)config_for(false);
+}
 
 managed_daemon::~managed_daemon() {
   if (pid_ > 0) {
@@ -37,23 +44,52 @@ managed_daemon::~managed_daemon() {
 }
 
 std::string managed_daemon::config_for(bool effects_paused) const {
-  // Log at warn: an info line per request would measure spdlog, and the
-  // registry never reads our log.
-  std::string paused
-      = std::string("  paused: ") + (effects_paused ? "true" : "false") + "\n";
-  // YAML forbids a key twice: when the extra configuration has its own
-  // `effects:` section (batch sizes, delays), `paused` goes into it.
-  std::string extra = extra_yaml_;
-  std::string effects_section = "effects:\n" + paused;
-  auto at = extra.rfind("effects:\n", 0) == 0 ? 0 : extra.find("\neffects:\n");
-  if (at != std::string::npos) {
-    auto line_end = extra.find('\n', at == 0 ? 0 : at + 1);
-    extra.insert(line_end + 1, paused);
-    effects_section.clear();
+  // The extra configuration is merged as YAML, not appended as text: YAML
+  // forbids a key twice, so an appended `database:` or `effects:` section
+  // (pool size, batch delays) would clash with the harness's own.
+  YAML::Node root;
+  try {
+    root = extra_yaml_.empty() ? YAML::Node(YAML::NodeType::Map)
+                               : YAML::Load(extra_yaml_);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(std::string("--extra-config: ") + e.what());
   }
-  return "listen: 127.0.0.1:0\n"
-         "database:\n  url: sqlite://"
-         + db_path_ + "\nlog:\n  level: warn\n" + effects_section + extra;
+  if (root.IsNull())
+    root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap())
+    throw std::runtime_error("--extra-config: not a YAML mapping");
+  auto section = [&root](const char* name) {
+    auto node = root[name];
+    if (node.IsNull() || !node.IsDefined())
+      root[name] = YAML::Node(YAML::NodeType::Map);
+    if (!root[name].IsMap())
+      throw std::runtime_error(std::string("--extra-config: `") + name
+                               + "` is not a mapping");
+    return root[name];
+  };
+  // The harness must know the database to check it and the port to
+  // drive it: those two are its own, the rest may be overridden.
+  if (root["listen"])
+    throw std::runtime_error("--extra-config: `listen` is the harness's "
+                             "(127.0.0.1:0, read back from --port-file)");
+  auto database = section("database");
+  if (database["url"])
+    throw std::runtime_error("--extra-config: `database.url` is the "
+                             "harness's: give --database instead");
+  YAML::Node out(YAML::NodeType::Map);
+  out["listen"] = "127.0.0.1:0";
+  database["url"] = db_url_;
+  // Log at warn unless told otherwise: an info line per request would
+  // measure spdlog, and the registry never reads our log.
+  auto log = section("log");
+  if (!log["level"])
+    log["level"] = "warn";
+  section("effects")["paused"] = effects_paused;
+  for (const auto& kv : root)
+    out[kv.first] = kv.second;
+  YAML::Emitter emitter;
+  emitter << out;
+  return std::string(emitter.c_str()) + "\n";
 }
 
 void managed_daemon::start(bool effects_paused) {

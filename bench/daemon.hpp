@@ -15,11 +15,15 @@
 namespace regevent::bench {
 
 /// A regeventd the harness starts itself: fork/exec with a generated
-/// configuration, a fresh SQLite database in `dir`, port 0 read back from
+/// configuration, a fresh SQLite database in `dir` (or `database_url`, a
+/// fresh PostgreSQL database the harness created), port 0 read back from
 /// --port-file. Restartable with another configuration (backlog).
 class managed_daemon {
 public:
-  managed_daemon(std::string binary, std::string dir, std::string extra_yaml);
+  /// `extra_yaml` is merged into the generated configuration; it may set
+  /// anything but `listen` and `database.url` (throws otherwise).
+  managed_daemon(std::string binary, std::string dir, std::string extra_yaml,
+                 std::string database_url = {});
   ~managed_daemon();
 
   /// The configuration `start` gives the daemon: also what the SQLite
@@ -40,8 +44,13 @@ public:
   uint16_t port() const {
     return port_;
   }
+  /// The SQLite file; empty on PostgreSQL.
   const std::string& database_path() const {
     return db_path_;
+  }
+  /// `sqlite://FILE` or the PostgreSQL URL the daemon was given.
+  const std::string& database_url() const {
+    return db_url_;
   }
   const std::string& config_text() const {
     return config_text_;
@@ -54,6 +63,7 @@ private:
   std::string dir_;
   std::string extra_yaml_;
   std::string db_path_;
+  std::string db_url_;
   std::string config_path_;
   std::string log_path_;
   std::string port_file_;

@@ -7,6 +7,7 @@
 #include "bench/check.hpp"
 #include "bench/daemon.hpp"
 #include "bench/load.hpp"
+#include "bench/postgres.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 
@@ -28,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <soci/soci.h>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +63,7 @@ struct options {
   unsigned drain_timeout_s = 900;
   bool with_ceiling = false;
   uint64_t ceiling_events = 50'000;
+  std::string database;
 };
 
 /// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
@@ -115,13 +118,32 @@ std::string machine_line() {
   return out.str();
 }
 
-std::string environment_line(const options& o, const std::string& binary) {
+std::string environment_line(const options& o, const std::string& binary,
+                             const std::string& database) {
   std::ostringstream out;
   out << machine_line() << " Client: " << o.threads << " io thread(s). Daemon: "
-      << (o.url.empty() ? binary + " (started by the harness, fresh SQLite)"
-                        : o.url + " (external)")
+      << (o.url.empty()
+              ? binary + " (started by the harness, fresh "
+                    + (database.empty() ? std::string("SQLite")
+                                        : "PostgreSQL database " + database)
+                    + ")"
+              : o.url + " (external)")
       << ".";
   return out.str();
+}
+
+/// Size of the PostgreSQL database at `url`, in bytes (0 when unknown).
+uint64_t postgresql_bytes(const std::string& url) {
+  try {
+    soci::session sql;
+    open_database(sql, url);
+    long long bytes = 0;
+    sql << "SELECT pg_database_size(current_database())", soci::into(bytes);
+    return static_cast<uint64_t>(bytes);
+  } catch (const std::exception& e) {
+    std::cerr << "regevent-bench: database size: " << e.what() << "\n";
+    return 0;
+  }
 }
 
 /// A fresh directory under `base` (empty: $TMPDIR) for the daemon's and
@@ -440,17 +462,31 @@ int run(const options& o, const std::string& command) {
       = sc == "parallel" ? sc + "-" + std::to_string(senders) : sc;
   if (sc == "ceiling")
     return run_ceiling_scenario(o, command, w, events, binary);
-
+  if (!o.database.empty() && !is_postgresql_url(o.database))
+    throw std::runtime_error("--database takes a postgresql:// URL");
+  if (!o.database.empty() && !o.url.empty())
+    throw std::runtime_error("--database starts regevent on PostgreSQL; "
+                             "against --url give --db postgresql://... "
+                             "for the check");
   // Declared before the daemon, so that the daemon is gone (killed if it
-  // still runs) before its directory is removed, also when a run throws.
+  // still runs) before its directory and its database are removed, also
+  // when a run throws.
   work_dir_guard dir_guard{{}, o.keep};
+  std::unique_ptr<fresh_database> pg;
+  /// pg_database_size of the empty database (a copy of template1).
+  uint64_t pg_empty_bytes = 0;
   std::unique_ptr<managed_daemon> daemon;
   std::string dir;
   endpoint ep;
   /// Further instances of a multi-instance run (`--url a,b,c`).
   std::vector<std::pair<std::string, uint16_t>> also;
   pid_t pid = o.pid;
-  std::string db = o.db;
+  /// The SQLite file (sizes are reported for it), and the database the
+  /// check reads: `sqlite://FILE` or a PostgreSQL URL.
+  std::string db = is_postgresql_url(o.db) ? std::string{} : o.db;
+  std::string db_url = o.db.empty()              ? std::string{}
+                       : is_postgresql_url(o.db) ? o.db
+                                                 : "sqlite://" + o.db;
   // --with-ceiling measures SQLite before the daemon starts, not after it
   // stops: the ceiling then never shares the two cores or the disk with a
   // daemon (nor with the checkpoints and writeback of one that just
@@ -463,7 +499,13 @@ int run(const options& o, const std::string& command) {
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
-    daemon = std::make_unique<managed_daemon>(binary, dir, extra);
+    if (!o.database.empty()) {
+      pg = std::make_unique<fresh_database>(o.database, "bench_" + w.run_tag,
+                                            o.keep);
+      pg_empty_bytes = postgresql_bytes(pg->url());
+    }
+    daemon = std::make_unique<managed_daemon>(binary, dir, extra,
+                                              pg ? pg->url() : std::string{});
     if (o.with_ceiling)
       ceiling = measure_ceiling(dir, daemon->config_for(sc == "backlog"),
                                 o.ceiling_events, w);
@@ -471,6 +513,7 @@ int run(const options& o, const std::string& command) {
     ep.port = daemon->port();
     pid = daemon->pid();
     db = daemon->database_path();
+    db_url = daemon->database_url();
   } else {
     if (sc == "backlog")
       throw std::runtime_error("backlog restarts the daemon: it cannot run "
@@ -492,7 +535,7 @@ int run(const options& o, const std::string& command) {
       // REGEVENT_* variables. Beside its database when --db names it, so
       // that the ceiling writes to the same disk.
       auto base = o.work_dir;
-      if (base.empty() && !o.db.empty())
+      if (base.empty() && !db.empty())
         base = std::filesystem::absolute(o.db).parent_path().string();
       dir_guard.path = make_work_dir(base);
       ceiling = measure_ceiling(dir_guard.path, {}, o.ceiling_events, w);
@@ -507,7 +550,7 @@ int run(const options& o, const std::string& command) {
       text += " (" + fixed(v / ceiling->rows_per_s(), 3) + " × ceiling)";
     return text;
   };
-  auto environment = environment_line(o, binary);
+  auto environment = environment_line(o, binary, pg ? pg->name() : "");
   std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
             << (dir.empty() ? o.url : dir) << "\n";
 
@@ -837,6 +880,11 @@ int run(const options& o, const std::string& command) {
   peak_rss_kib = std::max({peak_rss_kib, mon->peak_rss_kib(), mem.hwm});
   uint64_t db_file = db.empty() ? 0 : file_bytes(db);
   uint64_t wal_file = db.empty() ? 0 : file_bytes(db + "-wal");
+  // What the run added: an empty database is already ~7 MiB.
+  if (is_postgresql_url(db_url)) {
+    auto bytes = postgresql_bytes(db_url);
+    db_file = bytes - std::min(pg_empty_bytes, bytes);
+  }
   uint64_t db_bytes = db_file + wal_file;
   mon->stop();
   double per_million = all.acknowledged.events == 0
@@ -846,7 +894,12 @@ int run(const options& o, const std::string& command) {
                                  * 1e6;
   if (pid > 0)
     rows.push_back({"daemon peak RSS (VmHWM)", mib(peak_rss_kib), "", ""});
-  if (db_bytes > 0)
+  if (db_bytes > 0 && db.empty())
+    rows.push_back(
+        {"PostgreSQL database size per million events (pg_database_size "
+         "growth)",
+         fixed(per_million / (1 << 20), 0) + " MiB", "", ""});
+  else if (db_bytes > 0)
     rows.push_back({"database size (db + wal) per million events",
                     fixed(per_million / (1 << 20), 0) + " MiB (db "
                         + fixed(static_cast<double>(db_file) / (1 << 20), 0)
@@ -877,9 +930,9 @@ int run(const options& o, const std::string& command) {
   sections.push_back(counters_md);
 
   // The correctness check: a fast wrong run is a failed run.
-  auto check = db.empty()
+  auto check = db_url.empty()
                    ? check_answers(all)
-                   : check_database(db, w, all, std::chrono::seconds(30));
+                   : check_database(db_url, w, all, std::chrono::seconds(30));
   for (auto& item : extra_checks.items)
     check.items.push_back(item);
   if (daemon) {
@@ -902,7 +955,8 @@ int run(const options& o, const std::string& command) {
     add_ceiling_ratios(report, ceiling->rows_per_s());
   auto title = label + " — " + std::to_string(all.acknowledged.events)
                + " events, " + std::to_string(senders) + " sender"
-               + (senders == 1 ? "" : "s") + ", workload " + w.kind;
+               + (senders == 1 ? "" : "s") + ", workload " + w.kind
+               + (pg ? ", PostgreSQL" : "");
   auto text
       = markdown(title, command,
                  environment + " Load average at the end " + load_average()
@@ -946,14 +1000,20 @@ int main(int argc, char** argv) {
                  "sharing one database: senders are spread over them and "
                  "their counters summed");
   app.add_option("--db", o.db,
-                 "with --url: its SQLite file, for the correctness check");
+                 "with --url: its SQLite file or PostgreSQL URL, for the "
+                 "correctness check");
   app.add_option("--pid", o.pid, "with --url: its process id, for RSS");
   app.add_option("--token", o.token, "notify bearer token");
   app.add_option("--daemon", o.daemon,
                  "regeventd binary (default: the one built with the bench, "
                  "or $REGEVENTD)");
   app.add_option("--extra-config", o.extra_config,
-                 "YAML appended to the generated daemon configuration");
+                 "YAML merged into the generated daemon configuration "
+                 "(anything but listen and database.url)");
+  app.add_option("--database", o.database,
+                 "start regevent on PostgreSQL: an admin URL "
+                 "(postgresql://user@host:port/db) of a cluster where the "
+                 "harness creates and drops database bench_<run>");
   app.add_option("--work-dir", o.work_dir,
                  "where the daemon's database goes (default $TMPDIR)");
   app.add_flag("--keep", o.keep, "keep the daemon's directory");
