@@ -96,32 +96,14 @@ void managed_daemon::start(bool effects_paused) {
   config_text_ = config_for(effects_paused);
   test::write_file(config_path_, config_text_);
   std::remove(port_file_.c_str());
-  pid_ = fork();
-  if (pid_ < 0)
-    throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    std::vector<const char*> args{binary_.c_str(),      "--config",
-                                  config_path_.c_str(), "--port-file",
-                                  port_file_.c_str(),   nullptr};
-    execv(binary_.c_str(), const_cast<char* const*>(args.data()));
-    _exit(127);
-  }
-  bool exited = false;
-  bool up = test::poll_until(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          exited = true;
-          return true;
-        }
-        return !test::read_file(port_file_).empty();
-      },
+  pid_ = spawn_logged(
+      {binary_, "--config", config_path_, "--port-file", port_file_},
+      log_path_);
+  auto state = wait_started(
+      pid_, [&] { return !test::read_file(port_file_).empty(); },
       std::chrono::seconds(120));
+  bool exited = state == start_state::exited;
+  bool up = state == start_state::up;
   if (exited || !up) {
     if (!exited)
       stop(std::chrono::seconds(5));
@@ -135,29 +117,77 @@ void managed_daemon::start(bool effects_paused) {
 int managed_daemon::stop(std::chrono::seconds deadline) {
   if (pid_ <= 0)
     return 0;
-  ::kill(pid_, SIGTERM);
+  int result = stop_process(pid_, deadline);
+  pid_ = -1;
+  return result;
+}
+
+std::string managed_daemon::log_tail(size_t lines) const {
+  return file_tail(log_path_, lines);
+}
+
+pid_t spawn_logged(const std::vector<std::string>& argv,
+                   const std::string& log_path) {
+  std::vector<const char*> args;
+  for (const auto& a : argv)
+    args.push_back(a.c_str());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0)
+    throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(args[0], const_cast<char* const*>(args.data()));
+    _exit(127);
+  }
+  return pid;
+}
+
+start_state wait_started(pid_t pid, const std::function<bool()>& ready,
+                         std::chrono::seconds deadline) {
+  bool exited = false;
+  bool up = test::poll_until(
+      [&] {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+          exited = true;
+          return true;
+        }
+        return ready();
+      },
+      deadline);
+  return exited ? start_state::exited
+         : up   ? start_state::up
+                : start_state::timeout;
+}
+
+int stop_process(pid_t pid, std::chrono::seconds deadline) {
+  ::kill(pid, SIGTERM);
   int result = -1;
   bool done = test::poll_until(
       [&] {
         int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_)
+        if (waitpid(pid, &status, WNOHANG) != pid)
           return false;
         result = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
         return true;
       },
       deadline);
   if (!done) {
-    ::kill(pid_, SIGKILL);
+    ::kill(pid, SIGKILL);
     int status = 0;
-    waitpid(pid_, &status, 0);
+    waitpid(pid, &status, 0);
     result = -1;
   }
-  pid_ = -1;
   return result;
 }
 
-std::string managed_daemon::log_tail(size_t lines) const {
-  auto text = test::read_file(log_path_);
+std::string file_tail(const std::string& path, size_t lines) {
+  auto text = test::read_file(path);
   size_t pos = text.size();
   for (size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -71,6 +72,26 @@ private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
+
+/// fork/exec of `argv` (argv[0]: the binary's path) with its stdout and
+/// stderr appended to `log_path`. Returns the child's PID.
+pid_t spawn_logged(const std::vector<std::string>& argv,
+                   const std::string& log_path);
+
+enum class start_state { up, exited, timeout };
+
+/// Waits until `ready()` holds, the child exits (it is then reaped) or
+/// `deadline` passes.
+start_state wait_started(pid_t pid, const std::function<bool()>& ready,
+                         std::chrono::seconds deadline);
+
+/// SIGTERM to a child process, then waits for it (SIGKILL past
+/// `deadline`). Returns its exit status, -signal, or -1 when it had to be
+/// killed.
+int stop_process(pid_t pid, std::chrono::seconds deadline);
+
+/// The last `lines` lines of a file (a child's log), for failure reports.
+std::string file_tail(const std::string& path, size_t lines);
 
 /// Memory of a process from /proc/PID/status, in KiB (0 when unknown).
 struct memory_kib {
