@@ -1,7 +1,9 @@
 #include "bench/check.hpp"
 
+#include "config/database_url.hpp"
 #include "persistence/rows.hpp"
 
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -16,14 +18,6 @@ void add(check_result& r, std::string what, uint64_t expected,
          uint64_t actual) {
   r.items.push_back({std::move(what), std::to_string(expected),
                      std::to_string(actual), expected == actual});
-}
-
-long long scalar(soci::session& sql, const std::string& query,
-                 const std::string& param) {
-  long long value = 0;
-  soci::indicator ind = soci::i_ok;
-  sql << query, soci::use(param), soci::into(value, ind);
-  return ind == soci::i_null ? 0 : value;
 }
 
 void add_answer_checks(check_result& r, const load_result& load) {
@@ -52,13 +46,61 @@ check_result check_answers(const load_result& load) {
   return r;
 }
 
-check_result check_database(const std::string& db_path,
+long long scalar(soci::session& sql, const std::string& query,
+                 const std::string& param) {
+  long long value = 0;
+  soci::indicator ind = soci::i_ok;
+  sql << query, soci::use(param), soci::into(value, ind);
+  return ind == soci::i_null ? 0 : value;
+}
+
+pull_tally tally_pulls(soci::session& sql, const std::string& query,
+                       const workload_options& w, const ledger& l) {
+  const std::string repos = w.project + "/%";
+  std::map<std::string, uint64_t> counted;
+  {
+    soci::rowset<soci::row> rs = (sql.prepare << query, soci::use(repos));
+    for (const auto& row : rs)
+      counted[text_at(row, 0)] = static_cast<uint64_t>(int_at(row, 1));
+  }
+  pull_tally t;
+  for (size_t i = 0; i < l.pull_counts.size(); ++i) {
+    auto name = repository_name(w, static_cast<uint32_t>(i));
+    auto it = counted.find(name);
+    uint64_t actual = it == counted.end() ? 0 : it->second;
+    uint64_t expected = l.pull_counts[i];
+    t.expected += expected;
+    t.counted += actual;
+    if (actual < expected)
+      t.lost += expected - actual;
+    else
+      t.extra += actual - expected;
+    if (actual != expected) {
+      if (t.first_wrong.empty())
+        t.first_wrong = name + ": expected " + std::to_string(expected)
+                        + ", got " + std::to_string(actual);
+      ++t.wrong_repositories;
+    }
+  }
+  return t;
+}
+
+void open_database(soci::session& sql, const std::string& url) {
+  auto parsed = parse_database_url(url);
+  if (parsed.backend == database_url::backend_kind::postgresql)
+    sql.open(soci::postgresql, parsed.connection_string);
+  else
+    sql.open(soci::sqlite3, "db=\"" + parsed.path + "\" timeout=30");
+}
+
+check_result check_database(const std::string& db_url,
                             const workload_options& w, const load_result& load,
                             std::chrono::seconds settle) {
   check_result r;
   add_answer_checks(r, load);
   const auto& l = load.acknowledged;
-  soci::session sql(soci::sqlite3, "db=\"" + db_path + "\" timeout=30");
+  soci::session sql;
+  open_database(sql, db_url);
   const std::string ids = w.run_tag + "-%";
   const std::string repos = w.project + "/%";
   // The dispatcher counts an event done when its effects answered; the
@@ -87,9 +129,9 @@ check_result check_database(const std::string& db_path,
              "SELECT COUNT(*) FROM events WHERE id LIKE :p AND "
              "status IN ('dead', 'ignored')",
              ids));
-  add(r, "access-log rows", l.events,
-      scalar(sql, "SELECT COUNT(*) FROM access_logs WHERE event_id LIKE :p",
-             ids));
+  auto access_log_rows = scalar(
+      sql, "SELECT COUNT(*) FROM access_logs WHERE event_id LIKE :p", ids);
+  add(r, "access-log rows", l.events, access_log_rows);
   add(r, "access-log rows (distinct events)", l.events,
       scalar(sql,
              "SELECT COUNT(DISTINCT event_id) FROM access_logs WHERE "
@@ -101,37 +143,18 @@ check_result check_database(const std::string& db_path,
   add(r, "dead letters", 0,
       scalar(sql, "SELECT COUNT(*) FROM dead_letters WHERE event_id LIKE :p",
              ids));
-  // Pull counts, repository by repository.
-  std::map<std::string, long long> counted;
-  {
-    soci::rowset<soci::row> rs
-        = (sql.prepare << "SELECT repository, pull_count FROM pull_counts "
-                          "WHERE repository LIKE :p",
-           soci::use(repos));
-    for (const auto& row : rs)
-      counted[text_at(row, 0)] = int_at(row, 1);
-  }
-  uint64_t wrong = 0, expected_total = 0, actual_total = 0;
-  std::string first_wrong;
-  for (size_t i = 0; i < l.pull_counts.size(); ++i) {
-    auto name = repository_name(w, static_cast<uint32_t>(i));
-    auto it = counted.find(name);
-    long long actual = it == counted.end() ? 0 : it->second;
-    expected_total += l.pull_counts[i];
-    actual_total += static_cast<uint64_t>(actual);
-    if (static_cast<uint64_t>(actual) != l.pull_counts[i]) {
-      if (first_wrong.empty())
-        first_wrong = name + ": expected " + std::to_string(l.pull_counts[i])
-                      + ", got " + std::to_string(actual);
-      ++wrong;
-    }
-  }
-  add(r, "counted pulls (GET, all repositories)", expected_total, actual_total);
+  r.tally = tally_pulls(sql,
+                        "SELECT repository, pull_count FROM pull_counts "
+                        "WHERE repository LIKE :p",
+                        w, l);
+  r.tally.access_log_rows = static_cast<uint64_t>(access_log_rows);
+  const auto& t = r.tally;
+  add(r, "counted pulls (GET, all repositories)", t.expected, t.counted);
   r.items.push_back(
       {"repositories with a wrong pull count", "0",
-       std::to_string(wrong)
-           + (first_wrong.empty() ? "" : " (" + first_wrong + ")"),
-       wrong == 0});
+       std::to_string(t.wrong_repositories)
+           + (t.first_wrong.empty() ? "" : " (" + t.first_wrong + ")"),
+       t.wrong_repositories == 0});
   uint64_t pushed = 0;
   for (bool p : l.pushed)
     pushed += p ? 1 : 0;

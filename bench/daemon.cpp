@@ -4,6 +4,8 @@
 #include "tests/fixtures/poll.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -19,14 +21,19 @@
 namespace regevent::bench {
 
 managed_daemon::managed_daemon(std::string binary, std::string dir,
-                               std::string extra_yaml)
+                               std::string extra_yaml, std::string database_url)
     : binary_(std::move(binary)),
       dir_(std::move(dir)),
       extra_yaml_(std::move(extra_yaml)),
-      db_path_(dir_ + "/regevent.db"),
+      db_path_(database_url.empty() ? dir_ + "/regevent.db" : std::string{}),
+      db_url_(database_url.empty() ? "sqlite://" + db_path_
+                                   : std::move(database_url)),
       config_path_(dir_ + "/regevent.yml"),
       log_path_(dir_ + "/regeventd.log"),
-      port_file_(dir_ + "/regeventd.port") {}
+      port_file_(dir_ + "/regeventd.port") {
+  // Fails at once on an extra configuration the harness cannot merge.
+  (void)config_for(false);
+}
 
 managed_daemon::~managed_daemon() {
   if (pid_ > 0) {
@@ -37,55 +44,66 @@ managed_daemon::~managed_daemon() {
 }
 
 std::string managed_daemon::config_for(bool effects_paused) const {
-  // Log at warn: an info line per request would measure spdlog, and the
-  // registry never reads our log.
-  std::string paused
-      = std::string("  paused: ") + (effects_paused ? "true" : "false") + "\n";
-  // YAML forbids a key twice: when the extra configuration has its own
-  // `effects:` section (batch sizes, delays), `paused` goes into it.
-  std::string extra = extra_yaml_;
-  std::string effects_section = "effects:\n" + paused;
-  auto at = extra.rfind("effects:\n", 0) == 0 ? 0 : extra.find("\neffects:\n");
-  if (at != std::string::npos) {
-    auto line_end = extra.find('\n', at == 0 ? 0 : at + 1);
-    extra.insert(line_end + 1, paused);
-    effects_section.clear();
+  // The extra configuration is merged as YAML, not appended as text: YAML
+  // forbids a key twice, so an appended `database:` or `effects:` section
+  // (pool size, batch delays) would clash with the harness's own.
+  YAML::Node root;
+  try {
+    root = extra_yaml_.empty() ? YAML::Node(YAML::NodeType::Map)
+                               : YAML::Load(extra_yaml_);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(std::string("--extra-config: ") + e.what());
   }
-  return "listen: 127.0.0.1:0\n"
-         "database:\n  url: sqlite://"
-         + db_path_ + "\nlog:\n  level: warn\n" + effects_section + extra;
+  if (root.IsNull())
+    root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap())
+    throw std::runtime_error("--extra-config: not a YAML mapping");
+  auto section = [&root](const char* name) {
+    auto node = root[name];
+    if (node.IsNull() || !node.IsDefined())
+      root[name] = YAML::Node(YAML::NodeType::Map);
+    if (!root[name].IsMap())
+      throw std::runtime_error(std::string("--extra-config: `") + name
+                               + "` is not a mapping");
+    return root[name];
+  };
+  // The harness must know the database to check it and the port to
+  // drive it: those two are its own, the rest may be overridden.
+  if (root["listen"])
+    throw std::runtime_error("--extra-config: `listen` is the harness's "
+                             "(127.0.0.1:0, read back from --port-file)");
+  auto database = section("database");
+  if (database["url"])
+    throw std::runtime_error("--extra-config: `database.url` is the "
+                             "harness's: give --database instead");
+  YAML::Node out(YAML::NodeType::Map);
+  out["listen"] = "127.0.0.1:0";
+  database["url"] = db_url_;
+  // Log at warn unless told otherwise: an info line per request would
+  // measure spdlog, and the registry never reads our log.
+  auto log = section("log");
+  if (!log["level"])
+    log["level"] = "warn";
+  section("effects")["paused"] = effects_paused;
+  for (const auto& kv : root)
+    out[kv.first] = kv.second;
+  YAML::Emitter emitter;
+  emitter << out;
+  return std::string(emitter.c_str()) + "\n";
 }
 
 void managed_daemon::start(bool effects_paused) {
   config_text_ = config_for(effects_paused);
   test::write_file(config_path_, config_text_);
   std::remove(port_file_.c_str());
-  pid_ = fork();
-  if (pid_ < 0)
-    throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    std::vector<const char*> args{binary_.c_str(),      "--config",
-                                  config_path_.c_str(), "--port-file",
-                                  port_file_.c_str(),   nullptr};
-    execv(binary_.c_str(), const_cast<char* const*>(args.data()));
-    _exit(127);
-  }
-  bool exited = false;
-  bool up = test::poll_until(
-      [&] {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          exited = true;
-          return true;
-        }
-        return !test::read_file(port_file_).empty();
-      },
+  pid_ = spawn_logged(
+      {binary_, "--config", config_path_, "--port-file", port_file_},
+      log_path_);
+  auto state = wait_started(
+      pid_, [&] { return !test::read_file(port_file_).empty(); },
       std::chrono::seconds(120));
+  bool exited = state == start_state::exited;
+  bool up = state == start_state::up;
   if (exited || !up) {
     if (!exited)
       stop(std::chrono::seconds(5));
@@ -99,29 +117,77 @@ void managed_daemon::start(bool effects_paused) {
 int managed_daemon::stop(std::chrono::seconds deadline) {
   if (pid_ <= 0)
     return 0;
-  ::kill(pid_, SIGTERM);
+  int result = stop_process(pid_, deadline);
+  pid_ = -1;
+  return result;
+}
+
+std::string managed_daemon::log_tail(size_t lines) const {
+  return file_tail(log_path_, lines);
+}
+
+pid_t spawn_logged(const std::vector<std::string>& argv,
+                   const std::string& log_path) {
+  std::vector<const char*> args;
+  for (const auto& a : argv)
+    args.push_back(a.c_str());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0)
+    throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(args[0], const_cast<char* const*>(args.data()));
+    _exit(127);
+  }
+  return pid;
+}
+
+start_state wait_started(pid_t pid, const std::function<bool()>& ready,
+                         std::chrono::seconds deadline) {
+  bool exited = false;
+  bool up = test::poll_until(
+      [&] {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+          exited = true;
+          return true;
+        }
+        return ready();
+      },
+      deadline);
+  return exited ? start_state::exited
+         : up   ? start_state::up
+                : start_state::timeout;
+}
+
+int stop_process(pid_t pid, std::chrono::seconds deadline) {
+  ::kill(pid, SIGTERM);
   int result = -1;
   bool done = test::poll_until(
       [&] {
         int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) != pid_)
+        if (waitpid(pid, &status, WNOHANG) != pid)
           return false;
         result = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
         return true;
       },
       deadline);
   if (!done) {
-    ::kill(pid_, SIGKILL);
+    ::kill(pid, SIGKILL);
     int status = 0;
-    waitpid(pid_, &status, 0);
+    waitpid(pid, &status, 0);
     result = -1;
   }
-  pid_ = -1;
   return result;
 }
 
-std::string managed_daemon::log_tail(size_t lines) const {
-  auto text = test::read_file(log_path_);
+std::string file_tail(const std::string& path, size_t lines) {
+  auto text = test::read_file(path);
   size_t pos = text.size();
   for (size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -15,11 +16,15 @@
 namespace regevent::bench {
 
 /// A regeventd the harness starts itself: fork/exec with a generated
-/// configuration, a fresh SQLite database in `dir`, port 0 read back from
+/// configuration, a fresh SQLite database in `dir` (or `database_url`, a
+/// fresh PostgreSQL database the harness created), port 0 read back from
 /// --port-file. Restartable with another configuration (backlog).
 class managed_daemon {
 public:
-  managed_daemon(std::string binary, std::string dir, std::string extra_yaml);
+  /// `extra_yaml` is merged into the generated configuration; it may set
+  /// anything but `listen` and `database.url` (throws otherwise).
+  managed_daemon(std::string binary, std::string dir, std::string extra_yaml,
+                 std::string database_url = {});
   ~managed_daemon();
 
   /// The configuration `start` gives the daemon: also what the SQLite
@@ -40,8 +45,13 @@ public:
   uint16_t port() const {
     return port_;
   }
+  /// The SQLite file; empty on PostgreSQL.
   const std::string& database_path() const {
     return db_path_;
+  }
+  /// `sqlite://FILE` or the PostgreSQL URL the daemon was given.
+  const std::string& database_url() const {
+    return db_url_;
   }
   const std::string& config_text() const {
     return config_text_;
@@ -54,6 +64,7 @@ private:
   std::string dir_;
   std::string extra_yaml_;
   std::string db_path_;
+  std::string db_url_;
   std::string config_path_;
   std::string log_path_;
   std::string port_file_;
@@ -61,6 +72,26 @@ private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
+
+/// fork/exec of `argv` (argv[0]: the binary's path) with its stdout and
+/// stderr appended to `log_path`. Returns the child's PID.
+pid_t spawn_logged(const std::vector<std::string>& argv,
+                   const std::string& log_path);
+
+enum class start_state { up, exited, timeout };
+
+/// Waits until `ready()` holds, the child exits (it is then reaped) or
+/// `deadline` passes.
+start_state wait_started(pid_t pid, const std::function<bool()>& ready,
+                         std::chrono::seconds deadline);
+
+/// SIGTERM to a child process, then waits for it (SIGKILL past
+/// `deadline`). Returns its exit status, -signal, or -1 when it had to be
+/// killed.
+int stop_process(pid_t pid, std::chrono::seconds deadline);
+
+/// The last `lines` lines of a file (a child's log), for failure reports.
+std::string file_tail(const std::string& path, size_t lines);
 
 /// Memory of a process from /proc/PID/status, in KiB (0 when unknown).
 struct memory_kib {

@@ -40,6 +40,12 @@ struct load_plan {
   double rate = 0;
   /// Threads running the client's io_context.
   size_t threads = 1;
+  /// Whether the answers are regevent's (`{"accepted": N, "duplicates":
+  /// M, ...}`, checked against what was sent). False for a peer that
+  /// answers every POST 200 with an empty body, as Harbor does: any 2xx
+  /// then acknowledges the delivery, and only the database can tell
+  /// whether it was handled.
+  bool regevent_answers = true;
 };
 
 /// What the senders saw.

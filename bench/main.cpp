@@ -7,6 +7,8 @@
 #include "bench/check.hpp"
 #include "bench/daemon.hpp"
 #include "bench/load.hpp"
+#include "bench/peer.hpp"
+#include "bench/postgres.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 
@@ -28,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <soci/soci.h>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +64,9 @@ struct options {
   unsigned drain_timeout_s = 900;
   bool with_ceiling = false;
   uint64_t ceiling_events = 50'000;
+  std::string database;
+  std::string with_peer;
+  double peer_quiet_s = 2;
 };
 
 /// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
@@ -115,13 +121,125 @@ std::string machine_line() {
   return out.str();
 }
 
-std::string environment_line(const options& o, const std::string& binary) {
+std::string environment_line(const options& o, const std::string& binary,
+                             const std::string& database) {
   std::ostringstream out;
   out << machine_line() << " Client: " << o.threads << " io thread(s). Daemon: "
-      << (o.url.empty() ? binary + " (started by the harness, fresh SQLite)"
-                        : o.url + " (external)")
+      << (o.url.empty()
+              ? binary + " (started by the harness, fresh "
+                    + (database.empty() ? std::string("SQLite")
+                                        : "PostgreSQL database " + database)
+                    + ")"
+              : o.url + " (external)")
       << ".";
   return out.str();
+}
+
+/// Size of the PostgreSQL database at `url`, in bytes (0 when unknown).
+uint64_t postgresql_bytes(const std::string& url) {
+  try {
+    soci::session sql;
+    open_database(sql, url);
+    long long bytes = 0;
+    sql << "SELECT pg_database_size(current_database())", soci::into(bytes);
+    return static_cast<uint64_t>(bytes);
+  } catch (const std::exception& e) {
+    std::cerr << "regevent-bench: database size: " << e.what() << "\n";
+    return 0;
+  }
+}
+
+/// What a side-by-side report puts on regevent's line.
+struct regevent_line {
+  double ack_per_s = 0;
+  double end_to_end_per_s = 0;
+  latency_summary latency;
+  double cpu_us_per_event = 0;
+};
+
+/// The target of the peer comparison: one regevent instance on PostgreSQL
+/// at least this many times the peer's pulls/s end to end, counts exact.
+constexpr double peer_target_ratio = 10;
+
+std::string ratio_text(double a, double b) {
+  return b > 0 ? fixed(a / b, 1) + " ×" : "–";
+}
+
+/// The side-by-side table (regevent, the peer, and their ratio) and the
+/// peer's own check; the JSON gets `peer` and `peer_comparison`.
+std::string peer_section(json& report, const regevent_line& rv,
+                         const check_result& check, const peer_result& p,
+                         const std::string& regevent_db,
+                         const std::string& peer_db, uint64_t peak_rss_kib) {
+  const auto& t = check.tally;
+  std::ostringstream md;
+  md << "Side by side on one PostgreSQL cluster: regevent (database `"
+     << regevent_db << "`) ran first and was stopped, then the "
+     << "harbor-v1-style peer (database `" << peer_db
+     << "`) got the same workload with the same senders. The peer answers "
+        "200 before it writes; its end to end is access_log rows over the "
+        "time until its database stopped changing.\n\n"
+        "| | ack /s | ack p50 | ack p99 | end to end /s | pulls expected "
+        "→ counted | lost | counted twice | access-log rows (expected) | "
+        "CPU / event | peak RSS | check |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  md << "| regevent | " << fixed(rv.ack_per_s, 0) << " | "
+     << fixed(rv.latency.p50_ms, 2) << " ms | " << fixed(rv.latency.p99_ms, 2)
+     << " ms | " << fixed(rv.end_to_end_per_s, 0) << " | " << t.expected
+     << " → " << t.counted << " | " << t.lost << " | " << t.extra << " | "
+     << t.access_log_rows << " | " << fixed(rv.cpu_us_per_event, 0) << " µs | "
+     << fixed(static_cast<double>(peak_rss_kib) / 1024.0, 1) << " MiB | "
+     << (check.ok() ? "PASSED" : "**FAILED**") << " |\n";
+  bool peer_exact = p.lost_pulls == 0 && p.extra_pulls == 0
+                    && p.access_log_rows == p.expected_access_log;
+  md << "| harbor-v1-style peer | " << fixed(p.ack_per_s, 0) << " | "
+     << fixed(p.latency.p50_ms, 2) << " ms | " << fixed(p.latency.p99_ms, 2)
+     << " ms | " << fixed(p.end_to_end_per_s, 0)
+     << (p.settled ? "" : " (not settled)") << " | " << p.expected_pulls
+     << " → " << p.counted_pulls << " | " << p.lost_pulls << " | "
+     << p.extra_pulls << " | " << p.access_log_rows << " ("
+     << p.expected_access_log << ") | " << fixed(p.cpu_us_per_event, 0)
+     << " µs | " << fixed(static_cast<double>(p.peak_rss_kib) / 1024.0, 1)
+     << " MiB | " << (peer_exact ? "exact" : "**not exact**") << " |\n";
+  md << "| regevent / peer | " << ratio_text(rv.ack_per_s, p.ack_per_s) << " | "
+     << ratio_text(rv.latency.p50_ms, p.latency.p50_ms) << " | "
+     << ratio_text(rv.latency.p99_ms, p.latency.p99_ms) << " | **"
+     << ratio_text(rv.end_to_end_per_s, p.end_to_end_per_s)
+     << "** | | | | | | | |\n\n";
+  double e2e_ratio
+      = p.end_to_end_per_s > 0 ? rv.end_to_end_per_s / p.end_to_end_per_s : 0;
+  bool met = check.ok() && e2e_ratio >= peer_target_ratio;
+  md << "Target: regevent ≥ " << fixed(peer_target_ratio, 0)
+     << " × the peer's pulls/s end to end with exact counts: "
+     << (met ? "met" : "**missed**") << " (" << fixed(e2e_ratio, 1)
+     << " ×, regevent check " << (check.ok() ? "PASSED" : "FAILED")
+     << ").\n\nThe peer's check (its shortfalls are reported, they do not "
+        "fail the run):\n\n| check | expected | actual | |\n"
+        "|---|---|---|---|\n";
+  for (const auto& i : p.check.items)
+    md << "| " << i.what << " | " << i.expected << " | " << i.actual << " | "
+       << (i.ok ? "ok" : "**WRONG**") << " |\n";
+  report["peer"] = to_json(p);
+  report["peer"]["database"] = peer_db;
+  report["peer_comparison"]
+      = {{"regevent",
+          {{"ack_per_s", rv.ack_per_s},
+           {"end_to_end_per_s", rv.end_to_end_per_s},
+           {"latency", to_json(rv.latency)},
+           {"expected_pulls", t.expected},
+           {"counted_pulls", t.counted},
+           {"lost_pulls", t.lost},
+           {"extra_pulls", t.extra},
+           {"access_log_rows", t.access_log_rows},
+           {"check_passed", check.ok()}}},
+         {"ack_ratio", p.ack_per_s > 0 ? rv.ack_per_s / p.ack_per_s : 0},
+         {"end_to_end_ratio", e2e_ratio},
+         {"p99_ratio",
+          p.latency.p99_ms > 0 ? rv.latency.p99_ms / p.latency.p99_ms : 0},
+         {"peer_exact", peer_exact},
+         {"target_ratio", peer_target_ratio},
+         {"target_met", met}};
+  return md.str();
 }
 
 /// A fresh directory under `base` (empty: $TMPDIR) for the daemon's and
@@ -440,17 +558,47 @@ int run(const options& o, const std::string& command) {
       = sc == "parallel" ? sc + "-" + std::to_string(senders) : sc;
   if (sc == "ceiling")
     return run_ceiling_scenario(o, command, w, events, binary);
+  if (!o.database.empty() && !is_postgresql_url(o.database))
+    throw std::runtime_error("--database takes a postgresql:// URL");
+  if (!o.database.empty() && !o.url.empty())
+    throw std::runtime_error("--database starts regevent on PostgreSQL; "
+                             "against --url give --db postgresql://... "
+                             "for the check");
+  if (!o.with_peer.empty()) {
+    if (o.database.empty())
+      throw std::runtime_error("--with-peer needs --database: the peer "
+                               "runs on PostgreSQL, on regevent's cluster");
+    if (sc != "serial" && sc != "parallel" && sc != "mix")
+      throw std::runtime_error("--with-peer runs with serial, parallel or "
+                               "mix (a count of events, closed loop)");
+    if (access(o.with_peer.c_str(), X_OK) != 0)
+      throw std::runtime_error("--with-peer " + o.with_peer
+                               + ": no executable there (build it with "
+                                 "bash /work/shared/peer/harbor-v1-style/"
+                                 "build.sh)");
+    if (!o.token.empty())
+      std::cerr << "regevent-bench: the peer checks no token\n";
+  }
 
   // Declared before the daemon, so that the daemon is gone (killed if it
-  // still runs) before its directory is removed, also when a run throws.
+  // still runs) before its directory and its database are removed, also
+  // when a run throws.
   work_dir_guard dir_guard{{}, o.keep};
+  std::unique_ptr<fresh_database> pg;
+  /// pg_database_size of the empty database (a copy of template1).
+  uint64_t pg_empty_bytes = 0;
   std::unique_ptr<managed_daemon> daemon;
   std::string dir;
   endpoint ep;
   /// Further instances of a multi-instance run (`--url a,b,c`).
   std::vector<std::pair<std::string, uint16_t>> also;
   pid_t pid = o.pid;
-  std::string db = o.db;
+  /// The SQLite file (sizes are reported for it), and the database the
+  /// check reads: `sqlite://FILE` or a PostgreSQL URL.
+  std::string db = is_postgresql_url(o.db) ? std::string{} : o.db;
+  std::string db_url = o.db.empty()              ? std::string{}
+                       : is_postgresql_url(o.db) ? o.db
+                                                 : "sqlite://" + o.db;
   // --with-ceiling measures SQLite before the daemon starts, not after it
   // stops: the ceiling then never shares the two cores or the disk with a
   // daemon (nor with the checkpoints and writeback of one that just
@@ -463,7 +611,13 @@ int run(const options& o, const std::string& command) {
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
-    daemon = std::make_unique<managed_daemon>(binary, dir, extra);
+    if (!o.database.empty()) {
+      pg = std::make_unique<fresh_database>(o.database, "bench_" + w.run_tag,
+                                            o.keep);
+      pg_empty_bytes = postgresql_bytes(pg->url());
+    }
+    daemon = std::make_unique<managed_daemon>(binary, dir, extra,
+                                              pg ? pg->url() : std::string{});
     if (o.with_ceiling)
       ceiling = measure_ceiling(dir, daemon->config_for(sc == "backlog"),
                                 o.ceiling_events, w);
@@ -471,6 +625,7 @@ int run(const options& o, const std::string& command) {
     ep.port = daemon->port();
     pid = daemon->pid();
     db = daemon->database_path();
+    db_url = daemon->database_url();
   } else {
     if (sc == "backlog")
       throw std::runtime_error("backlog restarts the daemon: it cannot run "
@@ -492,7 +647,7 @@ int run(const options& o, const std::string& command) {
       // REGEVENT_* variables. Beside its database when --db names it, so
       // that the ceiling writes to the same disk.
       auto base = o.work_dir;
-      if (base.empty() && !o.db.empty())
+      if (base.empty() && !db.empty())
         base = std::filesystem::absolute(o.db).parent_path().string();
       dir_guard.path = make_work_dir(base);
       ceiling = measure_ceiling(dir_guard.path, {}, o.ceiling_events, w);
@@ -507,7 +662,7 @@ int run(const options& o, const std::string& command) {
       text += " (" + fixed(v / ceiling->rows_per_s(), 3) + " × ceiling)";
     return text;
   };
-  auto environment = environment_line(o, binary);
+  auto environment = environment_line(o, binary, pg ? pg->name() : "");
   std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
             << (dir.empty() ? o.url : dir) << "\n";
 
@@ -531,6 +686,7 @@ int run(const options& o, const std::string& command) {
   load_result main_load;
   uint64_t peak_rss_kib = 0;
   auto drain_timeout = std::chrono::seconds(o.drain_timeout_s);
+  regevent_line rv;
 
   describe_run(report, sc, command, w);
   report["senders"] = senders;
@@ -567,6 +723,11 @@ int run(const options& o, const std::string& command) {
     report["posts_per_s"] = posts;
     report["accepted_per_s"] = accepted;
     report["end_to_end_per_s"] = e2e;
+    rv.ack_per_s = accepted;
+    rv.end_to_end_per_s = e2e;
+    rv.latency = lat;
+    if (report.contains("daemon_cpu_us_per_event"))
+      rv.cpu_us_per_event = report["daemon_cpu_us_per_event"].get<double>();
     report["load_seconds"] = main_load.seconds();
     report["end_to_end_seconds"] = e2e_s;
     rows.push_back({"POSTs answered",
@@ -837,6 +998,11 @@ int run(const options& o, const std::string& command) {
   peak_rss_kib = std::max({peak_rss_kib, mon->peak_rss_kib(), mem.hwm});
   uint64_t db_file = db.empty() ? 0 : file_bytes(db);
   uint64_t wal_file = db.empty() ? 0 : file_bytes(db + "-wal");
+  // What the run added: an empty database is already ~7 MiB.
+  if (is_postgresql_url(db_url)) {
+    auto bytes = postgresql_bytes(db_url);
+    db_file = bytes - std::min(pg_empty_bytes, bytes);
+  }
   uint64_t db_bytes = db_file + wal_file;
   mon->stop();
   double per_million = all.acknowledged.events == 0
@@ -846,7 +1012,12 @@ int run(const options& o, const std::string& command) {
                                  * 1e6;
   if (pid > 0)
     rows.push_back({"daemon peak RSS (VmHWM)", mib(peak_rss_kib), "", ""});
-  if (db_bytes > 0)
+  if (db_bytes > 0 && db.empty())
+    rows.push_back(
+        {"PostgreSQL database size per million events (pg_database_size "
+         "growth)",
+         fixed(per_million / (1 << 20), 0) + " MiB", "", ""});
+  else if (db_bytes > 0)
     rows.push_back({"database size (db + wal) per million events",
                     fixed(per_million / (1 << 20), 0) + " MiB (db "
                         + fixed(static_cast<double>(db_file) / (1 << 20), 0)
@@ -877,9 +1048,9 @@ int run(const options& o, const std::string& command) {
   sections.push_back(counters_md);
 
   // The correctness check: a fast wrong run is a failed run.
-  auto check = db.empty()
+  auto check = db_url.empty()
                    ? check_answers(all)
-                   : check_database(db, w, all, std::chrono::seconds(30));
+                   : check_database(db_url, w, all, std::chrono::seconds(30));
   for (auto& item : extra_checks.items)
     check.items.push_back(item);
   if (daemon) {
@@ -894,6 +1065,41 @@ int run(const options& o, const std::string& command) {
     report["first_problem"] = all.first_problem;
     std::cerr << "regevent-bench: first problem: " << all.first_problem << "\n";
   }
+  // The peer, on the same cluster, after regevent stopped: the same
+  // workload (seed, senders, events) against a database of its own.
+  std::string peer_title;
+  std::string peer_error;
+  if (!o.with_peer.empty()) {
+    auto regevent_db = pg->name();
+    // Out of the way (unless --keep): the peer should not share the
+    // cluster's cache and checkpoints with regevent's rows.
+    if (!o.keep)
+      pg->drop();
+    fresh_database peer_db(o.database, "bench_" + w.run_tag + "_peer", o.keep);
+    peer_plan pp;
+    pp.binary = o.with_peer;
+    pp.dir = dir;
+    pp.database_url = peer_db.url();
+    pp.load = plan;
+    pp.load.deliveries = events;
+    pp.quiet = std::chrono::milliseconds(
+        static_cast<long long>(o.peer_quiet_s * 1000));
+    pp.timeout = drain_timeout;
+    peer_title = " vs harbor-v1-style peer";
+    try {
+      auto p = run_peer(pp, w);
+      sections.insert(sections.begin(),
+                      peer_section(report, rv, check, p, regevent_db,
+                                   peer_db.name(), peak_rss_kib));
+    } catch (const std::exception& e) {
+      // regevent's results stand; the comparison asked for is missing,
+      // which fails the run (exit status 1) without hiding them.
+      peer_error = e.what();
+      report["peer_error"] = peer_error;
+      sections.insert(sections.begin(), "**The peer did not run to the end**: "
+                                            + peer_error + "\n");
+    }
+  }
   report["check"] = to_json(check);
   report["load_average_end"] = load_average();
   report["cpu_pressure_end"] = cpu_pressure();
@@ -902,7 +1108,8 @@ int run(const options& o, const std::string& command) {
     add_ceiling_ratios(report, ceiling->rows_per_s());
   auto title = label + " — " + std::to_string(all.acknowledged.events)
                + " events, " + std::to_string(senders) + " sender"
-               + (senders == 1 ? "" : "s") + ", workload " + w.kind;
+               + (senders == 1 ? "" : "s") + ", workload " + w.kind
+               + (pg ? ", PostgreSQL" : "") + peer_title;
   auto text
       = markdown(title, command,
                  environment + " Load average at the end " + load_average()
@@ -912,6 +1119,10 @@ int run(const options& o, const std::string& command) {
   std::cout << text << "\nResults: " << json_path << "\n         " << md_path
             << "\n"
             << (check.ok() ? "PASSED" : "FAILED") << "\n";
+  if (!peer_error.empty()) {
+    std::cout << "PEER FAILED: " << peer_error << "\n";
+    return 1;
+  }
   return check.ok() ? 0 : 1;
 }
 
@@ -946,14 +1157,28 @@ int main(int argc, char** argv) {
                  "sharing one database: senders are spread over them and "
                  "their counters summed");
   app.add_option("--db", o.db,
-                 "with --url: its SQLite file, for the correctness check");
+                 "with --url: its SQLite file or PostgreSQL URL, for the "
+                 "correctness check");
   app.add_option("--pid", o.pid, "with --url: its process id, for RSS");
   app.add_option("--token", o.token, "notify bearer token");
   app.add_option("--daemon", o.daemon,
                  "regeventd binary (default: the one built with the bench, "
                  "or $REGEVENTD)");
   app.add_option("--extra-config", o.extra_config,
-                 "YAML appended to the generated daemon configuration");
+                 "YAML merged into the generated daemon configuration "
+                 "(anything but listen and database.url)");
+  app.add_option("--database", o.database,
+                 "start regevent on PostgreSQL: an admin URL "
+                 "(postgresql://user@host:port/db) of a cluster where the "
+                 "harness creates and drops database bench_<run>");
+  app.add_option("--with-peer", o.with_peer,
+                 "also run the harbor-v1-style peer binary at PATH with the "
+                 "same workload on the --database cluster, after regevent, "
+                 "and report both side by side");
+  app.add_option("--peer-settle", o.peer_quiet_s,
+                 "seconds the peer's counts must stay unchanged to count "
+                 "as settled")
+      ->check(CLI::PositiveNumber);
   app.add_option("--work-dir", o.work_dir,
                  "where the daemon's database goes (default $TMPDIR)");
   app.add_flag("--keep", o.keep, "keep the daemon's directory");

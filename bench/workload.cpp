@@ -230,6 +230,11 @@ std::string repository_name(const workload_options& w, uint32_t index) {
   return w.project + buf;
 }
 
+std::string manifest_digest(const workload_options& w, uint32_t index,
+                            uint32_t version) {
+  return digest_of(index, version, std::stoull(w.run_tag, nullptr, 16));
+}
+
 struct generator::impl {
   impl(const workload_options& o, uint32_t s)
       : opt(o),

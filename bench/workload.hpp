@@ -75,6 +75,11 @@ struct ledger {
 /// Name of repository `index` of a run.
 std::string repository_name(const workload_options& w, uint32_t index);
 
+/// Digest of version `version` (tag `v<version>`) of repository `index`, as
+/// every event of the run names it (pulls of a fresh run: version 1).
+std::string manifest_digest(const workload_options& w, uint32_t index,
+                            uint32_t version);
+
 /// Makes the deliveries of one sender: unique ids, real envelope shapes
 /// (Distribution's 3-space-indented JSON, one event per POST, references
 /// included), Zipf-skewed repositories. Not thread-safe: one per sender.
