@@ -49,9 +49,9 @@ struct ingest_request {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {
-  return f(x.id, x.time, x.received, x.action, x.repository, x.tag, x.digest,
-           x.media_type, x.size, x.method, x.user_agent, x.actor, x.client_addr,
-           x.source_addr, x.raw);
+  return f(x.id, x.seq, x.time, x.received, x.action, x.repository, x.tag,
+           x.digest, x.media_type, x.size, x.method, x.user_agent, x.actor,
+           x.client_addr, x.source_addr, x.raw);
 }
 
 template<class Inspector>

@@ -184,6 +184,7 @@ void commit_appends(self_ptr self,
   auto& st = self->state;
   auto started = std::chrono::steady_clock::now();
   std::vector<std::vector<bool>> fresh(appends.size());
+  std::vector<std::vector<long long>> seqs(appends.size());
   auto committed = st.conn.run([&](writer_stores& w, database& db) {
     auto expires = now_us()
                    + std::chrono::duration_cast<std::chrono::microseconds>(
@@ -193,7 +194,7 @@ void commit_appends(self_ptr self,
     for (size_t i = 0; i < appends.size(); ++i)
       w.journal.append(appends[i].events,
                        appends[i].claim ? st.cfg.instance_id : std::string{},
-                       expires, fresh[i]);
+                       expires, fresh[i], &seqs[i]);
     tx.commit();
     return true;
   });
@@ -212,6 +213,7 @@ void commit_appends(self_ptr self,
     for (size_t j = 0; j < events.size(); ++j) {
       if (fresh[i][j]) {
         events[j].raw.clear();
+        events[j].seq = seqs[i][j];
         accepted.push_back(std::move(events[j]));
       }
     }

@@ -138,7 +138,9 @@ check_result check_database(const std::string& db_url,
              "event_id LIKE :p",
              ids));
   add(r, "effect completion marks", l.effect_marks,
-      scalar(sql, "SELECT COUNT(*) FROM event_effects WHERE event_id LIKE :p",
+      scalar(sql,
+             "SELECT COUNT(*) FROM effect_marks m JOIN events e ON e.seq = "
+             "m.event_seq WHERE e.id LIKE :p",
              ids));
   add(r, "dead letters", 0,
       scalar(sql, "SELECT COUNT(*) FROM dead_letters WHERE event_id LIKE :p",

@@ -58,7 +58,7 @@ struct ledger {
   uint64_t pulls_head = 0;
   uint64_t pulls_by_digest = 0;
   uint64_t deletes = 0;
-  /// Completion marks (event_effects rows) the daemon must write.
+  /// Completion marks (effect_marks rows) the daemon must write.
   uint64_t effect_marks = 0;
   /// Counted pulls (GET; HEAD is not counted under head_requests: touch)
   /// per repository index.

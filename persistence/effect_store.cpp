@@ -11,16 +11,17 @@
 namespace regevent {
 
 /// Completion marks, inserted for a whole batch at once; the database
-/// reports back the ids it inserted, which are the events not applied
+/// reports back the seqs it inserted, which are the events not applied
 /// before. A mark that exists is skipped atomically by `ON CONFLICT DO
 /// NOTHING`, so that two instances racing on one event apply it once.
 struct effect_store::marks {
   explicit marks(soci::session& sql)
-      : insert(sql, "INSERT INTO event_effects (event_id, effect, applied_at)",
-               {column_type::text, column_type::text, column_type::integer},
-               "ON CONFLICT (event_id, effect) DO NOTHING", "event_id") {}
+      : insert(sql, "INSERT INTO effect_marks (event_seq, effect, applied_at)",
+               {column_type::integer, column_type::text, column_type::integer},
+               "ON CONFLICT (event_seq, effect) DO NOTHING", "event_seq",
+               {column_type::integer}) {}
   multi_row_insert insert;
-  std::vector<std::string> inserted;
+  std::vector<long long> inserted;
 };
 
 effect_store::effect_store(database& db, effect_kind effect)
@@ -34,31 +35,36 @@ void effect_store::apply(const std::vector<const effect_input*>& batch,
     marks_ = std::make_unique<marks>(db_.session());
   applied.assign(batch.size(), false);
   auto now = now_us();
-  // Marks are taken in event-id order: one lock order for every
-  // transaction, so that instances sharing PostgreSQL cannot deadlock.
-  // An event twice in one batch is applied at most once (its first place).
+  for (const auto* p : batch)
+    if (p->event.seq <= 0)
+      throw std::logic_error("effect " + effect_ + " for event " + p->event.id
+                             + " that has no journal seq");
+  // Marks are taken in seq order: one lock order for every transaction, so
+  // that instances sharing PostgreSQL cannot deadlock, and appended at the
+  // right edge of the marks' key. An event twice in one batch is applied
+  // at most once (its first place).
   std::vector<size_t> order(batch.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return batch[a]->event.id < batch[b]->event.id;
+    return batch[a]->event.seq < batch[b]->event.seq;
   });
   order.erase(std::unique(order.begin(), order.end(),
                           [&](size_t a, size_t b) {
-                            return batch[a]->event.id == batch[b]->event.id;
+                            return batch[a]->event.seq == batch[b]->event.seq;
                           }),
               order.end());
   for (auto i : order)
-    marks_->insert.text(batch[i]->event.id).text(effect_).integer(now);
+    marks_->insert.integer(batch[i]->event.seq).text(effect_).integer(now);
   auto& inserted = marks_->inserted;
   inserted.clear();
-  marks_->insert.execute(&inserted);
+  marks_->insert.execute(nullptr, &inserted);
   std::sort(inserted.begin(), inserted.end());
   std::vector<const effect_input*> fresh;
   fresh.reserve(inserted.size());
   for (auto i : order) {
     if (std::binary_search(inserted.begin(), inserted.end(),
-                           batch[i]->event.id)) {
+                           batch[i]->event.seq)) {
       applied[i] = true;
       fresh.push_back(batch[i]);
     }

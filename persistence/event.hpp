@@ -24,6 +24,10 @@ bool parse_rfc3339(const std::string& text, timestamp_us& out);
 /// plus the raw JSON for audit and replay.
 struct event_record {
   std::string id;
+  /// The journal's sequence number, set once the event is journaled (0
+  /// before): it orders the journal and keys the effect marks, which are
+  /// then appended in key order instead of scattered by the random ids.
+  long long seq = 0;
   /// The registry's event time, or the receive time when it sent none.
   timestamp_us time = 0;
   timestamp_us received = 0;

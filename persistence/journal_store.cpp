@@ -2,35 +2,50 @@
 
 #include "persistence/database.hpp"
 
+#include "persistence/multi_row.hpp"
 #include "persistence/rows.hpp"
 
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 namespace regevent {
 
+namespace {
+
+constexpr const char* journal_insert_head
+    = "INSERT INTO events (id, received_at, event_time, action, repository, "
+      "tag, digest, media_type, size, method, user_agent, actor, "
+      "client_addr, source_addr, raw, claimed_by, claim_expires)";
+constexpr const char* journal_insert_tail = "ON CONFLICT (id) DO NOTHING";
+
+} // namespace
+
 const char* journal_insert_sql() {
-  return "INSERT INTO events (id, received_at, event_time, action, "
-         "repository, tag, digest, media_type, size, method, user_agent, "
-         "actor, client_addr, source_addr, raw, claimed_by, claim_expires) "
-         "VALUES (:id, :received, :time, :action, :repository, :tag, "
-         ":digest, :media_type, :size, :method, :user_agent, :actor, "
-         ":client_addr, :source_addr, :raw, :claimed_by, :claim_expires) "
-         "ON CONFLICT (id) DO NOTHING";
+  static const std::string one_row
+      = std::string(journal_insert_head)
+        + " VALUES (:id, :received, :time, :action, :repository, :tag, "
+          ":digest, :media_type, :size, :method, :user_agent, :actor, "
+          ":client_addr, :source_addr, :raw, :claimed_by, :claim_expires) "
+        + journal_insert_tail;
+  return one_row.c_str();
 }
 
 struct journal_store::impl {
-  explicit impl(database& db) : db(db), sql(db.session()) {
-    insert
-        = (sql.prepare << journal_insert_sql(), soci::use(row.id),
-           soci::use(received), soci::use(time), soci::use(row.action),
-           soci::use(row.repository), soci::use(row.tag), soci::use(row.digest),
-           soci::use(row.media_type), soci::use(size), soci::use(row.method),
-           soci::use(row.user_agent), soci::use(row.actor),
-           soci::use(row.client_addr), soci::use(row.source_addr),
-           soci::use(row.raw), soci::use(owner), soci::use(expires));
+  explicit impl(database& db)
+      : db(db),
+        sql(db.session()),
+        insert(sql, journal_insert_head,
+               {column_type::text, column_type::integer, column_type::integer,
+                column_type::text, column_type::text, column_type::text,
+                column_type::text, column_type::text, column_type::integer,
+                column_type::text, column_type::text, column_type::text,
+                column_type::text, column_type::text, column_type::text,
+                column_type::text, column_type::integer},
+               journal_insert_tail, "id, seq",
+               {column_type::text, column_type::integer}) {
     update = (sql.prepare << "UPDATE events SET status = :status, "
                              "reason = :reason, finished_at = :now, "
                              "claimed_by = '' WHERE id = :id",
@@ -40,12 +55,13 @@ struct journal_store::impl {
 
   database& db;
   soci::session& sql;
+  /// Appends report back the ids they inserted, with their seq.
+  multi_row_insert insert;
+  std::vector<std::string> inserted_ids;
+  std::vector<long long> inserted_seqs;
   // Bound variables of the prepared statements.
-  event_record row;
-  long long received = 0, time = 0, size = 0, expires = 0, now = 0;
-  std::string owner;
+  long long now = 0;
   status_update upd;
-  soci::statement insert{sql};
   soci::statement update{sql};
 };
 
@@ -56,19 +72,46 @@ journal_store::~journal_store() = default;
 
 void journal_store::append(const std::vector<event_record>& events,
                            const std::string& claim_owner,
-                           timestamp_us claim_expires,
-                           std::vector<bool>& fresh) {
+                           timestamp_us claim_expires, std::vector<bool>& fresh,
+                           std::vector<long long>* seqs) {
   auto& d = *impl_;
   fresh.assign(events.size(), false);
-  d.owner = claim_owner;
-  d.expires = claim_owner.empty() ? 0 : claim_expires;
-  for (size_t i = 0; i < events.size(); ++i) {
-    d.row = events[i];
-    d.received = d.row.received;
-    d.time = d.row.time;
-    d.size = d.row.size;
-    d.insert.execute(true);
-    fresh[i] = d.insert.get_affected_rows() == 1;
+  if (seqs)
+    seqs->assign(events.size(), 0);
+  long long expires = claim_owner.empty() ? 0 : claim_expires;
+  for (const auto& e : events)
+    d.insert.text(e.id)
+        .integer(e.received)
+        .integer(e.time)
+        .text(e.action)
+        .text(e.repository)
+        .text(e.tag)
+        .text(e.digest)
+        .text(e.media_type)
+        .integer(e.size)
+        .text(e.method)
+        .text(e.user_agent)
+        .text(e.actor)
+        .text(e.client_addr)
+        .text(e.source_addr)
+        .text(e.raw)
+        .text(claim_owner)
+        .integer(expires);
+  d.inserted_ids.clear();
+  d.inserted_seqs.clear();
+  d.insert.execute(&d.inserted_ids, &d.inserted_seqs);
+  // The first delivery of an id in the batch is the one journaled.
+  std::unordered_map<std::string, long long> inserted;
+  for (size_t i = 0; i < d.inserted_ids.size(); ++i)
+    inserted.emplace(std::move(d.inserted_ids[i]), d.inserted_seqs[i]);
+  for (size_t i = 0; i < events.size() && !inserted.empty(); ++i) {
+    auto it = inserted.find(events[i].id);
+    if (it == inserted.end())
+      continue;
+    fresh[i] = true;
+    if (seqs)
+      (*seqs)[i] = it->second;
+    inserted.erase(it);
   }
 }
 
@@ -174,7 +217,8 @@ void claim_where(database& db, const std::string& candidates,
     x.actor = text_at(r, 11);
     x.client_addr = text_at(r, 12);
     x.source_addr = text_at(r, 13);
-    rows.emplace_back(int_at(r, 14), std::move(x));
+    x.seq = int_at(r, 14);
+    rows.emplace_back(x.seq, std::move(x));
   }
 }
 
@@ -277,7 +321,7 @@ journal_store::step_over_finished(long long cursor, timestamp_us cutoff,
   // every finished row, compacted or not.
   const std::string rows
       = std::string(finished_in_range) + (forget ? "" : " AND raw <> ''");
-  sql << "DELETE FROM event_effects WHERE event_id IN (SELECT id FROM "
+  sql << "DELETE FROM effect_marks WHERE event_seq IN (SELECT seq FROM "
          "events WHERE "
              + rows + ")",
       soci::use(cursor, "lo"), soci::use(hi, "hi");

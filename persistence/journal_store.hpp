@@ -15,9 +15,10 @@ namespace regevent {
 
 class database;
 
-/// The statement `journal_store::append` runs for each event, with its
-/// parameters in this order: id, received, time, action, repository, tag,
-/// digest, media_type, size, method, user_agent, actor, client_addr,
+/// The one-row form of the INSERT `journal_store::append` runs (it writes
+/// many rows per statement, with these columns and conflict clause), with
+/// its parameters in this order: id, received, time, action, repository,
+/// tag, digest, media_type, size, method, user_agent, actor, client_addr,
 /// source_addr, raw, claimed_by, claim_expires. Public so that the
 /// benchmark's SQLite ceiling inserts exactly the journal's rows.
 const char* journal_insert_sql();
@@ -31,11 +32,13 @@ public:
   ~journal_store();
 
   /// Inserts each event whose id is not journaled yet. `fresh[i]` tells
-  /// whether `events[i]` was new. A non-empty `claim_owner` claims the new
-  /// rows for this instance until `claim_expires`.
+  /// whether `events[i]` was new (the first of an id twice in `events` is),
+  /// and `(*seqs)[i]` its journal seq (0 when not new). A non-empty
+  /// `claim_owner` claims the new rows for this instance until
+  /// `claim_expires`.
   void append(const std::vector<event_record>& events,
               const std::string& claim_owner, timestamp_us claim_expires,
-              std::vector<bool>& fresh);
+              std::vector<bool>& fresh, std::vector<long long>* seqs = nullptr);
 
   /// Sets status and reason; releases the claim.
   void update_status(const std::vector<status_update>& updates,

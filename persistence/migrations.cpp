@@ -11,8 +11,9 @@ namespace regevent {
 namespace {
 
 /// One schema step. `{pk}` stands for the dialect's auto-increment primary
-/// key; a statement that starts with `{sqlite}` runs on SQLite only (its
-/// storage layout has no PostgreSQL counterpart).
+/// key, `{without_rowid}` for SQLite's table option (nothing on
+/// PostgreSQL); a statement that starts with `{sqlite}` runs on SQLite only
+/// (its storage layout has no PostgreSQL counterpart).
 struct migration {
   int version;
   const char* description;
@@ -158,6 +159,21 @@ const std::vector<migration>& migrations() {
            "{sqlite}DROP TABLE event_effects",
            "{sqlite}ALTER TABLE event_effects_keyed RENAME TO event_effects",
        }},
+      {6,
+       "effect marks keyed by the journal's sequence",
+       {
+           // Keyed by random event ids, every mark landed on a random leaf
+           // of the B-tree: the largest share of the writer's time and of
+           // the WAL. Keyed by seq, the marks of a batch are appended at
+           // the right edge of the tree.
+           "CREATE TABLE effect_marks (event_seq BIGINT NOT NULL, effect TEXT "
+           "NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (event_seq, "
+           "effect)){without_rowid}",
+           "INSERT INTO effect_marks (event_seq, effect, applied_at) SELECT "
+           "e.seq, m.effect, m.applied_at FROM event_effects m JOIN events e "
+           "ON e.id = m.event_id",
+           "DROP TABLE event_effects",
+       }},
   };
   return all;
 }
@@ -171,6 +187,10 @@ std::string dialect(const char* statement, database::backend_kind kind) {
   for (auto pos = sql.find(token); pos != std::string::npos;
        pos = sql.find(token))
     sql.replace(pos, token.size(), pk);
+  const std::string without_rowid = "{without_rowid}";
+  if (auto pos = sql.find(without_rowid); pos != std::string::npos)
+    sql.replace(pos, without_rowid.size(),
+                kind == database::backend_kind::sqlite ? " WITHOUT ROWID" : "");
   return sql;
 }
 

@@ -22,20 +22,31 @@ struct multi_row_insert::chunk {
   /// Sized one past the rows so that SOCI steps SQLite's statement to its
   /// end (a RETURNING statement left mid-step would hold the transaction
   /// open).
-  std::vector<std::string> returned;
+  std::vector<std::string> returned_texts;
+  std::vector<long long> returned_integers;
   soci::statement statement;
 };
 
 multi_row_insert::multi_row_insert(soci::session& sql, std::string head,
                                    std::vector<column_type> columns,
-                                   std::string tail, std::string returning)
+                                   std::string tail, std::string returning,
+                                   std::vector<column_type> returned_types)
     : sql_(sql),
       head_(std::move(head)),
       columns_(std::move(columns)),
       tail_(std::move(tail)),
-      returning_(std::move(returning)) {
+      returning_(std::move(returning)),
+      returned_types_(returning_.empty() || !returned_types.empty()
+                          ? std::move(returned_types)
+                          : std::vector<column_type>{column_type::text}) {
   if (columns_.empty())
     throw std::invalid_argument("multi_row_insert: no columns");
+  size_t texts = 0, integers = 0;
+  for (auto c : returned_types_)
+    (c == column_type::text ? texts : integers) += 1;
+  if (texts > 1 || integers > 1)
+    throw std::invalid_argument(
+        "multi_row_insert: at most one returned column of each type");
   for (auto c : columns_)
     (c == column_type::text ? text_columns_ : integer_columns_) += 1;
 }
@@ -89,8 +100,15 @@ multi_row_insert::chunk& multi_row_insert::prepared(size_t index) {
     query += " " + tail_;
   if (!returning_.empty()) {
     query += " RETURNING " + returning_;
-    c->returned.resize(rows + 1);
-    c->statement.exchange(soci::into(c->returned));
+    for (auto type : returned_types_) {
+      if (type == column_type::text) {
+        c->returned_texts.resize(rows + 1);
+        c->statement.exchange(soci::into(c->returned_texts));
+      } else {
+        c->returned_integers.resize(rows + 1);
+        c->statement.exchange(soci::into(c->returned_integers));
+      }
+    }
   }
   c->statement.alloc();
   c->statement.prepare(query);
@@ -99,7 +117,8 @@ multi_row_insert::chunk& multi_row_insert::prepared(size_t index) {
   return *slot;
 }
 
-void multi_row_insert::execute(std::vector<std::string>* returned) {
+void multi_row_insert::execute(std::vector<std::string>* texts_out,
+                               std::vector<long long>* integers_out) {
   if (values_ % columns_.size() != 0)
     throw std::logic_error("multi_row_insert: a row is incomplete");
   size_t total = rows();
@@ -125,12 +144,20 @@ void multi_row_insert::execute(std::vector<std::string>* returned) {
     if (returning_.empty()) {
       c.statement.execute(true);
     } else {
-      c.returned.resize(rows + 1);
+      for (auto type : returned_types_) {
+        if (type == column_type::text)
+          c.returned_texts.resize(rows + 1);
+        else
+          c.returned_integers.resize(rows + 1);
+      }
       c.statement.execute(true);
-      if (returned)
-        returned->insert(returned->end(),
-                         std::make_move_iterator(c.returned.begin()),
-                         std::make_move_iterator(c.returned.end()));
+      if (texts_out)
+        texts_out->insert(texts_out->end(),
+                          std::make_move_iterator(c.returned_texts.begin()),
+                          std::make_move_iterator(c.returned_texts.end()));
+      if (integers_out)
+        integers_out->insert(integers_out->end(), c.returned_integers.begin(),
+                             c.returned_integers.end());
     }
     row += rows;
   }

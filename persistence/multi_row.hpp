@@ -25,14 +25,16 @@ enum class column_type { text, integer };
 /// whose statements are prepared once and reused.
 ///
 /// `head` is `INSERT INTO t (a, b, c)`, `tail` what follows the VALUES list
-/// (`ON CONFLICT ...`); `returning`, if not empty, names the one text
-/// column of the rows the database reports back (`RETURNING x`): only the
+/// (`ON CONFLICT ...`). `returning`, if not empty, names the columns of the
+/// rows the database reports back (`RETURNING x` or `RETURNING x, y`), at
+/// most one text and one integer column, in `returned_types` order: only the
 /// rows actually inserted under `ON CONFLICT DO NOTHING`.
 class multi_row_insert {
 public:
   multi_row_insert(soci::session& sql, std::string head,
                    std::vector<column_type> columns, std::string tail,
-                   std::string returning = {});
+                   std::string returning = {},
+                   std::vector<column_type> returned_types = {});
   ~multi_row_insert();
   multi_row_insert(const multi_row_insert&) = delete;
   multi_row_insert& operator=(const multi_row_insert&) = delete;
@@ -45,8 +47,10 @@ public:
   size_t rows() const;
 
   /// Writes every buffered row and forgets them. With `returning`, the
-  /// reported values of all chunks are appended to `*returned`.
-  void execute(std::vector<std::string>* returned = nullptr);
+  /// reported values of all chunks are appended to `*texts` and
+  /// `*integers` (row i of the report is texts[i] and integers[i]).
+  void execute(std::vector<std::string>* texts = nullptr,
+               std::vector<long long>* integers = nullptr);
 
   /// Rows per chunk, largest first; a batch is cut greedily into them.
   static constexpr std::array<size_t, 5> chunk_sizes{256, 64, 16, 4, 1};
@@ -60,6 +64,7 @@ private:
   const std::vector<column_type> columns_;
   const std::string tail_;
   const std::string returning_;
+  const std::vector<column_type> returned_types_;
   size_t text_columns_ = 0;
   size_t integer_columns_ = 0;
   /// Buffered values, row-major, one vector per type.

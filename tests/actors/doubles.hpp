@@ -5,6 +5,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/errors.hpp"
+#include "tests/fixtures/event_seq.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -13,11 +14,13 @@
 namespace regevent::test {
 
 /// A manifest pull of library/hello:1.0 that the filter keeps (and counts
-/// when `method` is GET), as the registry would journal it.
+/// when `method` is GET), as the registry would journal it (with a seq
+/// from its id, for tests that hand it to an effect directly).
 inline event_record manifest_pull(const std::string& id,
                                   const std::string& method = "GET") {
   event_record e;
   e.id = id;
+  e.seq = seq_for(id);
   e.action = "pull";
   e.repository = "library/hello";
   e.tag = "1.0";

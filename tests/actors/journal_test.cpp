@@ -165,7 +165,7 @@ TEST_F(journal_fixture, appends_commit_first_then_all_effect_batches_at_once) {
   auto db = dir.file("j.db");
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 3);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM access_logs"), 3);
-  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects"), 6);
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM effect_marks"), 6);
   EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM events"), 1);
   stop_all(t, {caf::actor_cast<caf::actor>(j)});
 }
@@ -264,7 +264,7 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
   EXPECT_EQ(sql_scalar(db, "SELECT pull_count FROM pull_counts"), 1);
   // The refused batch left no completion mark: it is applied once the
   // table is back.
-  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM event_effects WHERE effect "
+  EXPECT_EQ(sql_scalar(db, "SELECT COUNT(*) FROM effect_marks WHERE effect "
                            "= 'access_log'"),
             0);
   stop_all(t, {caf::actor_cast<caf::actor>(j)});

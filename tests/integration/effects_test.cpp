@@ -360,8 +360,14 @@ TEST_F(effects, finished_events_are_compacted_then_forgotten) {
   ASSERT_TRUE(drained());
   // A pull has marks of the effects that apply to it (all but the
   // repository registry's, which only pushes touch).
-  const auto marks_per_pull = count("SELECT COUNT(*) FROM event_effects "
-                                    "WHERE event_id = 'week-old'");
+  auto seq = [&](const char* id) {
+    return std::to_string(
+        count(std::string("SELECT seq FROM events WHERE id = '") + id + "'"));
+  };
+  const auto week_old = seq("week-old"), month_old = seq("month-old"),
+             today = seq("today");
+  const auto marks_per_pull = count(
+      "SELECT COUNT(*) FROM effect_marks WHERE event_seq = " + week_old);
   ASSERT_GT(marks_per_pull, 0);
   // The daemon stamps what it receives with its own clock: age the rows
   // by hand while it is down, as if days had passed.
@@ -381,12 +387,12 @@ TEST_F(effects, finished_events_are_compacted_then_forgotten) {
                  "raw = ''")
            == 1;
   })) << daemon_->log();
-  EXPECT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id IN "
-                  "('week-old', 'month-old')"),
+  EXPECT_EQ(count("SELECT COUNT(*) FROM effect_marks WHERE event_seq IN ("
+                  + week_old + ", " + month_old + ")"),
             0);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM event_effects WHERE event_id = "
-                  "'today'"),
-            marks_per_pull);
+  EXPECT_EQ(
+      count("SELECT COUNT(*) FROM effect_marks WHERE event_seq = " + today),
+      marks_per_pull);
   EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE id = 'today' AND raw "
                   "<> ''"),
             1);

@@ -30,6 +30,9 @@ protected:
     migrate(*db_);
     db_->session() << "CREATE TABLE multi_row_probe (k TEXT PRIMARY KEY, "
                       "v BIGINT NOT NULL CHECK (v >= 0))";
+    db_->session() << "CREATE TABLE multi_row_marks (event_id TEXT NOT NULL, "
+                      "effect TEXT NOT NULL, applied_at BIGINT NOT NULL, "
+                      "PRIMARY KEY (event_id, effect))";
   }
   long long scalar(const std::string& query) {
     long long value = 0;
@@ -60,7 +63,7 @@ protected:
 
 multi_row_insert marks_statement(database& db) {
   return {db.session(),
-          "INSERT INTO event_effects (event_id, effect, applied_at)",
+          "INSERT INTO multi_row_marks (event_id, effect, applied_at)",
           {column_type::text, column_type::text, column_type::integer},
           "ON CONFLICT (event_id, effect) DO NOTHING",
           "event_id"};
@@ -78,13 +81,13 @@ TEST_F(multi_row, every_row_is_written_whatever_the_chunks_and_reported_once) {
           std::binary_search(inserted.begin(), inserted.end(),
                              "event-" + std::to_string(100000 + next + i)));
     next += n;
-    EXPECT_EQ(scalar("SELECT COUNT(*) FROM event_effects WHERE effect = "
+    EXPECT_EQ(scalar("SELECT COUNT(*) FROM multi_row_marks WHERE effect = "
                      "'probe'"),
               next);
     EXPECT_EQ(marks.rows(), 0u);
   }
   // The integers went to the right rows.
-  EXPECT_EQ(scalar("SELECT SUM(applied_at) FROM event_effects WHERE effect = "
+  EXPECT_EQ(scalar("SELECT SUM(applied_at) FROM multi_row_marks WHERE effect = "
                    "'probe'"),
             static_cast<long long>(next) * (next - 1) / 2);
 }
@@ -97,7 +100,7 @@ TEST_F(multi_row, only_rows_not_there_before_are_reported) {
   ASSERT_EQ(inserted.size(), 10u);
   EXPECT_EQ(inserted.front(), "event-100010");
   EXPECT_EQ(inserted.back(), "event-100019");
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM event_effects WHERE effect = "
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM multi_row_marks WHERE effect = "
                    "'probe'"),
             20);
   // The same key twice in one statement is inserted and reported once.
@@ -108,6 +111,27 @@ TEST_F(multi_row, only_rows_not_there_before_are_reported) {
   std::vector<std::string> reported;
   marks.execute(&reported);
   EXPECT_EQ(reported, std::vector<std::string>{"event-dup"});
+}
+
+TEST_F(multi_row, a_text_and_an_integer_are_reported_row_by_row) {
+  multi_row_insert probe(db_->session(), "INSERT INTO multi_row_probe (k, v)",
+                         {column_type::text, column_type::integer},
+                         "ON CONFLICT (k) DO NOTHING", "k, v",
+                         {column_type::text, column_type::integer});
+  probe.text("old").integer(1);
+  probe.execute();
+  // 70 rows: chunks of 64, 4, 1 and 1; one of them exists.
+  for (int i = 0; i < 69; ++i)
+    probe.text("k" + std::to_string(i)).integer(i * 10);
+  probe.text("old").integer(99);
+  std::vector<std::string> keys;
+  std::vector<long long> values;
+  probe.execute(&keys, &values);
+  ASSERT_EQ(keys.size(), 69u);
+  ASSERT_EQ(values.size(), 69u);
+  for (size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ("k" + std::to_string(values[i] / 10), keys[i]);
+  EXPECT_EQ(scalar("SELECT v FROM multi_row_probe WHERE k = 'old'"), 1);
 }
 
 TEST_F(multi_row, a_refused_statement_leaves_nothing_for_the_next) {

@@ -100,8 +100,9 @@ TEST(effect_store, second_apply_is_a_no_op) {
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{true}));
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{false}));
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM access_logs"), 1);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id = "
-                     "'e1' AND effect = 'access_log'"),
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq = "
+                     + std::to_string(test::seq_for("e1"))
+                     + " AND effect = 'access_log'"),
             1);
 }
 
@@ -122,8 +123,8 @@ TEST(effect_store, marks_are_per_effect) {
   auto p = push("e1", "1.0", "sha256:aaaa", 10);
   EXPECT_EQ(apply(f.db(), *log, {p}), (std::vector<bool>{true}));
   EXPECT_EQ(apply(f.db(), *artifacts, {p}), (std::vector<bool>{true}));
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id = "
-                     "'e1'"),
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq = "
+                     + std::to_string(test::seq_for("e1"))),
             2);
 }
 
@@ -139,7 +140,7 @@ TEST(effect_store, rolled_back_apply_leaves_no_mark_and_no_change) {
     EXPECT_EQ(applied, (std::vector<bool>{true}));
     // No commit: the change and its mark go together.
   }
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 0);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 0);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM pull_counts"), 0);
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{true}));
   EXPECT_EQ(f.scalar("SELECT pull_count FROM pull_counts"), 1);

@@ -246,11 +246,19 @@ TEST_F(journal_store_test, claims_read_only_their_partial_index) {
   EXPECT_EQ(stale.find("SCAN events\n"), std::string::npos) << stale;
 }
 
-/// Marks an effect applied to `id`, as an effect store does.
+/// Marks an effect applied to the journaled event `id`, as an effect store
+/// does.
 void mark(test::store_fixture& f, const std::string& id) {
-  f.sql() << "INSERT INTO event_effects (event_id, effect, applied_at) "
-             "VALUES (:e, 'access_log', 1)",
+  f.sql() << "INSERT INTO effect_marks (event_seq, effect, applied_at) "
+             "SELECT seq, 'access_log', 1 FROM events WHERE id = :e",
       soci::use(id);
+}
+
+/// Marks of the journaled events in `ids` (an SQL list).
+long long marks_of(test::store_fixture& f, const std::string& ids) {
+  return f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq IN "
+                  "(SELECT seq FROM events WHERE id IN ("
+                  + ids + "))");
 }
 
 TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
@@ -274,10 +282,8 @@ TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
   // What can still be dispatched keeps its body and its marks.
   EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'pending'"), "");
   EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'dead'"), "");
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id IN "
-                     "('pending', 'dead')"),
-            2);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  EXPECT_EQ(marks_of(f, "'pending', 'dead'"), 2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 2);
   // The id still deduplicates.
   EXPECT_EQ(append({make_event("done")}), (std::vector<bool>{false}));
 }
@@ -320,11 +326,10 @@ TEST_F(journal_store_test, a_forgotten_event_is_new_again) {
   tx.commit();
   EXPECT_EQ(r.changed, 1);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE id = 'done'"), 0);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects WHERE event_id = "
-                     "'done'"),
-            0);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 2);
+  // Only the marks of the two events left remain.
+  EXPECT_EQ(marks_of(f, "'pending', 'dead'"), 2);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 2);
   // Past the deduplication window a delivery of that id is journaled again.
   EXPECT_EQ(append({make_event("done"), make_event("pending")}),
             (std::vector<bool>{true, false}));
@@ -470,9 +475,9 @@ const std::vector<used_table>& used_schema() {
         "status",     "reason",      "claimed_by",  "claim_expires",
         "finished_at"},
        {{"id"}}},
-      {"event_effects",
-       {"event_id", "effect", "applied_at"},
-       {{"event_id", "effect"}}},
+      {"effect_marks",
+       {"event_seq", "effect", "applied_at"},
+       {{"event_seq", "effect"}}},
       {"dead_letters",
        {"id", "event_id", "effect", "error", "attempts", "created_at",
         "replayed_at"},
@@ -582,28 +587,41 @@ TEST(migrations, a_second_run_changes_nothing_and_each_step_is_recorded) {
   EXPECT_EQ(versions, expected);
 }
 
-TEST(migrations, marks_move_into_a_table_without_rowid_and_none_is_lost) {
+TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
   test::store_fixture f;
-  // Back to the layout before step 5, with marks in it.
-  f.sql() << "DROP TABLE event_effects";
+  journal_store journal(f.db());
+  std::vector<bool> fresh;
+  journal.append({make_event("a"), make_event("b")}, {}, 0, fresh);
+  // Back to the layout of step 5, with marks in it: one of an event that
+  // was forgotten since (it has nothing to key by and goes).
+  f.sql() << "DROP TABLE effect_marks";
   f.sql() << "CREATE TABLE event_effects (event_id TEXT NOT NULL, effect TEXT "
              "NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (event_id, "
-             "effect))";
+             "effect)) WITHOUT ROWID";
   f.sql() << "INSERT INTO event_effects VALUES ('a', 'access_log', 1), ('a', "
-             "'artifacts', 2), ('b', 'pull_counter', 3)";
-  f.sql() << "DELETE FROM schema_migrations WHERE version = 5";
+             "'artifacts', 2), ('b', 'pull_counter', 3), ('gone', "
+             "'access_log', 4)";
+  f.sql() << "DELETE FROM schema_migrations WHERE version = 6";
   migrate(f.db());
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = "
+                     "'event_effects'"),
+            0);
   EXPECT_NE(f.text("SELECT sql FROM sqlite_master WHERE name = "
-                   "'event_effects'")
+                   "'effect_marks'")
                 .find("WITHOUT ROWID"),
             std::string::npos);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM event_effects"), 3);
-  EXPECT_EQ(f.scalar("SELECT applied_at FROM event_effects WHERE event_id = "
-                     "'b' AND effect = 'pull_counter'"),
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 3);
+  EXPECT_EQ(f.scalar("SELECT applied_at FROM effect_marks m JOIN events e ON "
+                     "e.seq = m.event_seq WHERE e.id = 'b' AND m.effect = "
+                     "'pull_counter'"),
             3);
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks m JOIN events e ON "
+                     "e.seq = m.event_seq WHERE e.id = 'a'"),
+            2);
   // Still a key: a mark cannot be written twice.
-  EXPECT_THROW(f.sql() << "INSERT INTO event_effects VALUES ('a', "
-                          "'access_log', 9)",
+  auto a = f.scalar("SELECT seq FROM events WHERE id = 'a'");
+  EXPECT_THROW(f.sql() << "INSERT INTO effect_marks VALUES ("
+                              + std::to_string(a) + ", 'access_log', 9)",
                soci::soci_error);
 }
 

@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "persistence/database.hpp"
 #include "persistence/event.hpp"
+#include "tests/fixtures/event_seq.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
 #include <soci/soci.h>
@@ -59,12 +60,14 @@ private:
   std::unique_ptr<database> db_;
 };
 
-/// A synthetic registry event with every field set.
+/// A synthetic registry event with every field set (the seq from its id,
+/// for tests that hand it to an effect without journaling it).
 inline event_record make_event(const std::string& id,
                                const std::string& action = "push",
                                timestamp_us time = 1'000'000) {
   event_record e;
   e.id = id;
+  e.seq = seq_for(id);
   e.action = action;
   e.time = time;
   e.received = time + 5;
