@@ -105,7 +105,20 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::query, audit_query>::with<audit_page>,
     /// A page of dead letters.
     caf::replies_to<atom::query, atom::dead_letters,
-                    page_request>::with<dead_letter_page>>;
+                    page_request>::with<dead_letter_page>,
+    /// A project's webhook policies.
+    caf::replies_to<atom::query, atom::webhooks,
+                    std::string>::with<webhook_policy_list>,
+    /// One webhook policy.
+    caf::replies_to<atom::get, atom::webhooks,
+                    webhook_policy_ref>::with<webhook_policy>,
+    /// Creates a webhook policy.
+    caf::replies_to<atom::create, webhook_policy_spec>::with<webhook_policy>,
+    /// Replaces a webhook policy.
+    caf::replies_to<atom::update, webhook_policy_update>::with<webhook_policy>,
+    /// Deletes a webhook policy.
+    caf::replies_to<atom::remove, atom::webhooks,
+                    webhook_policy_ref>::with<bool>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.

@@ -8,6 +8,7 @@
 #include "config/effects.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/webhook.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -88,6 +89,41 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, project_row& x) {
   return f(x.id, x.name, x.is_public, x.auto_scan, x.creation_time,
            x.update_time, x.repo_count);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_target& x) {
+  return f(x.type, x.address, x.auth_header, x.secret, x.skip_cert_verify,
+           x.payload_format, x.has_auth_header, x.has_secret,
+           x.disabled_reason);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_policy_spec& x) {
+  return f(x.project, x.name, x.description, x.enabled, x.event_types,
+           x.targets);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_policy& x) {
+  return f(static_cast<webhook_policy_spec&>(x), x.id, x.creation_time,
+           x.update_time);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_policy_list& x) {
+  return f(x.items);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_policy_ref& x) {
+  return f(x.project, x.id);
+}
+
+template<class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, webhook_policy_update& x) {
+  return f(x.id, x.spec);
 }
 
 template<class Inspector>
@@ -185,6 +221,11 @@ CAF_ADD_TYPE_ID(regevent, (regevent::audit_query))
 CAF_ADD_TYPE_ID(regevent, (regevent::audit_page))
 CAF_ADD_TYPE_ID(regevent, (regevent::dead_letter_page))
 CAF_ADD_TYPE_ID(regevent, (regevent::replay_result))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_spec))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_list))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_ref))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_update))
 
 CAF_ADD_ATOM(regevent, regevent::atom, ingest, "ingest")
 CAF_ADD_ATOM(regevent, regevent::atom, append, "append")
@@ -213,5 +254,8 @@ CAF_ADD_ATOM(regevent, regevent::atom, bind, "bind")
 CAF_ADD_ATOM(regevent, regevent::atom, subscribe, "subscribe")
 CAF_ADD_ATOM(regevent, regevent::atom, backlog, "backlog")
 CAF_ADD_ATOM(regevent, regevent::atom, next_stage, "nextstage")
+CAF_ADD_ATOM(regevent, regevent::atom, webhooks, "webhooks")
+CAF_ADD_ATOM(regevent, regevent::atom, update, "update")
+CAF_ADD_ATOM(regevent, regevent::atom, remove, "remove")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

@@ -4,19 +4,38 @@
 #include "config/error.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
+#include "persistence/secret_box.hpp"
+#include "persistence/webhook_store.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
 namespace regevent {
 
 query_config query_config::from(const runtime& rt) {
-  return {rt.cfg->database};
+  query_config x;
+  x.database = rt.cfg->database;
+  try {
+    x.secrets = std::make_shared<const secret_box>(rt.cfg->secrets.key);
+  } catch (const std::invalid_argument& e) {
+    throw config_error(std::string("secrets.key: ") + e.what());
+  }
+  return x;
 }
 
 void query_config::validate() const {
   if (database.url.empty())
     throw config_error("query: the database URL is empty");
+  if (!secrets)
+    throw config_error("query: no secret box");
 }
+
+/// The stores the management API reads and writes, on one connection.
+struct management_stores {
+  management_stores(database& db, const secret_box& secrets)
+      : catalog(db), webhooks(db, secrets) {}
+  catalog_store catalog;
+  webhook_store webhooks;
+};
 
 query_state::query_state() = default;
 query_state::~query_state() = default;
@@ -30,7 +49,36 @@ using self_ptr = query_actor::stateful_pointer<query_state>;
 template<class F>
 auto run(self_ptr self, F f) {
   return self->state.conn.run(
-      [&f](catalog_store& store, database&) { return f(store); });
+      [&f](management_stores& stores, database&) { return f(stores.catalog); });
+}
+
+template<class F>
+auto run_webhooks(self_ptr self, F f) {
+  return self->state.conn.run([&f](management_stores& stores, database&) {
+    return f(stores.webhooks);
+  });
+}
+
+/// The policy a write left, or the error its outcome names.
+caf::result<webhook_policy> written(caf::expected<webhook_write> x,
+                                    const webhook_policy_spec& spec,
+                                    int64_t id) {
+  if (!x)
+    return std::move(x.error());
+  switch (x->outcome) {
+    case webhook_outcome::ok:
+      return std::move(x->policy);
+    case webhook_outcome::no_project:
+      return make_error(ec::not_found, "project " + spec.project);
+    case webhook_outcome::no_policy:
+      return make_error(ec::not_found, "webhook policy " + std::to_string(id)
+                                           + " of project " + spec.project);
+    case webhook_outcome::name_taken:
+      return make_error(ec::already_exists, "webhook policy " + spec.name
+                                                + " of project " + spec.project
+                                                + " already exists");
+  }
+  return make_error(ec::database_error, "unknown webhook write outcome");
 }
 
 /// Unwraps an optional row: absent means `what` does not exist.
@@ -54,10 +102,10 @@ caf::result<T> plain(caf::expected<T> x) {
 } // namespace
 
 query_actor::behavior_type query(self_ptr self, query_config cfg) {
-  self->state.conn
-      = store_connection<catalog_store>(cfg.database, [](database& db) {
-          return std::make_unique<catalog_store>(db);
-        });
+  self->state.conn = store_connection<management_stores>(
+      cfg.database, [secrets = cfg.secrets](database& db) {
+        return std::make_unique<management_stores>(db, *secrets);
+      });
   return {
       [self](atom::query, const project_query& q) {
         return plain(
@@ -100,6 +148,48 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
       [self](atom::query, atom::dead_letters, const page_request& p) {
         return plain(run(
             self, [&](catalog_store& s) { return s.list_dead_letters(p); }));
+      },
+      [self](atom::query, atom::webhooks, const std::string& project) {
+        return found(
+            run_webhooks(self,
+                         [&](webhook_store& s) { return s.list(project); }),
+            "project " + project);
+      },
+      [self](atom::get, atom::webhooks, const webhook_policy_ref& ref) {
+        return found(run_webhooks(self,
+                                  [&](webhook_store& s) {
+                                    return s.find(ref.project, ref.id);
+                                  }),
+                     "webhook policy " + std::to_string(ref.id) + " of project "
+                         + ref.project);
+      },
+      [self](atom::create, const webhook_policy_spec& spec) {
+        return written(run_webhooks(self,
+                                    [&](webhook_store& s) {
+                                      return s.create(spec, now_us());
+                                    }),
+                       spec, 0);
+      },
+      [self](atom::update, const webhook_policy_update& change) {
+        return written(run_webhooks(self,
+                                    [&](webhook_store& s) {
+                                      return s.update(change.id, change.spec,
+                                                      now_us());
+                                    }),
+                       change.spec, change.id);
+      },
+      [self](atom::remove, atom::webhooks,
+             const webhook_policy_ref& ref) -> caf::result<bool> {
+        auto x = run_webhooks(self, [&](webhook_store& s) {
+          return s.remove(ref.project, ref.id);
+        });
+        if (!x)
+          return std::move(x.error());
+        if (!*x)
+          return make_error(ec::not_found, "webhook policy "
+                                               + std::to_string(ref.id)
+                                               + " of project " + ref.project);
+        return true;
       },
   };
 }

@@ -3,13 +3,19 @@
 #include "actors/actors.hpp"
 #include "actors/store_connection.hpp"
 
+#include <memory>
+
 namespace regevent {
 
-class catalog_store;
+class secret_box;
+struct management_stores;
 
 /// What a query actor needs of the configuration.
 struct query_config {
   config::database_section database;
+  /// Seals secrets before they are stored (`secrets.key`); shared by the
+  /// pool.
+  std::shared_ptr<const secret_box> secrets;
 
   static query_config from(const runtime& rt);
   /// Throws config_error naming what is wrong.
@@ -18,7 +24,7 @@ struct query_config {
 
 struct query_state {
   static constexpr const char* name = "query";
-  store_connection<catalog_store> conn;
+  store_connection<management_stores> conn;
 
   query_state();
   ~query_state();

@@ -176,6 +176,36 @@ void actor_runtime::list_dead_letters(page_request p,
       atom::dead_letters_v, p);
 }
 
+void actor_runtime::list_webhook_policies(std::string project,
+                                          reply_fn<webhook_policy_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::webhooks_v, std::move(project));
+}
+
+void actor_runtime::get_webhook_policy(webhook_policy_ref ref,
+                                       reply_fn<webhook_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::webhooks_v, std::move(ref));
+}
+
+void actor_runtime::create_webhook_policy(webhook_policy_spec spec,
+                                          reply_fn<webhook_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      std::move(spec));
+}
+
+void actor_runtime::update_webhook_policy(webhook_policy_update change,
+                                          reply_fn<webhook_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(change));
+}
+
+void actor_runtime::delete_webhook_policy(webhook_policy_ref ref,
+                                          reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      atom::webhooks_v, std::move(ref));
+}
+
 void actor_runtime::replay_dead_letter(int64_t id,
                                        reply_fn<replay_result> done) {
   auto journal = impl_->current<journal_actor>(registry_key::journal);

@@ -8,6 +8,7 @@
 #include "actors/runtime.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/webhook.hpp"
 
 #include <caf/expected.hpp>
 
@@ -47,6 +48,17 @@ public:
   void list_artifacts(artifact_query q, reply_fn<artifact_page> done);
   void list_audit_logs(audit_query q, reply_fn<audit_page> done);
   void list_dead_letters(page_request p, reply_fn<dead_letter_page> done);
+  /// Webhook policies of a project (ec::not_found for an unknown project
+  /// or policy, ec::already_exists for a taken name).
+  void list_webhook_policies(std::string project,
+                             reply_fn<webhook_policy_list> done);
+  void get_webhook_policy(webhook_policy_ref ref,
+                          reply_fn<webhook_policy> done);
+  void create_webhook_policy(webhook_policy_spec spec,
+                             reply_fn<webhook_policy> done);
+  void update_webhook_policy(webhook_policy_update change,
+                             reply_fn<webhook_policy> done);
+  void delete_webhook_policy(webhook_policy_ref ref, reply_fn<bool> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

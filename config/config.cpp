@@ -515,6 +515,9 @@ std::vector<entry> make_table() {
       secret("auth.admin_token", REGEVENT_AT(auth.admin_token),
              "REGEVENT_ADMIN_TOKEN",
              "the management API is off (401) until set"),
+      secret("secrets.key", REGEVENT_AT(secrets.key), "REGEVENT_SECRETS_KEY",
+             "base64 of 32 random bytes sealing stored secrets; webhook "
+             "secrets and auth headers are refused until set"),
       choice("log.level", REGEVENT_AT(log.level),
              std::string(d::logging::level),
              words({"trace", "debug", "info", "warn", "error", "off"}), ""),

@@ -80,6 +80,12 @@ struct config {
     std::string admin_token;
   } auth;
 
+  struct secrets_section {
+    /// Base64 of the 32-byte key that seals secrets stored in the
+    /// database (webhook secrets and auth headers).
+    std::string key;
+  } secrets;
+
   struct log_section {
     std::string level;
     std::string format;

@@ -155,4 +155,11 @@ constexpr int64_t max_dead_letter_id = 1'000'000'000'000;
 constexpr size_t max_project_name = 255;
 } // namespace api
 
+namespace webhooks {
+/// Targets one policy may have: each is a delivery per event.
+constexpr size_t max_targets = 10;
+/// The largest policy id the API accepts in a path.
+constexpr int64_t max_policy_id = 1'000'000'000'000;
+} // namespace webhooks
+
 } // namespace regevent::defaults

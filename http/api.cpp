@@ -5,6 +5,7 @@
 #include "config/percent.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/webhook_json.hpp"
 
 #include <nlohmann/json.hpp>
 #include <uriparser/Uri.h>
@@ -280,6 +281,95 @@ struct api_call {
   }
 };
 
+/// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
+void webhook_routes(const runtime& rt, actor_runtime& actors,
+                    const incoming_request& req,
+                    const std::vector<std::string>& parts,
+                    const api_call& call) {
+  const auto& reply_to = call.reply_to;
+  const auto n = parts.size();
+  const auto& project = parts[3];
+  const auto& method = req.method;
+  auto not_allowed = [&](const char* allow) {
+    auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                            std::string("use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    reply_to->reply(std::move(r));
+  };
+  auto policy_answer = [&call](unsigned status) {
+    return call.answer<webhook_policy>([status](const webhook_policy& p) {
+      http_response r;
+      r.status = status;
+      r.body = webhook_policy_json(p);
+      if (status == 201)
+        r.headers.emplace_back(
+            "Location", "/api/v2.0/projects/" + percent_encode(p.project)
+                            + "/webhook/policies/" + std::to_string(p.id));
+      return r;
+    });
+  };
+  auto spec_of = [&]() -> std::optional<webhook_policy_spec> {
+    std::string error;
+    auto spec = parse_webhook_policy(req.body, project,
+                                     !rt.cfg->secrets.key.empty(), error);
+    if (!spec)
+      reply_to->reply(error_response(400, "BAD_REQUEST", error));
+    return spec;
+  };
+  if (n == 6 && parts[5] == "events") {
+    if (method != "GET")
+      return not_allowed("GET");
+    // Known to the project: 404 for one that does not exist.
+    return actors.get_project(project,
+                              call.answer<project_row>([](const project_row&) {
+                                http_response r;
+                                r.body = webhook_events_json();
+                                return r;
+                              }));
+  }
+  if (n == 6 && parts[5] == "policies") {
+    if (method == "GET")
+      return actors.list_webhook_policies(
+          project,
+          call.answer<webhook_policy_list>([](const webhook_policy_list& l) {
+            http_response r;
+            r.body = webhook_policies_json(l);
+            r.headers.emplace_back("X-Total-Count",
+                                   std::to_string(l.items.size()));
+            return r;
+          }));
+    if (method != "POST")
+      return not_allowed("GET, POST");
+    if (auto spec = spec_of())
+      return actors.create_webhook_policy(std::move(*spec), policy_answer(201));
+    return;
+  }
+  if (n == 7 && parts[5] == "policies") {
+    long long id = 0;
+    if (!parse_positive(parts[6], defaults::webhooks::max_policy_id, id))
+      return reply_to->reply(error_response(
+          400, "BAD_REQUEST", "webhook policy id must be a number"));
+    webhook_policy_ref ref{project, id};
+    if (method == "GET")
+      return actors.get_webhook_policy(std::move(ref), policy_answer(200));
+    if (method == "PUT") {
+      if (auto spec = spec_of())
+        return actors.update_webhook_policy({id, std::move(*spec)},
+                                            policy_answer(200));
+      return;
+    }
+    if (method == "DELETE")
+      return actors.delete_webhook_policy(std::move(ref),
+                                          call.answer<bool>([](bool) {
+                                            http_response r;
+                                            r.status = 200;
+                                            return r;
+                                          }));
+    return not_allowed("GET, PUT, DELETE");
+  }
+  reply_to->reply(error_response(404, "NOT_FOUND", "no route " + call.path));
+}
+
 } // namespace
 
 void handle_api(const runtime& rt, actor_runtime& actors,
@@ -362,6 +452,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
             return r;
           }));
     }
+    if (n >= 5 && parts[4] == "webhook")
+      return webhook_routes(rt, actors, req, parts, call);
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];

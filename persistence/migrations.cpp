@@ -174,6 +174,32 @@ const std::vector<migration>& migrations() {
            "ON e.id = m.event_id",
            "DROP TABLE event_effects",
        }},
+      {7,
+       "webhook policies and their targets",
+       {
+           R"(CREATE TABLE webhook_policies (
+            id {pk},
+            project TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            enabled BIGINT NOT NULL DEFAULT 1,
+            event_types TEXT NOT NULL,
+            creation_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL,
+            UNIQUE (project, name)))",
+           // auth_header and secret hold values sealed by secret_box.
+           R"(CREATE TABLE webhook_targets (
+            policy_id BIGINT NOT NULL,
+            position BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            address TEXT NOT NULL,
+            auth_header TEXT NOT NULL DEFAULT '',
+            secret TEXT NOT NULL DEFAULT '',
+            skip_cert_verify BIGINT NOT NULL DEFAULT 0,
+            payload_format TEXT NOT NULL,
+            disabled_reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (policy_id, position)))",
+       }},
   };
   return all;
 }

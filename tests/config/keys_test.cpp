@@ -308,7 +308,8 @@ TEST(config_keys, environment_overrides_are_the_documented_ones) {
       {"listen", "REGEVENT_LISTEN"},
       {"database.url", "REGEVENT_DATABASE_URL"},
       {"auth.notify_token", "REGEVENT_NOTIFY_TOKEN"},
-      {"auth.admin_token", "REGEVENT_ADMIN_TOKEN"}};
+      {"auth.admin_token", "REGEVENT_ADMIN_TOKEN"},
+      {"secrets.key", "REGEVENT_SECRETS_KEY"}};
   EXPECT_EQ(env, expected);
 }
 

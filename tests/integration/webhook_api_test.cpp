@@ -1,0 +1,204 @@
+// The webhook policy API against the real daemon (SQLite, and PostgreSQL in
+// the postgresql. variant): Harbor v2.0 shapes, field-level 400s, and
+// write-only secrets that reach neither an answer, nor the log, nor the
+// database in the clear.
+
+#include "tests/fixtures/daemon.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace regevent::test {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string admin = "webhook-admin-token";
+// Test values: a sealing key and a Standard Webhooks secret.
+const std::string sealing_key = "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=";
+const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const std::string auth_header = "Bearer receiver-t0ken-4711";
+
+class webhook_api : public ::testing::Test {
+protected:
+  void start(bool with_key) {
+    std::map<std::string, std::string> env;
+    if (with_key) {
+      auto key_file = dir_.file("secrets.key");
+      std::ofstream(key_file) << sealing_key << "\n";
+      env["REGEVENT_SECRETS_KEY_FILE"] = key_file;
+    }
+    daemon_ = std::make_unique<daemon_process>(
+        dir_, "auth:\n  admin_token: " + admin + "\n", std::move(env));
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    client_ = std::make_unique<http_client>(daemon_->client());
+    ASSERT_EQ(
+        call("POST", "/api/v2.0/projects", R"({"project_name":"team"})").status,
+        201u);
+  }
+
+  http_answer call(const std::string& method, const std::string& target,
+                   const std::string& body = {}) {
+    return client_->request(method, target, body,
+                            {{"Authorization", "Bearer " + admin},
+                             {"Content-Type", "application/json"}});
+  }
+
+  static json policy(const std::string& name) {
+    return {{"name", name},
+            {"description", "tell the team"},
+            {"enabled", true},
+            {"event_types", {"PUSH_ARTIFACT", "PULL_ARTIFACT"}},
+            {"targets",
+             {{{"type", "http"},
+               {"address", "https://hooks.example/in"},
+               {"auth_header", auth_header},
+               {"secret", secret},
+               {"skip_cert_verify", false},
+               {"payload_format", "CloudEvents"}}}}};
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<daemon_process> daemon_;
+  std::unique_ptr<http_client> client_;
+};
+
+const std::string policies = "/api/v2.0/projects/team/webhook/policies";
+
+TEST_F(webhook_api, policies_are_created_read_replaced_and_deleted) {
+  start(true);
+  auto created = call("POST", policies, policy("team-a").dump());
+  ASSERT_EQ(created.status, 201u) << created.body;
+  auto location = created.headers["Location"];
+  ASSERT_EQ(location.rfind(policies + "/", 0), 0u) << location;
+  auto got = call("GET", location);
+  ASSERT_EQ(got.status, 200u);
+  auto p = json::parse(got.body);
+  EXPECT_EQ(p["name"], "team-a");
+  EXPECT_EQ(p["description"], "tell the team");
+  EXPECT_EQ(p["enabled"], true);
+  EXPECT_EQ(p["event_types"], json({"PUSH_ARTIFACT", "PULL_ARTIFACT"}));
+  ASSERT_EQ(p["targets"].size(), 1u);
+  EXPECT_EQ(p["targets"][0]["address"], "https://hooks.example/in");
+  EXPECT_EQ(p["targets"][0]["payload_format"], "CloudEvents");
+  EXPECT_EQ(p["targets"][0]["skip_cert_verify"], false);
+  EXPECT_FALSE(p["targets"][0].contains("secret"));
+  EXPECT_FALSE(p["targets"][0].contains("auth_header"));
+  EXPECT_TRUE(p["creation_time"].is_string());
+  // Several policies per project, listed in creation order.
+  ASSERT_EQ(call("POST", policies, policy("team-b").dump()).status, 201u);
+  auto list = call("GET", policies);
+  ASSERT_EQ(list.status, 200u);
+  EXPECT_EQ(list.headers["X-Total-Count"], "2");
+  auto items = json::parse(list.body);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["name"], "team-a");
+  // PUT replaces the policy.
+  auto change = policy("team-a");
+  change["enabled"] = false;
+  change["event_types"] = {"DELETE_ARTIFACT"};
+  auto put = call("PUT", location, change.dump());
+  ASSERT_EQ(put.status, 200u) << put.body;
+  EXPECT_EQ(json::parse(call("GET", location).body)["event_types"],
+            json({"DELETE_ARTIFACT"}));
+  EXPECT_EQ(json::parse(call("GET", location).body)["enabled"], false);
+  EXPECT_EQ(call("DELETE", location).status, 200u);
+  EXPECT_EQ(call("GET", location).status, 404u);
+  EXPECT_EQ(call("DELETE", location).status, 404u);
+  EXPECT_EQ(json::parse(call("GET", policies).body).size(), 1u);
+}
+
+TEST_F(webhook_api, conflicts_and_unknown_things_have_their_status) {
+  start(true);
+  ASSERT_EQ(call("POST", policies, policy("team-a").dump()).status, 201u);
+  EXPECT_EQ(call("POST", policies, policy("team-a").dump()).status, 409u);
+  EXPECT_EQ(call("POST", "/api/v2.0/projects/nowhere/webhook/policies",
+                 policy("x").dump())
+                .status,
+            404u);
+  EXPECT_EQ(call("GET", "/api/v2.0/projects/nowhere/webhook/policies").status,
+            404u);
+  EXPECT_EQ(call("GET", policies + "/999999").status, 404u);
+  EXPECT_EQ(call("GET", policies + "/abc").status, 400u);
+  EXPECT_EQ(call("PATCH", policies).status, 405u);
+  auto events = call("GET", "/api/v2.0/projects/team/webhook/events");
+  ASSERT_EQ(events.status, 200u);
+  auto types = json::parse(events.body)["event_type"];
+  EXPECT_NE(std::find(types.begin(), types.end(), "PULL_ARTIFACT"),
+            types.end());
+  EXPECT_EQ(call("GET", "/api/v2.0/projects/nowhere/webhook/events").status,
+            404u);
+}
+
+TEST_F(webhook_api, a_bad_field_is_named_in_a_400) {
+  start(true);
+  auto expect_400 = [&](json body, const std::string& field) {
+    auto a = call("POST", policies, body.dump());
+    EXPECT_EQ(a.status, 400u) << body.dump();
+    EXPECT_NE(a.body.find(field), std::string::npos) << a.body;
+  };
+  // One wrong value each, at a JSON pointer into a good policy.
+  const std::vector<std::tuple<std::string, json, std::string>> cases{
+      {"/event_types", {"PUSH_ARTIFACT", "PUSH_IMAGE"}, "event_types[1]"},
+      {"/event_types", json::array(), "event_types"},
+      {"/targets/0/address", "ftp://hooks.example/", "targets[0].address"},
+      {"/targets/0/payload_format", "Slack", "targets[0].payload_format"},
+      {"/targets/0/secret", "plain-password", "targets[0].secret"},
+      {"/targets/0/type", "slack", "targets[0].type"},
+      {"/name", "", "name"},
+      {"/enabled", "yes", "enabled"},
+  };
+  for (const auto& [pointer, value, field] : cases) {
+    auto p = policy("x");
+    p[json::json_pointer(pointer)] = value;
+    expect_400(p, field);
+  }
+  expect_400(json::array(), "JSON object");
+  EXPECT_EQ(json::parse(call("GET", policies).body).size(), 0u);
+}
+
+TEST_F(webhook_api, secrets_are_refused_without_a_sealing_key) {
+  start(false);
+  auto a = call("POST", policies, policy("x").dump());
+  EXPECT_EQ(a.status, 400u);
+  EXPECT_NE(a.body.find("secrets.key"), std::string::npos) << a.body;
+  auto p = policy("x");
+  p["targets"][0].erase("secret");
+  p["targets"][0].erase("auth_header");
+  EXPECT_EQ(call("POST", policies, p.dump()).status, 201u);
+}
+
+TEST_F(webhook_api, secrets_reach_no_answer_no_log_and_no_column_in_clear) {
+  start(true);
+  auto created = call("POST", policies, policy("team-a").dump());
+  ASSERT_EQ(created.status, 201u);
+  auto location = created.headers["Location"];
+  auto put = policy("team-a");
+  put["targets"][0].erase("secret"); // kept as stored
+  ASSERT_EQ(call("PUT", location, put.dump()).status, 200u);
+  std::string answers
+      = created.body + call("GET", location).body + call("GET", policies).body;
+  auto db = daemon_->database_path();
+  auto stored = sql_text(db,
+                         "SELECT secret || ' ' || auth_header FROM "
+                         "webhook_targets WHERE address = :key",
+                         "https://hooks.example/in");
+  ASSERT_EQ(daemon_->stop(), 0);
+  auto log = daemon_->log();
+  for (const auto& clear : {secret, auth_header, sealing_key}) {
+    EXPECT_EQ(answers.find(clear), std::string::npos) << clear;
+    EXPECT_EQ(log.find(clear), std::string::npos) << clear;
+    EXPECT_EQ(stored.find(clear), std::string::npos) << clear;
+  }
+  // Both are stored, sealed: the PUT kept the secret it left out.
+  EXPECT_EQ(stored.find("v1:"), 0u) << stored;
+  EXPECT_NE(stored.find(" v1:"), std::string::npos) << stored;
+}
+
+} // namespace
+} // namespace regevent::test
