@@ -29,6 +29,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace regevent {
@@ -848,10 +849,14 @@ struct outbound_client::impl {
   bool stopped = false;
 };
 
-outbound_client::outbound_client(outbound_client_config cfg)
-    : impl_(std::make_unique<impl>(std::move(cfg))) {
-  auto n = std::max<size_t>(1, impl_->shared->cfg.io_threads);
-  for (size_t i = 0; i < n; ++i)
+outbound_client::outbound_client(outbound_client_config cfg) {
+  if (cfg.io_threads == 0)
+    throw std::invalid_argument("outbound client: io_threads must be > 0");
+  if (cfg.max_connections_per_origin == 0)
+    throw std::invalid_argument(
+        "outbound client: max_connections_per_origin must be > 0");
+  impl_ = std::make_unique<impl>(std::move(cfg));
+  for (size_t i = 0; i < impl_->shared->cfg.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
 }
 

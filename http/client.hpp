@@ -157,6 +157,8 @@ class outbound_client {
 public:
   using callback = std::function<void(outbound_result)>;
 
+  /// Throws std::invalid_argument, naming the setting, for zero threads or
+  /// zero connections per origin (no request could ever be sent).
   explicit outbound_client(outbound_client_config cfg = {});
   /// Calls stop().
   ~outbound_client();
@@ -177,8 +179,10 @@ public:
   outbound_stats stats() const;
 
   /// Fails queued and running requests with `shutdown`, closes every
-  /// connection and joins the threads (waiting at most the shutdown grace
-  /// for a name resolution in progress). Idempotent.
+  /// connection and joins the threads. Idempotent; not from a callback
+  /// (it would join its own thread). A name resolution in progress cannot
+  /// be interrupted: its request is answered `shutdown` after the shutdown
+  /// grace, and the destructor waits for the resolver to return.
   void stop();
 
 private:

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -655,6 +656,15 @@ TEST(outbound_client, invalid_urls_schemes_and_headers_are_refused) {
   EXPECT_EQ(client.stats().connections_opened, 0u);
 }
 
+TEST(outbound_client, configuration_that_could_never_send_is_refused) {
+  outbound_client_config no_threads;
+  no_threads.io_threads = 0;
+  EXPECT_THROW(outbound_client{no_threads}, std::invalid_argument);
+  outbound_client_config no_connections;
+  no_connections.max_connections_per_origin = 0;
+  EXPECT_THROW(outbound_client{no_connections}, std::invalid_argument);
+}
+
 TEST(outbound_client, unresolvable_host_is_a_dns_error) {
   outbound_client client;
   // .invalid never resolves (RFC 2606).
@@ -842,6 +852,25 @@ TEST_F(outbound_tls, host_name_mismatch_is_a_tls_error) {
   EXPECT_EQ(r.error, outbound_error::tls) << describe(r);
   EXPECT_NE(r.error_text.find("mismatch"), std::string::npos) << r.error_text;
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(outbound_tls, silent_server_hits_the_handshake_timeout) {
+  // The kernel completes the TCP handshake for a listener that never
+  // accepts: the client connects, and its ClientHello gets no answer.
+  net::io_context ioc;
+  tcp::acceptor silent(ioc, {net::ip::make_address("127.0.0.1"), 0});
+  outbound_client client;
+  auto req
+      = tls_request("https://127.0.0.1:"
+                        + std::to_string(silent.local_endpoint().port()) + "/",
+                    file("ca.pem"));
+  req.options.handshake_timeout = 300ms;
+  auto r = client.send_and_wait(req);
+  EXPECT_EQ(r.error, outbound_error::timeout) << describe(r);
+  EXPECT_NE(r.error_text.find("TLS handshake"), std::string::npos)
+      << r.error_text;
+  EXPECT_GE(r.latency, 300ms);
+  EXPECT_LT(r.latency, 5s) << "the handshake timeout, not the total one";
 }
 
 TEST_F(outbound_tls, unreadable_ca_file_is_a_tls_error) {
