@@ -348,6 +348,16 @@ std::string describe(const outbound_result& r) {
          + std::to_string(r.status) + ")";
 }
 
+/// A timeout of the phase `phase` names, ended by its own `limit` (the
+/// total timeout is the default, far longer).
+void expect_timeout(const outbound_result& r, const std::string& phase,
+                    std::chrono::milliseconds limit) {
+  EXPECT_EQ(r.error, outbound_error::timeout) << describe(r);
+  EXPECT_NE(r.error_text.find(phase), std::string::npos) << r.error_text;
+  EXPECT_GE(r.latency, limit);
+  EXPECT_LT(r.latency, 5s) << "not ended by " << phase;
+}
+
 // --- plain HTTP ------------------------------------------------------------
 
 TEST(outbound_client, get_and_post_round_trip_with_headers_and_body) {
@@ -553,11 +563,7 @@ TEST(outbound_client, connect_timeout_is_a_timeout) {
   auto r = client.send_and_wait(req);
   for (int fd : fillers)
     ::close(fd);
-  EXPECT_EQ(r.error, outbound_error::timeout) << describe(r);
-  EXPECT_NE(r.error_text.find("connecting to"), std::string::npos)
-      << r.error_text;
-  EXPECT_GE(r.latency, 300ms);
-  EXPECT_LT(r.latency, 5s) << "the connect timeout, not the total one";
+  expect_timeout(r, "connecting to", 300ms);
 }
 
 TEST(outbound_client, server_that_never_answers_hits_the_total_timeout) {
@@ -570,11 +576,7 @@ TEST(outbound_client, server_that_never_answers_hits_the_total_timeout) {
   auto req = make_request(server.url());
   req.options.total_timeout = 300ms;
   auto r = client.send_and_wait(req);
-  EXPECT_EQ(r.error, outbound_error::timeout) << describe(r);
-  EXPECT_NE(r.error_text.find("total timeout"), std::string::npos)
-      << r.error_text;
-  EXPECT_GE(r.latency, 300ms);
-  EXPECT_LT(r.latency, 5s);
+  expect_timeout(r, "total timeout", 300ms);
   EXPECT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(client.stats().open_connections, 0u)
       << "a timed-out connection is not pooled";
@@ -866,11 +868,7 @@ TEST_F(outbound_tls, silent_server_hits_the_handshake_timeout) {
                     file("ca.pem"));
   req.options.handshake_timeout = 300ms;
   auto r = client.send_and_wait(req);
-  EXPECT_EQ(r.error, outbound_error::timeout) << describe(r);
-  EXPECT_NE(r.error_text.find("TLS handshake"), std::string::npos)
-      << r.error_text;
-  EXPECT_GE(r.latency, 300ms);
-  EXPECT_LT(r.latency, 5s) << "the handshake timeout, not the total one";
+  expect_timeout(r, "TLS handshake", 300ms);
 }
 
 TEST_F(outbound_tls, unreadable_ca_file_is_a_tls_error) {
