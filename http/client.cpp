@@ -1,6 +1,7 @@
 #include "http/client.hpp"
 
 #include "config/http_url.hpp"
+#include "http/beast_http.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,8 +9,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <openssl/ssl.h>
@@ -430,21 +429,25 @@ private:
         });
   }
 
+  // Every operation on a connection holds it (`conn = conn_`) until its
+  // handler runs: abort() lets go of conn_ at once, and a closed socket
+  // still completes its pending operation, which uses the stream and the
+  // buffer.
   void connect(const tcp::resolver::results_type& results) {
-    conn_->tcp().async_connect(
-        results, [self = shared_from_this()](beast::error_code ec,
-                                             const tcp::endpoint&) {
-          if (self->finished_)
-            return;
-          self->end_phase();
-          if (ec)
-            return self->abort(outbound_error::connect,
-                               "cannot connect to " + self->pool_->label + ": "
-                                   + ec.message());
-          if (self->conn_->tls)
-            return self->handshake();
-          self->write();
-        });
+    conn_->tcp().async_connect(results, [self = shared_from_this(),
+                                         conn = conn_](beast::error_code ec,
+                                                       const tcp::endpoint&) {
+      if (self->finished_)
+        return;
+      self->end_phase();
+      if (ec)
+        return self->abort(outbound_error::connect, "cannot connect to "
+                                                        + self->pool_->label
+                                                        + ": " + ec.message());
+      if (self->conn_->tls)
+        return self->handshake();
+      self->write();
+    });
   }
 
   void handshake() {
@@ -463,16 +466,16 @@ private:
           checked_host_name{ssl::host_name_verification(host)});
     }
     arm_phase(options_.handshake_timeout, "the TLS handshake with");
-    stream.async_handshake(ssl::stream_base::client,
-                           [self = shared_from_this()](beast::error_code ec) {
-                             if (self->finished_)
-                               return;
-                             self->end_phase();
-                             if (ec)
-                               return self->abort(outbound_error::tls,
-                                                  self->tls_failure(ec));
-                             self->write();
-                           });
+    stream.async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this(), conn = conn_](beast::error_code ec) {
+          if (self->finished_)
+            return;
+          self->end_phase();
+          if (ec)
+            return self->abort(outbound_error::tls, self->tls_failure(ec));
+          self->write();
+        });
   }
 
   std::string tls_failure(const beast::error_code& ec) {
@@ -487,8 +490,8 @@ private:
   void write() {
     conn_->with_stream([this](auto& stream) {
       bhttp::async_write(stream, req_.message,
-                         [self = shared_from_this()](beast::error_code ec,
-                                                     std::size_t written) {
+                         [self = shared_from_this(), conn = conn_](
+                             beast::error_code ec, std::size_t written) {
                            self->on_write(ec, written);
                          });
     });
@@ -518,9 +521,8 @@ private:
     conn_->with_stream([this](auto& stream) {
       bhttp::async_read_header(
           stream, conn_->buffer, *parser_,
-          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_header(ec);
-          });
+          [self = shared_from_this(), conn = conn_](
+              beast::error_code ec, std::size_t) { self->on_header(ec); });
     });
   }
 
@@ -537,11 +539,11 @@ private:
         length && *length > options_.body_limit)
       return on_read(bhttp::error::body_limit);
     conn_->with_stream([this](auto& stream) {
-      bhttp::async_read(
-          stream, conn_->buffer, *parser_,
-          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_read(ec);
-          });
+      bhttp::async_read(stream, conn_->buffer, *parser_,
+                        [self = shared_from_this(),
+                         conn = conn_](beast::error_code ec, std::size_t) {
+                          self->on_read(ec);
+                        });
     });
   }
 

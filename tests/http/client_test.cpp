@@ -4,13 +4,13 @@
 
 #include "http/client.hpp"
 
+#include "http/beast_http.hpp"
+
 #include "tests/fixtures/poll.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -427,6 +427,8 @@ TEST(outbound_client, pool_bounds_connections_per_origin) {
   });
   outbound_client_config cfg;
   cfg.max_connections_per_origin = 2;
+  // Two io threads: the pool's bookkeeping must hold across them.
+  cfg.io_threads = 2;
   outbound_client client(cfg);
   collector results;
   for (int i = 0; i < 5; ++i)
