@@ -1,18 +1,11 @@
 #include "config/database_url.hpp"
 
 #include "config/percent.hpp"
-
-#include <uriparser/Uri.h>
+#include "config/uri_text.hpp"
 
 namespace regevent {
 
 namespace {
-
-std::string range_text(const UriTextRangeA& r) {
-  if (r.first == nullptr || r.afterLast == nullptr)
-    return {};
-  return std::string(r.first, r.afterLast);
-}
 
 /// Decodes one URL component. libpq reads its connection string as a C
 /// string: a `%00` would cut the value short, so it is refused.
@@ -77,13 +70,13 @@ database_url parse_database_url(const std::string& url) {
       uriFreeUriMembersA(u);
     }
   } g{&uri};
-  auto scheme = range_text(uri.scheme);
+  auto scheme = uri_text(uri.scheme);
   if (scheme != "postgresql" && scheme != "postgres")
     throw config_error("database.url: unsupported scheme '" + scheme
                        + "' (use sqlite:// or postgresql://)");
   database_url result;
   result.backend = database_url::backend_kind::postgresql;
-  auto userinfo = range_text(uri.userInfo);
+  auto userinfo = uri_text(uri.userInfo);
   std::string user, password;
   if (auto colon = userinfo.find(':'); colon != std::string::npos) {
     user = decode(userinfo.substr(0, colon));
@@ -91,13 +84,13 @@ database_url parse_database_url(const std::string& url) {
   } else {
     user = decode(userinfo);
   }
-  auto host = range_text(uri.hostText);
-  auto port = range_text(uri.portText);
+  auto host = uri_text(uri.hostText);
+  auto port = uri_text(uri.portText);
   std::string dbname;
   for (auto* seg = uri.pathHead; seg != nullptr; seg = seg->next) {
     if (!dbname.empty())
       dbname += '/';
-    dbname += range_text(seg->text);
+    dbname += uri_text(seg->text);
   }
   dbname = decode(dbname);
   if (host.empty())
@@ -116,7 +109,7 @@ database_url parse_database_url(const std::string& url) {
   // Query parameters are libpq keywords (sslmode=require, connect_timeout):
   // dropping them silently would, for one, allow a connection without TLS.
   std::string query;
-  auto query_text = range_text(uri.query);
+  auto query_text = uri_text(uri.query);
   for (size_t pos = 0; pos < query_text.size();) {
     auto amp = query_text.find('&', pos);
     auto item = query_text.substr(

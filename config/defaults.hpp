@@ -137,6 +137,34 @@ constexpr uint32_t batch_pause_ms = 20;
 constexpr uint32_t first_round_delay_ms = 1'000;
 } // namespace retention
 
+namespace outbound {
+/// One io thread: outbound traffic (webhooks, replication, scans) is far
+/// smaller than ingest, and a slow receiver waits on a socket, not a thread.
+constexpr size_t io_threads = 1;
+/// Name resolution plus TCP connect: a receiver that takes longer is down.
+constexpr uint32_t connect_timeout_ms = 5'000;
+constexpr uint32_t handshake_timeout_ms = 5'000;
+/// From send() to the response's last byte; Harbor gives a webhook 10 s
+/// per attempt, a scanner's report or a manifest may take longer.
+constexpr uint32_t total_timeout_ms = 30'000;
+/// Webhook receivers answer a few bytes and scanners' reports are far
+/// below this; a caller that expects more says so per request.
+constexpr size_t body_limit = 4 << 20;
+constexpr size_t header_limit = 64 * 1024;
+/// Per origin (scheme, host, port, TLS options): enough to keep a
+/// receiver busy without opening a connection per event.
+constexpr size_t max_connections_per_origin = 8;
+constexpr size_t max_idle_per_origin = 4;
+constexpr size_t max_queued_per_origin = 1024;
+/// Below the usual server keep-alive timeouts (nginx 75 s, Go 90 s), so
+/// that the client rather than the server ends most idle connections.
+constexpr uint32_t idle_timeout_ms = 30'000;
+/// stop() waits this long for requests in flight (a name resolution
+/// cannot be interrupted) before abandoning them.
+constexpr uint32_t shutdown_grace_ms = 1'000;
+constexpr const char* user_agent = "regevent";
+} // namespace outbound
+
 namespace shutdown {
 constexpr uint32_t grace_period_ms = 10'000;
 } // namespace shutdown

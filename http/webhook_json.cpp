@@ -1,10 +1,10 @@
 #include "http/webhook_json.hpp"
 
 #include "config/defaults.hpp"
+#include "config/http_url.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <uriparser/Uri.h>
 
 #include <algorithm>
 
@@ -18,25 +18,6 @@ template<size_t N>
 bool one_of(const std::string& x, const std::array<const char*, N>& names) {
   return std::any_of(names.begin(), names.end(),
                      [&](const char* n) { return x == n; });
-}
-
-/// An absolute http(s) URL with a host.
-bool http_url(const std::string& text) {
-  UriUriA uri;
-  const char* error_pos = nullptr;
-  if (uriParseSingleUriA(&uri, text.c_str(), &error_pos) != URI_SUCCESS)
-    return false;
-  auto range = [](const UriTextRangeA& r) {
-    return r.first ? std::string(r.first, r.afterLast) : std::string();
-  };
-  auto scheme = range(uri.scheme);
-  std::transform(
-      scheme.begin(), scheme.end(), scheme.begin(),
-      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  bool ok
-      = (scheme == "http" || scheme == "https") && !range(uri.hostText).empty();
-  uriFreeUriMembersA(&uri);
-  return ok;
 }
 
 /// A Standard Webhooks secret: `whsec_` + base64 of 24 to 64 key bytes.
@@ -109,8 +90,9 @@ bool read_target(const json& t, const std::string& where, bool can_seal,
     error = prefix + "type must be \"http\"";
     return false;
   }
-  if (!http_url(out.address)) {
-    error = prefix + "address must be an http:// or https:// URL with a host";
+  std::string why;
+  if (!parse_http_url(out.address, why)) {
+    error = prefix + "address: " + why;
     return false;
   }
   if (!one_of(out.payload_format, webhook_payload_formats)) {

@@ -42,5 +42,10 @@ deny http '#include <caf/|caf::(actor|scoped|behavior|typed_actor|spawn|anon_sen
   "http/ uses CAF beyond the runtime facade's results"
 deny http '#include "actors/(?!system\.hpp|runtime\.hpp|metrics\.hpp|observability/)' \
   "http/ includes an actor header other than the runtime facade"
+# The outbound client is wrapped by actors, so it knows none of them.
+for f in http/client.hpp http/client.cpp; do
+  deny "$f" '#include "(actors|persistence)/|caf::' \
+    "the outbound client ($f) depends on the actors or stores"
+done
 
 exit $failed
