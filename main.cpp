@@ -106,7 +106,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  regevent::actor_runtime actors(rt);
+  // Each actor's configuration is validated before any actor starts: what
+  // only an actor can check (a sealing key that does not decode) stops
+  // start-up here, as a configuration error.
+  std::unique_ptr<regevent::actor_runtime> runtime_holder;
+  try {
+    runtime_holder = std::make_unique<regevent::actor_runtime>(rt);
+  } catch (const regevent::config_error& e) {
+    std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
+    return 2;
+  }
+  auto& actors = *runtime_holder;
   regevent::router route(rt, actors);
   regevent::http_server server(cfg, [&route](regevent::incoming_request&& req,
                                              regevent::responder reply_to) {

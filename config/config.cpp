@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -766,6 +767,19 @@ void apply_environment(config& c) {
     apply_fault_injection(c, v);
 }
 
+/// The form of 32 bytes in base64: 43 characters of the alphabet and one
+/// `=`. The bytes themselves are decoded where they are used
+/// (persistence/secret_box, with OpenSSL); this only lets a malformed key
+/// fail `--check-config` and start-up with the key's name.
+bool is_sealing_key(const std::string& key) {
+  if (key.size() != 44 || key.back() != '=')
+    return false;
+  return std::all_of(key.begin(), key.end() - 1, [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return std::isalnum(c) || c == '+' || c == '/';
+  });
+}
+
 /// Rules across keys; each key's own range was checked when it was read.
 void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
@@ -774,6 +788,9 @@ void validate(config& c) {
                        "times dispatch.recovery_poll_ms (the heartbeat)");
   if (c.effects.retry.base_ms > c.effects.retry.max_ms)
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
+  if (!c.secrets.key.empty() && !is_sealing_key(c.secrets.key))
+    throw config_error("secrets.key: must be the base64 of 32 random bytes "
+                       "(openssl rand -base64 32)");
   if (c.faults.mode != fault_mode::none
       && c.effects.actors.count(c.faults.effect) == 0
       && c.faults.effect != "journal")

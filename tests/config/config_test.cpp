@@ -105,6 +105,19 @@ TEST(config, effect_names_in_start_order) {
   EXPECT_EQ(effect_names(), expected);
 }
 
+TEST(config, a_sealing_key_must_be_32_bytes_of_base64) {
+  for (const char* bad :
+       {"s3cret", "c2hvcnQ=", "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E",
+        "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E==",
+        "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj-E="}) {
+    auto message = error_of(std::string("secrets:\n  key: \"") + bad + "\"\n");
+    EXPECT_TRUE(contains(message, "secrets.key")) << bad << ": " << message;
+  }
+  auto cfg = load_config_from_string(
+      "secrets:\n  key: q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=\n");
+  EXPECT_EQ(cfg.secrets.key, "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=");
+}
+
 TEST(config, empty_and_comment_only_documents_give_the_defaults) {
   auto reference = to_yaml(default_config());
   EXPECT_EQ(to_yaml(load_config_from_string("")), reference);
