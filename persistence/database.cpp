@@ -139,6 +139,14 @@ bool is_transient_conflict(const std::exception& e) noexcept {
   return false;
 }
 
+bool is_unique_violation(const std::exception& e) noexcept {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e))
+    return pg->sqlstate() == "23505";
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e))
+    return (lite->result() & 0xff) == SQLITE_CONSTRAINT;
+  return false;
+}
+
 bool still_connected(database& db) noexcept {
   try {
     db.ping();

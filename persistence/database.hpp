@@ -97,6 +97,10 @@ private:
 /// serialization failure (PostgreSQL), a busy or locked database (SQLite).
 bool is_transient_conflict(const std::exception& e) noexcept;
 
+/// Whether a failed statement broke a unique key (another writer took the
+/// key between a check and the write).
+bool is_unique_violation(const std::exception& e) noexcept;
+
 /// Whether an open connection still reaches its server (after a failed
 /// statement: tells an outage from a statement error).
 bool still_connected(database& db) noexcept;

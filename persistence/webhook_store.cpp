@@ -176,8 +176,10 @@ webhook_write webhook_store::create(const webhook_policy_spec& spec,
   sql << "SELECT id FROM webhook_policies WHERE project = :p AND name = :n",
       soci::use(spec.project), soci::use(spec.name), soci::into(id);
   write_targets(id, spec, {});
+  // Read back before the commit: what is answered is what was written.
+  auto written = find(spec.project, id);
   tx.commit();
-  out.policy = *find(spec.project, id);
+  out.policy = std::move(*written);
   return out;
 }
 
@@ -185,12 +187,19 @@ webhook_write webhook_store::update(int64_t id, const webhook_policy_spec& spec,
                                     timestamp_us now) {
   webhook_write out;
   write_transaction tx(db_);
-  if (!find(spec.project, id)) {
+  auto& sql = db_.session();
+  long long key = id, t = now, taken = 0, locked = 0;
+  // Locked on PostgreSQL (SQLite's BEGIN IMMEDIATE already holds the one
+  // write lock), so that a DELETE cannot slip between this check and the
+  // writes below and leave targets without their policy.
+  sql << std::string("SELECT COUNT(*) FROM (SELECT id FROM webhook_policies "
+                     "WHERE project = :p AND id = :i")
+             + (db_.is_sqlite() ? "" : " FOR UPDATE") + ") AS policy",
+      soci::use(spec.project), soci::use(key), soci::into(locked);
+  if (locked == 0) {
     out.outcome = webhook_outcome::no_policy;
     return out;
   }
-  auto& sql = db_.session();
-  long long key = id, t = now, taken = 0;
   sql << "SELECT COUNT(*) FROM webhook_policies WHERE project = :p AND name "
          "= :n AND id <> :i",
       soci::use(spec.project), soci::use(spec.name), soci::use(key),
@@ -203,14 +212,18 @@ webhook_write webhook_store::update(int64_t id, const webhook_policy_spec& spec,
   std::vector<std::pair<std::string, std::string>> kept;
   {
     soci::rowset<soci::row> rs
-        = (sql.prepare << "SELECT position, address, auth_header, secret "
-                          "FROM webhook_targets WHERE policy_id = :p ORDER "
-                          "BY position",
+        = (sql.prepare << "SELECT position, address, auth_header, secret, "
+                          "skip_cert_verify FROM webhook_targets WHERE "
+                          "policy_id = :p ORDER BY position",
            soci::use(key));
     for (const auto& r : rs) {
       auto position = static_cast<size_t>(int_at(r, 0));
+      // A secret is kept for the receiver it was given for: same place,
+      // same address, and not newly sent without verifying the
+      // certificate (which would hand it to whoever answers).
       if (position >= spec.targets.size()
-          || spec.targets[position].address != text_at(r, 1))
+          || spec.targets[position].address != text_at(r, 1)
+          || (spec.targets[position].skip_cert_verify && int_at(r, 4) == 0))
         continue;
       kept.resize(position + 1);
       kept[position] = {text_at(r, 2), text_at(r, 3)};
@@ -218,13 +231,22 @@ webhook_write webhook_store::update(int64_t id, const webhook_policy_spec& spec,
   }
   int enabled = spec.enabled ? 1 : 0;
   auto types = join(spec.event_types);
-  sql << "UPDATE webhook_policies SET name = :n, description = :d, enabled "
-         "= :e, event_types = :t, update_time = :u WHERE id = :i",
-      soci::use(spec.name), soci::use(spec.description), soci::use(enabled),
-      soci::use(types), soci::use(t), soci::use(key);
+  try {
+    sql << "UPDATE webhook_policies SET name = :n, description = :d, "
+           "enabled = :e, event_types = :t, update_time = :u WHERE id = :i",
+        soci::use(spec.name), soci::use(spec.description), soci::use(enabled),
+        soci::use(types), soci::use(t), soci::use(key);
+  } catch (const soci::soci_error& e) {
+    // Another writer took the name after the check above.
+    if (!is_unique_violation(e))
+      throw;
+    out.outcome = webhook_outcome::name_taken;
+    return out;
+  }
   write_targets(id, spec, kept);
+  auto written = find(spec.project, id);
   tx.commit();
-  out.policy = *find(spec.project, id);
+  out.policy = std::move(*written);
   return out;
 }
 

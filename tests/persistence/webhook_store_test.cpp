@@ -127,6 +127,20 @@ TEST_F(webhook_store_test,
   EXPECT_FALSE(store.update(id, moved, 6).policy.targets[0].has_secret);
 }
 
+TEST_F(webhook_store_test,
+       a_secret_is_not_kept_for_a_target_that_stops_verifying) {
+  auto id = store.create(spec("team-a"), 1).policy.id;
+  auto change = spec("team-a");
+  change.targets[0].has_secret = false;
+  change.targets[0].has_auth_header = false;
+  change.targets[0].skip_cert_verify = true;
+  auto w = store.update(id, change, 2);
+  ASSERT_EQ(w.outcome, webhook_outcome::ok);
+  EXPECT_FALSE(w.policy.targets[0].has_secret);
+  EXPECT_FALSE(w.policy.targets[0].has_auth_header);
+  EXPECT_EQ(f.text("SELECT secret FROM webhook_targets"), "");
+}
+
 TEST_F(webhook_store_test, updates_and_deletes_need_the_policy_in_its_project) {
   auto id = store.create(spec("team-a"), 1).policy.id;
   store.create(spec("team-b"), 1);
