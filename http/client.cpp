@@ -866,6 +866,45 @@ outbound_client::~outbound_client() {
   stop();
 }
 
+namespace {
+
+/// An answer posted to the io context for a request refused in `send()`.
+/// Runs its callback exactly once: when the handler runs, or, when
+/// `stop()` left the handler unrun and the io context destroys it with the
+/// client, from the destructor with `shutdown`. A throwing callback is
+/// logged, never lets an exception out of an io thread.
+class posted_answer {
+public:
+  posted_answer(outbound_client::callback done, outbound_result r)
+      : done_(std::move(done)), result_(std::move(r)) {}
+  posted_answer(const posted_answer&) = delete;
+  posted_answer& operator=(const posted_answer&) = delete;
+  ~posted_answer() {
+    if (done_)
+      deliver(failure(outbound_error::shutdown, "the client stopped"));
+  }
+  void run() {
+    deliver(std::move(result_));
+  }
+
+private:
+  void deliver(outbound_result r) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    try {
+      done(std::move(r));
+    } catch (const std::exception& e) {
+      spdlog::error("outbound callback of a refused request threw: {}",
+                    e.what());
+    }
+  }
+
+  outbound_client::callback done_;
+  outbound_result result_;
+};
+
+} // namespace
+
 void outbound_client::send(outbound_request req, callback done) {
   auto started = clock_type::now();
   auto& shared = *impl_->shared;
@@ -877,9 +916,9 @@ void outbound_client::send(outbound_request req, callback done) {
       return;
     }
     // Never from inside send(): a caller holding a lock would deadlock.
-    net::post(impl_->ioc, [done = std::move(done), r = std::move(r)]() mutable {
-      done(std::move(r));
-    });
+    auto answer
+        = std::make_shared<posted_answer>(std::move(done), std::move(r));
+    net::post(impl_->ioc, [answer] { answer->run(); });
   };
   if (shared.stopping)
     return answer_now(failure(outbound_error::shutdown, "the client stopped"));

@@ -727,6 +727,30 @@ TEST(outbound_client, stop_answers_requests_in_flight_with_shutdown) {
   EXPECT_EQ(results.results()[1].error, outbound_error::shutdown);
 }
 
+TEST(outbound_client,
+     a_refused_request_is_answered_once_even_when_stop_follows) {
+  // The refusal is posted to the io thread; a stop() right after may leave
+  // it unrun, and the io context destroys it with the client. It must
+  // still be answered, once (send_and_wait on another thread would
+  // otherwise block forever).
+  for (int i = 0; i < 200; ++i) {
+    std::atomic<int> answers{0};
+    std::atomic<bool> refused{false};
+    {
+      outbound_client client;
+      client.send(make_request("ftp://example.invalid/"),
+                  [&](outbound_result r) {
+                    ++answers;
+                    refused = r.error == outbound_error::invalid_request
+                              || r.error == outbound_error::shutdown;
+                  });
+      client.stop();
+    }
+    ASSERT_EQ(answers.load(), 1) << "round " << i;
+    EXPECT_TRUE(refused.load());
+  }
+}
+
 // --- HTTPS -----------------------------------------------------------------
 
 /// Certificates made once per suite with the openssl CLI: a CA, a server
