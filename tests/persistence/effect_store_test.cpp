@@ -23,6 +23,16 @@ const std::string oci_manifest = "application/vnd.oci.image.manifest.v1+json";
 const std::string docker_manifest
     = "application/vnd.docker.distribution.manifest.v2+json";
 
+/// Marks of the event `id` hands to an effect (of `effect`, or of any).
+long long marks_of(test::store_fixture& f, const std::string& id,
+                   const std::string& effect = {}) {
+  long long n = 0, seq = test::seq_for(id);
+  f.sql() << "SELECT COUNT(*) FROM effect_marks WHERE event_seq = :s AND "
+             "(:e = '' OR effect = :e2)",
+      soci::use(seq), soci::use(effect), soci::use(effect), soci::into(n);
+  return n;
+}
+
 effect_input plan(event_record e, bool count_pull = false,
                   std::string project = "library") {
   effect_input p;
@@ -100,10 +110,7 @@ TEST(effect_store, second_apply_is_a_no_op) {
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{true}));
   EXPECT_EQ(apply(f.db(), *store, {p}), (std::vector<bool>{false}));
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM access_logs"), 1);
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq = "
-                     + std::to_string(test::seq_for("e1"))
-                     + " AND effect = 'access_log'"),
-            1);
+  EXPECT_EQ(marks_of(f, "e1", "access_log"), 1);
 }
 
 TEST(effect_store, duplicate_within_one_batch_is_applied_once) {
@@ -123,9 +130,7 @@ TEST(effect_store, marks_are_per_effect) {
   auto p = push("e1", "1.0", "sha256:aaaa", 10);
   EXPECT_EQ(apply(f.db(), *log, {p}), (std::vector<bool>{true}));
   EXPECT_EQ(apply(f.db(), *artifacts, {p}), (std::vector<bool>{true}));
-  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq = "
-                     + std::to_string(test::seq_for("e1"))),
-            2);
+  EXPECT_EQ(marks_of(f, "e1"), 2);
 }
 
 TEST(effect_store, rolled_back_apply_leaves_no_mark_and_no_change) {

@@ -254,11 +254,18 @@ void mark(test::store_fixture& f, const std::string& id) {
       soci::use(id);
 }
 
-/// Marks of the journaled events in `ids` (an SQL list).
-long long marks_of(test::store_fixture& f, const std::string& ids) {
-  return f.scalar("SELECT COUNT(*) FROM effect_marks WHERE event_seq IN "
-                  "(SELECT seq FROM events WHERE id IN ("
-                  + ids + "))");
+/// Marks of the journaled events `ids`.
+long long marks_of(test::store_fixture& f,
+                   std::initializer_list<std::string> ids) {
+  long long total = 0;
+  for (const auto& id : ids) {
+    long long n = 0;
+    f.sql() << "SELECT COUNT(*) FROM effect_marks WHERE event_seq IN (SELECT "
+               "seq FROM events WHERE id = :i)",
+        soci::use(id), soci::into(n);
+    total += n;
+  }
+  return total;
 }
 
 TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
@@ -282,7 +289,7 @@ TEST_F(journal_store_test, compaction_keeps_only_the_row_of_finished_events) {
   // What can still be dispatched keeps its body and its marks.
   EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'pending'"), "");
   EXPECT_NE(f.text("SELECT raw FROM events WHERE id = 'dead'"), "");
-  EXPECT_EQ(marks_of(f, "'pending', 'dead'"), 2);
+  EXPECT_EQ(marks_of(f, {"pending", "dead"}), 2);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 2);
   // The id still deduplicates.
   EXPECT_EQ(append({make_event("done")}), (std::vector<bool>{false}));
@@ -328,7 +335,7 @@ TEST_F(journal_store_test, a_forgotten_event_is_new_again) {
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events WHERE id = 'done'"), 0);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM events"), 2);
   // Only the marks of the two events left remain.
-  EXPECT_EQ(marks_of(f, "'pending', 'dead'"), 2);
+  EXPECT_EQ(marks_of(f, {"pending", "dead"}), 2);
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM effect_marks"), 2);
   // Past the deduplication window a delivery of that id is journaled again.
   EXPECT_EQ(append({make_event("done"), make_event("pending")}),
@@ -631,8 +638,9 @@ TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
             2);
   // Still a key: a mark cannot be written twice.
   auto a = f.scalar("SELECT seq FROM events WHERE id = 'a'");
-  EXPECT_THROW(f.sql() << "INSERT INTO effect_marks VALUES ("
-                              + std::to_string(a) + ", 'access_log', 9)",
+  EXPECT_THROW((f.sql() << "INSERT INTO effect_marks VALUES (:s, "
+                           "'access_log', 9)",
+                soci::use(a)),
                soci::soci_error);
 }
 
