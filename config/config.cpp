@@ -4,6 +4,8 @@
 #include "config/effects.hpp"
 #include "config/keys.hpp"
 
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -615,6 +617,47 @@ std::vector<entry> make_table() {
       integer("retention.purge_batch", REGEVENT_AT(retention.purge_batch),
               d::retention::purge_batch, 1, 1'000'000,
               "rows per delete; batches are spaced out"),
+      list("webhooks.allow_networks", REGEVENT_AT(webhooks.allow_networks), {},
+           "CIDRs a target may reach although loopback, private, "
+           "link-local or metadata (e.g. 127.0.0.0/8, ::1/128)"),
+      string("webhooks.registry_address",
+             REGEVENT_AT(webhooks.registry_address), "",
+             "host[:port] of the registry in each resource_url"),
+      integer("webhooks.workers", REGEVENT_AT(webhooks.workers),
+              d::webhooks::workers, 1, 10'000, "deliveries in flight at once"),
+      integer("webhooks.max_retries", REGEVENT_AT(webhooks.max_retries),
+              d::webhooks::max_retries, 0, 100,
+              "retries after the first try before a delivery fails"),
+      integer("webhooks.retry_base_ms", REGEVENT_AT(webhooks.retry_base_ms),
+              d::webhooks::retry_base_ms, 1, max_ms,
+              "first retry delay, doubled per retry, 20% jitter"),
+      integer("webhooks.retry_max_ms", REGEVENT_AT(webhooks.retry_max_ms),
+              d::webhooks::retry_max_ms, 1, max_ms, "longest retry delay"),
+      integer("webhooks.timeout_ms", REGEVENT_AT(webhooks.timeout_ms),
+              d::webhooks::timeout_ms, 1, max_ms,
+              "one attempt, connect to last byte"),
+      integer("webhooks.per_target_concurrency",
+              REGEVENT_AT(webhooks.per_target_concurrency),
+              d::webhooks::per_target_concurrency, 1, 1'000,
+              "deliveries in flight to one target"),
+      integer("webhooks.breaker_failures",
+              REGEVENT_AT(webhooks.breaker_failures),
+              d::webhooks::breaker_failures, 1, 1'000,
+              "failures in a row that open a target's circuit"),
+      integer("webhooks.breaker_cooldown_ms",
+              REGEVENT_AT(webhooks.breaker_cooldown_ms),
+              d::webhooks::breaker_cooldown_ms, 1, max_ms,
+              "an open circuit is tried again after this"),
+      integer(
+          "webhooks.poll_interval_ms", REGEVENT_AT(webhooks.poll_interval_ms),
+          d::webhooks::poll_interval_ms, 10, max_ms, "look for due deliveries"),
+      integer("webhooks.claim_lease_ms", REGEVENT_AT(webhooks.claim_lease_ms),
+              d::webhooks::claim_lease_ms, 1000, max_ms,
+              "a claimed delivery unfinished by then is sent again"),
+      integer("webhooks.log_retention_days",
+              REGEVENT_AT(webhooks.log_retention_days),
+              d::webhooks::log_retention_days, 1, 36'500,
+              "finished deliveries older than this are deleted"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
@@ -780,6 +823,17 @@ bool is_sealing_key(const std::string& key) {
   });
 }
 
+/// `address/prefix` with the host bits clear, IPv4 or IPv6.
+bool is_network(const std::string& text) {
+  boost::system::error_code ec;
+  if (text.find(':') != std::string::npos) {
+    auto n = boost::asio::ip::make_network_v6(text, ec);
+    return !ec && n == n.canonical();
+  }
+  auto n = boost::asio::ip::make_network_v4(text, ec);
+  return !ec && n == n.canonical();
+}
+
 /// Rules across keys; each key's own range was checked when it was read.
 void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
@@ -788,6 +842,16 @@ void validate(config& c) {
                        "times dispatch.recovery_poll_ms (the heartbeat)");
   if (c.effects.retry.base_ms > c.effects.retry.max_ms)
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
+  if (c.webhooks.retry_base_ms > c.webhooks.retry_max_ms)
+    throw config_error("webhooks.retry_base_ms: must not exceed retry_max_ms");
+  if (c.webhooks.claim_lease_ms <= c.webhooks.timeout_ms)
+    throw config_error(
+        "webhooks.claim_lease_ms: must exceed webhooks.timeout_ms "
+        "(a delivery still in flight would be sent twice)");
+  for (const auto& n : c.webhooks.allow_networks)
+    if (!is_network(n))
+      throw config_error("webhooks.allow_networks: '" + n
+                         + "' is not a CIDR network (address/prefix)");
   if (!c.secrets.key.empty() && !is_sealing_key(c.secrets.key))
     throw config_error("secrets.key: must be the base64 of 32 random bytes "
                        "(openssl rand -base64 32)");

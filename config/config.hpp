@@ -135,6 +135,26 @@ struct config {
     uint32_t purge_batch = 0;
   } retention;
 
+  struct webhooks_section {
+    /// CIDR networks a webhook target may resolve into although they are
+    /// loopback, private, link-local or metadata addresses.
+    std::vector<std::string> allow_networks;
+    /// `host[:port]` of the registry as clients reach it: the host part of
+    /// each payload's resource_url.
+    std::string registry_address;
+    size_t workers = 0;
+    uint32_t max_retries = 0;
+    uint32_t retry_base_ms = 0;
+    uint32_t retry_max_ms = 0;
+    uint32_t timeout_ms = 0;
+    size_t per_target_concurrency = 0;
+    uint32_t breaker_failures = 0;
+    uint32_t breaker_cooldown_ms = 0;
+    uint32_t poll_interval_ms = 0;
+    uint32_t claim_lease_ms = 0;
+    uint32_t log_retention_days = 0;
+  } webhooks;
+
   uint32_t shutdown_grace_ms = 0;
 
   fault_injection faults;

@@ -188,6 +188,26 @@ namespace webhooks {
 constexpr size_t max_targets = 10;
 /// The largest policy id the API accepts in a path.
 constexpr int64_t max_policy_id = 1'000'000'000'000;
+/// Deliveries in flight at once over all targets.
+constexpr size_t workers = 32;
+/// Harbor retries a webhook three times after the first try.
+constexpr uint32_t max_retries = 3;
+constexpr uint32_t retry_base_ms = 1'000;
+constexpr uint32_t retry_max_ms = 300'000;
+/// Harbor gives a receiver 10 s per attempt.
+constexpr uint32_t timeout_ms = 10'000;
+/// Deliveries in flight to one target: a slow target holds at most these
+/// of the workers.
+constexpr size_t per_target_concurrency = 4;
+/// Failures in a row after which a target is left alone for the cooldown.
+constexpr uint32_t breaker_failures = 5;
+constexpr uint32_t breaker_cooldown_ms = 30'000;
+/// How often the workers look for due deliveries when none woke them.
+constexpr uint32_t poll_interval_ms = 250;
+/// A claimed delivery not finished by then is taken up again (by this or
+/// another instance): longer than any attempt with its timeouts.
+constexpr uint32_t claim_lease_ms = 60'000;
+constexpr uint32_t log_retention_days = 30;
 } // namespace webhooks
 
 } // namespace regevent::defaults
