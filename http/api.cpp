@@ -283,7 +283,7 @@ struct api_call {
 
 /// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
 void webhook_routes(const runtime& rt, actor_runtime& actors,
-                    const incoming_request& req,
+                    const address_guard& guard, const incoming_request& req,
                     const std::vector<std::string>& parts,
                     const api_call& call) {
   const auto& reply_to = call.reply_to;
@@ -312,6 +312,11 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
     std::string error;
     auto spec = parse_webhook_policy(req.body, project,
                                      !rt.cfg->secrets.key.empty(), error);
+    // Resolves target names synchronously on this io thread (the system
+    // resolver, no cancellation): acceptable for a rare admin call; the
+    // delivery checks again after its own asynchronous resolution.
+    if (spec && !check_webhook_targets(*spec, guard, error))
+      spec.reset();
     if (!spec)
       reply_to->reply(error_response(400, "BAD_REQUEST", error));
     return spec;
@@ -373,7 +378,8 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
 } // namespace
 
 void handle_api(const runtime& rt, actor_runtime& actors,
-                incoming_request&& req, const responder& reply_to) {
+                const address_guard& guard, incoming_request&& req,
+                const responder& reply_to) {
   const auto& token = rt.cfg->auth.admin_token;
   if (req.authorization.empty() || token.empty()) {
     auto r = error_response(
@@ -453,7 +459,7 @@ void handle_api(const runtime& rt, actor_runtime& actors,
           }));
     }
     if (n >= 5 && parts[4] == "webhook")
-      return webhook_routes(rt, actors, req, parts, call);
+      return webhook_routes(rt, actors, guard, req, parts, call);
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];

@@ -1,6 +1,7 @@
 #include "http/client.hpp"
 
 #include "config/http_url.hpp"
+#include "http/address_guard.hpp"
 #include "http/beast_http.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -62,6 +63,8 @@ const char* to_string(outbound_error e) {
       return "overloaded";
     case outbound_error::shutdown:
       return "shutdown";
+    case outbound_error::forbidden_address:
+      return "forbidden_address";
   }
   return "unknown";
 }
@@ -425,18 +428,41 @@ private:
             return self->abort(outbound_error::dns, "cannot resolve "
                                                         + self->req_.url.host
                                                         + ": " + ec.message());
-          self->connect(results);
+          self->connect_allowed(results);
         });
+  }
+
+  /// The SSRF guard, after every resolution (a retry's too): a name that
+  /// answered differently when the policy was written is judged by what
+  /// it answers now, the addresses actually connected to.
+  void connect_allowed(const tcp::resolver::results_type& results) {
+    std::vector<tcp::endpoint> endpoints;
+    std::string refused;
+    for (const auto& entry : results) {
+      if (options_.guard) {
+        auto why = options_.guard->refusal(entry.endpoint().address());
+        if (!why.empty()) {
+          refused += (refused.empty() ? "" : "; ") + why;
+          continue;
+        }
+      }
+      endpoints.push_back(entry.endpoint());
+    }
+    if (endpoints.empty() && !refused.empty())
+      return abort(outbound_error::forbidden_address,
+                   "refused by the SSRF guard: " + refused + " (" + pool_->label
+                       + ")");
+    connect(endpoints);
   }
 
   // Every operation on a connection holds it (`conn = conn_`) until its
   // handler runs: abort() lets go of conn_ at once, and a closed socket
   // still completes its pending operation, which uses the stream and the
   // buffer.
-  void connect(const tcp::resolver::results_type& results) {
-    conn_->tcp().async_connect(results, [self = shared_from_this(),
-                                         conn = conn_](beast::error_code ec,
-                                                       const tcp::endpoint&) {
+  void connect(const std::vector<tcp::endpoint>& endpoints) {
+    conn_->tcp().async_connect(endpoints, [self = shared_from_this(),
+                                           conn = conn_](beast::error_code ec,
+                                                         const tcp::endpoint&) {
       if (self->finished_)
         return;
       self->end_phase();
@@ -818,14 +844,19 @@ struct outbound_client::impl {
   /// when its TLS context cannot be made (a missing ca_file): not cached,
   /// so that a file that appears later is read then.
   std::shared_ptr<origin_pool> pool_for(const http_url& url,
-                                        const outbound_tls_options& tls,
+                                        const outbound_options& options,
                                         std::string& error) {
+    const auto& tls = options.tls;
     auto label
         = std::string(url.tls ? "https://" : "http://") + url.host_header;
     auto key = label;
     if (url.tls)
       key += " ca_file=" + tls.ca_file
              + (tls.skip_cert_verify ? " insecure" : "");
+    // A pooled connection was checked by the guard of the request that
+    // opened it.
+    if (options.guard)
+      key += " guard=" + options.guard->key();
     std::lock_guard<std::mutex> lock(mtx);
     if (auto it = pools.find(key); it != pools.end())
       return it->second;
@@ -926,7 +957,7 @@ void outbound_client::send(outbound_request req, callback done) {
   if (auto refused = prepare(req, shared.cfg.user_agent, prepared))
     return answer_now(std::move(*refused));
   std::string error;
-  auto pool = impl_->pool_for(prepared.url, req.options.tls, error);
+  auto pool = impl_->pool_for(prepared.url, req.options, error);
   if (!pool)
     return answer_now(failure(outbound_error::tls, std::move(error)));
   auto e = std::make_shared<exchange>(pool, std::move(prepared),

@@ -18,6 +18,8 @@
 /// actors wrap it, and it never runs on their threads.
 namespace regevent {
 
+class address_guard;
+
 /// Why an outbound request got no HTTP answer. Callers decide on retries by
 /// category: a `dns` or `connect` failure says nothing reached the server,
 /// a `timeout` may have been processed there.
@@ -44,6 +46,10 @@ enum class outbound_error {
   overloaded,
   /// The client stopped before the request completed.
   shutdown,
+  /// The request's `address_guard` refused every address the host
+  /// resolved to (or the literal address): nothing was sent. Never
+  /// retried; the target needs a configuration change.
+  forbidden_address,
 };
 
 /// The category's name, for logs and delivery records ("tls").
@@ -82,6 +88,13 @@ struct outbound_options {
   size_t body_limit = defaults::outbound::body_limit;
   size_t header_limit = defaults::outbound::header_limit;
   outbound_tls_options tls;
+  /// Checks every address the host resolves to before connecting (the SSRF
+  /// guard of webhooks); refused ones are skipped, and with none left the
+  /// request fails `forbidden_address`. Null: no check (replication and
+  /// scanning reach configured registries). Part of the pool's key: a
+  /// connection opened under one guard never serves a request under
+  /// another or none.
+  std::shared_ptr<const address_guard> guard;
 };
 
 using outbound_headers = std::vector<std::pair<std::string, std::string>>;

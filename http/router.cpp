@@ -3,6 +3,7 @@
 #include "actors/observability/health.hpp"
 #include "actors/observability/metrics.hpp"
 #include "actors/system.hpp"
+#include "http/address_guard.hpp"
 #include "http/answers.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
@@ -109,7 +110,10 @@ void notifications(const runtime& rt, actor_runtime& actors,
 } // namespace
 
 router::router(const runtime& rt, actor_runtime& actors)
-    : rt_(rt), actors_(actors) {}
+    : rt_(rt),
+      actors_(actors),
+      guard_(std::make_shared<const address_guard>(
+          rt.cfg->webhooks.allow_networks)) {}
 
 void router::operator()(incoming_request&& req, responder reply_to) const {
   auto path = path_of(req.target);
@@ -131,7 +135,7 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
   if (r == "notifications")
     return notifications(rt_, actors_, req, observed);
   if (r == "api")
-    return handle_api(rt_, actors_, std::move(req), observed);
+    return handle_api(rt_, actors_, *guard_, std::move(req), observed);
   bool read = req.method == "GET" || req.method == "HEAD";
   if (r == "healthz")
     return observed->reply(read ? json_response(200, "{\"status\":\"ok\"}")

@@ -9,11 +9,14 @@ namespace regevent {
 
 struct runtime;
 class actor_runtime;
+class address_guard;
 
 /// Routing, separate from transport: maps each request to its handler and
 /// wraps the responder so that every answer is counted and logged.
 class router {
 public:
+  /// Builds the SSRF guard of webhook policies from
+  /// `webhooks.allow_networks` (validated with the configuration).
   router(const runtime& rt, actor_runtime& actors);
 
   void operator()(incoming_request&& req, responder reply_to) const;
@@ -21,6 +24,7 @@ public:
 private:
   const runtime& rt_;
   actor_runtime& actors_;
+  std::shared_ptr<const address_guard> guard_;
 };
 
 } // namespace regevent

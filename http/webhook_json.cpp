@@ -2,6 +2,7 @@
 
 #include "config/defaults.hpp"
 #include "config/http_url.hpp"
+#include "http/address_guard.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -200,6 +201,19 @@ parse_webhook_policy(const std::string& body, const std::string& project,
     spec.targets.push_back(std::move(t));
   }
   return spec;
+}
+
+bool check_webhook_targets(const webhook_policy_spec& spec,
+                           const address_guard& guard, std::string& error) {
+  for (size_t i = 0; i < spec.targets.size(); ++i) {
+    auto url = parse_http_url(spec.targets[i].address, error);
+    auto why = url ? guard.host_refusal(url->host) : error;
+    if (!why.empty()) {
+      error = "targets[" + std::to_string(i) + "].address: " + why;
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string webhook_policy_json(const webhook_policy& p) {

@@ -11,12 +11,21 @@
 
 namespace regevent {
 
+class address_guard;
+
 /// A policy request body for `project`, or nothing with `error` naming the
 /// field that is wrong. `can_seal` says whether secrets can be stored
 /// (`secrets.key` is set); without it a secret or auth header is refused.
 std::optional<webhook_policy_spec>
 parse_webhook_policy(const std::string& body, const std::string& project,
                      bool can_seal, std::string& error);
+
+/// The SSRF guard when a policy is written: each target's host must be
+/// one `guard` allows, a literal address at once, a name by every address
+/// it resolves to now (resolved synchronously, on the calling thread).
+/// False with `error` naming the field (`targets[0].address: ...`).
+bool check_webhook_targets(const webhook_policy_spec& spec,
+                           const address_guard& guard, std::string& error);
 
 std::string webhook_policy_json(const webhook_policy& p);
 std::string webhook_policies_json(const webhook_policy_list& list);

@@ -4,6 +4,7 @@
 
 #include "http/client.hpp"
 
+#include "http/address_guard.hpp"
 #include "http/beast_http.hpp"
 
 #include "tests/fixtures/poll.hpp"
@@ -749,6 +750,86 @@ TEST(outbound_client,
     ASSERT_EQ(answers.load(), 1) << "round " << i;
     EXPECT_TRUE(refused.load());
   }
+}
+
+// --- SSRF guard ------------------------------------------------------------
+
+std::shared_ptr<const address_guard> guard(const std::vector<std::string>& allow
+                                           = {}) {
+  return std::make_shared<const address_guard>(allow);
+}
+
+TEST(outbound_client, guard_refuses_a_loopback_address_before_connecting) {
+  scripted_server server;
+  outbound_client client;
+  auto req = make_request(server.url("/hook"), "POST", "{}");
+  req.options.guard = guard();
+  auto r = client.send_and_wait(req);
+  EXPECT_EQ(r.error, outbound_error::forbidden_address) << describe(r);
+  EXPECT_EQ(std::string(to_string(r.error)), "forbidden_address");
+  EXPECT_EQ(r.error_text.rfind("refused by the SSRF guard: 127.0.0.1 is a "
+                               "loopback address",
+                               0),
+            0u)
+      << r.error_text;
+  EXPECT_EQ(server.accepted(), 0u) << "no connection may be made";
+  EXPECT_EQ(client.stats().open_connections, 0u);
+  EXPECT_EQ(client.stats().in_flight, 0u);
+}
+
+TEST(outbound_client, guard_refuses_a_name_that_resolves_to_loopback) {
+  scripted_server server;
+  outbound_client client;
+  auto req = make_request(server.url("/hook", "localhost"));
+  req.options.guard = guard();
+  auto r = client.send_and_wait(req);
+  EXPECT_EQ(r.error, outbound_error::forbidden_address) << describe(r);
+  EXPECT_NE(r.error_text.find("loopback"), std::string::npos) << r.error_text;
+  EXPECT_EQ(server.accepted(), 0u);
+}
+
+TEST(outbound_client, guard_refuses_ipv6_loopback_and_metadata_literals) {
+  outbound_client client;
+  for (const char* url : {"http://[::1]:9/", "http://169.254.169.254/latest",
+                          "http://[::ffff:127.0.0.1]:9/", "http://10.1.2.3/"}) {
+    auto req = make_request(url);
+    req.options.guard = guard();
+    auto r = client.send_and_wait(req);
+    EXPECT_EQ(r.error, outbound_error::forbidden_address)
+        << url << ": " << describe(r);
+  }
+}
+
+TEST(outbound_client, guard_lets_allow_listed_networks_through) {
+  scripted_server server;
+  outbound_client client;
+  auto allow = guard({"127.0.0.0/8", "::1/128"});
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    auto req = make_request(server.url("/ok", host));
+    req.options.guard = allow;
+    auto r = client.send_and_wait(req);
+    ASSERT_TRUE(r.ok()) << host << ": " << describe(r);
+    EXPECT_EQ(r.body, "GET /ok ");
+  }
+  // Only 127.0.0.0/8: a ::1 that localhost may resolve to is skipped, and
+  // the server on 127.0.0.1 is reached.
+  auto req = make_request(server.url("/v4", "localhost"));
+  req.options.guard = guard({"127.0.0.0/8"});
+  auto r = client.send_and_wait(req);
+  ASSERT_TRUE(r.ok()) << describe(r);
+}
+
+TEST(outbound_client, unguarded_pooled_connection_never_serves_a_guarded_one) {
+  scripted_server server;
+  outbound_client client;
+  ASSERT_TRUE(client.send_and_wait(make_request(server.url("/a"))).ok());
+  ASSERT_EQ(client.stats().idle_connections, 1u);
+  auto req = make_request(server.url("/b"));
+  req.options.guard = guard();
+  auto r = client.send_and_wait(req);
+  EXPECT_EQ(r.error, outbound_error::forbidden_address) << describe(r);
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.accepted(), 1u);
 }
 
 // --- HTTPS -----------------------------------------------------------------

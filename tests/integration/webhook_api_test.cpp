@@ -1,7 +1,9 @@
 // The webhook policy API against the real daemon (SQLite, and PostgreSQL in
-// the postgresql. variant): Harbor v2.0 shapes, field-level 400s, and
-// write-only secrets that reach neither an answer, nor the log, nor the
-// database in the clear.
+// the postgresql. variant): Harbor v2.0 shapes, field-level 400s, write-only
+// secrets that reach neither an answer, nor the log, nor the database in the
+// clear, and the SSRF guard on target addresses. The receivers are on
+// loopback, which the tests allow-list explicitly
+// (webhooks.allow_networks), as an operator would.
 
 #include "tests/fixtures/daemon.hpp"
 
@@ -11,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace regevent::test {
@@ -23,10 +26,17 @@ const std::string admin = "webhook-admin-token";
 const std::string sealing_key = "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=";
 const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const std::string auth_header = "Bearer receiver-t0ken-4711";
+// A receiver on loopback: allowed only by the allow-list.
+const std::string receiver = "https://127.0.0.1:8443/in";
+
+/// What the tests allow-list: loopback, where their receivers listen.
+const std::string allow_loopback = "webhooks:\n"
+                                   "  allow_networks: [\"127.0.0.0/8\", "
+                                   "\"::1/128\"]\n";
 
 class webhook_api : public ::testing::Test {
 protected:
-  void start(bool with_key) {
+  void start(bool with_key, const std::string& webhooks = allow_loopback) {
     std::map<std::string, std::string> env;
     if (with_key) {
       auto key_file = dir_.file("secrets.key");
@@ -34,7 +44,8 @@ protected:
       env["REGEVENT_SECRETS_KEY_FILE"] = key_file;
     }
     daemon_ = std::make_unique<daemon_process>(
-        dir_, "auth:\n  admin_token: " + admin + "\n", std::move(env));
+        dir_, "auth:\n  admin_token: " + admin + "\n" + webhooks,
+        std::move(env));
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
     client_ = std::make_unique<http_client>(daemon_->client());
     ASSERT_EQ(
@@ -56,7 +67,7 @@ protected:
             {"event_types", {"PUSH_ARTIFACT", "PULL_ARTIFACT"}},
             {"targets",
              {{{"type", "http"},
-               {"address", "https://hooks.example/in"},
+               {"address", receiver},
                {"auth_header", auth_header},
                {"secret", secret},
                {"skip_cert_verify", false},
@@ -84,7 +95,7 @@ TEST_F(webhook_api, policies_are_created_read_replaced_and_deleted) {
   EXPECT_EQ(p["enabled"], true);
   EXPECT_EQ(p["event_types"], json({"PUSH_ARTIFACT", "PULL_ARTIFACT"}));
   ASSERT_EQ(p["targets"].size(), 1u);
-  EXPECT_EQ(p["targets"][0]["address"], "https://hooks.example/in");
+  EXPECT_EQ(p["targets"][0]["address"], receiver);
   EXPECT_EQ(p["targets"][0]["payload_format"], "CloudEvents");
   EXPECT_EQ(p["targets"][0]["skip_cert_verify"], false);
   EXPECT_FALSE(p["targets"][0].contains("secret"));
@@ -187,7 +198,7 @@ TEST_F(webhook_api, secrets_reach_no_answer_no_log_and_no_column_in_clear) {
   auto stored = sql_text(db,
                          "SELECT secret || ' ' || auth_header FROM "
                          "webhook_targets WHERE address = :key",
-                         "https://hooks.example/in");
+                         receiver);
   ASSERT_EQ(daemon_->stop(), 0);
   auto log = daemon_->log();
   for (const auto& clear : {secret, auth_header, sealing_key}) {
@@ -198,6 +209,83 @@ TEST_F(webhook_api, secrets_reach_no_answer_no_log_and_no_column_in_clear) {
   // Both are stored, sealed: the PUT kept the secret it left out.
   EXPECT_EQ(stored.find("v1:"), 0u) << stored;
   EXPECT_NE(stored.find(" v1:"), std::string::npos) << stored;
+}
+
+TEST_F(webhook_api, ssrf_guard_refuses_internal_targets_naming_the_field) {
+  start(true, "");
+  // The same policy, with one target address each: literal addresses,
+  // IPv6 loopback, cloud metadata, and a name that resolves to loopback.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"https://127.0.0.1/in", "127.0.0.1 is a loopback address"},
+      {"http://localhost:8080/in", "localhost resolves to "},
+      {"https://[::1]:8443/in", "::1 is a loopback address"},
+      {"http://169.254.169.254/latest/meta-data",
+       "169.254.169.254 is a cloud metadata address"},
+      {"http://10.1.2.3/in", "10.1.2.3 is a private address"},
+      {"http://[::ffff:192.168.1.1]/in", "a private address"},
+  };
+  for (const auto& [address, reason] : cases) {
+    auto p = policy("x");
+    p["targets"][0]["address"] = address;
+    auto a = call("POST", policies, p.dump());
+    EXPECT_EQ(a.status, 400u) << address << ": " << a.body;
+    EXPECT_NE(a.body.find("targets[0].address: "), std::string::npos) << a.body;
+    EXPECT_NE(a.body.find(reason), std::string::npos) << a.body;
+    EXPECT_NE(a.body.find("webhooks.allow_networks"), std::string::npos)
+        << a.body;
+  }
+  // The field of the second target, and a name that does not resolve.
+  auto p = policy("x");
+  p["targets"][0]["address"] = "https://93.184.216.34/in";
+  p["targets"].push_back(p["targets"][0]);
+  p["targets"][1]["address"] = "https://no-such-host.invalid/in";
+  auto a = call("POST", policies, p.dump());
+  EXPECT_EQ(a.status, 400u) << a.body;
+  EXPECT_NE(a.body.find("targets[1].address: no-such-host.invalid does not "
+                        "resolve"),
+            std::string::npos)
+      << a.body;
+  // A public address passes; nothing refused was stored.
+  p["targets"].erase(1);
+  ASSERT_EQ(call("POST", policies, p.dump()).status, 201u);
+  EXPECT_EQ(json::parse(call("GET", policies).body).size(), 1u);
+}
+
+TEST_F(webhook_api, ssrf_guard_checks_a_replaced_policy_too) {
+  start(true, "");
+  auto p = policy("x");
+  p["targets"][0]["address"] = "https://93.184.216.34/in";
+  auto created = call("POST", policies, p.dump());
+  ASSERT_EQ(created.status, 201u) << created.body;
+  p["targets"][0]["address"] = "http://localhost/in";
+  auto put = call("PUT", created.headers["Location"], p.dump());
+  EXPECT_EQ(put.status, 400u) << put.body;
+  EXPECT_NE(put.body.find("targets[0].address: localhost resolves to "),
+            std::string::npos)
+      << put.body;
+  EXPECT_EQ(json::parse(call("GET", created.headers["Location"])
+                            .body)["targets"][0]["address"],
+            "https://93.184.216.34/in");
+}
+
+TEST_F(webhook_api, allow_listed_networks_may_be_targets) {
+  start(true);
+  int n = 0;
+  for (const char* address :
+       {"https://127.0.0.1/in", "http://localhost:8080/in",
+        "https://[::1]:8443/in"}) {
+    auto p = policy("allowed-" + std::to_string(++n));
+    p["targets"][0]["address"] = address;
+    auto a = call("POST", policies, p.dump());
+    EXPECT_EQ(a.status, 201u) << address << ": " << a.body;
+  }
+  // Only those networks: metadata and private addresses stay refused.
+  for (const char* address :
+       {"http://169.254.169.254/latest", "http://10.1.2.3/in"}) {
+    auto p = policy("refused");
+    p["targets"][0]["address"] = address;
+    EXPECT_EQ(call("POST", policies, p.dump()).status, 400u) << address;
+  }
 }
 
 } // namespace
