@@ -7,6 +7,9 @@
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "config/logging.hpp"
+#include "http/address_guard.hpp"
+#include "http/client.hpp"
+#include "http/outbound_port.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "persistence/database.hpp"
@@ -85,6 +88,12 @@ int main(int argc, char** argv) {
   rt.stats = std::make_shared<regevent::metrics>();
   rt.status = std::make_shared<regevent::health>();
   rt.instance_id = boost::uuids::to_string(boost::uuids::random_generator()());
+  // Declared before the actors: it outlives them, so that a delivery in
+  // flight is answered (or failed with `shutdown`) before the client goes.
+  auto outbound = std::make_shared<regevent::outbound_client>();
+  rt.outbound = regevent::make_outbound_port(
+      outbound, std::make_shared<const regevent::address_guard>(
+                    cfg.webhooks.allow_networks));
 
   try {
     regevent::database db(cfg);

@@ -118,7 +118,19 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::update, webhook_policy_update>::with<webhook_policy>,
     /// Deletes a webhook policy.
     caf::replies_to<atom::remove, atom::webhooks,
-                    webhook_policy_ref>::with<bool>>;
+                    webhook_policy_ref>::with<bool>,
+    /// A page of a policy's delivery log.
+    caf::replies_to<atom::query, atom::executions,
+                    webhook_execution_query>::with<webhook_execution_page>,
+    /// One delivery with its attempts.
+    caf::replies_to<atom::get, atom::executions,
+                    webhook_execution_ref>::with<webhook_execution>,
+    /// Makes a delivery due again.
+    caf::replies_to<atom::retry, atom::executions,
+                    webhook_execution_ref>::with<webhook_execution>,
+    /// Queues a test delivery to each target of a policy.
+    caf::replies_to<atom::create, atom::executions,
+                    webhook_policy_ref>::with<webhook_execution>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
@@ -127,6 +139,13 @@ using retention_actor = caf::typed_actor<
     caf::reacts_to<atom::tick>,
     /// Deletes the next batch of the current round.
     caf::reacts_to<atom::purge>>;
+
+/// The WEBHOOK DELIVERY actor interface: sends due webhook deliveries.
+using webhook_delivery_actor = caf::typed_actor<
+    /// Records outcomes, claims due deliveries (periodic).
+    caf::reacts_to<atom::tick>,
+    /// Answers arrived from the outbound client.
+    caf::reacts_to<atom::wakeup>>;
 
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {

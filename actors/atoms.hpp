@@ -9,6 +9,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/webhook.hpp"
+#include "persistence/webhook_delivery.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -127,6 +128,36 @@ inspect(Inspector& f, webhook_policy_update& x) {
 }
 
 template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_attempt& x) {
+  return f(x.attempt, x.started_at, x.status_code, x.error, x.latency_us);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, webhook_execution& x) {
+  return f(x.id, x.policy_id, x.webhook_id, x.event_type, x.address, x.status,
+           x.attempts, x.last_status_code, x.last_error, x.latency_us,
+           x.next_attempt_at, x.created_at, x.updated_at, x.attempt_log);
+}
+
+template<class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, webhook_execution_query& x) {
+  return f(x.project, x.policy_id, x.page, x.page_size);
+}
+
+template<class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, webhook_execution_page& x) {
+  return f(x.items, x.total);
+}
+
+template<class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, webhook_execution_ref& x) {
+  return f(x.project, x.policy_id, x.id);
+}
+
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, project_spec& x) {
   return f(x.name, x.is_public, x.auto_scan);
 }
@@ -226,6 +257,10 @@ CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy))
 CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_list))
 CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_ref))
 CAF_ADD_TYPE_ID(regevent, (regevent::webhook_policy_update))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_execution))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_execution_query))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_execution_page))
+CAF_ADD_TYPE_ID(regevent, (regevent::webhook_execution_ref))
 
 CAF_ADD_ATOM(regevent, regevent::atom, ingest, "ingest")
 CAF_ADD_ATOM(regevent, regevent::atom, append, "append")
@@ -255,6 +290,7 @@ CAF_ADD_ATOM(regevent, regevent::atom, subscribe, "subscribe")
 CAF_ADD_ATOM(regevent, regevent::atom, backlog, "backlog")
 CAF_ADD_ATOM(regevent, regevent::atom, next_stage, "nextstage")
 CAF_ADD_ATOM(regevent, regevent::atom, webhooks, "webhooks")
+CAF_ADD_ATOM(regevent, regevent::atom, executions, "executions")
 CAF_ADD_ATOM(regevent, regevent::atom, update, "update")
 CAF_ADD_ATOM(regevent, regevent::atom, remove, "remove")
 

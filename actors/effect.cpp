@@ -2,6 +2,7 @@
 
 #include "actors/access_log.hpp"
 #include "actors/artifacts.hpp"
+#include "actors/webhooks.hpp"
 #include "actors/errors.hpp"
 #include "actors/observability/metrics.hpp"
 #include "actors/pull_counter.hpp"
@@ -240,6 +241,8 @@ effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg) {
       return spawn_with(sys, pull_counter, std::move(cfg));
     case effect_kind::artifacts:
       return spawn_with(sys, artifacts, std::move(cfg));
+    case effect_kind::webhooks:
+      return spawn_with(sys, webhooks, std::move(cfg));
   }
   throw std::invalid_argument("unknown effect kind");
 }

@@ -72,11 +72,12 @@ classification classify(const event_record& event,
   if (action == "push") {
     // Pushes are always kept, whoever pushed.
     c.effects = {effect_kind::access_log, effect_kind::repositories,
-                 effect_kind::artifacts};
+                 effect_kind::artifacts, effect_kind::webhooks};
     return c;
   }
   if (action == "delete") {
-    c.effects = {effect_kind::access_log, effect_kind::artifacts};
+    c.effects = {effect_kind::access_log, effect_kind::artifacts,
+                 effect_kind::webhooks};
     return c;
   }
   if (is_internal(event.user_agent, filter.internal_user_agents))
@@ -86,8 +87,12 @@ classification classify(const event_record& event,
     return drop("HEAD pull ignored by head_requests: ignore");
   c.plan.count_pull = !head || filter.head_requests == head_policy::count;
   c.effects = {effect_kind::access_log, effect_kind::artifacts};
-  if (c.plan.count_pull)
+  // A HEAD that does not count as a pull checks for an image; it is
+  // neither counted nor published as PULL_ARTIFACT.
+  if (c.plan.count_pull) {
     c.effects.push_back(effect_kind::pull_counter);
+    c.effects.push_back(effect_kind::webhooks);
+  }
   return c;
 }
 

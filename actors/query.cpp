@@ -5,6 +5,7 @@
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 #include "persistence/secret_box.hpp"
+#include "persistence/webhook_delivery_store.hpp"
 #include "persistence/webhook_store.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -32,9 +33,10 @@ void query_config::validate() const {
 /// The stores the management API reads and writes, on one connection.
 struct management_stores {
   management_stores(database& db, const secret_box& secrets)
-      : catalog(db), webhooks(db, secrets) {}
+      : catalog(db), webhooks(db, secrets), deliveries(db, secrets) {}
   catalog_store catalog;
   webhook_store webhooks;
+  webhook_delivery_store deliveries;
 };
 
 query_state::query_state() = default;
@@ -57,6 +59,37 @@ auto run_webhooks(self_ptr self, F f) {
   return self->state.conn.run([&f](management_stores& stores, database&) {
     return f(stores.webhooks);
   });
+}
+
+template<class F>
+auto run_deliveries(self_ptr self, F f) {
+  return self->state.conn.run([&f](management_stores& stores, database&) {
+    return f(stores.deliveries);
+  });
+}
+
+/// What a delivery-log request found, or the error naming what is missing.
+template<class T>
+caf::result<T> looked_up(caf::expected<webhook_lookup> x, T& out,
+                         const std::string& project, int64_t policy,
+                         int64_t execution) {
+  if (!x)
+    return std::move(x.error());
+  switch (*x) {
+    case webhook_lookup::ok:
+      return std::move(out);
+    case webhook_lookup::no_project:
+      return make_error(ec::not_found, "project " + project);
+    case webhook_lookup::no_policy:
+      return make_error(ec::not_found, "webhook policy "
+                                           + std::to_string(policy)
+                                           + " of project " + project);
+    case webhook_lookup::no_execution:
+      return make_error(ec::not_found, "execution " + std::to_string(execution)
+                                           + " of webhook policy "
+                                           + std::to_string(policy));
+  }
+  return make_error(ec::database_error, "unknown lookup outcome");
 }
 
 /// The policy a write left, or the error its outcome names.
@@ -190,6 +223,43 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                                + std::to_string(ref.id)
                                                + " of project " + ref.project);
         return true;
+      },
+      [self](atom::query, atom::executions, const webhook_execution_query& q)
+          -> caf::result<webhook_execution_page> {
+        webhook_execution_page page;
+        return looked_up(run_deliveries(self,
+                                        [&](webhook_delivery_store& s) {
+                                          return s.executions(q, page);
+                                        }),
+                         page, q.project, q.policy_id, 0);
+      },
+      [self](atom::get, atom::executions, const webhook_execution_ref& ref)
+          -> caf::result<webhook_execution> {
+        webhook_execution x;
+        return looked_up(run_deliveries(self,
+                                        [&](webhook_delivery_store& s) {
+                                          return s.execution(ref, x);
+                                        }),
+                         x, ref.project, ref.policy_id, ref.id);
+      },
+      [self](atom::retry, atom::executions, const webhook_execution_ref& ref)
+          -> caf::result<webhook_execution> {
+        webhook_execution x;
+        return looked_up(run_deliveries(self,
+                                        [&](webhook_delivery_store& s) {
+                                          return s.retry(ref, now_us(), x);
+                                        }),
+                         x, ref.project, ref.policy_id, ref.id);
+      },
+      [self](atom::create, atom::executions,
+             const webhook_policy_ref& ref) -> caf::result<webhook_execution> {
+        webhook_execution x;
+        return looked_up(run_deliveries(self,
+                                        [&](webhook_delivery_store& s) {
+                                          return s.queue_test(
+                                              ref.project, ref.id, now_us(), x);
+                                        }),
+                         x, ref.project, ref.id, 0);
       },
   };
 }

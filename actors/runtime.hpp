@@ -17,6 +17,7 @@ namespace regevent {
 
 class metrics;
 class health;
+class outbound_port;
 
 /// What every actor of one daemon shares: immutable configuration and the
 /// thread-safe observability objects.
@@ -26,6 +27,8 @@ struct runtime {
   std::shared_ptr<health> status;
   /// Unique per process; owner of this instance's journal claims.
   std::string instance_id;
+  /// The outbound HTTP(S) client (webhooks); none: nothing is delivered.
+  std::shared_ptr<outbound_port> outbound;
 };
 
 /// What the journal did with one notification: new events, duplicates of

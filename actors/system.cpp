@@ -4,6 +4,7 @@
 #include "actors/query.hpp"
 #include "actors/retention.hpp"
 #include "actors/root.hpp"
+#include "actors/webhook_delivery.hpp"
 #include "config/defaults.hpp"
 
 #include <caf/actor_system.hpp>
@@ -62,16 +63,22 @@ struct actor_configs {
   root_config core;
   query_config queries;
   retention_config purge;
+  webhook_delivery_config deliver;
   size_t query_pool = 0;
 
   explicit actor_configs(const runtime& rt)
       : core(root_config::from(rt)),
         queries(query_config::from(rt)),
         purge(retention_config::from(rt)),
+        deliver(webhook_delivery_config::from(rt)),
         query_pool(rt.cfg->database.pool_size) {
     core.validate();
     queries.validate();
     purge.validate();
+    // Without an outbound client (tools, tests of the inbound half) the
+    // deliveries wait in the database.
+    if (deliver.outbound)
+      deliver.validate();
   }
 };
 
@@ -85,6 +92,9 @@ struct actor_runtime::impl {
     self->request(core, caf::infinite, atom::status_v)
         .receive([](uint64_t) {}, [](caf::error&) {});
     purge = system.spawn<caf::detached>(retention, std::move(configs.purge));
+    if (configs.deliver.outbound)
+      deliver = system.spawn<caf::detached>(deliver_webhooks,
+                                            std::move(configs.deliver));
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -94,6 +104,7 @@ struct actor_runtime::impl {
   caf::actor_system system;
   root_actor core;
   retention_actor purge;
+  webhook_delivery_actor deliver;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -206,6 +217,30 @@ void actor_runtime::delete_webhook_policy(webhook_policy_ref ref,
       atom::webhooks_v, std::move(ref));
 }
 
+void actor_runtime::list_webhook_executions(
+    webhook_execution_query q, reply_fn<webhook_execution_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::executions_v, std::move(q));
+}
+
+void actor_runtime::get_webhook_execution(webhook_execution_ref ref,
+                                          reply_fn<webhook_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::executions_v, std::move(ref));
+}
+
+void actor_runtime::retry_webhook_execution(webhook_execution_ref ref,
+                                            reply_fn<webhook_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::retry_v,
+      atom::executions_v, std::move(ref));
+}
+
+void actor_runtime::test_webhook_policy(webhook_policy_ref ref,
+                                        reply_fn<webhook_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      atom::executions_v, std::move(ref));
+}
+
 void actor_runtime::replay_dead_letter(int64_t id,
                                        reply_fn<replay_result> done) {
   auto journal = impl_->current<journal_actor>(registry_key::journal);
@@ -242,6 +277,8 @@ void actor_runtime::stop() {
   // (they flush), then the journal (it flushes final states).
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.purge, caf::exit_reason::user_shutdown);
+  if (i.deliver)
+    caf::anon_send_exit(i.deliver, caf::exit_reason::user_shutdown);
   for (auto& q : i.queries)
     caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
   i.system.await_all_actors_done();

@@ -9,6 +9,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/webhook.hpp"
+#include "persistence/webhook_delivery.hpp"
 
 #include <caf/expected.hpp>
 
@@ -59,6 +60,18 @@ public:
   void update_webhook_policy(webhook_policy_update change,
                              reply_fn<webhook_policy> done);
   void delete_webhook_policy(webhook_policy_ref ref, reply_fn<bool> done);
+  /// The delivery log of a policy (ec::not_found for an unknown project,
+  /// policy or execution).
+  void list_webhook_executions(webhook_execution_query q,
+                               reply_fn<webhook_execution_page> done);
+  void get_webhook_execution(webhook_execution_ref ref,
+                             reply_fn<webhook_execution> done);
+  void retry_webhook_execution(webhook_execution_ref ref,
+                               reply_fn<webhook_execution> done);
+  /// Queues a test delivery to every target of the policy; answers the
+  /// first.
+  void test_webhook_policy(webhook_policy_ref ref,
+                           reply_fn<webhook_execution> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

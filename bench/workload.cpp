@@ -183,12 +183,12 @@ void ledger::record(const delivery& d) {
   switch (d.kind) {
     case event_kind::push:
       ++pushes;
-      effect_marks += 3; // access_log, repositories, artifacts
+      effect_marks += 4; // access_log, repositories, artifacts, webhooks
       pushed[d.repository] = true;
       break;
     case event_kind::pull_get:
       ++pulls_get;
-      effect_marks += 3; // access_log, artifacts, pull_counter
+      effect_marks += 4; // access_log, artifacts, pull_counter, webhooks
       ++pull_counts[d.repository];
       break;
     case event_kind::pull_head:
@@ -197,7 +197,7 @@ void ledger::record(const delivery& d) {
       break;
     case event_kind::delete_event:
       ++deletes;
-      effect_marks += 2; // access_log, artifacts
+      effect_marks += 3; // access_log, artifacts, webhooks
       break;
   }
   if (d.by_digest)

@@ -7,7 +7,7 @@ namespace {
 /// The one place the names are written. They are stored in the database
 /// (completion marks, dead letters): renaming one is a migration.
 constexpr std::array<const char*, all_effects.size()> names{
-    "access_log", "repositories", "pull_counter", "artifacts"};
+    "access_log", "repositories", "pull_counter", "artifacts", "webhooks"};
 
 } // namespace
 

@@ -16,12 +16,15 @@ enum class effect_kind : uint8_t {
   repositories,
   pull_counter,
   artifacts,
+  /// Writes the webhook deliveries of an event (an outbox: the tasks commit
+  /// with the event's other effects; delivery workers send them later).
+  webhooks,
 };
 
 /// Every effect, in the order their actors start.
-constexpr std::array<effect_kind, 4> all_effects{
+constexpr std::array<effect_kind, 5> all_effects{
     effect_kind::access_log, effect_kind::repositories,
-    effect_kind::pull_counter, effect_kind::artifacts};
+    effect_kind::pull_counter, effect_kind::artifacts, effect_kind::webhooks};
 
 /// The effect's name: its configuration key, actor name, completion-mark
 /// name in the database and metric label.

@@ -281,6 +281,67 @@ struct api_call {
   }
 };
 
+/// `.../webhook/policies/{id}/executions[/{id}[/retry]]` and `.../test`:
+/// the delivery log, manual re-sends and test deliveries.
+template<class NotAllowed>
+void delivery_routes(actor_runtime& actors, const incoming_request& req,
+                     const std::vector<std::string>& parts,
+                     const api_call& call, NotAllowed not_allowed) {
+  const auto& reply_to = call.reply_to;
+  const auto n = parts.size();
+  long long policy = 0;
+  if (!parse_positive(parts[6], defaults::webhooks::max_policy_id, policy))
+    return reply_to->reply(error_response(
+        400, "BAD_REQUEST", "webhook policy id must be a number"));
+  auto execution_answer = [&call](unsigned status) {
+    return call.answer<webhook_execution>([status](const webhook_execution& x) {
+      http_response r;
+      r.status = status;
+      r.body = webhook_execution_json(x);
+      return r;
+    });
+  };
+  if (n == 8 && parts[7] == "test") {
+    if (req.method != "POST")
+      return not_allowed("POST");
+    return actors.test_webhook_policy({parts[3], policy},
+                                      execution_answer(201));
+  }
+  if (parts[7] != "executions" || n > 10)
+    return reply_to->reply(
+        error_response(404, "NOT_FOUND", "no route " + call.path));
+  if (n == 8) {
+    if (req.method != "GET")
+      return not_allowed("GET");
+    webhook_execution_query q{parts[3], policy, call.page.page, call.page.size};
+    return actors.list_webhook_executions(
+        std::move(q), call.answer<webhook_execution_page>(
+                          [call](const webhook_execution_page& page) {
+                            http_response r;
+                            r.body = webhook_executions_json(page);
+                            paginate(r, call.path, call.query, call.page,
+                                     page.total);
+                            return r;
+                          }));
+  }
+  long long id = 0;
+  if (!parse_positive(parts[8], defaults::webhooks::max_policy_id, id))
+    return reply_to->reply(
+        error_response(400, "BAD_REQUEST", "execution id must be a number"));
+  webhook_execution_ref ref{parts[3], policy, id};
+  if (n == 9) {
+    if (req.method != "GET")
+      return not_allowed("GET");
+    return actors.get_webhook_execution(std::move(ref), execution_answer(200));
+  }
+  if (parts[9] != "retry")
+    return reply_to->reply(
+        error_response(404, "NOT_FOUND", "no route " + call.path));
+  if (req.method != "POST")
+    return not_allowed("POST");
+  actors.retry_webhook_execution(std::move(ref), execution_answer(200));
+}
+
 /// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
 void webhook_routes(const runtime& rt, actor_runtime& actors,
                     const address_guard& guard, const incoming_request& req,
@@ -372,6 +433,8 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
                                           }));
     return not_allowed("GET, PUT, DELETE");
   }
+  if (n >= 8 && parts[5] == "policies")
+    return delivery_routes(actors, req, parts, call, not_allowed);
   reply_to->reply(error_response(404, "NOT_FOUND", "no route " + call.path));
 }
 

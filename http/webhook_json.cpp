@@ -145,6 +145,40 @@ std::string dump(const json& x) {
   return x.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+/// Harbor's execution fields (id, policy_id, event_type, notify_type,
+/// status, creation_time, update_time) and what its log lacks: the stable
+/// webhook id, attempts, the last answer, latency and the next retry.
+json to_json(const webhook_execution& x, bool with_attempts) {
+  json out{{"id", x.id},
+           {"policy_id", x.policy_id},
+           {"webhook_id", x.webhook_id},
+           {"event_type", x.event_type},
+           {"notify_type", "http"},
+           {"address", x.address},
+           {"status", x.status},
+           {"attempts", x.attempts},
+           {"last_status_code", x.last_status_code},
+           {"last_error", x.last_error},
+           {"latency_ms", static_cast<double>(x.latency_us) / 1000.0},
+           {"next_retry_time", x.status == webhook_status::pending
+                                   ? json(format_rfc3339(x.next_attempt_at))
+                                   : json(nullptr)},
+           {"creation_time", format_rfc3339(x.created_at)},
+           {"update_time", format_rfc3339(x.updated_at)}};
+  if (with_attempts) {
+    json log = json::array();
+    for (const auto& a : x.attempt_log)
+      log.push_back(
+          {{"attempt", a.attempt},
+           {"start_time", format_rfc3339(a.started_at)},
+           {"status_code", a.status_code},
+           {"error", a.error},
+           {"latency_ms", static_cast<double>(a.latency_us) / 1000.0}});
+    out["attempts_log"] = std::move(log);
+  }
+  return out;
+}
+
 } // namespace
 
 std::optional<webhook_policy_spec>
@@ -214,6 +248,17 @@ bool check_webhook_targets(const webhook_policy_spec& spec,
     }
   }
   return true;
+}
+
+std::string webhook_execution_json(const webhook_execution& x) {
+  return dump(to_json(x, true));
+}
+
+std::string webhook_executions_json(const webhook_execution_page& page) {
+  json out = json::array();
+  for (const auto& x : page.items)
+    out.push_back(to_json(x, false));
+  return dump(out);
 }
 
 std::string webhook_policy_json(const webhook_policy& p) {

@@ -5,6 +5,7 @@
 /// write-only values.
 
 #include "persistence/webhook.hpp"
+#include "persistence/webhook_delivery.hpp"
 
 #include <optional>
 #include <string>
@@ -34,5 +35,10 @@ std::string webhook_policies_json(const webhook_policy_list& list);
 /// Harbor lists them (`{event_type: [...], notify_type: [...]}` plus the
 /// payload formats of each notify type).
 std::string webhook_events_json();
+
+/// One delivery of the log, with every attempt (`attempts_log`).
+std::string webhook_execution_json(const webhook_execution& x);
+/// A page of the log, newest first, without the attempts.
+std::string webhook_executions_json(const webhook_execution_page& page);
 
 } // namespace regevent

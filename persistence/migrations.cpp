@@ -200,6 +200,48 @@ const std::vector<migration>& migrations() {
             disabled_reason TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (policy_id, position)))",
        }},
+      {8,
+       "webhook deliveries (an outbox) and their attempts",
+       {
+           // One row per (event, policy, target), written in the event's
+           // effect transaction. webhook_id is what receivers deduplicate
+           // on; a claim moves next_attempt_at past the lease, so a worker
+           // that dies leaves its deliveries due again when it expires.
+           R"(CREATE TABLE webhook_tasks (
+            id {pk},
+            webhook_id TEXT NOT NULL UNIQUE,
+            event_seq BIGINT NOT NULL,
+            policy_id BIGINT NOT NULL,
+            target_position BIGINT NOT NULL,
+            event_type TEXT NOT NULL,
+            project TEXT NOT NULL,
+            repository TEXT NOT NULL DEFAULT '',
+            tag TEXT NOT NULL DEFAULT '',
+            digest TEXT NOT NULL DEFAULT '',
+            operator TEXT NOT NULL DEFAULT '',
+            occur_at BIGINT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            last_status_code BIGINT NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_latency_us BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+           "CREATE INDEX webhook_tasks_due ON webhook_tasks (next_attempt_at) "
+           "WHERE status = 'pending'",
+           "CREATE INDEX webhook_tasks_policy ON webhook_tasks (policy_id, id)",
+           "CREATE INDEX webhook_tasks_finished ON webhook_tasks (updated_at) "
+           "WHERE status <> 'pending'",
+           R"(CREATE TABLE webhook_attempts (
+            task_id BIGINT NOT NULL,
+            attempt BIGINT NOT NULL,
+            started_at BIGINT NOT NULL,
+            status_code BIGINT NOT NULL,
+            error TEXT NOT NULL,
+            latency_us BIGINT NOT NULL,
+            PRIMARY KEY (task_id, attempt)){without_rowid})",
+       }},
   };
   return all;
 }

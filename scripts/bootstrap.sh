@@ -15,6 +15,8 @@ packages=(
   prometheus-cpp-dev
   # tests (libarchive: the end-to-end tests write OCI image layouts)
   libgtest-dev googletest sqlite3 curl libarchive-dev
+  # the webhook tests' receiver (tests/fixtures/webhook_receiver.py)
+  python3
   # the outbound client tests make their CA and certificates with the CLI
   openssl ca-certificates
   # real peers for end-to-end and PostgreSQL tests

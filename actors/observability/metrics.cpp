@@ -83,7 +83,8 @@ metrics::metrics()
           "Latency of one journal group commit.", latency_buckets())),
       journal_batch_size(single<prometheus::Histogram>(
           registry_, order_, "regevent_journal_batch_size",
-          "Append requests carried by one journal group commit.", size_buckets())),
+          "Append requests carried by one journal group commit.",
+          size_buckets())),
       backlog(single<prometheus::Gauge>(registry_, order_,
                                         "regevent_backlog_events",
                                         "Journaled events not yet finished.")),
@@ -105,9 +106,32 @@ metrics::metrics()
           "Requests carried by one effect commit.")),
       effect_commit_seconds_(family<prometheus::Histogram>(
           registry_, order_, "regevent_effect_commit_seconds",
-          "Latency of one effect commit.")) {
+          "Latency of one effect commit.")),
+      webhook_deliveries_(family<prometheus::Counter>(
+          registry_, order_, "regevent_webhook_deliveries_total",
+          "Webhook delivery attempts by target (policy/position) and outcome: "
+          "success, retry, failed, disabled, deferred.")),
+      webhook_seconds_(family<prometheus::Histogram>(
+          registry_, order_, "regevent_webhook_delivery_seconds",
+          "Latency of one webhook delivery attempt, by target.")),
+      webhook_queue_(family<prometheus::Gauge>(
+          registry_, order_, "regevent_webhook_queue",
+          "Pending webhook deliveries by target (refreshed periodically).")) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
+}
+
+void metrics::webhook_attempt(const std::string& target, const char* outcome,
+                              double seconds) {
+  webhook_deliveries_.Add({{"target", target}, {"outcome", outcome}})
+      .Increment();
+  if (seconds >= 0)
+    webhook_seconds_.Add({{"target", target}}, latency_buckets())
+        .Observe(seconds);
+}
+
+void metrics::webhook_queue(const std::string& target, int64_t pending) {
+  webhook_queue_.Add({{"target", target}}).Set(static_cast<double>(pending));
 }
 
 void metrics::count_request(const std::string& route, unsigned status) {

@@ -70,6 +70,14 @@ public:
 
   effect_metrics& effect(const std::string& name);
 
+  /// One webhook delivery attempt to `target` (`policy/position`, never the
+  /// address, which may carry a token) ended with `outcome`: success,
+  /// retry, failed, disabled or deferred.
+  void webhook_attempt(const std::string& target, const char* outcome,
+                       double seconds);
+  /// Pending deliveries of a target, as last counted.
+  void webhook_queue(const std::string& target, int64_t pending);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric.
   std::string render() const;
 
@@ -78,6 +86,9 @@ private:
   prometheus::Family<prometheus::Counter>& effect_events_;
   prometheus::Family<prometheus::Histogram>& effect_batch_size_;
   prometheus::Family<prometheus::Histogram>& effect_commit_seconds_;
+  prometheus::Family<prometheus::Counter>& webhook_deliveries_;
+  prometheus::Family<prometheus::Histogram>& webhook_seconds_;
+  prometheus::Family<prometheus::Gauge>& webhook_queue_;
   /// Guards `effects_`: effect metrics are made on first use.
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<effect_metrics>> effects_;

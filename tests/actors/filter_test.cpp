@@ -13,10 +13,11 @@ namespace {
 
 using effects_list = std::vector<std::string>;
 
-const effects_list push_effects{"access_log", "repositories", "artifacts"};
-const effects_list delete_effects{"access_log", "artifacts"};
+const effects_list push_effects{"access_log", "repositories", "artifacts",
+                                "webhooks"};
+const effects_list delete_effects{"access_log", "artifacts", "webhooks"};
 const effects_list counted_pull_effects{"access_log", "artifacts",
-                                        "pull_counter"};
+                                        "pull_counter", "webhooks"};
 const effects_list touch_pull_effects{"access_log", "artifacts"};
 
 config::filter_section default_filter() {

@@ -101,7 +101,7 @@ TEST(config, defaults_keep_audit_rows_and_inject_no_faults) {
 
 TEST(config, effect_names_in_start_order) {
   std::vector<std::string> expected{"access_log", "repositories",
-                                    "pull_counter", "artifacts"};
+                                    "pull_counter", "artifacts", "webhooks"};
   EXPECT_EQ(effect_names(), expected);
 }
 
@@ -316,8 +316,8 @@ TEST(config, unknown_key_in_every_section_is_rejected) {
 }
 
 TEST(config, unknown_effect_name_is_an_unknown_key) {
-  expect_rejected("effects:\n  webhooks:\n    enabled: true\n",
-                  {"effects.webhooks", "(line 2)", "unknown key"});
+  expect_rejected("effects:\n  teleport:\n    enabled: true\n",
+                  {"effects.teleport", "(line 2)", "unknown key"});
 }
 
 TEST(config, duplicate_key_is_rejected_with_its_line) {
@@ -481,8 +481,8 @@ TEST(config, default_project_must_be_a_plain_name) {
 }
 
 TEST(config, fault_injection_effect_must_be_known) {
-  expect_rejected("fault_injection:\n  effect: webhooks\n  mode: fail\n",
-                  {"fault_injection.effect", "webhooks"});
+  expect_rejected("fault_injection:\n  effect: teleport\n  mode: fail\n",
+                  {"fault_injection.effect", "teleport"});
   // Without a mode the effect name is not used and not checked.
   EXPECT_EQ(
       load_config_from_string("fault_injection:\n  effect: x\n").faults.mode,
@@ -741,10 +741,10 @@ TEST_F(config_env, malformed_fault_injection_is_rejected) {
 }
 
 TEST_F(config_env, fault_injection_of_unknown_effect_is_rejected) {
-  env.set("REGEVENT_FAULT_INJECTION", "webhooks:fail:1");
+  env.set("REGEVENT_FAULT_INJECTION", "teleport:fail:1");
   auto message = load_error_of("");
   EXPECT_TRUE(contains(message, "fault_injection.effect")) << message;
-  EXPECT_TRUE(contains(message, "webhooks")) << message;
+  EXPECT_TRUE(contains(message, "teleport")) << message;
 }
 
 // --- to_yaml ---------------------------------------------------------------

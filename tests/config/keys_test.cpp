@@ -157,6 +157,13 @@ std::vector<sample> samples_of(const config_key& key) {
       out.push_back({"\"\"", "\"\""});
       break;
     case key_kind::list:
+      // The allow-list holds networks; other lists any text.
+      if (key.path == "webhooks.allow_networks") {
+        for (const char* v :
+             {"[]", "[127.0.0.0/8]", "[10.0.0.0/8, \"::1/128\"]"})
+          add(v);
+        break;
+      }
       for (const char* v : {"[]", "[one]", "[\"a, b\", \"#c\", \"[d]\"]"})
         add(v);
       break;

@@ -8,6 +8,7 @@
 #include "tests/e2e/registry_helper.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/poll.hpp"
+#include "tests/fixtures/webhook_receiver.hpp"
 
 #include <gtest/gtest.h>
 
@@ -599,6 +600,62 @@ TEST_F(real_registry, a_daemon_killed_during_a_pull_burst_counts_every_pull) {
               << metrics.substr(at + duplicates.size(),
                                 metrics.find('\n', at) - at - duplicates.size())
               << "\n";
+}
+
+TEST_F(real_registry, a_push_and_a_pull_reach_a_webhook_receiver) {
+  webhook_receiver receiver(dir_, "hooks", {});
+  ASSERT_TRUE(receiver.started());
+  daemon_yaml_ = "webhooks:\n  allow_networks: [127.0.0.0/8]\n"
+                 "  registry_address: registry.e2e:5000\n"
+                 "  poll_interval_ms: 50\n";
+  ASSERT_TRUE(start_both());
+  http_client admin("127.0.0.1", daemon_port());
+  json policy{
+      {"name", "e2e"},
+      {"event_types", {"PUSH_ARTIFACT", "PULL_ARTIFACT"}},
+      {"targets", {{{"type", "http"}, {"address", receiver.url("/e2e")}}}}};
+  auto created = admin.request(
+      "POST", "/api/v2.0/projects/library/webhook/policies", policy.dump(),
+      {{"Authorization", std::string("Bearer ") + admin_token},
+       {"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 201u) << created.body;
+
+  const std::string repo = "library/hooked";
+  auto digest = push(image("hooked", "1.0"), repo, "1.0");
+  ASSERT_FALSE(digest.empty());
+  auto pulled = skopeo_.pull(registry().ref(repo, "1.0"));
+  ASSERT_TRUE(pulled.ok()) << pulled.output;
+  auto of_type = [&](const std::string& type) {
+    std::vector<json> out;
+    for (const auto& r : receiver.received()) {
+      auto body = json::parse(r.value("body", ""), nullptr, false);
+      if (body.is_object() && body.value("type", "") == type)
+        out.push_back(body);
+    }
+    return out;
+  };
+  ASSERT_TRUE(eventually(
+      [&] {
+        return of_type("PUSH_ARTIFACT").size() == 1
+               && !of_type("PULL_ARTIFACT").empty();
+      },
+      "a PUSH_ARTIFACT and a PULL_ARTIFACT delivery"));
+  auto pushed = of_type("PUSH_ARTIFACT")[0]["event_data"];
+  EXPECT_EQ(pushed["resources"][0]["digest"], digest);
+  EXPECT_EQ(pushed["resources"][0]["tag"], "1.0");
+  EXPECT_EQ(pushed["resources"][0]["resource_url"],
+            "registry.e2e:5000/" + repo + ":1.0");
+  EXPECT_EQ(pushed["repository"]["repo_full_name"], repo);
+  // Every pull delivery names what skopeo pulled (a HEAD it may send first
+  // is no pull and is not published).
+  for (const auto& p : of_type("PULL_ARTIFACT")) {
+    EXPECT_EQ(p["event_data"]["resources"][0]["digest"], digest);
+    EXPECT_EQ(p["event_data"]["resources"][0]["tag"], "1.0");
+  }
+  ASSERT_TRUE(drained());
+  // The sentinel push of drained() is delivered too; nothing twice.
+  EXPECT_EQ(of_type("PULL_ARTIFACT").size(),
+            static_cast<size_t>(api().pull_count(repo)));
 }
 
 } // namespace

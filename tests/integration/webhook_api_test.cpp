@@ -6,6 +6,7 @@
 // (webhooks.allow_networks), as an operator would.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/integration/webhook_values.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -21,10 +22,9 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string admin = "webhook-admin-token";
-// Test values: a sealing key and a Standard Webhooks secret.
-const std::string sealing_key = "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=";
-const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+using webhook_values::admin;
+using webhook_values::sealing_key;
+using webhook_values::secret;
 const std::string auth_header = "Bearer receiver-t0ken-4711";
 // A receiver on loopback: allowed only by the allow-list.
 const std::string receiver = "https://127.0.0.1:8443/in";

@@ -98,7 +98,7 @@ TEST(effect_store, factory_knows_every_configured_effect) {
   test::store_fixture f;
   for (const auto& name : effect_names())
     EXPECT_NE(make_effect_store(name, f.db(), f.cfg()), nullptr) << name;
-  EXPECT_THROW(make_effect_store("webhooks", f.db(), f.cfg()),
+  EXPECT_THROW(make_effect_store("teleport", f.db(), f.cfg()),
                std::invalid_argument);
   EXPECT_THROW(make_effect_store("", f.db(), f.cfg()), std::invalid_argument);
 }

@@ -1,0 +1,11 @@
+#include "actors/webhooks.hpp"
+
+namespace regevent {
+
+effect_actor::behavior_type webhooks(effect_self self,
+                                     effect_actor_config cfg) {
+  cfg.effect = effect_kind::webhooks;
+  return effect_behavior(self, std::move(cfg));
+}
+
+} // namespace regevent

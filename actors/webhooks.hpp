@@ -1,0 +1,12 @@
+#pragma once
+
+#include "actors/effect.hpp"
+
+namespace regevent {
+
+/// The WEBHOOKS effect: writes one delivery task per (policy, target)
+/// subscribed to the event, in the transaction of the event's completion
+/// mark (a transactional outbox). The webhook delivery actor sends them.
+effect_actor::behavior_type webhooks(effect_self self, effect_actor_config cfg);
+
+} // namespace regevent

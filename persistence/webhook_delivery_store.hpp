@@ -1,0 +1,67 @@
+#pragma once
+
+#include "persistence/webhook_delivery.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace regevent {
+
+class database;
+class secret_box;
+
+/// What a request about one execution found.
+enum class webhook_lookup { ok, no_project, no_policy, no_execution };
+
+/// The SQL of webhook deliveries: claiming due tasks for the workers,
+/// recording what each attempt got, the delivery log and its retention.
+/// Statements throw soci errors.
+class webhook_delivery_store {
+public:
+  webhook_delivery_store(database& db, const secret_box& secrets);
+
+  /// Takes up to `limit` due deliveries, oldest due first, and moves them
+  /// to `lease_until`: if nothing is recorded for one by then (the worker
+  /// died), it is due again. On PostgreSQL, instances skip each other's
+  /// claims.
+  std::vector<webhook_delivery> claim(timestamp_us now, size_t limit,
+                                      timestamp_us lease_until);
+
+  /// Records outcomes in one transaction: the attempts, the tasks' new
+  /// states, targets disabled by a 410.
+  void record(const std::vector<webhook_outcome_record>& outcomes,
+              timestamp_us now);
+
+  /// Pending deliveries per (policy, position), for the queue-depth metric.
+  std::vector<std::pair<std::string, int64_t>> pending_by_target();
+
+  /// Deletes up to `limit` finished deliveries last updated before
+  /// `before`, with their attempts. Returns how many.
+  size_t purge_finished(timestamp_us before, size_t limit);
+
+  /// The delivery log of a policy, newest first.
+  webhook_lookup executions(const webhook_execution_query& q,
+                            webhook_execution_page& out);
+  /// One execution with every attempt.
+  webhook_lookup execution(const webhook_execution_ref& ref,
+                           webhook_execution& out);
+  /// Makes a finished (or pending) execution due now with a fresh retry
+  /// budget; its webhook_id stays, so that a receiver still recognizes it.
+  webhook_lookup retry(const webhook_execution_ref& ref, timestamp_us now,
+                       webhook_execution& out);
+  /// Queues a test delivery to every target of a policy (webhook ids
+  /// `test_...`, logged like the others). `out` holds the first.
+  webhook_lookup queue_test(const std::string& project, int64_t policy_id,
+                            timestamp_us now, webhook_execution& out);
+
+private:
+  webhook_lookup find_policy(const std::string& project, int64_t policy_id);
+  bool load(int64_t id, webhook_execution& out);
+
+  database& db_;
+  const secret_box& secrets_;
+};
+
+} // namespace regevent
