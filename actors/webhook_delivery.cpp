@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 namespace regevent {
 
@@ -314,8 +315,16 @@ void housekeeping(self_ptr self) {
   st.next_housekeeping = now + housekeeping_interval;
   auto cutoff = now_us() - st.cfg.webhooks.log_retention_days * us_per_day;
   auto counted = st.conn.run([&](webhook_delivery_store& store, database&) {
-    for (const auto& [target, n] : store.pending_by_target())
+    // A target whose queue emptied has no row: its gauge goes to 0.
+    std::set<std::string> queued;
+    for (const auto& [target, n] : store.pending_by_target()) {
       st.cfg.stats->webhook_queue(target, n);
+      queued.insert(target);
+    }
+    for (const auto& target : st.queued)
+      if (queued.count(target) == 0)
+        st.cfg.stats->webhook_queue(target, 0);
+    st.queued = std::move(queued);
     size_t purged = 0;
     while (true) {
       auto n = store.purge_finished(cutoff, purge_batch);

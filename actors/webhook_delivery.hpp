@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ struct webhook_delivery_state {
   std::map<std::string, target> targets;
   /// Outcomes not yet recorded (kept across a failed write).
   std::vector<webhook_outcome_record> outcomes;
+  /// Targets with deliveries pending at the last count (queue gauges).
+  std::set<std::string> queued;
   uint64_t next_flight = 0;
   size_t held = 0;
   std::chrono::steady_clock::time_point next_housekeeping{};

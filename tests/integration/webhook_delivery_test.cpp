@@ -4,6 +4,7 @@
 // check each signature with Python's hmac, independently of regevent.
 
 #include "tests/fixtures/daemon.hpp"
+#include "tests/fixtures/metrics.hpp"
 #include "tests/fixtures/webhook_receiver.hpp"
 #include "tests/integration/webhook_values.hpp"
 
@@ -187,6 +188,7 @@ TEST_F(webhook_delivery,
   EXPECT_EQ(p["headers"]["webhook-id"],
             "msg_ev-push_" + std::to_string(pushes) + "_0");
   EXPECT_EQ(p["signature_valid"], true) << p.dump();
+  EXPECT_EQ(p["tampered_signature_valid"], false) << p.dump();
   auto body = json::parse(p["body"].get<std::string>());
   EXPECT_EQ(body["type"], "PUSH_ARTIFACT");
   // 2026-11-27T23:01:07Z, the fixture's event time, in Unix seconds.
@@ -228,6 +230,49 @@ TEST_F(webhook_delivery,
   // And each policy still has exactly one delivery.
   EXPECT_EQ(bodies_at(receiver, "/push").size(), 1u);
   EXPECT_EQ(bodies_at(receiver, "/pull").size(), 1u);
+
+  // A delete reaches the policy subscribed to deletes only.
+  auto del = push("ev-delete", "other/tool");
+  del.action = "delete";
+  del.tag.clear();
+  del.media_type.clear();
+  notify({del});
+  ASSERT_TRUE(
+      poll_until([&] { return bodies_at(receiver, "/other").size() == 2; }));
+  auto deleted = json::parse(
+      bodies_at(receiver, "/other")[1]["body"].get<std::string>());
+  EXPECT_EQ(deleted["type"], "DELETE_ARTIFACT");
+  EXPECT_EQ(deleted["event_data"]["resources"][0]["digest"], digest);
+  EXPECT_EQ(deleted["event_data"]["resources"][0]["resource_url"],
+            registry + "/other/tool@" + digest);
+  EXPECT_EQ(bodies_at(receiver, "/push").size(), 1u);
+}
+
+TEST_F(webhook_delivery, finished_deliveries_leave_the_log_after_retention) {
+  webhook_receiver receiver(dir_, "receiver", {});
+  ASSERT_TRUE(receiver.started());
+  start();
+  create_project("team");
+  auto id
+      = create_policy("team", "kept", {"PUSH_ARTIFACT"}, receiver.url("/r"));
+  notify({push("ev-1", "team/app"), push("ev-2", "team/app", "v2")});
+  ASSERT_TRUE(poll_until([&] {
+    auto log = executions("team", id);
+    return log.size() == 2 && log[0]["status"] == "success"
+           && log[1]["status"] == "success";
+  }));
+  // One of them finished long ago (older than log_retention_days).
+  sql_exec(daemon_->database_path(),
+           "UPDATE webhook_tasks SET updated_at = 1000 WHERE webhook_id LIKE "
+           "'msg_ev-1_%'");
+  // Housekeeping runs every 10 s.
+  ASSERT_TRUE(poll_until([&] { return executions("team", id).size() == 1; },
+                         std::chrono::seconds(30)));
+  EXPECT_EQ(sql_scalar(daemon_->database_path(),
+                       "SELECT COUNT(*) FROM webhook_attempts"),
+            1);
+  EXPECT_EQ(executions("team", id)[0]["webhook_id"],
+            "msg_ev-2_" + std::to_string(id) + "_0");
 }
 
 TEST_F(webhook_delivery,
@@ -280,6 +325,20 @@ TEST_F(webhook_delivery, a_failed_attempt_is_retried_with_the_same_webhook_id) {
   ASSERT_EQ(x["attempts_log"].size(), 2u);
   EXPECT_EQ(x["attempts_log"][0]["status_code"], 500);
   EXPECT_EQ(x["attempts_log"][1]["status_code"], 200);
+
+  // The metrics count both attempts of the target by outcome.
+  auto target = std::to_string(id) + "/0";
+  auto metrics = client_->request("GET", "/metrics").body;
+  EXPECT_EQ(metric_value(metrics, "regevent_webhook_deliveries_total",
+                         {{"target", target}, {"outcome", "retry"}}),
+            1.0)
+      << metrics;
+  EXPECT_EQ(metric_value(metrics, "regevent_webhook_deliveries_total",
+                         {{"target", target}, {"outcome", "success"}}),
+            1.0);
+  EXPECT_EQ(metric_value(metrics, "regevent_webhook_delivery_seconds_count",
+                         {{"target", target}}),
+            2.0);
 }
 
 TEST_F(webhook_delivery, a_receiver_that_hangs_is_timed_out_and_retried) {
