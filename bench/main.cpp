@@ -311,8 +311,8 @@ std::pair<json, std::string> daemon_counters(const metric_map& m) {
                   {"avg_commit_ms", journal_ms}};
   md << "| journal | " << fixed(journal_commits, 0) << " | "
      << fixed(journal_batch, 1) << " | " << fixed(journal_ms, 3) << " |\n";
-  for (const char* effect :
-       {"access_log", "repositories", "pull_counter", "artifacts"}) {
+  for (const char* effect : {"access_log", "repositories", "pull_counter",
+                             "artifacts", "webhooks"}) {
     std::string labels = std::string("{effect=\"") + effect + "\"}";
     auto commits = value_of(m, "regevent_effect_batch_size_count" + labels);
     auto batch = ratio(m, "regevent_effect_batch_size", labels, 1);

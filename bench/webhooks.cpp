@@ -255,38 +255,24 @@ webhook_task_counts count_webhook_tasks(const std::string& db_url,
   webhook_task_counts c;
   soci::session sql;
   open_database(sql, db_url);
-  soci::rowset<soci::row> rows
-      = (sql.prepare
-             << "SELECT CASE WHEN p.name LIKE 'bench-dead-%' THEN 1 ELSE 0 "
-                "END, t.status, COUNT(*) FROM webhook_tasks t JOIN "
-                "webhook_policies p ON p.id = t.policy_id WHERE t.project = "
-                ":p GROUP BY 1, 2",
-         soci::use(project));
-  for (const auto& r : rows) {
-    // SQLite and PostgreSQL type the CASE and the COUNT differently.
-    auto as_u64 = [&r](size_t i) -> uint64_t {
-      switch (r.get_properties(i).get_data_type()) {
-        case soci::dt_integer:
-          return static_cast<uint64_t>(r.get<int>(i));
-        case soci::dt_long_long:
-          return static_cast<uint64_t>(r.get<long long>(i));
-        case soci::dt_unsigned_long_long:
-          return r.get<unsigned long long>(i);
-        default:
-          return static_cast<uint64_t>(r.get<double>(i));
-      }
-    };
-    bool dead = as_u64(0) == 1;
-    auto status = r.get<std::string>(1);
-    auto n = as_u64(2);
-    auto& success = dead ? c.dead_success : c.live_success;
-    auto& pending = dead ? c.dead_pending : c.live_pending;
-    auto& failed = dead ? c.dead_failed : c.live_failed;
-    (status == "success"  ? success
-     : status == "failed" ? failed
-                          : pending)
-        += n;
-  }
+  // One COUNT per kind and status: SQLite and PostgreSQL agree on the
+  // type of a COUNT read into a long long.
+  auto count = [&sql, &project](bool dead, const char* status) {
+    long long n = 0;
+    std::string s = status;
+    std::string like = dead ? "bench-dead-%" : "bench-live-%";
+    sql << "SELECT COUNT(*) FROM webhook_tasks t JOIN webhook_policies p ON "
+           "p.id = t.policy_id WHERE t.project = :j AND t.status = :s AND "
+           "p.name LIKE :l",
+        soci::use(project), soci::use(s), soci::use(like), soci::into(n);
+    return static_cast<uint64_t>(n);
+  };
+  c.live_success = count(false, "success");
+  c.live_pending = count(false, "pending");
+  c.live_failed = count(false, "failed");
+  c.dead_success = count(true, "success");
+  c.dead_pending = count(true, "pending");
+  c.dead_failed = count(true, "failed");
   return c;
 }
 
