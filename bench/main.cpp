@@ -553,6 +553,10 @@ void wait_for_deliveries(webhook_receiver& r, const webhook_setup& h,
                          check_result& checks) {
   uint64_t live = h.policies - h.dead;
   uint64_t expected = events * live;
+  // What had arrived when the events were done: the rest is the backlog,
+  // whose rate is the delivery's alone, without ingest in its way.
+  auto at_done = r.counts();
+  auto done_at = bench_clock::now();
   // A second after the last one, so that re-sends are counted too.
   bool all = r.wait_for(expected, timeout, std::chrono::milliseconds(1000));
   auto c = r.counts();
@@ -560,6 +564,13 @@ void wait_for_deliveries(webhook_receiver& r, const webhook_setup& h,
   double first_s
       = c.requests ? mon.seconds_since_start(c.first) - load_start : 0;
   double last_s = c.requests ? mon.seconds_since_start(c.last) - load_start : 0;
+  double backlog_s
+      = c.requests > at_done.requests
+            ? std::chrono::duration<double>(c.last - done_at).count()
+            : 0;
+  uint64_t backlog = c.requests - at_done.requests;
+  double backlog_rate
+      = backlog_s > 0 ? static_cast<double>(backlog) / backlog_s : 0;
   rows.push_back(
       {"webhook policies (dead targets)",
        std::to_string(h.policies) + " (" + std::to_string(h.dead) + ")", "",
@@ -582,6 +593,13 @@ void wait_for_deliveries(webhook_receiver& r, const webhook_setup& h,
                         + " s (events done at " + fixed(t_done - load_start, 2)
                         + " s)",
                     "", ""});
+    rows.push_back({"webhook backlog after the events were done: deliveries, "
+                    "rate",
+                    std::to_string(backlog) + ", "
+                        + (backlog_s > 0 ? per_s(backlog_rate) + " over "
+                                               + fixed(backlog_s, 2) + " s"
+                                         : std::string("–")),
+                    "", ""});
   }
   report["webhooks"] = {{"policies", h.policies},
                         {"dead", h.dead},
@@ -592,6 +610,9 @@ void wait_for_deliveries(webhook_receiver& r, const webhook_setup& h,
                         {"without_id", c.without_id},
                         {"span_s", c.span_s},
                         {"deliveries_per_s", rate},
+                        {"backlog_after_done", backlog},
+                        {"backlog_seconds", backlog_s},
+                        {"backlog_per_s", backlog_rate},
                         {"first_after_load_start_s", first_s},
                         {"last_after_load_start_s", last_s},
                         {"events_done_after_load_start_s", t_done - load_start},

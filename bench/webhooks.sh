@@ -50,7 +50,9 @@ run() {
   mv "${json%.json}.md" "$results/$name.md"
   jq -r --arg name "$name" --arg code "$code" '
     "\($name): end to end \(.end_to_end_per_s | floor) /s, deliveries \(
-      .webhooks.deliveries_per_s // 0 | floor) /s, distinct ids \(
+      .webhooks.deliveries_per_s // 0 | floor) /s (backlog after the events \(
+      .webhooks.backlog_after_done // 0) at \(.webhooks.backlog_per_s // 0 | floor
+      ) /s), distinct ids \(
       .webhooks.distinct_ids // 0) of \(.webhooks.expected // 0), requests \(
       .webhooks.requests // 0), dead tasks pending/failed \(
       .webhooks.tasks.dead_pending // 0)/\(.webhooks.tasks.dead_failed // 0
@@ -77,7 +79,7 @@ echo
 echo "(b) end to end with $policies live policies / without: $(ratio "$live" "$none") (aim >= 0.8)"
 echo "(c) end to end with 1 of $policies dead / all live: $(ratio "$dead" "$live") (aim >= 0.9); / without: $(ratio "$dead" "$none")"
 if [ -f "$results/throughput.json" ]; then
-  echo "(a) deliveries /s to one receiver, 1 policy: $(jq -r '.webhooks.deliveries_per_s | floor' "$results/throughput.json") (aim >= 5000)"
+  echo "(a) deliveries /s to one receiver, 1 policy: $(jq -r '.webhooks.deliveries_per_s | floor' "$results/throughput.json"), backlog after ingest $(jq -r '.webhooks.backlog_per_s | floor' "$results/throughput.json") /s (aim >= 5000)"
 fi
 echo "Reports: $results"
 exit $status
