@@ -10,6 +10,7 @@
 #include "bench/peer.hpp"
 #include "bench/postgres.hpp"
 #include "bench/report.hpp"
+#include "bench/webhooks.hpp"
 #include "bench/workload.hpp"
 
 #include "config/config.hpp"
@@ -33,6 +34,7 @@
 #include <soci/soci.h>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -67,6 +69,10 @@ struct options {
   std::string database;
   std::string with_peer;
   double peer_quiet_s = 2;
+  /// Webhook policies on the run's project (-1: none and no receiver).
+  int webhook_policies = -1;
+  size_t webhook_dead = 0;
+  size_t receiver_threads = 1;
 };
 
 /// Targets of the issue, for this machine (2 cores) with SQLite. Reported,
@@ -305,8 +311,8 @@ std::pair<json, std::string> daemon_counters(const metric_map& m) {
                   {"avg_commit_ms", journal_ms}};
   md << "| journal | " << fixed(journal_commits, 0) << " | "
      << fixed(journal_batch, 1) << " | " << fixed(journal_ms, 3) << " |\n";
-  for (const char* effect :
-       {"access_log", "repositories", "pull_counter", "artifacts"}) {
+  for (const char* effect : {"access_log", "repositories", "pull_counter",
+                             "artifacts", "webhooks"}) {
     std::string labels = std::string("{effect=\"") + effect + "\"}";
     auto commits = value_of(m, "regevent_effect_batch_size_count" + labels);
     auto batch = ratio(m, "regevent_effect_batch_size", labels, 1);
@@ -537,6 +543,132 @@ int run_ceiling_scenario(const options& o, const std::string& command,
   return check.ok() ? 0 : 1;
 }
 
+/// Waits until every delivery the run should make reached the receiver
+/// (or the drain timeout passed) and reports their rate as the receiver
+/// saw it: distinct `webhook-id`s must be exactly the expected ones.
+void wait_for_deliveries(webhook_receiver& r, const webhook_setup& h,
+                         uint64_t events, const monitor& mon, double load_start,
+                         double t_done, std::chrono::seconds timeout,
+                         std::vector<table_row>& rows, json& report,
+                         check_result& checks) {
+  uint64_t live = h.policies - h.dead;
+  uint64_t expected = events * live;
+  // What had arrived when the events were done: the rest is the backlog,
+  // whose rate is the delivery's alone, without ingest in its way.
+  auto at_done = r.counts();
+  auto done_at = bench_clock::now();
+  // A second after the last one, so that re-sends are counted too.
+  bool all = r.wait_for(expected, timeout, std::chrono::milliseconds(1000));
+  auto c = r.counts();
+  double rate = c.span_s > 0 ? static_cast<double>(c.requests) / c.span_s : 0;
+  double first_s
+      = c.requests ? mon.seconds_since_start(c.first) - load_start : 0;
+  double last_s = c.requests ? mon.seconds_since_start(c.last) - load_start : 0;
+  double backlog_s
+      = c.requests > at_done.requests
+            ? std::chrono::duration<double>(c.last - done_at).count()
+            : 0;
+  uint64_t backlog = c.requests - at_done.requests;
+  double backlog_rate
+      = backlog_s > 0 ? static_cast<double>(backlog) / backlog_s : 0;
+  rows.push_back(
+      {"webhook policies (dead targets)",
+       std::to_string(h.policies) + " (" + std::to_string(h.dead) + ")", "",
+       ""});
+  rows.push_back({"webhook deliveries expected (pushes + GET pulls) × live "
+                  "policies",
+                  std::to_string(expected) + " (" + std::to_string(events)
+                      + " × " + std::to_string(live) + ")",
+                  "", ""});
+  rows.push_back(
+      {"webhook requests at the receiver / distinct webhook-ids",
+       std::to_string(c.requests) + " / " + std::to_string(c.distinct_ids), "",
+       ""});
+  if (expected > 0) {
+    rows.push_back({"webhook deliveries /s (receiver, first to last request)",
+                    per_s(rate) + " over " + fixed(c.span_s, 2) + " s",
+                    "≥ 5 000 /s (one policy)", ""});
+    rows.push_back({"first / last delivery after the load started (backlog: "
+                    "after the restart)",
+                    fixed(first_s, 2) + " s / " + fixed(last_s, 2)
+                        + " s (events done at " + fixed(t_done - load_start, 2)
+                        + " s)",
+                    "", ""});
+    rows.push_back({"webhook backlog after the events were done: deliveries, "
+                    "rate",
+                    std::to_string(backlog) + ", "
+                        + (backlog_s > 0 ? per_s(backlog_rate) + " over "
+                                               + fixed(backlog_s, 2) + " s"
+                                         : std::string("–")),
+                    "", ""});
+  }
+  report["webhooks"] = {{"policies", h.policies},
+                        {"dead", h.dead},
+                        {"events_publishing", events},
+                        {"expected", expected},
+                        {"requests", c.requests},
+                        {"distinct_ids", c.distinct_ids},
+                        {"without_id", c.without_id},
+                        {"span_s", c.span_s},
+                        {"deliveries_per_s", rate},
+                        {"backlog_after_done", backlog},
+                        {"backlog_seconds", backlog_s},
+                        {"backlog_per_s", backlog_rate},
+                        {"first_after_load_start_s", first_s},
+                        {"last_after_load_start_s", last_s},
+                        {"events_done_after_load_start_s", t_done - load_start},
+                        {"all_arrived", all}};
+  checks.items.push_back({"webhook deliveries: distinct webhook-ids at the "
+                          "receiver",
+                          std::to_string(expected),
+                          std::to_string(c.distinct_ids),
+                          c.distinct_ids == expected});
+  checks.items.push_back({"webhook requests without a webhook-id", "0",
+                          std::to_string(c.without_id), c.without_id == 0});
+}
+
+/// The delivery tasks in the database: every live one succeeded (their
+/// outcomes are recorded a poll after the answer: waits up to 10 s), every
+/// dead one is still there, pending or failed, none lost.
+void check_webhook_tasks(const std::string& db_url, const webhook_setup& h,
+                         uint64_t events, std::vector<table_row>& rows,
+                         json& report, check_result& check) {
+  uint64_t live_expected = events * (h.policies - h.dead);
+  uint64_t dead_expected = events * h.dead;
+  webhook_task_counts t;
+  auto until = bench_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    t = count_webhook_tasks(db_url, h.project);
+    if (t.live_success == live_expected || bench_clock::now() >= until)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  rows.push_back({"webhook tasks of live targets: success / pending / failed",
+                  std::to_string(t.live_success) + " / "
+                      + std::to_string(t.live_pending) + " / "
+                      + std::to_string(t.live_failed),
+                  "", ""});
+  if (h.dead > 0)
+    rows.push_back({"webhook tasks of dead targets: pending / failed / success",
+                    std::to_string(t.dead_pending) + " / "
+                        + std::to_string(t.dead_failed) + " / "
+                        + std::to_string(t.dead_success),
+                    "", ""});
+  report["webhooks"]["tasks"]
+      = {{"live_success", t.live_success}, {"live_pending", t.live_pending},
+         {"live_failed", t.live_failed},   {"dead_success", t.dead_success},
+         {"dead_pending", t.dead_pending}, {"dead_failed", t.dead_failed}};
+  check.items.push_back(
+      {"webhook tasks of live targets succeeded", std::to_string(live_expected),
+       std::to_string(t.live_success),
+       t.live_success == live_expected && t.live_pending + t.live_failed == 0});
+  check.items.push_back(
+      {"webhook tasks of dead targets (pending + failed, none succeeded)",
+       std::to_string(dead_expected),
+       std::to_string(t.dead_pending + t.dead_failed),
+       t.dead_pending + t.dead_failed == dead_expected && t.dead_success == 0});
+}
+
 int run(const options& o, const std::string& command) {
   const auto& sc = o.scenario;
   workload_options w;
@@ -580,6 +712,32 @@ int run(const options& o, const std::string& command) {
       std::cerr << "regevent-bench: the peer checks no token\n";
   }
 
+  bool webhooks = o.webhook_policies >= 0;
+  if (webhooks) {
+    if (!o.url.empty())
+      throw std::runtime_error("--webhook-policies configures the daemon: "
+                               "it cannot run against --url");
+    if (sc != "serial" && sc != "parallel" && sc != "mix" && sc != "backlog")
+      throw std::runtime_error("--webhook-policies runs with serial, "
+                               "parallel, mix or backlog (a count of "
+                               "events)");
+    if (o.webhook_dead > static_cast<size_t>(o.webhook_policies))
+      throw std::runtime_error("--webhook-dead is more than "
+                               "--webhook-policies");
+  }
+  // The receiver and the dead address exist before the daemon, so that
+  // the policies can name them as soon as it listens.
+  std::unique_ptr<webhook_receiver> receiver;
+  webhook_setup hooks;
+  if (webhooks) {
+    receiver = std::make_unique<webhook_receiver>(o.receiver_threads);
+    hooks.policies = static_cast<size_t>(o.webhook_policies);
+    hooks.dead = o.webhook_dead;
+    hooks.project = w.project;
+    hooks.live_url = receiver->url();
+    hooks.dead_url = dead_address();
+  }
+
   // Declared before the daemon, so that the daemon is gone (killed if it
   // still runs) before its directory and its database are removed, also
   // when a run throws.
@@ -611,6 +769,8 @@ int run(const options& o, const std::string& command) {
     dir_guard.path = dir;
     std::string extra
         = o.extra_config.empty() ? std::string{} : read_text(o.extra_config);
+    if (webhooks)
+      std::tie(extra, hooks.admin_token) = webhook_extra_config(extra);
     if (!o.database.empty()) {
       pg = std::make_unique<fresh_database>(o.database, "bench_" + w.run_tag,
                                             o.keep);
@@ -666,6 +826,12 @@ int run(const options& o, const std::string& command) {
   std::cerr << "regevent-bench: " << label << ", run " << w.run_tag << ", "
             << (dir.empty() ? o.url : dir) << "\n";
 
+  if (webhooks) {
+    create_webhook_policies(ep.host, ep.port, hooks);
+    std::cerr << "regevent-bench: " << hooks.policies << " webhook policies on "
+              << hooks.project << " (" << hooks.dead << " at the dead address "
+              << hooks.dead_url << "), receiver " << hooks.live_url << "\n";
+  }
   auto mon = std::make_unique<monitor>(ep.host, ep.port, pid,
                                        std::chrono::milliseconds(250), also);
   double base_finished = finished_events(mon->scrape_now());
@@ -684,6 +850,8 @@ int run(const options& o, const std::string& command) {
   load_result all;
   all.acknowledged = ledger(w.repositories);
   load_result main_load;
+  /// Events that publish a webhook (pushes and counted GET pulls).
+  uint64_t webhook_events = 0;
   uint64_t peak_rss_kib = 0;
   auto drain_timeout = std::chrono::seconds(o.drain_timeout_s);
   regevent_line rv;
@@ -719,6 +887,11 @@ int run(const options& o, const std::string& command) {
     extra_checks.items.push_back(
         {"all events finished (daemon counter) within the drain timeout", "yes",
          t_done < 0 ? "no" : "yes", t_done >= 0});
+    if (receiver) {
+      webhook_events = l.pushes + l.pulls_get;
+      wait_for_deliveries(*receiver, hooks, webhook_events, *mon, load_start,
+                          t_done, drain_timeout, rows, report, extra_checks);
+    }
     report["latency"] = to_json(lat);
     report["posts_per_s"] = posts;
     report["accepted_per_s"] = accepted;
@@ -829,6 +1002,13 @@ int run(const options& o, const std::string& command) {
     double drain_cpu = cpu_seconds(pid);
     auto mem2 = read_memory(pid);
     uint64_t drain_peak = std::max(mon->peak_rss_kib(), mem2.hwm);
+    // The tasks were written while draining, with no ingest beside
+    // them: the delivery's rate to one target, not bounded by the events'.
+    if (receiver) {
+      webhook_events = l.pushes + l.pulls_get;
+      wait_for_deliveries(*receiver, hooks, webhook_events, *mon, 0, t_done,
+                          drain_timeout, rows, report, extra_checks);
+    }
     report["ingest"] = {{"accepted_per_s", ingest_rate},
                         {"latency", to_json(ingest_lat)},
                         {"seconds", main_load.seconds()},
@@ -1053,6 +1233,8 @@ int run(const options& o, const std::string& command) {
                    : check_database(db_url, w, all, std::chrono::seconds(30));
   for (auto& item : extra_checks.items)
     check.items.push_back(item);
+  if (receiver && !db_url.empty())
+    check_webhook_tasks(db_url, hooks, webhook_events, rows, report, check);
   if (daemon) {
     int code = daemon->stop();
     check.items.push_back({"daemon exited cleanly on SIGTERM", "0",
@@ -1106,10 +1288,15 @@ int run(const options& o, const std::string& command) {
   report["passed"] = check.ok();
   if (ceiling)
     add_ceiling_ratios(report, ceiling->rows_per_s());
-  auto title = label + " — " + std::to_string(all.acknowledged.events)
-               + " events, " + std::to_string(senders) + " sender"
-               + (senders == 1 ? "" : "s") + ", workload " + w.kind
-               + (pg ? ", PostgreSQL" : "") + peer_title;
+  auto title
+      = label + " — " + std::to_string(all.acknowledged.events) + " events, "
+        + std::to_string(senders) + " sender" + (senders == 1 ? "" : "s")
+        + ", workload " + w.kind + (pg ? ", PostgreSQL" : "")
+        + (webhooks
+               ? ", " + std::to_string(hooks.policies) + " webhook policies ("
+                     + std::to_string(hooks.dead) + " dead)"
+               : "")
+        + peer_title;
   auto text
       = markdown(title, command,
                  environment + " Load average at the end " + load_average()
@@ -1201,6 +1388,19 @@ int main(int argc, char** argv) {
   app.add_option("--ceiling-events", o.ceiling_events,
                  "journal rows the --with-ceiling measurement inserts")
       ->check(CLI::PositiveNumber);
+  app.add_option("--webhook-policies", o.webhook_policies,
+                 "create N webhook policies (PUSH_ARTIFACT, PULL_ARTIFACT) "
+                 "on the run's project before the load, each with one "
+                 "target at a receiver inside the harness; report the "
+                 "delivery rate and check every delivery arrived (0: the "
+                 "same run and configuration without policies)")
+      ->check(CLI::Range(0, 1000));
+  app.add_option("--webhook-dead", o.webhook_dead,
+                 "of those policies, how many target a dead address "
+                 "(connection refused)");
+  app.add_option("--receiver-threads", o.receiver_threads,
+                 "io threads of the webhook receiver")
+      ->check(CLI::Range(1, 16));
   CLI11_PARSE(app, argc, argv);
   if (!o.url.empty() && o.db.empty())
     std::cerr << "regevent-bench: no --db: only the answers are checked, "
