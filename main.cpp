@@ -20,6 +20,7 @@
 #include <boost/uuid/uuid_io.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -90,7 +91,14 @@ int main(int argc, char** argv) {
   rt.instance_id = boost::uuids::to_string(boost::uuids::random_generator()());
   // Declared before the actors: it outlives them, so that a delivery in
   // flight is answered (or failed with `shutdown`) before the client goes.
-  auto outbound = std::make_shared<regevent::outbound_client>();
+  regevent::outbound_client_config outbound_cfg;
+  // Every delivery a target may have in flight gets a connection of its
+  // own (targets on one origin share the pool).
+  outbound_cfg.max_connections_per_origin
+      = std::max(outbound_cfg.max_connections_per_origin,
+                 cfg.webhooks.per_target_concurrency);
+  outbound_cfg.max_idle_per_origin = outbound_cfg.max_connections_per_origin;
+  auto outbound = std::make_shared<regevent::outbound_client>(outbound_cfg);
   rt.outbound = regevent::make_outbound_port(
       outbound, std::make_shared<const regevent::address_guard>(
                     cfg.webhooks.allow_networks));

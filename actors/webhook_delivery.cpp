@@ -121,8 +121,9 @@ void start_waiting(self_ptr self, const std::string& key) {
   auto now = clock_type::now();
   while (!t.waiting.empty()
          && t.in_flight < st.cfg.webhooks.per_target_concurrency) {
-    auto d = std::move(t.waiting.back());
-    t.waiting.pop_back();
+    // Oldest first, as claimed.
+    auto d = std::move(t.waiting.front());
+    t.waiting.erase(t.waiting.begin());
     if (now < t.open_until) {
       --st.held;
       defer(self, d, now_us() + st.cfg.webhooks.breaker_cooldown_ms * 1000LL,
@@ -351,7 +352,7 @@ void pump(self_ptr self) {
     return;
   auto now = now_us();
   auto claimed = st.conn.run([&](webhook_delivery_store& store, database&) {
-    return store.claim(now, w.workers - st.held,
+    return store.claim(now, w.workers - st.held, w.per_target_concurrency,
                        now + w.claim_lease_ms * 1000LL);
   });
   if (!claimed) {

@@ -45,24 +45,43 @@ webhook_delivery_store::webhook_delivery_store(database& db,
     : db_(db), secrets_(secrets) {}
 
 std::vector<webhook_delivery>
-webhook_delivery_store::claim(timestamp_us now, size_t limit,
+webhook_delivery_store::claim(timestamp_us now, size_t limit, size_t per_target,
                               timestamp_us lease_until) {
   std::vector<webhook_delivery> out;
-  if (limit == 0)
+  if (limit == 0 || per_target == 0)
     return out;
   auto& sql = db_.session();
-  long long at = now, until = lease_until, n = static_cast<long long>(limit);
-  std::vector<long long> ids(limit + 1);
+  long long at = now, until = lease_until, n = static_cast<long long>(limit),
+            cap = static_cast<long long>(per_target);
+  // Chosen by a read, without the write lock the journal needs on SQLite:
+  // the oldest due deliveries, at most `per_target` of each target, so that
+  // one target's backlog cannot fill a claim its slots could not take.
+  std::vector<long long> due(limit + 1);
+  sql << "SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER "
+         "(PARTITION BY policy_id, target_position ORDER BY next_attempt_at, "
+         "id) AS rn FROM webhook_tasks WHERE status = 'pending' AND "
+         "next_attempt_at <= :n) AS due WHERE rn <= :c ORDER BY "
+         "next_attempt_at, id LIMIT :k",
+      soci::use(at), soci::use(cap), soci::use(n), soci::into(due);
+  if (due.empty())
+    return out;
+  // Then each is taken only if it is still due: another instance sharing
+  // PostgreSQL may have claimed it since (its lease moved it on).
+  std::vector<long long> ids;
+  ids.reserve(due.size());
   write_transaction tx(db_);
-  // SKIP LOCKED: instances sharing PostgreSQL take disjoint tasks instead of
-  // queueing behind each other's claims. SQLite has one writer anyway.
-  sql << std::string("UPDATE webhook_tasks SET next_attempt_at = :l WHERE id "
-                     "IN (SELECT id FROM webhook_tasks WHERE status = "
-                     "'pending' AND next_attempt_at <= :n ORDER BY "
-                     "next_attempt_at, id LIMIT :k")
-             + (db_.is_sqlite() ? "" : " FOR UPDATE SKIP LOCKED")
-             + ") RETURNING id",
-      soci::use(until), soci::use(at), soci::use(n), soci::into(ids);
+  long long candidate = 0;
+  soci::statement take
+      = (sql.prepare << "UPDATE webhook_tasks SET next_attempt_at = :l WHERE "
+                        "id = :i AND status = 'pending' AND next_attempt_at "
+                        "<= :n",
+         soci::use(until), soci::use(candidate), soci::use(at));
+  for (auto id : due) {
+    candidate = id;
+    take.execute(true);
+    if (take.get_affected_rows() == 1)
+      ids.push_back(id);
+  }
   out.reserve(ids.size());
   soci::row r;
   long long id = 0;
@@ -154,12 +173,11 @@ void webhook_delivery_store::record(
          soci::use(status), soci::use(attempt), soci::use(next),
          soci::use(code), soci::use(error), soci::use(latency), soci::use(at),
          soci::use(task));
+  // A delivery put off keeps its last real error for the log.
   soci::statement deferred
       = (sql.prepare << "UPDATE webhook_tasks SET status = :s, "
-                        "next_attempt_at = :n, last_error = :e, updated_at = "
-                        ":u WHERE id = :t",
-         soci::use(status), soci::use(next), soci::use(error), soci::use(at),
-         soci::use(task));
+                        "next_attempt_at = :n, updated_at = :u WHERE id = :t",
+         soci::use(status), soci::use(next), soci::use(at), soci::use(task));
   soci::statement disable
       = (sql.prepare << "UPDATE webhook_targets SET disabled_reason = :r "
                         "WHERE policy_id = :p AND position = :q AND "
@@ -207,7 +225,13 @@ webhook_delivery_store::pending_by_target() {
 size_t webhook_delivery_store::purge_finished(timestamp_us before,
                                               size_t limit) {
   auto& sql = db_.session();
-  long long cutoff = before, n = static_cast<long long>(limit);
+  long long cutoff = before, n = static_cast<long long>(limit), expired = 0;
+  // A read first, as in claim(): most rounds find nothing to delete.
+  sql << "SELECT COUNT(*) FROM (SELECT id FROM webhook_tasks WHERE status <> "
+         "'pending' AND updated_at < :b LIMIT 1) AS expired",
+      soci::use(cutoff), soci::into(expired);
+  if (expired == 0)
+    return 0;
   std::vector<long long> ids(limit + 1);
   write_transaction tx(db_);
   sql << "DELETE FROM webhook_tasks WHERE id IN (SELECT id FROM "

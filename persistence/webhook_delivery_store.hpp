@@ -22,11 +22,12 @@ class webhook_delivery_store {
 public:
   webhook_delivery_store(database& db, const secret_box& secrets);
 
-  /// Takes up to `limit` due deliveries, oldest due first, and moves them
-  /// to `lease_until`: if nothing is recorded for one by then (the worker
-  /// died), it is due again. On PostgreSQL, instances skip each other's
-  /// claims.
+  /// Takes up to `limit` due deliveries, oldest due first and at most
+  /// `per_target` of one target, and moves them to `lease_until`: if
+  /// nothing is recorded for one by then (the worker died), it is due
+  /// again. Instances sharing PostgreSQL never take the same one.
   std::vector<webhook_delivery> claim(timestamp_us now, size_t limit,
+                                      size_t per_target,
                                       timestamp_us lease_until);
 
   /// Records outcomes in one transaction: the attempts, the tasks' new

@@ -32,9 +32,10 @@ const std::string digest
       + "0123456789abcdef0123456789abcdef";
 
 /// Fast retries, so that a test sees a retry within a second.
+const std::string loopback_allowed
+    = "  allow_networks: [127.0.0.0/8, \"::1/128\"]\n";
 const std::string base_yaml = "auth:\n  admin_token: " + admin
                               + "\nwebhooks:\n"
-                                "  allow_networks: [127.0.0.0/8, ::1/128]\n"
                                 "  registry_address: "
                               + registry
                               + "\n"
@@ -47,11 +48,16 @@ const std::string base_yaml = "auth:\n  admin_token: " + admin
 
 class webhook_delivery : public ::testing::Test {
 protected:
-  void start(const std::string& extra_yaml = {}) {
+  /// `webhooks:` keys in `extra_yaml` are indented by two spaces.
+  void start(const std::string& extra_yaml = {}, bool allow_loopback = true) {
     auto key_file = dir_.file("secrets.key");
     std::ofstream(key_file) << sealing_key << "\n";
+    if (daemon_)
+      daemon_->stop();
     daemon_ = std::make_unique<daemon_process>(
-        dir_, base_yaml + extra_yaml,
+        dir_,
+        base_yaml + (allow_loopback ? loopback_allowed : std::string())
+            + extra_yaml,
         std::map<std::string, std::string>{
             {"REGEVENT_SECRETS_KEY_FILE", key_file}});
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
@@ -604,6 +610,30 @@ TEST_F(webhook_delivery, https_targets_are_verified_unless_told_not_to) {
                   != std::string::npos;
   })) << executions("team", verified).dump();
   EXPECT_TRUE(bodies_at(receiver, "/verified").empty());
+}
+
+TEST_F(webhook_delivery, the_ssrf_guard_refuses_again_at_delivery_time) {
+  webhook_receiver receiver(dir_, "receiver", {});
+  ASSERT_TRUE(receiver.started());
+  start();
+  create_project("team");
+  auto id = create_policy("team", "internal", {"PUSH_ARTIFACT"},
+                          receiver.url("/internal"));
+  // The operator takes loopback off the allow-list: the stored target now
+  // resolves to a refused address, and nothing may reach it.
+  start({}, false);
+  notify({push("ev-1", "team/app")});
+  ASSERT_TRUE(poll_until([&] {
+    auto log = executions("team", id);
+    return log.size() == 1 && log[0]["status"] == "failed";
+  })) << daemon_->log();
+  auto log = executions("team", id);
+  EXPECT_NE(log[0]["last_error"].get<std::string>().find("SSRF"),
+            std::string::npos)
+      << log.dump();
+  // Refused for good at once: one attempt, no retries.
+  EXPECT_EQ(log[0]["attempts"], 1);
+  EXPECT_TRUE(receiver.received().empty());
 }
 
 } // namespace
