@@ -564,8 +564,15 @@ TEST_F(webhook_delivery,
   // Memory does not grow with the dead target's backlog: the queue is in
   // the database, the workers hold a bounded number of deliveries.
   auto rss_last = rss_kib();
+#if !defined(__SANITIZE_ADDRESS__)
+  // Not under AddressSanitizer: its quarantine keeps freed memory (up to
+  // 256 MiB) on purpose, so the daemon built with it grows by design.
   EXPECT_LT(rss_last, rss_first + 64 * 1024)
       << "RSS " << rss_first << " KiB -> " << rss_last << " KiB";
+#else
+  (void)rss_first;
+  (void)rss_last;
+#endif
 }
 
 TEST_F(webhook_delivery, https_targets_are_verified_unless_told_not_to) {
