@@ -95,7 +95,7 @@ typename Inspector::result_type inspect(Inspector& f, project_row& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, webhook_target& x) {
   return f(x.type, x.address, x.auth_header, x.secret, x.skip_cert_verify,
-           x.payload_format, x.has_auth_header, x.has_secret,
+           x.ca_file, x.payload_format, x.has_auth_header, x.has_secret,
            x.disabled_reason);
 }
 

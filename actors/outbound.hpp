@@ -19,6 +19,8 @@ struct outbound_post {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool skip_cert_verify = false;
+  /// PEM CA certificates trusted besides the system store.
+  std::string ca_file;
   /// The whole attempt, connect to the last byte of the answer.
   std::chrono::milliseconds timeout{0};
   /// Refuse addresses the SSRF guard refuses (after name resolution).

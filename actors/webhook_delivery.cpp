@@ -213,6 +213,7 @@ void send(self_ptr self, webhook_delivery d) {
   req.url = d.address;
   req.timeout = std::chrono::milliseconds(w.timeout_ms);
   req.skip_cert_verify = d.skip_cert_verify;
+  req.ca_file = d.ca_file;
   auto now = now_us();
   auto seconds = now / 1'000'000;
   req.headers.emplace_back("Content-Type",
@@ -352,7 +353,18 @@ void pump(self_ptr self) {
     return;
   auto now = now_us();
   auto claimed = st.conn.run([&](webhook_delivery_store& store, database&) {
-    return store.claim(now, w.workers - st.held, w.per_target_concurrency,
+    // Room for its slots and as many waiting: a target's backlog beyond
+    // that stays in the database, unclaimed and untouched.
+    auto room = [&st, &w](int64_t policy, int64_t position) -> size_t {
+      auto it = st.targets.find(std::to_string(policy) + "/"
+                                + std::to_string(position));
+      size_t load = it == st.targets.end()
+                        ? 0
+                        : it->second.in_flight + it->second.waiting.size();
+      return 2 * w.per_target_concurrency
+             - std::min(load, 2 * w.per_target_concurrency);
+    };
+    return store.claim(now, w.workers - st.held, room,
                        now + w.claim_lease_ms * 1000LL);
   });
   if (!claimed) {

@@ -28,6 +28,7 @@ public:
     r.options.handshake_timeout
         = std::min(r.options.handshake_timeout, req.timeout);
     r.options.tls.skip_cert_verify = req.skip_cert_verify;
+    r.options.tls.ca_file = std::move(req.ca_file);
     if (req.guarded)
       r.options.guard = guard_;
     // A receiver's answer is read for its status only.

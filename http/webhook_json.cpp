@@ -85,8 +85,15 @@ bool read_target(const json& t, const std::string& where, bool can_seal,
       || !read_string(t, "secret", prefix, out.secret, out.has_secret, error)
       || !read_string(t, "payload_format", prefix, out.payload_format, given,
                       error)
-      || !read_bool(t, "skip_cert_verify", prefix, out.skip_cert_verify, error))
+      || !read_bool(t, "skip_cert_verify", prefix, out.skip_cert_verify, error)
+      || !read_string(t, "ca_file", prefix, out.ca_file, given, error))
     return false;
+  // Read by the daemon at delivery; a path relative to its working
+  // directory would change meaning with it.
+  if (!out.ca_file.empty() && out.ca_file.front() != '/') {
+    error = prefix + "ca_file must be an absolute path";
+    return false;
+  }
   if (out.type != "http") {
     error = prefix + "type must be \"http\"";
     return false;
@@ -126,6 +133,7 @@ json to_json(const webhook_policy& p) {
     json x = {{"type", t.type},
               {"address", t.address},
               {"skip_cert_verify", t.skip_cert_verify},
+              {"ca_file", t.ca_file},
               {"payload_format", t.payload_format}};
     if (!t.disabled_reason.empty())
       x["disabled_reason"] = t.disabled_reason;

@@ -242,6 +242,12 @@ const std::vector<migration>& migrations() {
             latency_us BIGINT NOT NULL,
             PRIMARY KEY (task_id, attempt)){without_rowid})",
        }},
+      {9,
+       "a CA file per webhook target",
+       {
+           "ALTER TABLE webhook_targets ADD COLUMN ca_file TEXT NOT NULL "
+           "DEFAULT ''",
+       }},
   };
   return all;
 }

@@ -30,6 +30,9 @@ struct webhook_target {
   std::string auth_header;
   std::string secret;
   bool skip_cert_verify = false;
+  /// A PEM file of CA certificates trusted for this target besides the
+  /// system store (a receiver with a private CA); empty: the system store.
+  std::string ca_file;
   std::string payload_format = "Default";
   /// Read back: whether a value is stored. Written: whether the request
   /// gave one; a PUT that leaves it out keeps the stored value of the

@@ -43,6 +43,7 @@ struct webhook_delivery {
   std::string auth_header;
   std::string secret;
   bool skip_cert_verify = false;
+  std::string ca_file;
   /// Not empty: why this delivery cannot be sent (its policy was deleted or
   /// disabled, its target disabled, a secret no longer opens). It fails
   /// without an attempt.

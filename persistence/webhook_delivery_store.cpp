@@ -6,6 +6,7 @@
 
 #include <soci/soci.h>
 
+#include <map>
 #include <random>
 #include <utility>
 
@@ -45,24 +46,48 @@ webhook_delivery_store::webhook_delivery_store(database& db,
     : db_(db), secrets_(secrets) {}
 
 std::vector<webhook_delivery>
-webhook_delivery_store::claim(timestamp_us now, size_t limit, size_t per_target,
-                              timestamp_us lease_until) {
+webhook_delivery_store::claim(timestamp_us now, size_t limit,
+                              const room_of& room, timestamp_us lease_until) {
   std::vector<webhook_delivery> out;
-  if (limit == 0 || per_target == 0)
+  if (limit == 0)
     return out;
   auto& sql = db_.session();
-  long long at = now, until = lease_until, n = static_cast<long long>(limit),
-            cap = static_cast<long long>(per_target);
-  // Chosen by a read, without the write lock the journal needs on SQLite:
-  // the oldest due deliveries, at most `per_target` of each target, so that
-  // one target's backlog cannot fill a claim its slots could not take.
-  std::vector<long long> due(limit + 1);
-  sql << "SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER "
-         "(PARTITION BY policy_id, target_position ORDER BY next_attempt_at, "
-         "id) AS rn FROM webhook_tasks WHERE status = 'pending' AND "
-         "next_attempt_at <= :n) AS due WHERE rn <= :c ORDER BY "
-         "next_attempt_at, id LIMIT :k",
-      soci::use(at), soci::use(cap), soci::use(n), soci::into(due);
+  long long at = now, until = lease_until, n = static_cast<long long>(limit);
+  // Chosen by reads, without the write lock the journal needs on SQLite:
+  // pages of the oldest due deliveries (an index range each), at most
+  // what each target has room for, so that one target's backlog neither fills
+  // a claim its slots cannot take nor is written back. A target whose
+  // backlog is older than a few pages can still keep younger deliveries
+  // of others waiting until its own go out (its circuit, when it fails,
+  // moves them aside).
+  constexpr int max_pages = 4;
+  const long long page_size = 4 * n;
+  std::vector<long long> due;
+  std::map<std::pair<long long, long long>, size_t> taken;
+  long long after_time = -1, after_id = 0;
+  for (int page = 0; page < max_pages && static_cast<long long>(due.size()) < n;
+       ++page) {
+    std::vector<long long> ids(page_size + 1), times(page_size + 1),
+        policies(page_size + 1), positions(page_size + 1);
+    sql << "SELECT id, next_attempt_at, policy_id, target_position FROM "
+           "webhook_tasks WHERE status = 'pending' AND next_attempt_at <= :n "
+           "AND (next_attempt_at > :t OR (next_attempt_at = :t2 AND id > :i)) "
+           "ORDER BY next_attempt_at, id LIMIT :k",
+        soci::use(at), soci::use(after_time), soci::use(after_time),
+        soci::use(after_id), soci::use(page_size), soci::into(ids),
+        soci::into(times), soci::into(policies), soci::into(positions);
+    for (size_t i = 0; i < ids.size() && static_cast<long long>(due.size()) < n;
+         ++i)
+      if (auto& k = taken[{policies[i], positions[i]}];
+          k < room(policies[i], positions[i])) {
+        ++k;
+        due.push_back(ids[i]);
+      }
+    if (static_cast<long long>(ids.size()) < page_size)
+      break;
+    after_time = times.back();
+    after_id = ids.back();
+  }
   if (due.empty())
     return out;
   // Then each is taken only if it is still due: another instance sharing
@@ -94,7 +119,8 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit, size_t per_target,
                 "COALESCE(g.auth_header, ''), COALESCE(g.secret, ''), "
                 "COALESCE(g.skip_cert_verify, 0), COALESCE(g.disabled_reason, "
                 "''), COALESCE(j.id, 0), COALESCE(j.public, 0), "
-                "COALESCE(r.creation_time, 0) FROM webhook_tasks t LEFT JOIN "
+                "COALESCE(r.creation_time, 0), COALESCE(g.ca_file, '') FROM "
+                "webhook_tasks t LEFT JOIN "
                 "webhook_policies p ON p.id = t.policy_id LEFT JOIN "
                 "webhook_targets g ON g.policy_id = t.policy_id AND "
                 "g.position = t.target_position LEFT JOIN projects j ON "
@@ -127,6 +153,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit, size_t per_target,
     d.project_id = int_at(r, 18);
     d.project_public = int_at(r, 19) != 0;
     d.repository_created = int_at(r, 20);
+    d.ca_file = text_at(r, 21);
     if (enabled < 0 || d.address.empty()) {
       d.unusable = "the policy or its target was deleted";
     } else if (enabled == 0) {

@@ -3,6 +3,7 @@
 #include "persistence/webhook_delivery.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,12 +23,15 @@ class webhook_delivery_store {
 public:
   webhook_delivery_store(database& db, const secret_box& secrets);
 
-  /// Takes up to `limit` due deliveries, oldest due first and at most
-  /// `per_target` of one target, and moves them to `lease_until`: if
+  /// How many more deliveries a target (policy id, position) can take now.
+  using room_of = std::function<size_t(int64_t policy, int64_t position)>;
+
+  /// Takes up to `limit` due deliveries, oldest due first and no more of
+  /// one target than `room` says, and moves them to `lease_until`: if
   /// nothing is recorded for one by then (the worker died), it is due
   /// again. Instances sharing PostgreSQL never take the same one.
   std::vector<webhook_delivery> claim(timestamp_us now, size_t limit,
-                                      size_t per_target,
+                                      const room_of& room,
                                       timestamp_us lease_until);
 
   /// Records outcomes in one transaction: the attempts, the tasks' new

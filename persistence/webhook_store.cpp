@@ -67,7 +67,8 @@ std::vector<webhook_target> webhook_store::targets_of(int64_t policy_id) {
   soci::rowset<soci::row> rs
       = (db_.session().prepare
              << "SELECT type, address, auth_header, secret, skip_cert_verify, "
-                "payload_format, disabled_reason FROM webhook_targets WHERE "
+                "payload_format, disabled_reason, ca_file FROM webhook_targets "
+                "WHERE "
                 "policy_id = :p ORDER BY position",
          soci::use(id));
   for (const auto& r : rs) {
@@ -79,6 +80,7 @@ std::vector<webhook_target> webhook_store::targets_of(int64_t policy_id) {
     t.skip_cert_verify = int_at(r, 4) != 0;
     t.payload_format = text_at(r, 5);
     t.disabled_reason = text_at(r, 6);
+    t.ca_file = text_at(r, 7);
     out.push_back(std::move(t));
   }
   return out;
@@ -139,11 +141,11 @@ void webhook_store::write_targets(
     long long position = static_cast<long long>(i);
     int skip = t.skip_cert_verify ? 1 : 0;
     sql << "INSERT INTO webhook_targets (policy_id, position, type, address, "
-           "auth_header, secret, skip_cert_verify, payload_format) VALUES "
-           "(:p, :i, :t, :a, :h, :s, :k, :f)",
+           "auth_header, secret, skip_cert_verify, payload_format, ca_file) "
+           "VALUES (:p, :i, :t, :a, :h, :s, :k, :f, :c)",
         soci::use(id), soci::use(position), soci::use(t.type),
         soci::use(t.address), soci::use(auth), soci::use(secret),
-        soci::use(skip), soci::use(t.payload_format);
+        soci::use(skip), soci::use(t.payload_format), soci::use(t.ca_file);
   }
 }
 

@@ -606,9 +606,28 @@ TEST_F(webhook_delivery, https_targets_are_verified_unless_told_not_to) {
                  unverified.dump())
                 .status,
             201u);
+  // Trusted through the target's own CA file: verified and delivered.
+  json with_ca{{"name", "with-ca"},
+               {"event_types", {"PUSH_ARTIFACT"}},
+               {"targets",
+                {{{"type", "http"},
+                  {"address", receiver.url("/with-ca")},
+                  {"ca_file", cert}}}}};
+  auto created = call("POST", "/api/v2.0/projects/team/webhook/policies",
+                      with_ca.dump());
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(json::parse(created.body)["targets"][0]["ca_file"], cert);
+  with_ca["name"] = "relative-ca";
+  with_ca["targets"][0]["ca_file"] = "receiver.crt";
+  auto relative = call("POST", "/api/v2.0/projects/team/webhook/policies",
+                       with_ca.dump());
+  EXPECT_EQ(relative.status, 400u);
+  EXPECT_NE(relative.body.find("targets[0].ca_file"), std::string::npos)
+      << relative.body;
   notify({push("ev-1", "team/app")});
   ASSERT_TRUE(poll_until([&] {
-    return bodies_at(receiver, "/unverified").size() == 1;
+    return bodies_at(receiver, "/unverified").size() == 1
+           && bodies_at(receiver, "/with-ca").size() == 1;
   })) << daemon_->log();
   ASSERT_TRUE(poll_until([&] {
     auto log = executions("team", verified);
