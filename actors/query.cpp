@@ -84,6 +84,10 @@ caf::result<T> looked_up(caf::expected<webhook_lookup> x, T& out,
       return make_error(ec::not_found, "webhook policy "
                                            + std::to_string(policy)
                                            + " of project " + project);
+    case webhook_lookup::busy:
+      return make_error(ec::already_exists,
+                        "execution " + std::to_string(execution)
+                            + " is waiting for its next try or being sent");
     case webhook_lookup::no_execution:
       return make_error(ec::not_found, "execution " + std::to_string(execution)
                                            + " of webhook policy "

@@ -58,6 +58,7 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto housekeeping_interval = std::chrono::seconds(10);
 /// Finished deliveries deleted per statement.
 constexpr size_t purge_batch = 1000;
+constexpr int purge_batches_per_round = 5;
 /// A delivery that found its target busy is put off this long (plus
 /// jitter), not held: held deliveries would take workers from others.
 constexpr timestamp_us busy_delay_us = 1'000'000;
@@ -84,6 +85,7 @@ std::string origin_of(const std::string& address) {
 webhook_outcome_record base_outcome(const webhook_delivery& d) {
   webhook_outcome_record o;
   o.task_id = d.task_id;
+  o.lease = d.lease;
   o.policy_id = d.policy_id;
   o.position = d.position;
   return o;
@@ -173,7 +175,9 @@ void settle(self_ptr self, uint64_t id, const outbound_reply& reply) {
     if (++t.failures >= w.breaker_failures)
       t.open_until = clock_type::now()
                      + std::chrono::milliseconds(w.breaker_cooldown_ms);
-    if (reply.permanent || o.attempt > static_cast<int64_t>(w.max_retries)) {
+    // The budget counts from the last manual retry.
+    auto tries = o.attempt - d.retry_base;
+    if (reply.permanent || tries > static_cast<int64_t>(w.max_retries)) {
       o.status = webhook_status::failed;
       outcome = "failed";
     } else {
@@ -183,7 +187,7 @@ void settle(self_ptr self, uint64_t id, const outbound_reply& reply) {
       o.next_attempt_at
           = now_us()
             + 1000LL
-                  * backoff_ms(policy, static_cast<uint32_t>(o.attempt - 1),
+                  * backoff_ms(policy, static_cast<uint32_t>(tries - 1),
                                random_unit());
     }
   }
@@ -204,7 +208,11 @@ void send(self_ptr self, webhook_delivery d) {
   n.repository = d.repository;
   n.tag = d.tag;
   n.digest = d.digest;
-  n.repository_created = d.repository_created;
+  // On PostgreSQL the repositories effect commits apart from this one and
+  // may not have created the repository yet: it existed at the event at
+  // the latest.
+  n.repository_created
+      = d.repository_created != 0 ? d.repository_created : d.occur_at;
   n.project_public = d.project_public;
   n.registry_address = w.registry_address;
   n.project_id = d.project_id;
@@ -228,9 +236,10 @@ void send(self_ptr self, webhook_delivery d) {
       req.headers.emplace_back("webhook-signature",
                                standard_webhooks_signature(
                                    d.secret, d.webhook_id, seconds, req.body));
-  } catch (const std::invalid_argument& e) {
+  } catch (const std::exception& e) {
     // What the API refuses (an unknown event type, a malformed secret)
-    // cannot be sent however often it is tried.
+    // cannot be sent however often it is tried; nor can what OpenSSL
+    // refuses to sign.
     d.unusable = std::string("cannot render the delivery: ") + e.what();
     fail_unusable(self, d);
     return;
@@ -293,10 +302,10 @@ void take(self_ptr self, webhook_delivery d) {
 
 /// Writes the outcomes gathered so far; kept for the next round when the
 /// database refuses (their deliveries stay leased meanwhile).
-void record(self_ptr self) {
+bool record(self_ptr self) {
   auto& st = self->state;
   if (st.outcomes.empty())
-    return;
+    return true;
   auto done = st.conn.run([&](webhook_delivery_store& store, database&) {
     store.record(st.outcomes, now_us());
     return true;
@@ -304,9 +313,10 @@ void record(self_ptr self) {
   if (!done) {
     spdlog::warn("webhook delivery failed to record {} outcomes: {}",
                  st.outcomes.size(), describe(done.error()));
-    return;
+    return false;
   }
   st.outcomes.clear();
+  return true;
 }
 
 void housekeeping(self_ptr self) {
@@ -327,8 +337,10 @@ void housekeeping(self_ptr self) {
       if (queued.count(target) == 0)
         st.cfg.stats->webhook_queue(target, 0);
     st.queued = std::move(queued);
+    // A few batches per round, so that claims and answers are not held
+    // up by a large first purge; the next rounds go on with it.
     size_t purged = 0;
-    while (true) {
+    for (int i = 0; i < purge_batches_per_round; ++i) {
       auto n = store.purge_finished(cutoff, purge_batch);
       purged += n;
       if (n < purge_batch)
@@ -345,8 +357,10 @@ void housekeeping(self_ptr self) {
 /// Records, then claims as many due deliveries as there are free workers.
 void pump(self_ptr self) {
   auto& st = self->state;
-  record(self);
-  if (st.stopping)
+  // Nothing new is claimed while outcomes wait to be written: their
+  // deliveries would be claimed again when their leases expire, and the
+  // list would only grow.
+  if (!record(self) || st.stopping)
     return;
   const auto& w = st.cfg.webhooks;
   if (st.held >= w.workers)
@@ -358,9 +372,13 @@ void pump(self_ptr self) {
     auto room = [&st, &w](int64_t policy, int64_t position) -> size_t {
       auto it = st.targets.find(std::to_string(policy) + "/"
                                 + std::to_string(position));
-      size_t load = it == st.targets.end()
-                        ? 0
-                        : it->second.in_flight + it->second.waiting.size();
+      if (it == st.targets.end())
+        return 2 * w.per_target_concurrency;
+      // An open circuit takes nothing: its deliveries wait, due, in the
+      // database, unwritten, until the cooldown ends.
+      if (clock_type::now() < it->second.open_until)
+        return 0;
+      size_t load = it->second.in_flight + it->second.waiting.size();
       return 2 * w.per_target_concurrency
              - std::min(load, 2 * w.per_target_concurrency);
     };

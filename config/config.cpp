@@ -844,10 +844,12 @@ void validate(config& c) {
     throw config_error("effects.retry.base_ms: must not exceed max_ms");
   if (c.webhooks.retry_base_ms > c.webhooks.retry_max_ms)
     throw config_error("webhooks.retry_base_ms: must not exceed retry_max_ms");
-  if (c.webhooks.claim_lease_ms <= c.webhooks.timeout_ms)
-    throw config_error(
-        "webhooks.claim_lease_ms: must exceed webhooks.timeout_ms "
-        "(a delivery still in flight would be sent twice)");
+  // A claimed delivery may wait for its target's slot for up to one
+  // attempt's time before its own attempt starts.
+  if (c.webhooks.claim_lease_ms < 2ull * c.webhooks.timeout_ms + 1000)
+    throw config_error("webhooks.claim_lease_ms: must be at least twice "
+                       "webhooks.timeout_ms plus 1000 (a delivery still in "
+                       "flight would be sent twice)");
   for (const auto& n : c.webhooks.allow_networks)
     if (!is_network(n))
       throw config_error("webhooks.allow_networks: '" + n

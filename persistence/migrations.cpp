@@ -222,14 +222,17 @@ const std::vector<migration>& migrations() {
             occur_at BIGINT NOT NULL,
             status TEXT NOT NULL DEFAULT 'pending',
             attempts BIGINT NOT NULL DEFAULT 0,
+            retry_base BIGINT NOT NULL DEFAULT 0,
             next_attempt_at BIGINT NOT NULL,
             last_status_code BIGINT NOT NULL DEFAULT 0,
             last_error TEXT NOT NULL DEFAULT '',
             last_latency_us BIGINT NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL))",
-           "CREATE INDEX webhook_tasks_due ON webhook_tasks (next_attempt_at) "
-           "WHERE status = 'pending'",
+           // Claims go target by target: each reads its own oldest due
+           // deliveries, so one target's backlog never hides another's.
+           "CREATE INDEX webhook_tasks_due ON webhook_tasks (policy_id, "
+           "target_position, next_attempt_at) WHERE status = 'pending'",
            "CREATE INDEX webhook_tasks_policy ON webhook_tasks (policy_id, id)",
            "CREATE INDEX webhook_tasks_finished ON webhook_tasks (updated_at) "
            "WHERE status <> 'pending'",

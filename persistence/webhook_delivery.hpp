@@ -38,6 +38,12 @@ struct webhook_delivery {
   timestamp_us repository_created = 0;
   /// Attempts made before this one.
   int64_t attempts = 0;
+  /// Attempts made before the last manual retry: the retry budget counts
+  /// from here.
+  int64_t retry_base = 0;
+  /// The claim's lease: outcomes are recorded only while the task is still
+  /// held by it (a claim that expired may have been taken again).
+  timestamp_us lease = 0;
   std::string address;
   std::string payload_format;
   std::string auth_header;
@@ -53,6 +59,8 @@ struct webhook_delivery {
 /// What became of one claimed delivery.
 struct webhook_outcome_record {
   int64_t task_id = 0;
+  /// The lease of the claim this outcome belongs to.
+  timestamp_us lease = 0;
   /// False when the delivery was put off without an attempt (its target's
   /// circuit is open): no attempt row, the attempt count unchanged.
   bool attempted = true;

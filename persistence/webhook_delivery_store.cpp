@@ -52,42 +52,42 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
   if (limit == 0)
     return out;
   auto& sql = db_.session();
-  long long at = now, until = lease_until, n = static_cast<long long>(limit);
+  long long at = now, until = lease_until, n = static_cast<long long>(limit),
+            max_targets = 100'000;
   // Chosen by reads, without the write lock the journal needs on SQLite:
-  // pages of the oldest due deliveries (an index range each), at most
-  // what each target has room for, so that one target's backlog neither fills
-  // a claim its slots cannot take nor is written back. A target whose
-  // backlog is older than a few pages can still keep younger deliveries
-  // of others waiting until its own go out (its circuit, when it fails,
-  // moves them aside).
-  constexpr int max_pages = 4;
-  const long long page_size = 4 * n;
+  // target by target (an index range each), the oldest due deliveries, as
+  // many as the target has room for, so that one target's backlog neither
+  // fills a claim nor hides another target's deliveries. The walk starts
+  // one target further each time, so that a small claim is shared out.
+  std::vector<long long> policies(max_targets + 1), positions(max_targets + 1);
+  sql << "SELECT policy_id, position FROM webhook_targets ORDER BY "
+         "policy_id, position LIMIT :m",
+      soci::use(max_targets), soci::into(policies), soci::into(positions);
   std::vector<long long> due;
-  std::map<std::pair<long long, long long>, size_t> taken;
-  long long after_time = -1, after_id = 0;
-  for (int page = 0; page < max_pages && static_cast<long long>(due.size()) < n;
-       ++page) {
-    std::vector<long long> ids(page_size + 1), times(page_size + 1),
-        policies(page_size + 1), positions(page_size + 1);
-    sql << "SELECT id, next_attempt_at, policy_id, target_position FROM "
-           "webhook_tasks WHERE status = 'pending' AND next_attempt_at <= :n "
-           "AND (next_attempt_at > :t OR (next_attempt_at = :t2 AND id > :i)) "
-           "ORDER BY next_attempt_at, id LIMIT :k",
-        soci::use(at), soci::use(after_time), soci::use(after_time),
-        soci::use(after_id), soci::use(page_size), soci::into(ids),
-        soci::into(times), soci::into(policies), soci::into(positions);
-    for (size_t i = 0; i < ids.size() && static_cast<long long>(due.size()) < n;
-         ++i)
-      if (auto& k = taken[{policies[i], positions[i]}];
-          k < room(policies[i], positions[i])) {
-        ++k;
-        due.push_back(ids[i]);
-      }
-    if (static_cast<long long>(ids.size()) < page_size)
-      break;
-    after_time = times.back();
-    after_id = ids.back();
+  long long policy = 0, position = 0, room_left = 0;
+  std::vector<long long> found(limit + 1);
+  soci::statement oldest
+      = (sql.prepare << "SELECT id FROM webhook_tasks WHERE policy_id = :p "
+                        "AND target_position = :q AND status = 'pending' AND "
+                        "next_attempt_at <= :n ORDER BY next_attempt_at, id "
+                        "LIMIT :k",
+         soci::use(policy), soci::use(position), soci::use(at),
+         soci::use(room_left), soci::into(found));
+  auto count = policies.size();
+  for (size_t k = 0; k < count && static_cast<long long>(due.size()) < n; ++k) {
+    auto i = (next_target_ + k) % count;
+    auto room_now = static_cast<long long>(room(policies[i], positions[i]));
+    room_left = std::min(room_now, n - static_cast<long long>(due.size()));
+    if (room_left <= 0)
+      continue;
+    policy = policies[i];
+    position = positions[i];
+    found.resize(static_cast<size_t>(room_left) + 1);
+    oldest.execute(true);
+    due.insert(due.end(), found.begin(), found.end());
   }
+  if (count > 0)
+    next_target_ = (next_target_ + 1) % count;
   if (due.empty())
     return out;
   // Then each is taken only if it is still due: another instance sharing
@@ -119,7 +119,8 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
                 "COALESCE(g.auth_header, ''), COALESCE(g.secret, ''), "
                 "COALESCE(g.skip_cert_verify, 0), COALESCE(g.disabled_reason, "
                 "''), COALESCE(j.id, 0), COALESCE(j.public, 0), "
-                "COALESCE(r.creation_time, 0), COALESCE(g.ca_file, '') FROM "
+                "COALESCE(r.creation_time, 0), COALESCE(g.ca_file, ''), "
+                "t.retry_base FROM "
                 "webhook_tasks t LEFT JOIN "
                 "webhook_policies p ON p.id = t.policy_id LEFT JOIN "
                 "webhook_targets g ON g.policy_id = t.policy_id AND "
@@ -154,6 +155,8 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
     d.project_public = int_at(r, 19) != 0;
     d.repository_created = int_at(r, 20);
     d.ca_file = text_at(r, 21);
+    d.retry_base = int_at(r, 22);
+    d.lease = until;
     if (enabled < 0 || d.address.empty()) {
       d.unusable = "the policy or its target was deleted";
     } else if (enabled == 0) {
@@ -183,7 +186,7 @@ void webhook_delivery_store::record(
   auto& sql = db_.session();
   write_transaction tx(db_);
   long long task = 0, attempt = 0, started = 0, code = 0, latency = 0, next = 0,
-            at = now, policy = 0, position = 0;
+            at = now, policy = 0, position = 0, lease = 0;
   std::string error, status, reason;
   soci::statement add_attempt
       = (sql.prepare << "INSERT INTO webhook_attempts (task_id, attempt, "
@@ -192,19 +195,25 @@ void webhook_delivery_store::record(
                         "attempt) DO NOTHING",
          soci::use(task), soci::use(attempt), soci::use(started),
          soci::use(code), soci::use(error), soci::use(latency));
+  // Each update holds only while the task is still under this claim's
+  // lease: a claim that expired may have been taken again, and its newer
+  // state must not be overwritten by this older outcome.
   soci::statement attempted
       = (sql.prepare << "UPDATE webhook_tasks SET status = :s, attempts = :a, "
                         "next_attempt_at = :n, last_status_code = :c, "
                         "last_error = :e, last_latency_us = :l, updated_at = "
-                        ":u WHERE id = :t",
+                        ":u WHERE id = :t AND status = 'pending' AND "
+                        "next_attempt_at = :k",
          soci::use(status), soci::use(attempt), soci::use(next),
          soci::use(code), soci::use(error), soci::use(latency), soci::use(at),
-         soci::use(task));
+         soci::use(task), soci::use(lease));
   // A delivery put off keeps its last real error for the log.
   soci::statement deferred
       = (sql.prepare << "UPDATE webhook_tasks SET status = :s, "
-                        "next_attempt_at = :n, updated_at = :u WHERE id = :t",
-         soci::use(status), soci::use(next), soci::use(at), soci::use(task));
+                        "next_attempt_at = :n, updated_at = :u WHERE id = :t "
+                        "AND status = 'pending' AND next_attempt_at = :k",
+         soci::use(status), soci::use(next), soci::use(at), soci::use(task),
+         soci::use(lease));
   soci::statement disable
       = (sql.prepare << "UPDATE webhook_targets SET disabled_reason = :r "
                         "WHERE policy_id = :p AND position = :q AND "
@@ -219,9 +228,12 @@ void webhook_delivery_store::record(
     next = o.next_attempt_at;
     error = o.error;
     status = o.status;
+    lease = o.lease;
     if (o.attempted) {
-      add_attempt.execute(true);
       attempted.execute(true);
+      // The attempt is logged only with the state it produced.
+      if (attempted.get_affected_rows() == 1)
+        add_attempt.execute(true);
     } else {
       deferred.execute(true);
     }
@@ -356,16 +368,25 @@ webhook_lookup webhook_delivery_store::retry(const webhook_execution_ref& ref,
   if (found != webhook_lookup::ok)
     return found;
   long long id = ref.id, policy = ref.policy_id, at = now;
-  // A retry starts a fresh budget of attempts; the attempt log keeps
-  // numbering on, so the earlier attempts stay visible.
+  // A retry starts a fresh budget of attempts (counted from retry_base);
+  // the attempt log keeps numbering on, so the earlier attempts stay
+  // visible. A delivery being sent right now (claimed: due later) is left
+  // alone: sending it again at once would race its own attempt.
   soci::statement st
       = (db_.session().prepare
-             << "UPDATE webhook_tasks SET status = 'pending', next_attempt_at "
-                "= :n, updated_at = :u WHERE id = :i AND policy_id = :p",
-         soci::use(at), soci::use(at), soci::use(id), soci::use(policy));
+             << "UPDATE webhook_tasks SET status = 'pending', retry_base = "
+                "attempts, next_attempt_at = :n, updated_at = :u WHERE id = "
+                ":i AND policy_id = :p AND (status <> 'pending' OR "
+                "next_attempt_at <= :n2)",
+         soci::use(at), soci::use(at), soci::use(id), soci::use(policy),
+         soci::use(at));
   st.execute(true);
-  if (st.get_affected_rows() == 0)
+  if (st.get_affected_rows() == 0) {
+    webhook_execution existing;
+    if (load(ref.id, existing) && existing.policy_id == ref.policy_id)
+      return webhook_lookup::busy;
     return webhook_lookup::no_execution;
+  }
   load(ref.id, out);
   tx.commit();
   return webhook_lookup::ok;

@@ -14,7 +14,14 @@ class database;
 class secret_box;
 
 /// What a request about one execution found.
-enum class webhook_lookup { ok, no_project, no_policy, no_execution };
+enum class webhook_lookup {
+  ok,
+  no_project,
+  no_policy,
+  no_execution,
+  /// A retry of a delivery being sent or waiting for its next try.
+  busy
+};
 
 /// The SQL of webhook deliveries: claiming due tasks for the workers,
 /// recording what each attempt got, the delivery log and its retention.
@@ -67,6 +74,8 @@ private:
 
   database& db_;
   const secret_box& secrets_;
+  /// Where the next claim's walk over the targets starts.
+  size_t next_target_ = 0;
 };
 
 } // namespace regevent

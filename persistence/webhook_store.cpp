@@ -121,6 +121,17 @@ std::optional<webhook_policy> webhook_store::find(const std::string& project,
   return out;
 }
 
+void webhook_store::fail_orphaned_deliveries(int64_t policy_id,
+                                             size_t from_position,
+                                             const std::string& why) {
+  long long key = policy_id, from = static_cast<long long>(from_position),
+            now = now_us();
+  db_.session() << "UPDATE webhook_tasks SET status = 'failed', last_error = "
+                   ":w, updated_at = :u WHERE policy_id = :p AND "
+                   "target_position >= :f AND status = 'pending'",
+      soci::use(why), soci::use(now), soci::use(key), soci::use(from);
+}
+
 void webhook_store::write_targets(
     int64_t policy_id, const webhook_policy_spec& spec,
     const std::vector<std::pair<std::string, std::string>>& kept) {
@@ -246,6 +257,8 @@ webhook_write webhook_store::update(int64_t id, const webhook_policy_spec& spec,
     return out;
   }
   write_targets(id, spec, kept);
+  fail_orphaned_deliveries(id, spec.targets.size(),
+                           "the target was removed from the policy");
   auto written = find(spec.project, id);
   tx.commit();
   out.policy = std::move(*written);
@@ -264,6 +277,9 @@ bool webhook_store::remove(const std::string& project, int64_t id) {
   if (st.get_affected_rows() == 0)
     return false;
   sql << "DELETE FROM webhook_targets WHERE policy_id = :i", soci::use(key);
+  // Its pending deliveries have nowhere to go: failed now, in the log,
+  // rather than waiting for a claim that walks only existing targets.
+  fail_orphaned_deliveries(key, 0, "the policy was deleted");
   tx.commit();
   return true;
 }

@@ -40,6 +40,10 @@ public:
 
 private:
   bool project_exists(const std::string& project);
+  /// Fails the pending deliveries of a policy's targets from
+  /// `from_position` on (they no longer exist).
+  void fail_orphaned_deliveries(int64_t policy_id, size_t from_position,
+                                const std::string& why);
   std::vector<webhook_target> targets_of(int64_t policy_id);
   void write_targets(
       int64_t policy_id, const webhook_policy_spec& spec,

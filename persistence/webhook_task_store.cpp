@@ -61,14 +61,17 @@ public:
 protected:
   void apply_fresh(const std::vector<const effect_input*>& fresh) override {
     auto now = now_us();
+    // Every lookup before the first row is buffered: a lookup that throws
+    // must not leave rows behind for the next batch's INSERT.
     std::map<std::string, std::vector<target>> by_project;
+    for (const auto* p : fresh)
+      if (!event_type_of(*p).empty() && by_project.count(p->project) == 0)
+        by_project.emplace(p->project, targets_of(p->project));
     for (const auto* p : fresh) {
       auto type = event_type_of(*p);
       if (type.empty())
         continue;
       auto it = by_project.find(p->project);
-      if (it == by_project.end())
-        it = by_project.emplace(p->project, targets_of(p->project)).first;
       for (const auto& t : it->second) {
         if (!subscribed(t.event_types, type))
           continue;

@@ -111,11 +111,11 @@ std::vector<sample> samples_of(const config_key& key) {
       {"dispatch.heartbeat_timeout_ms", {3000, 86'400'000}},
       {"effects.retry.base_ms", {1, 10'000}},
       {"effects.retry.max_ms", {100, 86'400'000}},
-      // retry_base_ms <= retry_max_ms, timeout_ms < claim_lease_ms.
+      // retry_base_ms <= retry_max_ms, 2 * timeout_ms + 1000 <= claim_lease_ms.
       {"webhooks.retry_base_ms", {1, 300'000}},
       {"webhooks.retry_max_ms", {1'000, 86'400'000}},
-      {"webhooks.timeout_ms", {1, 59'999}},
-      {"webhooks.claim_lease_ms", {10'001, 86'400'000}},
+      {"webhooks.timeout_ms", {1, 29'499}},
+      {"webhooks.claim_lease_ms", {21'000, 86'400'000}},
   };
   std::vector<sample> out;
   auto add = [&out](const std::string& yaml) {

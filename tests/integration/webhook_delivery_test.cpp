@@ -662,5 +662,38 @@ TEST_F(webhook_delivery, the_ssrf_guard_refuses_again_at_delivery_time) {
   EXPECT_TRUE(receiver.received().empty());
 }
 
+TEST_F(webhook_delivery,
+       a_failed_delivery_retried_by_hand_gets_a_fresh_budget) {
+  // Four failures use up the budget (three retries); after the manual
+  // retry one more failure is retried again, and the next try succeeds.
+  webhook_receiver receiver(dir_, "receiver",
+                            scripted("/f=500,500,500,500,500,200"));
+  ASSERT_TRUE(receiver.started());
+  start();
+  create_project("team");
+  auto id
+      = create_policy("team", "failing", {"PUSH_ARTIFACT"}, receiver.url("/f"));
+  notify({push("ev-1", "team/app")});
+  ASSERT_TRUE(poll_until([&] {
+    auto log = executions("team", id);
+    return log.size() == 1 && log[0]["status"] == "failed";
+  })) << daemon_->log();
+  auto base
+      = "/api/v2.0/projects/team/webhook/policies/" + std::to_string(id)
+        + "/executions/"
+        + std::to_string(executions("team", id)[0]["id"].get<long long>());
+  EXPECT_EQ(json::parse(call("GET", base).body)["attempts"], 4);
+  auto retried = call("POST", base + "/retry");
+  ASSERT_EQ(retried.status, 200u) << retried.body;
+  ASSERT_TRUE(poll_until([&] {
+    auto log = executions("team", id);
+    return log[0]["status"] == "success";
+  })) << executions("team", id).dump();
+  auto x = json::parse(call("GET", base).body);
+  EXPECT_EQ(x["attempts"], 6);
+  EXPECT_EQ(x["attempts_log"].size(), 6u);
+  EXPECT_EQ(bodies_at(receiver, "/f").size(), 6u);
+}
+
 } // namespace
 } // namespace regevent::test
