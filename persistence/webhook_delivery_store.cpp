@@ -52,17 +52,24 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
   if (limit == 0)
     return out;
   auto& sql = db_.session();
-  long long at = now, until = lease_until, n = static_cast<long long>(limit),
-            max_targets = 100'000;
+  long long at = now, until = lease_until, n = static_cast<long long>(limit);
   // Chosen by reads, without the write lock the journal needs on SQLite:
   // target by target (an index range each), the oldest due deliveries, as
   // many as the target has room for, so that one target's backlog neither
   // fills a claim nor hides another target's deliveries. The walk starts
   // one target further each time, so that a small claim is shared out.
-  std::vector<long long> policies(max_targets + 1), positions(max_targets + 1);
-  sql << "SELECT policy_id, position FROM webhook_targets ORDER BY "
-         "policy_id, position LIMIT :m",
-      soci::use(max_targets), soci::into(policies), soci::into(positions);
+  // Row by row: a bulk read would size its vectors for the most targets
+  // there could be, on every claim.
+  std::vector<long long> policies, positions;
+  {
+    soci::rowset<soci::row> rows
+        = (sql.prepare << "SELECT policy_id, position FROM webhook_targets "
+                          "ORDER BY policy_id, position");
+    for (const auto& r : rows) {
+      policies.push_back(int_at(r, 0));
+      positions.push_back(int_at(r, 1));
+    }
+  }
   std::vector<long long> due;
   long long policy = 0, position = 0, room_left = 0;
   std::vector<long long> found(limit + 1);
