@@ -6,7 +6,6 @@
 
 #include <soci/soci.h>
 
-#include <map>
 #include <random>
 #include <utility>
 
