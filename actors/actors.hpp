@@ -57,6 +57,10 @@ using journal_actor = caf::typed_actor<
     /// Whether a project exists, read on the writer's connection (for the
     /// effect actors that commit through it and have no connection).
     caf::replies_to<atom::resolve, std::string>::with<bool>,
+    /// Runs a writer job (writer_job.hpp) after the buffered commits, in a
+    /// transaction of its own; answers after its commit, or with the error
+    /// that rolled it back.
+    caf::replies_to<atom::write, writer_job_handle>::with<bool>,
     /// Answers the number of pending events.
     caf::replies_to<atom::pending>::with<uint64_t>,
     /// Sends a dead letter's event back to pending (the API's replay), in

@@ -5,6 +5,7 @@
 /// records themselves know nothing of CAF).
 
 #include "actors/runtime.hpp"
+#include "actors/writer_job.hpp"
 #include "config/effects.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
@@ -228,6 +229,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::ingest_request)
 // In-process only: the writer and the effect actors share one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::writer_job_handle)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 
@@ -293,5 +295,6 @@ CAF_ADD_ATOM(regevent, regevent::atom, webhooks, "webhooks")
 CAF_ADD_ATOM(regevent, regevent::atom, executions, "executions")
 CAF_ADD_ATOM(regevent, regevent::atom, update, "update")
 CAF_ADD_ATOM(regevent, regevent::atom, remove, "remove")
+CAF_ADD_ATOM(regevent, regevent::atom, write, "write")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

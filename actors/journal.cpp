@@ -17,6 +17,7 @@
 
 #include <array>
 #include <chrono>
+#include <string_view>
 
 namespace regevent {
 
@@ -76,6 +77,9 @@ namespace {
 
 using self_ptr = journal_actor::stateful_pointer<journal_state>;
 
+constexpr size_t dead_status = 3;
+static_assert(std::string_view(event_status_names[dead_status]) == "dead");
+
 /// Tells the listeners the backlog and the database's health when either
 /// changed since they were last told.
 void tell(self_ptr self) {
@@ -84,6 +88,10 @@ void tell(self_ptr self) {
       static_cast<uint64_t>(std::max<int64_t>(0, st.backlog)), st.database_ok);
   st.cfg.stats->backlog.Set(static_cast<double>(now.first));
   st.cfg.stats->events_by_status[0]->Set(static_cast<double>(now.first));
+  if (st.finished)
+    for (size_t i = 1; i < st.finished->size(); ++i)
+      st.cfg.stats->events_by_status[i]->Set(
+          static_cast<double>((*st.finished)[i]));
   st.cfg.status->database_ok = st.database_ok;
   if (now == st.told)
     return;
@@ -92,10 +100,41 @@ void tell(self_ptr self) {
     self->send(listener, atom::backlog_v, now.first, now.second);
 }
 
+/// On SQLite, counts the finished events by status once (a full read);
+/// from then on the journal counts its own transitions.
+void count_finished(self_ptr self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  auto counts = st.conn.run([](writer_stores& w, database& db) {
+    std::optional<journal_store::status_counts> x;
+    if (db.is_sqlite())
+      x = w.journal.count_by_status();
+    return x;
+  });
+  if (counts)
+    st.finished = *counts;
+}
+
+/// Applies transitions to the counts by status: `moved` went from pending
+/// to each status, `removed` were deleted.
+void count_transitions(self_ptr self, const journal_store::status_counts& moved,
+                       const journal_store::status_counts& removed) {
+  auto& st = self->state;
+  long long finished = 0;
+  for (size_t i = 1; i < moved.size(); ++i)
+    finished += moved[i];
+  st.backlog -= finished;
+  if (!st.finished)
+    return;
+  for (size_t i = 1; i < moved.size(); ++i)
+    (*st.finished)[i] += moved[i] - removed[i];
+}
+
 void recount(self_ptr self) {
   auto& st = self->state;
+  count_finished(self);
   // Only the pending count: it reads the partial indexes of pending rows.
-  // The other statuses are counted by recovery on its own connection.
   auto pending = st.conn.run(
       [](writer_stores& w, database&) { return w.journal.count_pending(); });
   if (!pending) {
@@ -123,9 +162,12 @@ void fail_buffered(self_ptr self, const caf::error& err) {
       = make_error(ec::database_unavailable, "writer failed: " + describe(err));
   for (auto& e : st.effects)
     e.promise.deliver(outage);
+  for (auto& j : st.jobs)
+    j.promise.deliver(err);
   st.appends.clear();
   st.deads.clear();
   st.effects.clear();
+  st.jobs.clear();
   st.buffered_events = 0;
 }
 
@@ -232,18 +274,21 @@ void commit_outcomes(self_ptr self, std::vector<status_update> finishes,
   auto& st = self->state;
   auto started = std::chrono::steady_clock::now();
   std::vector<caf::expected<effect_outcome>> outcomes;
+  journal_store::status_counts moved{};
   auto committed = st.conn.run([&](writer_stores& w, database& db) {
     outcomes.clear();
     auto now = now_us();
     write_transaction tx(db);
-    w.journal.update_status(finishes, now);
+    moved = w.journal.update_status(finishes, now);
     std::vector<status_update> dead_updates;
     for (auto& d : deads) {
       w.journal.add_dead_letter(d.letter, now);
       dead_updates.push_back({d.letter.event_id, event_status::dead,
                               d.letter.effect + ": " + d.letter.error});
     }
-    w.journal.update_status(dead_updates, now);
+    auto died = w.journal.update_status(dead_updates, now);
+    for (size_t i = 0; i < moved.size(); ++i)
+      moved[i] += died[i];
     for (const auto& e : effects)
       outcomes.push_back(apply_effects(w, db, e.batch));
     tx.commit();
@@ -272,15 +317,36 @@ void commit_outcomes(self_ptr self, std::vector<status_update> finishes,
     else
       effects[i].promise.deliver(outcomes[i].error());
   }
-  st.backlog -= static_cast<int64_t>(finishes.size() + deads.size());
+  count_transitions(self, moved, {});
   st.database_ok = true;
+}
+
+/// Runs each job between commits (each opens its own transaction where it
+/// needs one, so that one that fails rolls back alone) and answers each.
+void run_jobs(self_ptr self, std::vector<journal_state::pending_job>& jobs) {
+  auto& st = self->state;
+  for (auto& j : jobs) {
+    auto started = std::chrono::steady_clock::now();
+    auto removed = st.conn.run([&](writer_stores& w, database& db) {
+      writer_context ctx{db, &w.journal};
+      j.job->run(ctx);
+      return ctx.removed;
+    });
+    if (!removed) {
+      j.promise.deliver(removed.error());
+      continue;
+    }
+    count_commit(self, started);
+    count_transitions(self, {}, *removed);
+    j.promise.deliver(true);
+  }
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.appends.empty() && st.finishes.empty() && st.deads.empty()
-      && st.effects.empty())
+      && st.effects.empty() && st.jobs.empty())
     return;
 #ifdef REGEVENT_WITH_FAULT_INJECTION
   if (st.cfg.faults && st.cfg.faults->take()) {
@@ -300,10 +366,12 @@ void flush(self_ptr self) {
   auto finishes = std::move(st.finishes);
   auto deads = std::move(st.deads);
   auto effects = std::move(st.effects);
+  auto jobs = std::move(st.jobs);
   st.appends.clear();
   st.finishes.clear();
   st.deads.clear();
   st.effects.clear();
+  st.jobs.clear();
   st.buffered_events = 0;
   // The ack path first, in a transaction of its own: a registry's request
   // waits for its append only, never for effects of other batches. What
@@ -313,6 +381,10 @@ void flush(self_ptr self) {
     commit_appends(self, appends);
   if (!finishes.empty() || !deads.empty() || !effects.empty())
     commit_outcomes(self, std::move(finishes), deads, effects);
+  // Claims, heartbeats, retention and webhook bookkeeping last: never in
+  // front of an acknowledgement.
+  if (!jobs.empty())
+    run_jobs(self, jobs);
   tell(self);
 }
 
@@ -418,6 +490,12 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
           return std::move(exists.error());
         return *exists;
       },
+      [self](atom::write, writer_job_handle& h) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        self->state.jobs.push_back({std::move(h.job), rp});
+        schedule_flush(self);
+        return rp;
+      },
       [self](atom::pending) -> uint64_t {
         return static_cast<uint64_t>(std::max<int64_t>(0, self->state.backlog));
       },
@@ -439,6 +517,8 @@ journal_actor::behavior_type journal(self_ptr self, journal_config cfg) {
                             "dead letter " + std::to_string(id) + " not found");
         if ((*x)->requeued) {
           ++st.backlog;
+          if (st.finished)
+            --(*st.finished)[dead_status];
           tell(self);
         }
         return std::move(**x);

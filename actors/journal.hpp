@@ -9,7 +9,9 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <chrono>
+#include <array>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +64,10 @@ struct journal_state {
     effect_batch batch;
     caf::typed_response_promise<effect_outcome> promise;
   };
+  struct pending_job {
+    std::shared_ptr<writer_job> job;
+    caf::typed_response_promise<bool> promise;
+  };
 
   journal_state();
   ~journal_state();
@@ -73,10 +79,18 @@ struct journal_state {
   std::vector<status_update> finishes;
   std::vector<pending_dead> deads;
   std::vector<pending_effects> effects;
+  std::vector<pending_job> jobs;
   bool flush_scheduled = false;
   uint64_t ticks = 0;
   /// Events journaled and not finished; the journal owns this count.
   int64_t backlog = 0;
+  /// On SQLite, where this is the only writer: the finished events by
+  /// status (indexed as `event_status_names`; [0] unused, see backlog),
+  /// counted once at start and then by the transitions the journal makes,
+  /// so that nobody reads the whole table again. Unset on PostgreSQL
+  /// (other instances write too; recovery counts there) and until the
+  /// first count succeeded.
+  std::optional<std::array<long long, 4>> finished;
   /// Whether the last commit or probe reached the database.
   bool database_ok = true;
   /// Who is told the backlog, and what they were told last.

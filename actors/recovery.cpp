@@ -2,10 +2,12 @@
 
 #include "actors/dispatcher.hpp"
 #include "actors/observability/metrics.hpp"
+#include "config/database_url.hpp"
 #include "config/error.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
@@ -59,23 +61,32 @@ int64_t to_us(std::chrono::milliseconds d) {
 }
 
 /// Tells the other instances this one is alive, so that they leave its
-/// claims alone; a dead instance's claims are taken over at once.
+/// claims alone; a dead instance's claims are taken over at once. Written
+/// by the journal, the single writer; the answer only matters when it
+/// failed.
 void heartbeat(self_ptr self) {
   auto& st = self->state;
-  auto ok = st.conn.run([&st](journal_store& store, database&) {
-    store.heartbeat(st.cfg.instance_id, now_us());
+  auto job = make_writer_job([id = st.cfg.instance_id](writer_context& ctx) {
+    ctx.journal->heartbeat(id, now_us());
     return true;
   });
-  if (!ok)
-    spdlog::warn("recovery failed to write its heartbeat: {}",
-                 describe(ok.error()));
+  self->request(st.journal, st.cfg.dispatch->journal_timeout, atom::write_v,
+                writer_job_handle{job})
+      .then([](bool) {},
+            [](caf::error& e) {
+              spdlog::warn("recovery failed to write its heartbeat: {}",
+                           describe(e));
+            });
 }
 
-/// Counts the finished events by status for the metrics, on this actor's
-/// connection (a reader: the writer is never held up by the full read).
-/// Pending is the journal's, which counts it from its partial indexes.
+/// On PostgreSQL, where several instances write, counts the finished
+/// events by status for the metrics on this actor's own connection (a
+/// reader: MVCC never holds a writer up). On SQLite the journal counts
+/// its own transitions instead.
 void count_statuses(self_ptr self) {
   auto& st = self->state;
+  if (st.sqlite)
+    return;
   auto every = std::max<int64_t>(1, st.cfg.status_count_interval.count()
                                         / st.cfg.poll.count());
   if (st.ticks_since_count != UINT64_MAX
@@ -93,40 +104,82 @@ void count_statuses(self_ptr self) {
     st.cfg.stats->events_by_status[i]->Set(static_cast<double>((*counts)[i]));
 }
 
+void pump(self_ptr self);
+
+/// Hands a claimed batch to a new dispatcher.
+void dispatch(self_ptr self, std::vector<event_record> batch) {
+  auto& st = self->state;
+  spdlog::debug("recovery dispatches {} journaled events", batch.size());
+  auto d = self->spawn(dispatcher, st.cfg.dispatch, st.journal, st.supervisor,
+                       std::move(batch));
+  self->monitor(d);
+  st.dispatchers.running.emplace(d.address(), d);
+  st.cfg.stats->dispatchers.Increment();
+}
+
+/// Asks the journal (the single writer) to claim the next batch; one claim
+/// is in flight at a time, and its answer claims the next while there is
+/// room and work.
 void pump(self_ptr self) {
   auto& st = self->state;
   const auto& cfg = st.cfg;
-  if (st.dispatchers.stopping || cfg.paused)
+  if (st.dispatchers.stopping || cfg.paused || st.claiming)
     return;
-  while (st.more && st.busy() < cfg.max_dispatchers) {
-    // Stale claims (expired, or a dead instance's) are looked for on the
-    // periodic tick only: finding them walks every claimed row.
-    auto scope = st.sweep_stale
-                     ? journal_store::claim_scope::unclaimed_and_stale
-                     : journal_store::claim_scope::unclaimed;
-    auto batch = st.conn.run([&cfg, scope](journal_store& store, database&) {
-      auto now = now_us();
-      return store.claim(cfg.instance_id, now, now + to_us(cfg.claim_lease),
-                         now - to_us(cfg.heartbeat_timeout), cfg.batch, scope);
-    });
-    if (!batch) {
-      spdlog::warn("recovery failed to claim events: {}",
-                   describe(batch.error()));
-      return; // The next tick tries again.
-    }
-    if (batch->size() < cfg.batch) {
-      st.more = false;
-      st.sweep_stale = false;
-    }
-    if (batch->empty())
-      return;
-    spdlog::debug("recovery dispatches {} journaled events", batch->size());
-    auto d = self->spawn(dispatcher, cfg.dispatch, st.journal, st.supervisor,
-                         std::move(*batch));
-    self->monitor(d);
-    st.dispatchers.running.emplace(d.address(), d);
-    st.cfg.stats->dispatchers.Increment();
-  }
+  if (!st.more || st.busy() >= cfg.max_dispatchers)
+    return;
+  // Stale claims (expired, or a dead instance's) are looked for on the
+  // periodic tick only: finding them walks every claimed row.
+  auto scope = st.sweep_stale ? journal_store::claim_scope::unclaimed_and_stale
+                              : journal_store::claim_scope::unclaimed;
+  auto job = make_writer_job([owner = cfg.instance_id, lease = cfg.claim_lease,
+                              alive = cfg.heartbeat_timeout, n = cfg.batch,
+                              scope](writer_context& ctx) {
+    auto now = now_us();
+    return ctx.journal->claim(owner, now, now + to_us(lease),
+                              now - to_us(alive), n, scope);
+  });
+  st.claiming = true;
+  self->request(st.journal, cfg.dispatch->journal_timeout, atom::write_v,
+                writer_job_handle{job})
+      .then(
+          [self, job](bool) {
+            auto& st = self->state;
+            st.claiming = false;
+            auto& batch = *job->result;
+            if (batch.size() < st.cfg.batch) {
+              st.more = false;
+              st.sweep_stale = false;
+            }
+            // Claimed while a drain began: left claimed, and given back
+            // when recovery stops.
+            if (!batch.empty() && !st.dispatchers.stopping)
+              dispatch(self, std::move(batch));
+            pump(self);
+          },
+          [self](caf::error& e) {
+            // The next tick tries again.
+            self->state.claiming = false;
+            spdlog::warn("recovery failed to claim events: {}", describe(e));
+          });
+}
+
+/// Gives this instance's claims back and forgets its heartbeat, through
+/// the journal, as recovery goes. Nobody waits for the answer: the root
+/// stops the journal only after recovery is gone, so this job is in its
+/// mailbox before the exit message, and the journal's exit handler commits
+/// what it has taken in.
+void give_back(self_ptr self) {
+  auto& st = self->state;
+  if (!st.journal)
+    return;
+  auto job = make_writer_job([id = st.cfg.instance_id](writer_context& ctx) {
+    ctx.journal->forget_instance(id);
+    auto n = ctx.journal->release(id);
+    if (n > 0)
+      spdlog::info("recovery gave back {} claimed events", n);
+    return n;
+  });
+  caf::anon_send(st.journal, atom::write_v, writer_job_handle{job});
 }
 
 } // namespace
@@ -135,9 +188,12 @@ recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
                                        journal_actor journal,
                                        supervisor_actor supervisor) {
   auto& st = self->state;
-  st.conn = store_connection<journal_store>(cfg.database, [](database& db) {
-    return std::make_unique<journal_store>(db);
-  });
+  st.sqlite = parse_database_url(cfg.database.url).backend
+              == database_url::backend_kind::sqlite;
+  if (!st.sqlite)
+    st.conn = store_connection<journal_store>(cfg.database, [](database& db) {
+      return std::make_unique<journal_store>(db);
+    });
   st.cfg = std::move(cfg);
   st.journal = std::move(journal);
   st.supervisor = std::move(supervisor);
@@ -155,17 +211,7 @@ recovery_actor::behavior_type recovery(self_ptr self, recovery_config cfg,
     auto& st = self->state;
     for (const auto& [addr, d] : st.dispatchers.running)
       self->send_exit(d, msg.reason);
-    if (st.conn.is_open()) {
-      auto n = st.conn.run([&st](journal_store& store, database&) {
-        store.forget_instance(st.cfg.instance_id);
-        return store.release(st.cfg.instance_id);
-      });
-      if (!n)
-        spdlog::warn("recovery failed to give back claims: {}",
-                     describe(n.error()));
-      else if (*n > 0)
-        spdlog::info("recovery gave back {} claimed events", *n);
-    }
+    give_back(self);
     self->quit(msg.reason);
   });
   self->send(self, atom::tick_v);

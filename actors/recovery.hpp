@@ -47,8 +47,13 @@ struct recovery_state {
   recovery_config cfg;
   journal_actor journal;
   supervisor_actor supervisor;
+  /// On PostgreSQL only: a reader's connection for the counts by status.
+  /// Claims, the heartbeat and giving claims back go through the journal.
   store_connection<journal_store> conn;
+  bool sqlite = true;
   dispatcher_set dispatchers;
+  /// Whether a claim is in flight at the journal.
+  bool claiming = false;
   /// Whether the journal may hold unclaimed work.
   bool more = true;
   /// Ticks since the last count by status; the first tick counts.
@@ -67,8 +72,9 @@ struct recovery_state {
 
 /// Finds journaled events that are not finished (left by a crash, by a full
 /// dispatcher pool, or by a dead instance whose claims expired), claims
-/// them in bounded batches and hands each batch to a dispatcher. Runs
-/// detached: claiming blocks on the database.
+/// them in bounded batches through the journal (the single writer) and
+/// hands each batch to a dispatcher. Runs detached: the count by status
+/// (PostgreSQL) and giving claims back at exit block.
 recovery_actor::behavior_type
 recovery(recovery_actor::stateful_pointer<recovery_state> self,
          recovery_config cfg, journal_actor journal,

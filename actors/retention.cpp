@@ -22,6 +22,8 @@ retention_config retention_config::from(const runtime& rt) {
   x.dedup_days = r.dedup_days;
   x.interval = std::chrono::seconds(r.purge_interval_s);
   x.batch = r.purge_batch;
+  x.journal_timeout
+      = std::chrono::milliseconds(rt.cfg->ingest.journal_timeout_ms);
   return x;
 }
 
@@ -30,9 +32,11 @@ void retention_config::validate() const {
     throw config_error("retention: interval and batch must be positive");
   if (journal_days == 0)
     throw config_error("retention: journal_days must be positive");
+  if (journal_timeout.count() <= 0)
+    throw config_error("retention: the journal timeout must be positive");
 }
 
-/// The statements retention runs, on its one connection.
+/// The statements retention runs, made on the connection that writes.
 struct retention_stores {
   explicit retention_stores(database& db) : catalog(db), journal(db) {}
   catalog_store catalog;
@@ -107,8 +111,8 @@ caf::expected<bool> step(self_ptr self) {
   auto& st = self->state;
   const long long batch = st.cfg.batch;
   const long long cutoff = days_ago(days_of(st.cfg, st.now));
-  return st.conn.run([&](retention_stores& s, database& db) {
-    write_transaction tx(db);
+  return st.writes.run([&](retention_stores& s, writer_context& ctx) {
+    write_transaction tx(ctx.db);
     bool more = false;
     switch (st.now) {
       case phase::access_logs: {
@@ -129,6 +133,8 @@ caf::expected<bool> step(self_ptr self) {
         st.forget_cursor = r.cursor;
         st.changed += static_cast<uint64_t>(r.changed);
         more = !r.done;
+        // The journal counts events by status by transitions.
+        ctx.removed = r.removed;
         break;
       }
       case phase::idle:
@@ -143,9 +149,10 @@ caf::expected<bool> step(self_ptr self) {
 
 retention_actor::behavior_type retention(self_ptr self, retention_config cfg) {
   auto& st = self->state;
-  st.conn = store_connection<retention_stores>(cfg.database, [](database& db) {
-    return std::make_unique<retention_stores>(db);
-  });
+  st.writes = write_path<retention_stores>(
+      self->system(), cfg.database,
+      [](database& db) { return std::make_unique<retention_stores>(db); },
+      cfg.journal_timeout);
   st.cfg = std::move(cfg);
   self->delayed_send(self, st.cfg.first_round_delay, atom::tick_v);
   return {

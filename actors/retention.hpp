@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
-#include "actors/store_connection.hpp"
+#include "actors/write_path.hpp"
 #include "config/defaults.hpp"
 
 #include <chrono>
@@ -21,6 +21,8 @@ struct retention_config {
   /// keeps them.
   uint32_t dedup_days = 0;
   std::chrono::seconds interval{0};
+  /// How long a batch may wait for the journal to take it.
+  std::chrono::milliseconds journal_timeout{0};
   /// Rows per delete.
   uint32_t batch = 0;
   std::chrono::milliseconds batch_pause{defaults::retention::batch_pause_ms};
@@ -39,7 +41,8 @@ struct retention_state {
   enum class phase { access_logs, compact, forget, idle };
 
   retention_config cfg;
-  store_connection<retention_stores> conn;
+  /// On SQLite the journal runs each step (it is the one writer).
+  write_path<retention_stores> writes;
   phase now = phase::idle;
   /// Rows changed by the current phase of the round.
   uint64_t changed = 0;
@@ -55,8 +58,9 @@ struct retention_state {
 /// Enforces the retention settings: every purge interval it deletes
 /// expired access-log rows, compacts finished events past
 /// `retention.journal_days` and forgets those past `retention.dedup_days`,
-/// in small batches, one batch per message, so that other writers get the
-/// database between batches. Detached.
+/// in small batches, one batch per message, so that the journal's commits
+/// go between batches. Detached: on SQLite it waits for the journal to run
+/// each batch.
 retention_actor::behavior_type
 retention(retention_actor::stateful_pointer<retention_state> self,
           retention_config cfg);

@@ -273,12 +273,21 @@ void actor_runtime::stop() {
   if (!impl_)
     return;
   auto& i = *impl_;
-  // The root actor stops its children in order: ingest, recovery, effects
-  // (they flush), then the journal (it flushes final states).
+  // Retention and webhook delivery write through the journal on SQLite
+  // (delivery records the outcomes it knows as it goes): they stop first,
+  // while it runs. Then the root actor stops its children in order:
+  // ingest, recovery, effects (they flush), then the journal (it flushes
+  // final states).
+  {
+    caf::scoped_actor self{i.system};
+    caf::anon_send_exit(i.purge, caf::exit_reason::user_shutdown);
+    self->wait_for(i.purge);
+    if (i.deliver) {
+      caf::anon_send_exit(i.deliver, caf::exit_reason::user_shutdown);
+      self->wait_for(i.deliver);
+    }
+  }
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(i.purge, caf::exit_reason::user_shutdown);
-  if (i.deliver)
-    caf::anon_send_exit(i.deliver, caf::exit_reason::user_shutdown);
   for (auto& q : i.queries)
     caf::anon_send_exit(q, caf::exit_reason::user_shutdown);
   i.system.await_all_actors_done();

@@ -25,6 +25,8 @@ webhook_delivery_config webhook_delivery_config::from(const runtime& rt) {
   x.webhooks = rt.cfg->webhooks;
   x.outbound = rt.outbound;
   x.stats = rt.stats;
+  x.journal_timeout
+      = std::chrono::milliseconds(rt.cfg->ingest.journal_timeout_ms);
   return x;
 }
 
@@ -35,6 +37,9 @@ void webhook_delivery_config::validate() const {
     throw config_error("webhook delivery: metrics are required");
   if (webhooks.workers == 0 || webhooks.per_target_concurrency == 0)
     throw config_error("webhook delivery: workers must be positive");
+  if (journal_timeout.count() <= 0)
+    throw config_error("webhook delivery: the journal timeout must be "
+                       "positive");
 }
 
 /// A delivery on its way.
@@ -306,10 +311,11 @@ bool record(self_ptr self) {
   auto& st = self->state;
   if (st.outcomes.empty())
     return true;
-  auto done = st.conn.run([&](webhook_delivery_store& store, database&) {
-    store.record(st.outcomes, now_us());
-    return true;
-  });
+  auto done
+      = st.writes.run([&](webhook_delivery_store& store, writer_context&) {
+          store.record(st.outcomes, now_us());
+          return true;
+        });
   if (!done) {
     spdlog::warn("webhook delivery failed to record {} outcomes: {}",
                  st.outcomes.size(), describe(done.error()));
@@ -326,28 +332,29 @@ void housekeeping(self_ptr self) {
     return;
   st.next_housekeeping = now + housekeeping_interval;
   auto cutoff = now_us() - st.cfg.webhooks.log_retention_days * us_per_day;
-  auto counted = st.conn.run([&](webhook_delivery_store& store, database&) {
-    // A target whose queue emptied has no row: its gauge goes to 0.
-    std::set<std::string> queued;
-    for (const auto& [target, n] : store.pending_by_target()) {
-      st.cfg.stats->webhook_queue(target, n);
-      queued.insert(target);
-    }
-    for (const auto& target : st.queued)
-      if (queued.count(target) == 0)
-        st.cfg.stats->webhook_queue(target, 0);
-    st.queued = std::move(queued);
-    // A few batches per round, so that claims and answers are not held
-    // up by a large first purge; the next rounds go on with it.
-    size_t purged = 0;
-    for (int i = 0; i < purge_batches_per_round; ++i) {
-      auto n = store.purge_finished(cutoff, purge_batch);
-      purged += n;
-      if (n < purge_batch)
-        break;
-    }
-    return purged;
-  });
+  auto counted
+      = st.writes.run([&](webhook_delivery_store& store, writer_context&) {
+          // A target whose queue emptied has no row: its gauge goes to 0.
+          std::set<std::string> queued;
+          for (const auto& [target, n] : store.pending_by_target()) {
+            st.cfg.stats->webhook_queue(target, n);
+            queued.insert(target);
+          }
+          for (const auto& target : st.queued)
+            if (queued.count(target) == 0)
+              st.cfg.stats->webhook_queue(target, 0);
+          st.queued = std::move(queued);
+          // A few batches per round, so that claims and answers are not held
+          // up by a large first purge; the next rounds go on with it.
+          size_t purged = 0;
+          for (int i = 0; i < purge_batches_per_round; ++i) {
+            auto n = store.purge_finished(cutoff, purge_batch);
+            purged += n;
+            if (n < purge_batch)
+              break;
+          }
+          return purged;
+        });
   if (counted && *counted > 0)
     spdlog::info("webhook delivery log: deleted {} deliveries older than {} "
                  "days",
@@ -366,25 +373,26 @@ void pump(self_ptr self) {
   if (st.held >= w.workers)
     return;
   auto now = now_us();
-  auto claimed = st.conn.run([&](webhook_delivery_store& store, database&) {
-    // Room for its slots and as many waiting: a target's backlog beyond
-    // that stays in the database, unclaimed and untouched.
-    auto room = [&st, &w](int64_t policy, int64_t position) -> size_t {
-      auto it = st.targets.find(std::to_string(policy) + "/"
-                                + std::to_string(position));
-      if (it == st.targets.end())
-        return 2 * w.per_target_concurrency;
-      // An open circuit takes nothing: its deliveries wait, due, in the
-      // database, unwritten, until the cooldown ends.
-      if (clock_type::now() < it->second.open_until)
-        return 0;
-      size_t load = it->second.in_flight + it->second.waiting.size();
-      return 2 * w.per_target_concurrency
-             - std::min(load, 2 * w.per_target_concurrency);
-    };
-    return store.claim(now, w.workers - st.held, room,
-                       now + w.claim_lease_ms * 1000LL);
-  });
+  auto claimed
+      = st.writes.run([&](webhook_delivery_store& store, writer_context&) {
+          // Room for its slots and as many waiting: a target's backlog beyond
+          // that stays in the database, unclaimed and untouched.
+          auto room = [&st, &w](int64_t policy, int64_t position) -> size_t {
+            auto it = st.targets.find(std::to_string(policy) + "/"
+                                      + std::to_string(position));
+            if (it == st.targets.end())
+              return 2 * w.per_target_concurrency;
+            // An open circuit takes nothing: its deliveries wait, due, in the
+            // database, unwritten, until the cooldown ends.
+            if (clock_type::now() < it->second.open_until)
+              return 0;
+            size_t load = it->second.in_flight + it->second.waiting.size();
+            return 2 * w.per_target_concurrency
+                   - std::min(load, 2 * w.per_target_concurrency);
+          };
+          return store.claim(now, w.workers - st.held, room,
+                             now + w.claim_lease_ms * 1000LL, st.next_target);
+        });
   if (!claimed) {
     spdlog::warn("webhook delivery failed to claim deliveries: {}",
                  describe(claimed.error()));
@@ -404,10 +412,12 @@ deliver_webhooks(self_ptr self, webhook_delivery_config cfg) {
   st.cfg = std::move(cfg);
   st.secrets = std::make_unique<secret_box>(st.cfg.secrets_key);
   st.replies = std::make_shared<state::inbox>();
-  st.conn = store_connection<webhook_delivery_store>(
-      st.cfg.database, [box = st.secrets.get()](database& db) {
+  st.writes = write_path<webhook_delivery_store>(
+      self->system(), st.cfg.database,
+      [box = st.secrets.get()](database& db) {
         return std::make_unique<webhook_delivery_store>(db, *box);
-      });
+      },
+      st.cfg.journal_timeout);
   // Outcomes already known are written before the actor goes: without
   // them their deliveries would be sent again when their lease expires.
   self->set_exit_handler([self](const caf::exit_msg& msg) {

@@ -2,7 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/outbound.hpp"
-#include "actors/store_connection.hpp"
+#include "actors/write_path.hpp"
 #include "persistence/webhook_delivery.hpp"
 
 #include <chrono>
@@ -27,6 +27,9 @@ struct webhook_delivery_config {
   config::webhooks_section webhooks;
   std::shared_ptr<outbound_port> outbound;
   std::shared_ptr<metrics> stats;
+  /// How long a claim or a record may wait for the journal to take it
+  /// (SQLite, where the journal is the one writer).
+  std::chrono::milliseconds journal_timeout{0};
 
   static webhook_delivery_config from(const runtime& rt);
   /// Throws config_error naming what is wrong.
@@ -56,7 +59,9 @@ struct webhook_delivery_state {
 
   webhook_delivery_config cfg;
   std::unique_ptr<secret_box> secrets;
-  store_connection<webhook_delivery_store> conn;
+  write_path<webhook_delivery_store> writes;
+  /// Where the next claim's walk over the targets starts (round robin).
+  size_t next_target = 0;
   std::shared_ptr<inbox> replies;
   std::map<uint64_t, std::unique_ptr<flight>> flights;
   std::map<std::string, target> targets;

@@ -48,7 +48,8 @@ struct journal_store::impl {
                {column_type::text, column_type::integer}) {
     update = (sql.prepare << "UPDATE events SET status = :status, "
                              "reason = :reason, finished_at = :now, "
-                             "claimed_by = '' WHERE id = :id",
+                             "claimed_by = '' WHERE id = :id AND status = "
+                             "'pending'",
               soci::use(upd.status), soci::use(upd.reason), soci::use(now),
               soci::use(upd.event_id));
   }
@@ -115,18 +116,25 @@ void journal_store::append(const std::vector<event_record>& events,
   }
 }
 
-void journal_store::update_status(const std::vector<status_update>& updates,
-                                  timestamp_us now) {
+journal_store::status_counts
+journal_store::update_status(const std::vector<status_update>& updates,
+                             timestamp_us now) {
   auto& d = *impl_;
   d.now = now;
+  status_counts moved{};
   for (const auto& u : updates) {
     d.upd = u;
     d.update.execute(true);
+    if (d.update.get_affected_rows() > 0)
+      for (size_t i = 0; i < moved.size(); ++i)
+        if (u.status == event_status_names[i])
+          ++moved[i];
   }
+  return moved;
 }
 
-std::array<long long, 4> journal_store::count_by_status() {
-  std::array<long long, 4> counts{};
+journal_store::status_counts journal_store::count_by_status() {
+  status_counts counts{};
   soci::rowset<soci::row> rs
       = (impl_->sql.prepare << "SELECT status, COUNT(*) FROM events "
                                "GROUP BY status");
@@ -325,13 +333,27 @@ journal_store::step_over_finished(long long cursor, timestamp_us cutoff,
          "events WHERE "
              + rows + ")",
       soci::use(cursor, "lo"), soci::use(hi, "hi");
+  status_counts removed{};
+  if (forget) {
+    // What goes, by status, for the writer's counts (same transaction).
+    soci::rowset<soci::row> rs
+        = (sql.prepare << "SELECT status, COUNT(*) FROM events WHERE " + rows
+                              + " GROUP BY status",
+           soci::use(cursor, "lo"), soci::use(hi, "hi"));
+    for (const auto& r : rs) {
+      auto s = text_at(r, 0);
+      for (size_t i = 0; i < removed.size(); ++i)
+        if (s == event_status_names[i])
+          removed[i] = int_at(r, 1);
+    }
+  }
   soci::statement st
       = (sql.prepare << (forget ? "DELETE FROM events WHERE "
                                 : "UPDATE events SET raw = '' WHERE ")
                             + rows,
          soci::use(cursor, "lo"), soci::use(hi, "hi"));
   st.execute(true);
-  return {hi, st.get_affected_rows(), done};
+  return {hi, st.get_affected_rows(), done, removed};
 }
 
 journal_store::retention_step

@@ -40,9 +40,16 @@ public:
               const std::string& claim_owner, timestamp_us claim_expires,
               std::vector<bool>& fresh, std::vector<long long>* seqs = nullptr);
 
-  /// Sets status and reason; releases the claim.
-  void update_status(const std::vector<status_update>& updates,
-                     timestamp_us now);
+  /// Events moved out of pending, by status (indexed as
+  /// `event_status_names`), so that the single writer can keep the counts
+  /// by status without reading the table.
+  using status_counts = std::array<long long, 4>;
+
+  /// Sets status and reason of each pending event and releases its claim;
+  /// an event that is finished already (a second dispatcher's late answer)
+  /// keeps its first outcome. Answers the transitions made.
+  status_counts update_status(const std::vector<status_update>& updates,
+                              timestamp_us now);
 
   void add_dead_letter(const dead_letter& x, timestamp_us now);
 
@@ -51,8 +58,9 @@ public:
   uint64_t count_pending();
 
   /// Events by status, in the order of `event_status_names`. Reads every
-  /// row: for a reader's connection, now and then.
-  std::array<long long, 4> count_by_status();
+  /// row: once at start on SQLite, now and then on a reader's connection
+  /// on PostgreSQL.
+  status_counts count_by_status();
 
   /// Sends a dead letter's event back to pending and unclaimed, so that
   /// recovery dispatches it again (effects already applied are skipped by
@@ -104,6 +112,8 @@ public:
     /// Whether the step reached rows received at or after the cutoff: the
     /// round is over.
     bool done = false;
+    /// Events deleted, by status (forgetting only).
+    status_counts removed{};
   };
 
   /// Compacts finished (done or ignored) events among the next `limit`

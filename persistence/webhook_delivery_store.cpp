@@ -46,7 +46,8 @@ webhook_delivery_store::webhook_delivery_store(database& db,
 
 std::vector<webhook_delivery>
 webhook_delivery_store::claim(timestamp_us now, size_t limit,
-                              const room_of& room, timestamp_us lease_until) {
+                              const room_of& room, timestamp_us lease_until,
+                              size_t& next_target) {
   std::vector<webhook_delivery> out;
   if (limit == 0)
     return out;
@@ -55,8 +56,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
   // Chosen by reads, without the write lock the journal needs on SQLite:
   // target by target (an index range each), the oldest due deliveries, as
   // many as the target has room for, so that one target's backlog neither
-  // fills a claim nor hides another target's deliveries. The walk starts
-  // one target further each time, so that a small claim is shared out.
+  // fills a claim nor hides another target's deliveries.
   // Row by row: a bulk read would size its vectors for the most targets
   // there could be, on every claim.
   std::vector<long long> policies, positions;
@@ -81,7 +81,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
          soci::use(room_left), soci::into(found));
   auto count = policies.size();
   for (size_t k = 0; k < count && static_cast<long long>(due.size()) < n; ++k) {
-    auto i = (next_target_ + k) % count;
+    auto i = (next_target + k) % count;
     auto room_now = static_cast<long long>(room(policies[i], positions[i]));
     room_left = std::min(room_now, n - static_cast<long long>(due.size()));
     if (room_left <= 0)
@@ -93,7 +93,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
     due.insert(due.end(), found.begin(), found.end());
   }
   if (count > 0)
-    next_target_ = (next_target_ + 1) % count;
+    next_target = (next_target + 1) % count;
   if (due.empty())
     return out;
   // Then each is taken only if it is still due: another instance sharing

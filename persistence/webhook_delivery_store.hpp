@@ -36,10 +36,14 @@ public:
   /// Takes up to `limit` due deliveries, oldest due first and no more of
   /// one target than `room` says, and moves them to `lease_until`: if
   /// nothing is recorded for one by then (the worker died), it is due
-  /// again. Instances sharing PostgreSQL never take the same one.
+  /// again. Instances sharing PostgreSQL never take the same one. The walk
+  /// over the targets starts at `next_target` and moves it on by one, so
+  /// that a small claim is shared out (the caller keeps it: the store may
+  /// be made anew for each call).
   std::vector<webhook_delivery> claim(timestamp_us now, size_t limit,
                                       const room_of& room,
-                                      timestamp_us lease_until);
+                                      timestamp_us lease_until,
+                                      size_t& next_target);
 
   /// Records outcomes in one transaction: the attempts, the tasks' new
   /// states, targets disabled by a 410.
@@ -74,8 +78,6 @@ private:
 
   database& db_;
   const secret_box& secrets_;
-  /// Where the next claim's walk over the targets starts.
-  size_t next_target_ = 0;
 };
 
 } // namespace regevent

@@ -85,6 +85,10 @@ journal_actor::behavior_type recording_journal(journal_actor::pointer,
       [](atom::resolve, const std::string&) -> caf::result<bool> {
         return make_error(ec::effect_unavailable, "not a writer");
       },
+      // Nothing in these tests asks for writer jobs.
+      [](atom::write, writer_job_handle&) -> caf::result<bool> {
+        return make_error(ec::effect_unavailable, "not a writer");
+      },
       [](atom::pending) -> uint64_t { return 0; },
       [](atom::replay, int64_t id) {
         return replay_result{id, "", false};

@@ -6,6 +6,7 @@
 #include "actors/journal.hpp"
 #include "actors/pull_counter.hpp"
 #include "persistence/database.hpp"
+#include "persistence/journal_store.hpp"
 #include "tests/actors/actor_test_fixture.hpp"
 #include "tests/actors/doubles.hpp"
 #include "tests/fixtures/daemon.hpp"
@@ -13,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <gtest/gtest.h>
+#include <optional>
 #include <soci/soci.h>
 
 namespace regevent::test {
@@ -268,6 +270,111 @@ TEST_F(journal_fixture, a_refused_effect_batch_is_rolled_back_alone) {
                            "= 'access_log'"),
             0);
   stop_all(t, {caf::actor_cast<caf::actor>(j)});
+}
+
+/// Appends `ids` and waits for the answer.
+void append_all(actor_test& t, const journal_actor& j,
+                const std::vector<std::string>& ids) {
+  std::vector<event_record> events;
+  for (const auto& id : ids)
+    events.push_back(manifest_pull(id));
+  t.self->send(j, atom::append_v, std::move(events), false);
+  t.run();
+  t.self->receive([](std::vector<event_record>&) {},
+                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+}
+
+TEST_F(journal_fixture, writer_jobs_run_after_the_commits_and_fail_alone) {
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  // Queued behind an append: the job sees the appended row (the ack path
+  // commits first).
+  auto seen = make_writer_job([](writer_context& ctx) {
+    long long n = 0;
+    ctx.db.session() << "SELECT COUNT(*) FROM events", soci::into(n);
+    return n;
+  });
+  auto refused = make_writer_job([](writer_context& ctx) {
+    ctx.db.session() << "INSERT INTO no_such_table VALUES (1)";
+    return true;
+  });
+  t.self->send(j, atom::append_v, std::vector<event_record>{manifest_pull("w")},
+               false);
+  t.self->send(j, atom::write_v, writer_job_handle{seen});
+  t.self->send(j, atom::write_v, writer_job_handle{refused});
+  t.run();
+  t.self->receive([](std::vector<event_record>&) {},
+                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  t.self->receive([](bool) {},
+                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  std::optional<caf::error> failure;
+  t.self->receive([](bool) { ADD_FAILURE() << "a refused job succeeded"; },
+                  [&](caf::error& e) { failure = e; });
+  ASSERT_TRUE(seen->result);
+  EXPECT_EQ(*seen->result, 1);
+  EXPECT_TRUE(failure);
+  EXPECT_FALSE(refused->result);
+  // The writer goes on after a failed job.
+  append_all(t, j, {"after"});
+  EXPECT_EQ(sql_scalar(dir.file("j.db"), "SELECT COUNT(*) FROM events"), 2);
+  caf::anon_send_exit(j, caf::exit_reason::user_shutdown);
+  t.run();
+}
+
+TEST_F(journal_fixture, counts_by_status_follow_the_transitions_it_makes) {
+  {
+    // Finished before this journal starts: found by its one count at start.
+    database db(*t.rt.cfg);
+    journal_store store(db);
+    std::vector<bool> fresh;
+    store.append({manifest_pull("old")}, "", 0, fresh);
+    store.update_status({{"old", event_status::done, ""}}, now_us());
+  }
+  auto j = t.sys.spawn(journal, journal_config::from(t.rt));
+  t.run();
+  auto gauge = [&](size_t status) {
+    return t.rt.stats->events_by_status[status]->Value();
+  };
+  EXPECT_EQ(gauge(2), 1);
+  append_all(t, j, {"a", "b", "c"});
+  t.self->send(j, atom::finish_v,
+               std::vector<status_update>{{"a", event_status::done, ""},
+                                          {"b", event_status::ignored, "x"}});
+  // A late second answer for an event already finished changes nothing.
+  t.self->send(j, atom::finish_v,
+               std::vector<status_update>{{"a", event_status::ignored, ""}});
+  t.run();
+  EXPECT_EQ(gauge(0), 1); // c
+  EXPECT_EQ(gauge(1), 1); // b
+  EXPECT_EQ(gauge(2), 2); // old, a
+  EXPECT_EQ(sql_scalar(dir.file("j.db"),
+                       "SELECT COUNT(*) FROM events WHERE id = 'a' AND "
+                       "status = 'done'"),
+            1);
+  // Counted by transitions, never by reading the table again: a row
+  // written behind the journal's back does not show, even after ticks.
+  {
+    database db(*t.rt.cfg);
+    db.session() << "UPDATE events SET status = 'dead' WHERE id = 'old'";
+  }
+  // Past a recount of the pending events (every 15 ticks).
+  for (int i = 0; i < 16; ++i)
+    t.advance(std::chrono::seconds(1));
+  EXPECT_EQ(gauge(0), 1);
+  EXPECT_EQ(gauge(2), 2);
+  EXPECT_EQ(gauge(3), 0);
+  // Deleted rows a job reports go from the counts.
+  auto forget = make_writer_job([](writer_context& ctx) {
+    ctx.removed[2] = 1;
+    return true;
+  });
+  t.self->send(j, atom::write_v, writer_job_handle{forget});
+  t.run();
+  t.self->receive([](bool) {},
+                  [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  EXPECT_EQ(gauge(2), 1);
+  caf::anon_send_exit(j, caf::exit_reason::user_shutdown);
+  t.run();
 }
 
 } // namespace

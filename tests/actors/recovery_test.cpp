@@ -7,6 +7,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/recovery.hpp"
+#include "actors/writer_job.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
 #include "tests/actors/actor_test_fixture.hpp"
@@ -24,10 +25,32 @@
 namespace regevent::test {
 namespace {
 
-/// Test double of the journal: takes everything, stores nothing.
-journal_actor::behavior_type idle_journal(journal_actor::pointer,
-                                          int /*unused*/) {
+/// Test double of the journal: takes everything and stores nothing, except
+/// that it runs writer jobs (recovery's claims, heartbeat and release) on a
+/// connection of its own to the test's file, as the journal runs them on
+/// its writer, and counts them.
+struct idle_journal_state {
+  std::unique_ptr<database> db;
+  std::unique_ptr<journal_store> store;
+  std::shared_ptr<int> jobs;
+};
+
+journal_actor::behavior_type
+idle_journal(journal_actor::stateful_pointer<idle_journal_state> self,
+             std::string file, std::shared_ptr<int> jobs) {
+  self->state.db = std::make_unique<database>(
+      load_config_from_string("database:\n  url: sqlite://" + file + "\n")
+          .database);
+  self->state.store = std::make_unique<journal_store>(*self->state.db);
+  self->state.jobs = std::move(jobs);
   return {
+      [self](atom::write, writer_job_handle& h) -> caf::result<bool> {
+        auto& st = self->state;
+        ++*st.jobs;
+        writer_context ctx{*st.db, st.store.get()};
+        h.job->run(ctx);
+        return true;
+      },
       [](atom::append, std::vector<event_record>& xs, bool) { return xs; },
       [](atom::finish, std::vector<status_update>&) {},
       [](atom::dead, dead_letter&) { return true; },
@@ -84,19 +107,24 @@ struct recovery_fixture : ::testing::Test {
 
   temp_dir dir;
   actor_test t;
+  /// Writer jobs the journal double ran.
+  std::shared_ptr<int> jobs = std::make_shared<int>(0);
 };
 
 TEST_F(recovery_fixture, claims_in_batches_up_to_its_dispatcher_limit) {
   auto cfg = recovery_config::from(t.rt);
   cfg.validate();
   auto timeout = cfg.dispatch->journal_timeout;
-  auto journal = t.sys.spawn(idle_journal, 0);
+  auto journal = t.sys.spawn(idle_journal, dir.file("r.db"), jobs);
   auto sup = t.sys.spawn(silent_supervisor, 0);
   auto r = t.sys.spawn(recovery, cfg, journal, sup);
   t.run();
   // Two dispatchers of two events each; the fifth event waits.
   EXPECT_EQ(busy(r), 2u);
   EXPECT_EQ(claimed(), 4);
+  // The heartbeat and both claims were the journal's to write: recovery
+  // has no write connection of its own on SQLite.
+  EXPECT_EQ(*jobs, 3);
   std::optional<bool> drained;
   t.self->send(r, atom::shutdown_v);
   t.run();
@@ -124,7 +152,7 @@ TEST_F(recovery_fixture, claims_in_batches_up_to_its_dispatcher_limit) {
 TEST_F(recovery_fixture, a_finished_dispatcher_makes_room_for_the_rest) {
   auto cfg = recovery_config::from(t.rt);
   auto timeout = cfg.dispatch->journal_timeout;
-  auto journal = t.sys.spawn(idle_journal, 0);
+  auto journal = t.sys.spawn(idle_journal, dir.file("r.db"), jobs);
   auto sup = t.sys.spawn(silent_supervisor, 0);
   auto r = t.sys.spawn(recovery, cfg, journal, sup);
   t.run();
