@@ -251,6 +251,46 @@ const std::vector<migration>& migrations() {
            "ALTER TABLE webhook_targets ADD COLUMN ca_file TEXT NOT NULL "
            "DEFAULT ''",
        }},
+      {10,
+       "registries and replication policies",
+       {
+           // access_secret holds a value sealed by secret_box.
+           R"(CREATE TABLE registries (
+            id {pk},
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            type TEXT NOT NULL,
+            url TEXT NOT NULL,
+            insecure BIGINT NOT NULL DEFAULT 0,
+            ca_file TEXT NOT NULL DEFAULT '',
+            credential_type TEXT NOT NULL DEFAULT '',
+            access_key TEXT NOT NULL DEFAULT '',
+            access_secret TEXT NOT NULL DEFAULT '',
+            creation_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL))",
+           R"(CREATE TABLE replication_policies (
+            id {pk},
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            enabled BIGINT NOT NULL DEFAULT 1,
+            dest_registry_id BIGINT NOT NULL,
+            dest_namespace TEXT NOT NULL DEFAULT '',
+            dest_namespace_replace_count BIGINT NOT NULL DEFAULT -1,
+            trigger_type TEXT NOT NULL,
+            override_tags BIGINT NOT NULL DEFAULT 1,
+            deletion BIGINT NOT NULL DEFAULT 0,
+            speed_kib BIGINT NOT NULL DEFAULT 0,
+            creation_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL))",
+           "CREATE INDEX replication_policies_registry ON "
+           "replication_policies (dest_registry_id)",
+           R"(CREATE TABLE replication_filters (
+            policy_id BIGINT NOT NULL,
+            position BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (policy_id, position)))",
+       }},
   };
   return all;
 }
