@@ -134,7 +134,25 @@ using query_actor = caf::typed_actor<
                     webhook_execution_ref>::with<webhook_execution>,
     /// Queues a test delivery to each target of a policy.
     caf::replies_to<atom::create, atom::executions,
-                    webhook_policy_ref>::with<webhook_execution>>;
+                    webhook_policy_ref>::with<webhook_execution>,
+    /// Registries, without their credentials' secrets.
+    caf::replies_to<atom::query, atom::registries>::with<registry_list>,
+    caf::replies_to<atom::get, atom::registries,
+                    int64_t>::with<registry_record>,
+    caf::replies_to<atom::create, registry_spec>::with<registry_record>,
+    caf::replies_to<atom::update, registry_update>::with<registry_record>,
+    /// Deletes a registry no policy names (ec::already_exists otherwise).
+    caf::replies_to<atom::remove, atom::registries, int64_t>::with<bool>,
+    /// Replication policies.
+    caf::replies_to<atom::query,
+                    atom::replication>::with<replication_policy_list>,
+    caf::replies_to<atom::get, atom::replication,
+                    int64_t>::with<replication_policy>,
+    caf::replies_to<atom::create,
+                    replication_policy_spec>::with<replication_policy>,
+    caf::replies_to<atom::update,
+                    replication_policy_update>::with<replication_policy>,
+    caf::replies_to<atom::remove, atom::replication, int64_t>::with<bool>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.

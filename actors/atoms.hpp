@@ -9,6 +9,7 @@
 #include "config/effects.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/replication.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
 
@@ -230,6 +231,15 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::ingest_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::writer_job_handle)
+// Management API records between the facade and the query pool.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_update)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 
@@ -296,5 +306,7 @@ CAF_ADD_ATOM(regevent, regevent::atom, executions, "executions")
 CAF_ADD_ATOM(regevent, regevent::atom, update, "update")
 CAF_ADD_ATOM(regevent, regevent::atom, remove, "remove")
 CAF_ADD_ATOM(regevent, regevent::atom, write, "write")
+CAF_ADD_ATOM(regevent, regevent::atom, registries, "registries")
+CAF_ADD_ATOM(regevent, regevent::atom, replication, "replpolicy")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

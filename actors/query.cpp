@@ -4,6 +4,7 @@
 #include "config/error.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
+#include "persistence/replication_store.hpp"
 #include "persistence/secret_box.hpp"
 #include "persistence/webhook_delivery_store.hpp"
 #include "persistence/webhook_store.hpp"
@@ -33,10 +34,14 @@ void query_config::validate() const {
 /// The stores the management API reads and writes, on one connection.
 struct management_stores {
   management_stores(database& db, const secret_box& secrets)
-      : catalog(db), webhooks(db, secrets), deliveries(db, secrets) {}
+      : catalog(db),
+        webhooks(db, secrets),
+        deliveries(db, secrets),
+        replication(db, secrets) {}
   catalog_store catalog;
   webhook_store webhooks;
   webhook_delivery_store deliveries;
+  replication_store replication;
 };
 
 query_state::query_state() = default;
@@ -66,6 +71,46 @@ auto run_deliveries(self_ptr self, F f) {
   return self->state.conn.run([&f](management_stores& stores, database&) {
     return f(stores.deliveries);
   });
+}
+
+template<class F>
+auto run_replication(self_ptr self, F f) {
+  return self->state.conn.run([&f](management_stores& stores, database&) {
+    return f(stores.replication);
+  });
+}
+
+/// The error a registry or policy write's outcome names.
+caf::error replication_failure(replication_outcome outcome,
+                               const std::string& what, int64_t id,
+                               const std::string& name, int64_t registry = 0) {
+  switch (outcome) {
+    case replication_outcome::ok:
+      break;
+    case replication_outcome::not_found:
+      return make_error(ec::not_found, what + " " + std::to_string(id));
+    case replication_outcome::name_taken:
+      return make_error(ec::already_exists,
+                        what + " " + name + " already exists");
+    case replication_outcome::no_registry:
+      return make_error(ec::not_found, "registry " + std::to_string(registry));
+    case replication_outcome::in_use:
+      return make_error(ec::already_exists,
+                        what + " " + std::to_string(id)
+                            + " is the destination of a replication policy");
+  }
+  return make_error(ec::database_error, "unknown replication write outcome");
+}
+
+template<class T, class Write>
+caf::result<T> replicated(caf::expected<Write> x, T Write::*record,
+                          const std::string& what, int64_t id,
+                          const std::string& name, int64_t registry = 0) {
+  if (!x)
+    return std::move(x.error());
+  if (x->outcome != replication_outcome::ok)
+    return replication_failure(x->outcome, what, id, name, registry);
+  return std::move((*x).*record);
 }
 
 /// What a delivery-log request found, or the error naming what is missing.
@@ -264,6 +309,92 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                               ref.project, ref.id, now_us(), x);
                                         }),
                          x, ref.project, ref.id, 0);
+      },
+      [self](atom::query, atom::registries) -> caf::result<registry_list> {
+        auto x = run_replication(
+            self, [](replication_store& s) { return s.registries(); });
+        if (!x)
+          return std::move(x.error());
+        return registry_list{std::move(*x)};
+      },
+      [self](atom::get, atom::registries,
+             int64_t id) -> caf::result<registry_record> {
+        return found(
+            run_replication(
+                self, [id](replication_store& s) { return s.registry(id); }),
+            "registry " + std::to_string(id));
+      },
+      [self](atom::create,
+             const registry_spec& spec) -> caf::result<registry_record> {
+        return replicated(run_replication(self,
+                                          [&](replication_store& s) {
+                                            return s.create_registry(spec,
+                                                                     now_us());
+                                          }),
+                          &registry_write::registry, "registry", 0, spec.name);
+      },
+      [self](atom::update,
+             const registry_update& u) -> caf::result<registry_record> {
+        return replicated(
+            run_replication(self,
+                            [&](replication_store& s) {
+                              return s.update_registry(u.id, u.spec, now_us());
+                            }),
+            &registry_write::registry, "registry", u.id, u.spec.name);
+      },
+      [self](atom::remove, atom::registries, int64_t id) -> caf::result<bool> {
+        auto x = run_replication(
+            self, [id](replication_store& s) { return s.remove_registry(id); });
+        if (!x)
+          return std::move(x.error());
+        if (*x != replication_outcome::ok)
+          return replication_failure(*x, "registry", id, "");
+        return true;
+      },
+      [self](atom::query,
+             atom::replication) -> caf::result<replication_policy_list> {
+        auto x = run_replication(
+            self, [](replication_store& s) { return s.policies(); });
+        if (!x)
+          return std::move(x.error());
+        return replication_policy_list{std::move(*x)};
+      },
+      [self](atom::get, atom::replication,
+             int64_t id) -> caf::result<replication_policy> {
+        return found(
+            run_replication(
+                self, [id](replication_store& s) { return s.policy(id); }),
+            "replication policy " + std::to_string(id));
+      },
+      [self](atom::create, const replication_policy_spec& spec)
+          -> caf::result<replication_policy> {
+        return replicated(run_replication(self,
+                                          [&](replication_store& s) {
+                                            return s.create_policy(spec,
+                                                                   now_us());
+                                          }),
+                          &policy_write::policy, "replication policy", 0,
+                          spec.name, spec.dest_registry_id);
+      },
+      [self](atom::update, const replication_policy_update& u)
+          -> caf::result<replication_policy> {
+        return replicated(run_replication(self,
+                                          [&](replication_store& s) {
+                                            return s.update_policy(u.id, u.spec,
+                                                                   now_us());
+                                          }),
+                          &policy_write::policy, "replication policy", u.id,
+                          u.spec.name, u.spec.dest_registry_id);
+      },
+      [self](atom::remove, atom::replication, int64_t id) -> caf::result<bool> {
+        auto x = run_replication(
+            self, [id](replication_store& s) { return s.remove_policy(id); });
+        if (!x)
+          return std::move(x.error());
+        if (!*x)
+          return make_error(ec::not_found,
+                            "replication policy " + std::to_string(id));
+        return true;
       },
   };
 }

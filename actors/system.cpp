@@ -269,6 +269,62 @@ bool actor_runtime::drain(std::chrono::steady_clock::time_point deadline) {
   return drained;
 }
 
+void actor_runtime::list_registries(reply_fn<registry_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::registries_v);
+}
+
+void actor_runtime::get_registry(int64_t id, reply_fn<registry_record> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::registries_v, id);
+}
+
+void actor_runtime::create_registry(registry_spec spec,
+                                    reply_fn<registry_record> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      std::move(spec));
+}
+
+void actor_runtime::update_registry(registry_update change,
+                                    reply_fn<registry_record> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(change));
+}
+
+void actor_runtime::delete_registry(int64_t id, reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      atom::registries_v, id);
+}
+
+void actor_runtime::list_replication_policies(
+    reply_fn<replication_policy_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::replication_v);
+}
+
+void actor_runtime::get_replication_policy(int64_t id,
+                                           reply_fn<replication_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::replication_v, id);
+}
+
+void actor_runtime::create_replication_policy(
+    replication_policy_spec spec, reply_fn<replication_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      std::move(spec));
+}
+
+void actor_runtime::update_replication_policy(
+    replication_policy_update change, reply_fn<replication_policy> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(change));
+}
+
+void actor_runtime::delete_replication_policy(int64_t id, reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      atom::replication_v, id);
+}
+
 void actor_runtime::stop() {
   if (!impl_)
     return;

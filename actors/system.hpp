@@ -8,6 +8,7 @@
 #include "actors/runtime.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/replication.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
 
@@ -72,6 +73,20 @@ public:
   /// first.
   void test_webhook_policy(webhook_policy_ref ref,
                            reply_fn<webhook_execution> done);
+
+  /// Registries and replication policies (issue 11's model).
+  void list_registries(reply_fn<registry_list> done);
+  void get_registry(int64_t id, reply_fn<registry_record> done);
+  void create_registry(registry_spec spec, reply_fn<registry_record> done);
+  void update_registry(registry_update change, reply_fn<registry_record> done);
+  void delete_registry(int64_t id, reply_fn<bool> done);
+  void list_replication_policies(reply_fn<replication_policy_list> done);
+  void get_replication_policy(int64_t id, reply_fn<replication_policy> done);
+  void create_replication_policy(replication_policy_spec spec,
+                                 reply_fn<replication_policy> done);
+  void update_replication_policy(replication_policy_update change,
+                                 reply_fn<replication_policy> done);
+  void delete_replication_policy(int64_t id, reply_fn<bool> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

@@ -5,6 +5,7 @@
 #include "config/percent.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/replication_json.hpp"
 #include "http/webhook_json.hpp"
 
 #include <nlohmann/json.hpp>
@@ -342,6 +343,125 @@ void delivery_routes(actor_runtime& actors, const incoming_request& req,
   actors.retry_webhook_execution(std::move(ref), execution_answer(200));
 }
 
+/// `/api/v2.0/registries[/{id}]` and `/api/v2.0/replication/policies[/{id}]`
+/// (`base` is "registries" or "policies", `id_at` where the id is).
+void replication_routes(const runtime& rt, actor_runtime& actors,
+                        const incoming_request& req,
+                        const std::vector<std::string>& parts, size_t id_at,
+                        const api_call& call) {
+  const auto& reply_to = call.reply_to;
+  const bool registries = parts[2] == "registries";
+  const auto& method = req.method;
+  auto not_allowed = [&](const char* allow) {
+    auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                            std::string("use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    reply_to->reply(std::move(r));
+  };
+  auto bad = [&](const std::string& error) {
+    reply_to->reply(error_response(400, "BAD_REQUEST", error));
+  };
+  auto listed = [](std::string body, size_t n) {
+    http_response r;
+    r.body = std::move(body);
+    r.headers.emplace_back("X-Total-Count", std::to_string(n));
+    return r;
+  };
+  auto deleted = call.answer<bool>([](bool) { return http_response{}; });
+  if (registries) {
+    auto answer = [&call](unsigned status) {
+      return call.answer<registry_record>([status](const registry_record& x) {
+        http_response r;
+        r.status = status;
+        r.body = registry_json(x);
+        if (status == 201)
+          r.headers.emplace_back("Location", "/api/v2.0/registries/"
+                                                 + std::to_string(x.id));
+        return r;
+      });
+    };
+    auto spec_of = [&]() {
+      std::string error;
+      auto spec = parse_registry(req.body, !rt.cfg->secrets.key.empty(), error);
+      if (!spec)
+        bad(error);
+      return spec;
+    };
+    if (parts.size() == id_at) {
+      if (method == "GET")
+        return actors.list_registries(
+            call.answer<registry_list>([listed](const registry_list& l) {
+              return listed(registries_json(l.items), l.items.size());
+            }));
+      if (method != "POST")
+        return not_allowed("GET, POST");
+      if (auto spec = spec_of())
+        return actors.create_registry(std::move(*spec), answer(201));
+      return;
+    }
+    long long id = 0;
+    if (!parse_positive(parts[id_at], defaults::webhooks::max_policy_id, id))
+      return bad("registry id must be a number");
+    if (method == "GET")
+      return actors.get_registry(id, answer(200));
+    if (method == "PUT") {
+      if (auto spec = spec_of())
+        return actors.update_registry({id, std::move(*spec)}, answer(200));
+      return;
+    }
+    if (method == "DELETE")
+      return actors.delete_registry(id, std::move(deleted));
+    return not_allowed("GET, PUT, DELETE");
+  }
+  auto answer = [&call](unsigned status) {
+    return call.answer<replication_policy>(
+        [status](const replication_policy& x) {
+          http_response r;
+          r.status = status;
+          r.body = replication_policy_json(x);
+          if (status == 201)
+            r.headers.emplace_back("Location", "/api/v2.0/replication/policies/"
+                                                   + std::to_string(x.id));
+          return r;
+        });
+  };
+  auto spec_of = [&]() {
+    std::string error;
+    auto spec = parse_replication_policy(req.body, error);
+    if (!spec)
+      bad(error);
+    return spec;
+  };
+  if (parts.size() == id_at) {
+    if (method == "GET")
+      return actors.list_replication_policies(
+          call.answer<replication_policy_list>(
+              [listed](const replication_policy_list& l) {
+                return listed(replication_policies_json(l.items),
+                              l.items.size());
+              }));
+    if (method != "POST")
+      return not_allowed("GET, POST");
+    if (auto spec = spec_of())
+      return actors.create_replication_policy(std::move(*spec), answer(201));
+    return;
+  }
+  long long id = 0;
+  if (!parse_positive(parts[id_at], defaults::webhooks::max_policy_id, id))
+    return bad("replication policy id must be a number");
+  if (method == "GET")
+    return actors.get_replication_policy(id, answer(200));
+  if (method == "PUT") {
+    if (auto spec = spec_of())
+      return actors.update_replication_policy({id, std::move(*spec)},
+                                              answer(200));
+    return;
+  }
+  if (method == "DELETE")
+    return actors.delete_replication_policy(id, std::move(deleted));
+  not_allowed("GET, PUT, DELETE");
+}
+
 /// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
 void webhook_routes(const runtime& rt, actor_runtime& actors,
                     const address_guard& guard, const incoming_request& req,
@@ -539,6 +659,11 @@ void handle_api(const runtime& rt, actor_runtime& actors,
         return actors.list_artifacts({full, call.page},
                                      call.render<artifact_page>());
     }
+  } else if (parts[2] == "registries" && n <= 4) {
+    return replication_routes(rt, actors, req, parts, 3, call);
+  } else if (parts[2] == "replication" && n >= 4 && n <= 5
+             && parts[3] == "policies") {
+    return replication_routes(rt, actors, req, parts, 4, call);
   } else if (parts[2] == "audit-logs" && n == 3) {
     if (!get)
       return not_allowed("GET");

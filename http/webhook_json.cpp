@@ -3,6 +3,7 @@
 #include "config/defaults.hpp"
 #include "config/http_url.hpp"
 #include "http/address_guard.hpp"
+#include "http/json_fields.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -14,12 +15,6 @@ namespace regevent {
 namespace {
 
 using json = nlohmann::json;
-
-template<size_t N>
-bool one_of(const std::string& x, const std::array<const char*, N>& names) {
-  return std::any_of(names.begin(), names.end(),
-                     [&](const char* n) { return x == n; });
-}
 
 /// A Standard Webhooks secret: `whsec_` + base64 of 24 to 64 key bytes.
 bool webhook_secret(const std::string& text) {
@@ -38,36 +33,6 @@ bool webhook_secret(const std::string& text) {
   auto padding = static_cast<int>(b64.size() - b64.find_last_not_of('=') - 1);
   auto bytes = n - padding;
   return bytes >= 24 && bytes <= 64;
-}
-
-/// Reads an optional string member; false (with `error`) when present and
-/// not a string.
-bool read_string(const json& o, const char* key, const std::string& where,
-                 std::string& out, bool& given, std::string& error) {
-  given = false;
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null())
-    return true;
-  if (!it->is_string()) {
-    error = where + key + " must be a string";
-    return false;
-  }
-  out = it->get<std::string>();
-  given = true;
-  return true;
-}
-
-bool read_bool(const json& o, const char* key, const std::string& where,
-               bool& out, std::string& error) {
-  auto it = o.find(key);
-  if (it == o.end() || it->is_null())
-    return true;
-  if (!it->is_boolean()) {
-    error = where + key + " must be true or false";
-    return false;
-  }
-  out = it->get<bool>();
-  return true;
 }
 
 bool read_target(const json& t, const std::string& where, bool can_seal,
@@ -149,10 +114,6 @@ json to_json(const webhook_policy& p) {
           {"update_time", format_rfc3339(p.update_time)}};
 }
 
-std::string dump(const json& x) {
-  return x.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 /// Harbor's execution fields (id, policy_id, event_type, notify_type,
 /// status, creation_time, update_time) and what its log lacks: the stable
 /// webhook id, attempts, the last answer, latency and the next retry.
@@ -192,11 +153,9 @@ json to_json(const webhook_execution& x, bool with_attempts) {
 std::optional<webhook_policy_spec>
 parse_webhook_policy(const std::string& body, const std::string& project,
                      bool can_seal, std::string& error) {
-  auto doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    error = "body must be a JSON object";
+  json doc;
+  if (!parse_object(body, doc, error))
     return std::nullopt;
-  }
   webhook_policy_spec spec;
   spec.project = project;
   bool given = false;
@@ -259,32 +218,32 @@ bool check_webhook_targets(const webhook_policy_spec& spec,
 }
 
 std::string webhook_execution_json(const webhook_execution& x) {
-  return dump(to_json(x, true));
+  return dump_json(to_json(x, true));
 }
 
 std::string webhook_executions_json(const webhook_execution_page& page) {
   json out = json::array();
   for (const auto& x : page.items)
     out.push_back(to_json(x, false));
-  return dump(out);
+  return dump_json(out);
 }
 
 std::string webhook_policy_json(const webhook_policy& p) {
-  return dump(to_json(p));
+  return dump_json(to_json(p));
 }
 
 std::string webhook_policies_json(const webhook_policy_list& list) {
   json out = json::array();
   for (const auto& p : list.items)
     out.push_back(to_json(p));
-  return dump(out);
+  return dump_json(out);
 }
 
 std::string webhook_events_json() {
   json formats = json::array();
   for (const auto* f : webhook_payload_formats)
     formats.push_back(f);
-  return dump(
+  return dump_json(
       {{"event_type", webhook_event_types},
        {"notify_type", {"http"}},
        {"payload_formats", {{{"notify_type", "http"}, {"formats", formats}}}}});

@@ -81,4 +81,23 @@ struct replication_policy : replication_policy_spec {
   timestamp_us update_time = 0;
 };
 
+struct registry_list {
+  std::vector<registry_record> items;
+};
+
+/// A registry to replace, with what replaces it.
+struct registry_update {
+  int64_t id = 0;
+  registry_spec spec;
+};
+
+struct replication_policy_list {
+  std::vector<replication_policy> items;
+};
+
+struct replication_policy_update {
+  int64_t id = 0;
+  replication_policy_spec spec;
+};
+
 } // namespace regevent
