@@ -163,6 +163,9 @@ constexpr uint32_t idle_timeout_ms = 30'000;
 /// cannot be interrupted) before abandoning them.
 constexpr uint32_t shutdown_grace_ms = 1'000;
 constexpr const char* user_agent = "regevent";
+/// A streamed response body is read and handed over in pieces of this
+/// size: what a large download holds in the client at once.
+constexpr size_t stream_piece_size = 64 * 1024;
 } // namespace outbound
 
 namespace shutdown {
