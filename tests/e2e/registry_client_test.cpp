@@ -530,5 +530,22 @@ TEST_F(registry_client_test, pages_tags_and_catalog_by_link) {
   EXPECT_EQ(count_requests(source_->log(), "GET", "/v2/_catalog?last="), 1u);
 }
 
+TEST_F(registry_client_test, pages_tags_by_absolute_links) {
+  // Distribution 2.8 does not page tags: a double that does, as
+  // Distribution 3 and Harbor do.
+  python_double pages(
+      dir_, "tag-pages", "tag_pages_double.py",
+      {"--log", dir_.file("tag-pages.requests"), "--tags", "a1,a2,b1,b2,c1"});
+  ASSERT_NE(pages.port(), 0) << pages.problem();
+  registry_client client(outbound_, {pages.url(""), "", "", {}});
+  auto tags = client.list_tags("team/app", 2);
+  ASSERT_TRUE(tags) << tags.error().text();
+  EXPECT_EQ(*tags, (std::vector<std::string>{"a1", "a2", "b1", "b2", "c1"}));
+  EXPECT_EQ(read_file(dir_.file("tag-pages.requests")),
+            "/v2/team/app/tags/list?n=2\n"
+            "/v2/team/app/tags/list?n=2&last=a2\n"
+            "/v2/team/app/tags/list?n=2&last=b2\n");
+}
+
 } // namespace
 } // namespace regevent::test

@@ -136,6 +136,32 @@ void stop_process(pid_t& pid) {
   pid = -1;
 }
 
+python_double::python_double(const temp_dir& dir, const std::string& name,
+                             const std::string& script,
+                             std::vector<std::string> args) {
+  auto port_file = dir.file(name + ".port");
+  auto log_path = dir.file(name + ".log");
+  args.insert(args.begin(),
+              {"python3", std::string(REGEVENT_FIXTURES_DIR) + "/../" + script,
+               "--port-file", port_file});
+  pid_ = start_process(args, log_path);
+  if (pid_ < 0) {
+    problem_ = "cannot start python3";
+    return;
+  }
+  poll_until([&] { return !read_file(port_file).empty(); }, 20s);
+  auto text = read_file(port_file);
+  if (text.empty()) {
+    problem_ = "no port within 20 s: " + read_file(log_path);
+    return;
+  }
+  port_ = static_cast<uint16_t>(std::stoi(text));
+}
+
+python_double::~python_double() {
+  stop_process(pid_);
+}
+
 command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds deadline) {
   command_result result;

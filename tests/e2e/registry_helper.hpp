@@ -44,6 +44,36 @@ bool process_ended(pid_t pid, int& exit_code);
 /// seconds; reaps it and sets `pid` to -1. Nothing for a `pid` <= 0.
 void stop_process(pid_t& pid);
 
+/// A test double written in Python (`tests/fixtures/<script>`) as a child
+/// process on 127.0.0.1: it binds port 0 and writes the port to the file
+/// named by `--port-file`, which is added to `args`. Its output goes to
+/// `<name>.log` in `dir`. Ended (SIGTERM, then SIGKILL) when destroyed.
+class python_double {
+public:
+  python_double(const temp_dir& dir, const std::string& name,
+                const std::string& script, std::vector<std::string> args);
+  ~python_double();
+  python_double(const python_double&) = delete;
+  python_double& operator=(const python_double&) = delete;
+
+  /// 0 when it did not come up (see `problem()`).
+  uint16_t port() const {
+    return port_;
+  }
+  const std::string& problem() const {
+    return problem_;
+  }
+  /// `http://127.0.0.1:<port>` + path.
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+private:
+  std::string problem_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
 /// Debian's real `docker-registry serve` (CNCF Distribution 2.8.2) as a
 /// child process on loopback port 0 (the port it got is read from its
 /// `listening on` log line), with filesystem storage and its

@@ -1,12 +1,13 @@
 #pragma once
 
+#include "tests/e2e/registry_helper.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace regevent::test {
@@ -21,15 +22,13 @@ public:
   /// credentials (401 otherwise).
   token_server_double(const temp_dir& dir, std::string username,
                       std::string password);
-  /// Ends the process (SIGTERM, then SIGKILL).
-  ~token_server_double();
   token_server_double(const token_server_double&) = delete;
   token_server_double& operator=(const token_server_double&) = delete;
 
   /// False when the key could not be made or the process did not come up
   /// (see `problem()`).
   bool started() const {
-    return port_ != 0;
+    return process_ && process_->port() != 0;
   }
   const std::string& problem() const {
     return problem_;
@@ -49,8 +48,7 @@ private:
   std::string cert_path_;
   std::string log_path_;
   std::string problem_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
+  std::unique_ptr<python_double> process_;
 };
 
 } // namespace regevent::test
