@@ -163,6 +163,9 @@ constexpr uint32_t idle_timeout_ms = 30'000;
 /// cannot be interrupted) before abandoning them.
 constexpr uint32_t shutdown_grace_ms = 1'000;
 constexpr const char* user_agent = "regevent";
+/// A streamed response body is read and handed over in pieces of this
+/// size: what a large download holds in the client at once.
+constexpr size_t stream_piece_size = 64 * 1024;
 } // namespace outbound
 
 namespace shutdown {
@@ -209,5 +212,39 @@ constexpr uint32_t poll_interval_ms = 250;
 constexpr uint32_t claim_lease_ms = 60'000;
 constexpr uint32_t log_retention_days = 30;
 } // namespace webhooks
+
+namespace registry {
+/// Replication's requests carry it: `filter::internal_user_agents` knows
+/// the prefix, so that the copy's own pulls of the source never count.
+constexpr const char* user_agent = "regevent-replicator";
+/// One request of the Registry API v2 (a manifest, a HEAD, a token, a
+/// page of tags): the outbound client's total timeout.
+constexpr uint32_t request_timeout_ms = 30'000;
+/// One piece of a blob copy (a PATCH of `chunk_size` bytes, and as much
+/// of the source's GET per piece): generous, a slow link moves a few MiB
+/// in it.
+constexpr uint32_t chunk_timeout_ms = 120'000;
+/// Bytes of a blob held in memory at once: a copy streams the source's
+/// GET into pieces of this size and uploads each as one PATCH (the GET
+/// paused meanwhile); a blob no larger goes in one PUT. A few MiB: a
+/// 512 MiB layer must not grow the daemon.
+constexpr size_t chunk_size = 4 << 20;
+/// The largest manifest or index accepted; Distribution refuses larger
+/// ones itself (4 MiB).
+constexpr size_t manifest_limit = 4 << 20;
+/// A token response without `expires_in` lasts this long (the Docker
+/// token specification's default).
+constexpr uint32_t token_default_expiry_s = 60;
+/// A cached token is renewed this long before it expires (or at half its
+/// lifetime when that is shorter), so that it never expires in flight.
+constexpr uint32_t token_renew_margin_s = 10;
+/// A request body up to this size (a manifest) is kept for the one retry
+/// after a 401; a blob's piece is sent once, after the upload's POST has
+/// answered the challenge.
+constexpr size_t retry_body_limit = 64 * 1024;
+/// `Location` redirects followed for one blob GET (storage back ends
+/// answer 307 to a signed URL).
+constexpr int max_redirects = 3;
+} // namespace registry
 
 } // namespace regevent::defaults

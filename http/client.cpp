@@ -139,6 +139,7 @@ struct prepared_request {
   http_url url;
   bhttp::request<bhttp::string_body> message;
   std::string method;
+  outbound_body_sink sink;
   bool repeatable = false;
   bool head = false;
 };
@@ -181,6 +182,7 @@ std::optional<outbound_result> prepare(outbound_request& req,
   out.repeatable = idempotent(req.method);
   out.head = req.method == "HEAD";
   out.method = req.method;
+  out.sink = std::move(req.body_sink);
   out.url = std::move(*url);
   return std::nullopt;
 }
@@ -564,6 +566,8 @@ private:
     if (auto length = parser_->content_length();
         length && *length > options_.body_limit)
       return on_read(bhttp::error::body_limit);
+    if (req_.sink && parser_->get().result_int() / 100 == 2)
+      return stream_body();
     conn_->with_stream([this](auto& stream) {
       bhttp::async_read(stream, conn_->buffer, *parser_,
                         [self = shared_from_this(),
@@ -577,10 +581,7 @@ private:
     if (finished_)
       return;
     if (ec == bhttp::error::body_limit)
-      return abort(outbound_error::too_large,
-                   "the response body from " + pool_->label
-                       + " exceeds the limit of "
-                       + std::to_string(options_.body_limit) + " bytes");
+      return abort_too_large();
     if (ec == bhttp::error::header_limit)
       return abort(outbound_error::too_large,
                    "the response headers from " + pool_->label
@@ -609,14 +610,22 @@ private:
     if (res.result_int() >= 100 && res.result_int() < 200
         && res.result() != bhttp::status::switching_protocols)
       return read();
+    auto body = std::move(res.body());
+    complete_response(res, parser_->need_eof(), std::move(body));
+  }
+
+  /// The answer read to its end: the connection back to the pool (or
+  /// closed), the result to the caller.
+  template<class Message>
+  void complete_response(const Message& res, bool need_eof, std::string body) {
     outbound_result r;
     r.status = res.result_int();
     for (auto& field : res)
       r.headers.emplace_back(std::string(field.name_string()),
                              std::string(field.value()));
-    bool reusable = res.keep_alive() && !parser_->need_eof()
+    bool reusable = res.keep_alive() && !need_eof
                     && res.result() != bhttp::status::switching_protocols;
-    r.body = std::move(res.body());
+    r.body = std::move(body);
     auto c = std::move(conn_);
     ++c->requests;
     if (reusable)
@@ -624,6 +633,80 @@ private:
     else
       pool_->discard(c);
     finish(std::move(r));
+  }
+
+  /// A 2xx body for the request's sink: the header parser becomes one that
+  /// reads into a fixed buffer (nothing of the body is read yet), each
+  /// filled buffer is handed over, and the next read waits for `resume`.
+  void stream_body() {
+    stream_parser_.emplace(std::move(*parser_));
+    stream_parser_->body_limit(options_.body_limit);
+    piece_.resize(defaults::outbound::stream_piece_size);
+    read_piece();
+  }
+
+  void read_piece() {
+    auto& body = stream_parser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    conn_->with_stream([this](auto& stream) {
+      bhttp::async_read(stream, conn_->buffer, *stream_parser_,
+                        [self = shared_from_this(),
+                         conn = conn_](beast::error_code ec, std::size_t) {
+                          self->on_piece(ec);
+                        });
+    });
+  }
+
+  void on_piece(beast::error_code ec) {
+    if (finished_)
+      return;
+    // A full buffer: the piece is ready, the message is not done.
+    if (ec == bhttp::error::need_buffer)
+      ec = {};
+    if (ec == bhttp::error::body_limit)
+      return abort_too_large();
+    if (ec)
+      return abort(
+          ec.category()
+                  == bhttp::make_error_code(bhttp::error::partial_message)
+                         .category()
+              ? outbound_error::protocol
+              : outbound_error::connect,
+          "reading the response body from " + pool_->label
+              + " failed: " + ec.message());
+    auto n = piece_.size() - stream_parser_->get().body().size;
+    bool done = stream_parser_->is_done();
+    auto next = [this, done] {
+      if (done)
+        return complete_response(stream_parser_->get(),
+                                 stream_parser_->need_eof(), {});
+      read_piece();
+    };
+    if (n == 0)
+      return next();
+    auto resume = [self = shared_from_this(), next](bool more) {
+      net::post(self->pool_->strand, [self, next, more] {
+        if (self->finished_)
+          return;
+        if (!more)
+          return self->abort(outbound_error::shutdown,
+                             "the body's reader stopped the request");
+        next();
+      });
+    };
+    try {
+      req_.sink(std::string_view(piece_.data(), n), std::move(resume));
+    } catch (const std::exception& e) {
+      abort(outbound_error::invalid_request,
+            std::string("the body sink threw: ") + e.what());
+    }
+  }
+
+  void abort_too_large() {
+    abort(outbound_error::too_large,
+          "the response body from " + pool_->label + " exceeds the limit of "
+              + std::to_string(options_.body_limit) + " bytes");
   }
 
   /// A stale pooled connection: the server closed it while it was idle,
@@ -686,6 +769,9 @@ private:
   tcp::resolver resolver_;
   std::shared_ptr<connection> conn_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> stream_parser_;
+  /// The buffer a streamed body is read into, one piece at a time.
+  std::vector<char> piece_;
   uint64_t phase_gen_ = 0;
   bool reused_ = false;
   bool retried_ = false;

@@ -99,6 +99,13 @@ struct outbound_options {
 
 using outbound_headers = std::vector<std::pair<std::string, std::string>>;
 
+/// Takes a response body piece by piece (see `outbound_request::body_sink`):
+/// `piece` stays valid until `resume` is called. `resume(true)` reads on;
+/// `resume(false)` ends the request there (its connection is closed and
+/// its result is `shutdown`).
+using outbound_body_sink = std::function<void(
+    std::string_view piece, std::function<void(bool more)> resume)>;
+
 struct outbound_request {
   std::string method = "GET";
   /// An absolute http:// or https:// URL. Credentials in it are refused
@@ -110,6 +117,15 @@ struct outbound_request {
   outbound_headers headers;
   std::string body;
   outbound_options options;
+  /// When set, the body of a 2xx answer goes to the sink piece by piece as
+  /// it arrives instead of into `outbound_result::body` (left empty), so
+  /// that a blob of any size passes in bounded memory. The sink runs on a
+  /// client thread and must not block: it uses or copies the piece, then
+  /// calls `resume` once, from any thread, when it wants the next one (or
+  /// no more); the request waits meanwhile, within its total timeout.
+  /// `body_limit` still bounds the whole body. Any other answer (an error
+  /// document) is collected as usual.
+  outbound_body_sink body_sink;
 };
 
 struct outbound_result {

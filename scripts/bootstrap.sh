@@ -15,8 +15,11 @@ packages=(
   prometheus-cpp-dev
   # tests (libarchive: the end-to-end tests write OCI image layouts)
   libgtest-dev googletest sqlite3 curl libarchive-dev
-  # the webhook tests' receiver (tests/fixtures/webhook_receiver.py)
+  # the webhook tests' receiver (tests/fixtures/webhook_receiver.py) and the
+  # registry client tests' token service double
   python3
+  # htpasswd: bcrypt password files for registries with Basic auth
+  apache2-utils
   # the outbound client tests make their CA and certificates with the CLI
   openssl ca-certificates
   # real peers for end-to-end and PostgreSQL tests

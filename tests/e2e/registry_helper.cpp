@@ -52,18 +52,30 @@ pid_t spawn(const std::vector<std::string>& argv, file_actions& actions) {
   return pid;
 }
 
-/// waitpid without blocking: the exit code (or -signal) once `pid` ended.
-bool reaped(pid_t pid, int& exit_code) {
-  int status = 0;
-  if (waitpid(pid, &status, WNOHANG) != pid)
-    return false;
-  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  return true;
+/// The notification endpoint of a registry that sends its events.
+std::string notifications(const std::string& notify_url,
+                          const std::string& secret) {
+  return "notifications:\n"
+         "  events:\n"
+         "    includereferences: true\n"
+         "  endpoints:\n"
+         "    - name: regevent\n"
+         "      disabled: false\n"
+         "      url: "
+         + notify_url
+         + "\n"
+           "      headers:\n"
+           "        Authorization: [Bearer "
+         + secret
+         + "]\n"
+           "      timeout: 1s\n"
+           "      threshold: 3\n"
+           "      backoff: 1s\n";
 }
 
-std::string registry_config(const std::string& storage,
-                            const std::string& notify_url,
-                            const std::string& secret) {
+std::string
+registry_config(const std::string& storage, const std::string& notify_url,
+                const std::string& secret, const std::string& extra) {
   return "version: 0.1\n"
          "log:\n"
          "  level: info\n"
@@ -86,25 +98,69 @@ std::string registry_config(const std::string& storage,
            "  addr: 127.0.0.1:0\n"
            "  headers:\n"
            "    X-Content-Type-Options: [nosniff]\n"
-           "notifications:\n"
-           "  events:\n"
-           "    includereferences: true\n"
-           "  endpoints:\n"
-           "    - name: regevent\n"
-           "      disabled: false\n"
-           "      url: "
-         + notify_url
-         + "\n"
-           "      headers:\n"
-           "        Authorization: [Bearer "
-         + secret
-         + "]\n"
-           "      timeout: 1s\n"
-           "      threshold: 3\n"
-           "      backoff: 1s\n";
+         + (notify_url.empty() ? std::string()
+                               : notifications(notify_url, secret))
+         + extra;
 }
 
 } // namespace
+
+pid_t start_process(const std::vector<std::string>& argv,
+                    const std::string& log_path) {
+  file_actions actions;
+  posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions.fa, 1, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions.fa, 1, 2);
+  return spawn(argv, actions);
+}
+
+bool process_ended(pid_t pid, int& exit_code) {
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) != pid)
+    return false;
+  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return true;
+}
+
+void stop_process(pid_t& pid) {
+  if (pid <= 0)
+    return;
+  ::kill(pid, SIGTERM);
+  int code = 0;
+  if (!poll_until([&] { return process_ended(pid, code); }, 10s)) {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  pid = -1;
+}
+
+python_double::python_double(const temp_dir& dir, const std::string& name,
+                             const std::string& script,
+                             std::vector<std::string> args) {
+  auto port_file = dir.file(name + ".port");
+  auto log_path = dir.file(name + ".log");
+  args.insert(args.begin(),
+              {"python3", std::string(REGEVENT_FIXTURES_DIR) + "/../" + script,
+               "--port-file", port_file});
+  pid_ = start_process(args, log_path);
+  if (pid_ < 0) {
+    problem_ = "cannot start python3";
+    return;
+  }
+  poll_until([&] { return !read_file(port_file).empty(); }, 20s);
+  auto text = read_file(port_file);
+  if (text.empty()) {
+    problem_ = "no port within 20 s: " + read_file(log_path);
+    return;
+  }
+  port_ = static_cast<uint16_t>(std::stoi(text));
+}
+
+python_double::~python_double() {
+  stop_process(pid_);
+}
 
 command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds deadline) {
@@ -170,9 +226,14 @@ command_result run_command(const std::vector<std::string>& argv,
 
 registry_process::registry_process(const temp_dir& dir, std::string notify_url,
                                    std::string secret)
+    : registry_process(dir, std::move(notify_url), std::move(secret), "") {}
+
+registry_process::registry_process(const temp_dir& dir, std::string notify_url,
+                                   std::string secret, std::string extra_config)
     : dir_(dir),
       notify_url_(std::move(notify_url)),
       secret_(std::move(secret)),
+      extra_config_(std::move(extra_config)),
       config_path_(dir.file("registry.yml")),
       log_path_(dir.file("registry.log")),
       storage_path_(dir.file("registry-storage")) {}
@@ -216,15 +277,10 @@ uint16_t logged_port(const std::string& log, size_t from) {
 bool registry_process::start() {
   // Port 0: the registry binds a free port itself and logs it, so no port
   // is chosen here and handed on (another process could take it first).
-  write_file(config_path_,
-             registry_config(storage_path_, notify_url_, secret_));
+  write_file(config_path_, registry_config(storage_path_, notify_url_, secret_,
+                                           extra_config_));
   const auto log_start = log().size(); // the log is kept across restarts
-  file_actions actions;
-  posix_spawn_file_actions_addopen(&actions.fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions.fa, 1, log_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions.fa, 1, 2);
-  pid_ = spawn({"docker-registry", "serve", config_path_}, actions);
+  pid_ = start_process({"docker-registry", "serve", config_path_}, log_path_);
   if (pid_ < 0)
     return false;
   port_ = 0;
@@ -233,7 +289,7 @@ bool registry_process::start() {
   bool up = poll_until(
       [&] {
         int code = 0;
-        if (reaped(pid_, code)) {
+        if (process_ended(pid_, code)) {
           exited = true;
           return true;
         }
@@ -243,7 +299,9 @@ bool registry_process::start() {
             return false;
           probe = std::make_unique<http_client>("127.0.0.1", port_, 5s);
         }
-        return probe->get("/v2/").status == 200;
+        // 401: up, and asking for the credentials it was configured with.
+        auto status = probe->get("/v2/").status;
+        return status == 200 || status == 401;
       },
       30s);
   if (exited)
@@ -255,16 +313,7 @@ bool registry_process::start() {
 }
 
 void registry_process::stop() {
-  if (pid_ <= 0)
-    return;
-  ::kill(pid_, SIGTERM);
-  int code = 0;
-  if (!poll_until([&] { return reaped(pid_, code); }, 10s)) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
+  stop_process(pid_);
 }
 
 skopeo_client::skopeo_client(const temp_dir& dir)

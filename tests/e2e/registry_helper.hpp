@@ -30,22 +30,71 @@ command_result run_command(const std::vector<std::string>& argv,
                            std::chrono::milliseconds deadline
                            = std::chrono::seconds(60));
 
+/// Starts `argv` (argv[0] looked up in PATH) with standard input from
+/// /dev/null and standard output and error appended to `log_path`. Returns
+/// its PID, or -1.
+pid_t start_process(const std::vector<std::string>& argv,
+                    const std::string& log_path);
+
+/// Whether `pid` has ended (reaped, its exit code or -signal in
+/// `exit_code`), without waiting.
+bool process_ended(pid_t pid, int& exit_code);
+
+/// SIGTERM to `pid`, then SIGKILL if it has not exited within a few
+/// seconds; reaps it and sets `pid` to -1. Nothing for a `pid` <= 0.
+void stop_process(pid_t& pid);
+
+/// A test double written in Python (`tests/fixtures/<script>`) as a child
+/// process on 127.0.0.1: it binds port 0 and writes the port to the file
+/// named by `--port-file`, which is added to `args`. Its output goes to
+/// `<name>.log` in `dir`. Ended (SIGTERM, then SIGKILL) when destroyed.
+class python_double {
+public:
+  python_double(const temp_dir& dir, const std::string& name,
+                const std::string& script, std::vector<std::string> args);
+  ~python_double();
+  python_double(const python_double&) = delete;
+  python_double& operator=(const python_double&) = delete;
+
+  /// 0 when it did not come up (see `problem()`).
+  uint16_t port() const {
+    return port_;
+  }
+  const std::string& problem() const {
+    return problem_;
+  }
+  /// `http://127.0.0.1:<port>` + path.
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+private:
+  std::string problem_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
 /// Debian's real `docker-registry serve` (CNCF Distribution 2.8.2) as a
 /// child process on loopback port 0 (the port it got is read from its
 /// `listening on` log line), with filesystem storage and its
 /// log in `dir`, deletes enabled, and one notification endpoint: `notify_url`
 /// with `Authorization: Bearer <secret>`, references included, timeout 1s,
-/// threshold 3, backoff 1s.
+/// threshold 3, backoff 1s. An empty `notify_url`: no notifications.
 class registry_process {
 public:
   registry_process(const temp_dir& dir, std::string notify_url,
                    std::string secret);
+  /// The same with `extra_config` appended to the configuration file: a
+  /// top-level section such as `auth:` (htpasswd or token).
+  registry_process(const temp_dir& dir, std::string notify_url,
+                   std::string secret, std::string extra_config);
   ~registry_process();
   registry_process(const registry_process&) = delete;
   registry_process& operator=(const registry_process&) = delete;
 
   /// Starts the registry, reads its port from its log and waits until
-  /// GET /v2/ answers 200. False on failure (see log()).
+  /// GET /v2/ answers 200 (or 401, with auth configured). False on failure
+  /// (see log()).
   bool start();
 
   /// SIGTERM to the registry's PID, then SIGKILL if it has not exited
@@ -60,6 +109,14 @@ public:
   }
   /// `127.0.0.1:<port>`.
   std::string address() const;
+  /// `http://127.0.0.1:<port>`.
+  std::string url() const {
+    return "http://" + address();
+  }
+  /// Where the registry keeps its blobs and manifests (filesystem driver).
+  const std::string& storage_path() const {
+    return storage_path_;
+  }
   /// `127.0.0.1:<port>/<repository>:<tag>`, or `...@<digest>` when
   /// `reference` starts with `sha256:`: a skopeo `docker://` reference
   /// without the transport.
@@ -74,6 +131,7 @@ private:
   const temp_dir& dir_;
   std::string notify_url_;
   std::string secret_;
+  std::string extra_config_;
   std::string config_path_;
   std::string log_path_;
   std::string storage_path_;

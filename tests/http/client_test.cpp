@@ -27,6 +27,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -608,6 +609,96 @@ TEST(outbound_client, body_over_the_limit_is_too_large) {
     EXPECT_TRUE(r.body.empty()) << "never a truncated body";
     EXPECT_EQ(r.status, 0u);
   }
+}
+
+TEST(outbound_client, body_sink_takes_a_2xx_body_in_pieces_as_it_asks) {
+  const std::string big = [] {
+    std::string b(1 << 20, '\0');
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = static_cast<char>('a' + i % 26);
+    return b;
+  }();
+  scripted_server server([&](const seen_request& r) {
+    scripted_reply reply;
+    reply.body = r.target == "/missing" ? "nope" : big;
+    reply.status = r.target == "/missing" ? 404 : 200;
+    reply.chunked = r.target == "/chunked";
+    return reply;
+  });
+  outbound_client client;
+  // The sink hands each resume to this thread, which calls it: the client
+  // must not read on (nor call the sink) before.
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::function<void(bool)> pending;
+  std::string got;
+  size_t pieces = 0;
+  bool overlapped = false;
+  auto sink = [&](std::string_view piece, std::function<void(bool)> resume) {
+    std::lock_guard<std::mutex> lock(mtx);
+    overlapped = overlapped || pending != nullptr;
+    EXPECT_LE(piece.size(), defaults::outbound::stream_piece_size);
+    got.append(piece.data(), piece.size());
+    ++pieces;
+    pending = std::move(resume);
+    cv.notify_all();
+  };
+  auto run = [&](outbound_request req, bool stop_after_first) {
+    std::promise<outbound_result> promise;
+    auto future = promise.get_future();
+    client.send(std::move(req), [&promise](outbound_result r) {
+      promise.set_value(std::move(r));
+    });
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mtx);
+      if (!cv.wait_for(lock, 50ms, [&] { return pending != nullptr; })) {
+        if (future.wait_for(0ms) == std::future_status::ready)
+          return future.get();
+        continue;
+      }
+      auto resume = std::move(pending);
+      pending = nullptr;
+      lock.unlock();
+      resume(!stop_after_first);
+    }
+  };
+  for (auto target : {"/length", "/chunked"}) {
+    got.clear();
+    pieces = 0;
+    auto req = make_request(server.url(target));
+    req.body_sink = sink;
+    auto r = run(req, false);
+    ASSERT_TRUE(r.ok()) << target << ": " << describe(r);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_TRUE(got == big) << target << ": " << got.size() << " bytes";
+    EXPECT_GE(pieces, big.size() / defaults::outbound::stream_piece_size);
+    EXPECT_FALSE(overlapped) << "the sink was called before resume";
+  }
+  // An error document is collected, never streamed.
+  got.clear();
+  auto missing = make_request(server.url("/missing"));
+  missing.body_sink = sink;
+  auto r = run(missing, false);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(r.body, "nope");
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(server.accepted(), 1u) << "streamed answers keep the connection";
+  // resume(false) ends the request; the next one gets a fresh connection.
+  auto stopped = make_request(server.url("/length"));
+  stopped.body_sink = sink;
+  r = run(stopped, true);
+  EXPECT_EQ(r.error, outbound_error::shutdown) << describe(r);
+  // The body limit bounds a streamed body too.
+  auto limited = make_request(server.url("/length"));
+  limited.body_sink = sink;
+  limited.options.body_limit = 1000;
+  r = run(limited, false);
+  EXPECT_EQ(r.error, outbound_error::too_large) << describe(r);
+  r = client.send_and_wait(make_request(server.url("/length")));
+  ASSERT_TRUE(r.ok()) << describe(r);
+  EXPECT_TRUE(r.body == big);
 }
 
 TEST(outbound_client, redirect_is_returned_not_followed) {
