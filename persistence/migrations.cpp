@@ -297,8 +297,7 @@ schema_too_new::schema_too_new(int found, int known)
         + ", the newest this regeventd knows: run a regeventd at least as "
           "new as the one that migrated it"),
       found(found),
-      known(known) {
-}
+      known(known) {}
 
 migration_summary migrate_schema(database& db) {
   migration_summary summary;
