@@ -14,6 +14,7 @@
 #include "http/server.hpp"
 #include "persistence/database.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/migrations.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/uuid/random_generator.hpp>
@@ -30,15 +31,58 @@
 
 namespace {
 
-/// Blocks SIGTERM and SIGINT in every thread (threads inherit the mask), so
-/// that only the main thread's sigwait sees them.
-sigset_t block_shutdown_signals() {
+/// Blocks SIGTERM, SIGINT and SIGHUP in every thread (threads inherit the
+/// mask), so that only the main thread's sigwait sees them. SIGHUP's
+/// default action would end the daemon that `systemctl reload` and
+/// logrotate only meant to make reopen its log file.
+sigset_t block_handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+/// Exit codes a service manager tells apart: 2 never heals by restarting
+/// (systemd's RestartPreventExitStatus), nor does 3.
+constexpr int exit_invalid_config = 2;
+constexpr int exit_schema_too_new = 3;
+
+std::string version_text() {
+  std::string text = std::string("regeventd ") + REGEVENT_VERSION;
+#ifdef REGEVENT_GIT_DESCRIBE
+  text += std::string(" (git ") + REGEVENT_GIT_DESCRIBE + ")";
+#endif
+  return text;
+}
+
+/// `regeventd migrate`: brings the schema up to date and says from which
+/// version to which, so that an operator can migrate before starting a
+/// new version (or check that a database is current) without starting it.
+int run_migrate(const regevent::config& cfg) {
+  const auto& where = cfg.database.parsed.redacted;
+  try {
+    regevent::database db(cfg);
+    auto summary = regevent::migrate_schema(db);
+    if (summary.from == summary.to)
+      std::cout << "regeventd: " << where << " is at schema version "
+                << summary.to << ", the newest this regeventd knows: "
+                << "nothing to migrate\n";
+    else
+      std::cout << "regeventd: migrated " << where << " from schema version "
+                << summary.from << " to " << summary.to << "\n";
+    return 0;
+  } catch (const regevent::schema_too_new& e) {
+    std::cerr << "regeventd: cannot migrate " << where << ": " << e.what()
+              << "\n";
+    return exit_schema_too_new;
+  } catch (const std::exception& e) {
+    std::cerr << "regeventd: cannot migrate " << where << ": " << e.what()
+              << "\n";
+    return 1;
+  }
 }
 
 } // namespace
@@ -52,10 +96,19 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file,
                  "write the bound port to this file once listening (for "
                  "supervisors and tests that listen on port 0)");
-  app.add_flag("--check-config", check_config,
-               "validate and print the effective configuration, then exit");
-  app.set_version_flag("--version",
-                       std::string("regeventd ") + REGEVENT_VERSION);
+  auto* check_flag = app.add_flag(
+      "--check-config", check_config,
+      "validate and print the effective configuration, then exit");
+  app.set_version_flag("--version", version_text());
+  // Options given after the subcommand (`regeventd migrate --config F`)
+  // belong to the main command: the subcommand has none of its own.
+  app.fallthrough();
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "apply the schema migrations to the configured database, say from "
+      "which version to which, and exit (3: the database is newer than "
+      "this binary)");
+  migrate_cmd->excludes(check_flag);
   CLI11_PARSE(app, argc, argv);
 
   regevent::config cfg;
@@ -63,7 +116,7 @@ int main(int argc, char** argv) {
     cfg = regevent::load_config(config_path);
   } catch (const regevent::config_error& e) {
     std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
-    return 2;
+    return exit_invalid_config;
   }
 #ifndef REGEVENT_WITH_FAULT_INJECTION
   // A release build has no injection code: a configuration that asks for a
@@ -73,16 +126,23 @@ int main(int argc, char** argv) {
                  "REGEVENT_FAULT_INJECTION) asks for faults, but this build "
                  "has no fault injection (a test-only feature: configure "
                  "with -DREGEVENT_FAULT_INJECTION=ON)\n";
-    return 2;
+    return exit_invalid_config;
   }
 #endif
   if (check_config) {
     std::cout << regevent::to_yaml(cfg);
     return 0;
   }
+  if (migrate_cmd->parsed())
+    return run_migrate(cfg);
 
-  auto signals = block_shutdown_signals();
-  regevent::setup_logging(cfg);
+  auto signals = block_handled_signals();
+  try {
+    regevent::setup_logging(cfg);
+  } catch (const regevent::config_error& e) {
+    std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
+    return exit_invalid_config;
+  }
 
   regevent::runtime rt;
   rt.cfg = std::make_shared<const regevent::config>(cfg);
@@ -105,7 +165,11 @@ int main(int argc, char** argv) {
 
   try {
     regevent::database db(cfg);
-    regevent::migrate(db);
+    auto schema = regevent::migrate_schema(db);
+    if (schema.from != schema.to)
+      spdlog::info("regeventd migrated the database from schema version {} "
+                   "to {}",
+                   schema.from, schema.to);
     regevent::ensure_project(db, cfg.filter.default_project);
     // Alive before any claim is made, so that other instances leave this
     // one's claims alone.
@@ -117,6 +181,10 @@ int main(int argc, char** argv) {
       if (n > 0)
         spdlog::info("regeventd released {} claims left by the last run", n);
     }
+  } catch (const regevent::schema_too_new& e) {
+    spdlog::critical("regeventd cannot use the database {}: {}",
+                     cfg.database.parsed.redacted, e.what());
+    return exit_schema_too_new;
   } catch (const std::exception& e) {
     spdlog::critical("regeventd cannot prepare the database {}: {}",
                      cfg.database.parsed.redacted, e.what());
@@ -131,7 +199,7 @@ int main(int argc, char** argv) {
     runtime_holder = std::make_unique<regevent::actor_runtime>(rt);
   } catch (const regevent::config_error& e) {
     std::cerr << "regeventd: invalid configuration: " << e.what() << "\n";
-    return 2;
+    return exit_invalid_config;
   }
   auto& actors = *runtime_holder;
   regevent::router route(rt, actors);
@@ -155,12 +223,22 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << port << "\n";
     std::rename(tmp.c_str(), port_file.c_str());
   }
-  spdlog::info("regeventd {} listening on {}:{} (database {}, instance {})",
-               REGEVENT_VERSION, cfg.listen_host, port,
+  spdlog::info("{} listening on {}:{} (database {}, instance {})",
+               version_text(), cfg.listen_host, port,
                cfg.database.parsed.redacted, rt.instance_id);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP)
+      break;
+    if (regevent::reopen_log_file())
+      spdlog::info("regeventd received SIGHUP, reopened its log file");
+    else
+      spdlog::error("regeventd received SIGHUP but cannot open {}; it goes "
+                    "on logging to the file it had open",
+                    cfg.log.file);
+  }
   spdlog::info("regeventd received {}, shutting down (grace {} ms)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_grace_ms);
   auto deadline = std::chrono::steady_clock::now()

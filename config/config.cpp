@@ -527,6 +527,8 @@ std::vector<entry> make_table() {
       choice("log.format", REGEVENT_AT(log.format),
              std::string(d::logging::format), words({"text", "json"}),
              "json writes one object per line"),
+      string("log.file", REGEVENT_AT(log.file), "",
+             "empty: stderr; a file is reopened on SIGHUP (logrotate)"),
       integer("ingest.max_backlog", REGEVENT_AT(ingest.max_backlog),
               d::ingest::max_backlog, 1, std::numeric_limits<uint32_t>::max(),
               "pending events past which notifications get 503"),

@@ -89,6 +89,9 @@ struct config {
   struct log_section {
     std::string level;
     std::string format;
+    /// Empty: stderr (the journal under systemd). A file is reopened on
+    /// SIGHUP, so that logrotate can move it away.
+    std::string file;
   } log;
 
   struct ingest_section {

@@ -151,6 +151,7 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
   if (r == "metrics") {
     if (!read)
       return observed->reply(method_not_allowed("GET"));
+    rt_.stats->ready.Set(rt_.status->not_ready_reason().empty() ? 1 : 0);
     http_response m;
     m.content_type = "text/plain; version=0.0.4; charset=utf-8";
     m.body = rt_.stats->render();

@@ -1,3 +1,5 @@
+#include "persistence/migrations.hpp"
+
 #include "persistence/database.hpp"
 #include "persistence/event.hpp"
 
@@ -328,7 +330,17 @@ int schema_version() {
   return migrations().back().version;
 }
 
-void migrate(database& db) {
+schema_too_new::schema_too_new(int found, int known)
+    : std::runtime_error(
+        "the database's schema is at version " + std::to_string(found)
+        + ", newer than version " + std::to_string(known)
+        + ", the newest this regeventd knows: run a regeventd at least as "
+          "new as the one that migrated it"),
+      found(found),
+      known(known) {}
+
+migration_summary migrate_schema(database& db) {
+  migration_summary summary;
   auto& sql = db.session();
   const bool pg = db.backend() == database::backend_kind::postgresql;
   if (pg)
@@ -343,6 +355,13 @@ void migrate(database& db) {
         soci::into(current, ind);
     if (ind == soci::i_null)
       current = 0;
+    // An older binary would run against tables it does not know and write
+    // rows a newer one cannot read; started by mistake after an upgrade
+    // was rolled back, it stops here instead.
+    if (current > schema_version())
+      throw schema_too_new(current, schema_version());
+    summary.from = current;
+    summary.to = current;
     for (const auto& m : migrations()) {
       if (m.version <= current)
         continue;
@@ -363,6 +382,7 @@ void migrate(database& db) {
              "applied_at) VALUES (:v, :d, :t)",
           soci::use(m.version), soci::use(description), soci::use(applied);
       tx.commit();
+      summary.to = m.version;
     }
   } catch (...) {
     if (pg)
@@ -371,6 +391,11 @@ void migrate(database& db) {
   }
   if (pg)
     sql << "SELECT pg_advisory_unlock(:k)", soci::use(migration_lock_key);
+  return summary;
+}
+
+void migrate(database& db) {
+  migrate_schema(db);
 }
 
 } // namespace regevent

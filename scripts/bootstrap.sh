@@ -22,6 +22,9 @@ packages=(
   apache2-utils
   # the outbound client tests make their CA and certificates with the CLI
   openssl ca-certificates
+  # the Debian package (scripts/package.sh): CPack finds the ELF files
+  # with `file`, dpkg-shlibdeps (dpkg-dev) derives the dependencies
+  dpkg-dev file
   # real peers for end-to-end and PostgreSQL tests
   docker-registry skopeo postgresql postgresql-client
   # benchmark profiles (bench/README.md): perf, callgrind where perf is

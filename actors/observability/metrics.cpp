@@ -94,6 +94,9 @@ metrics::metrics()
       supervisor_restarts(single<prometheus::Counter>(
           registry_, order_, "regevent_supervisor_restarts_total",
           "Effect actors restarted by the supervisor.")),
+      ready(single<prometheus::Gauge>(
+          registry_, order_, "regevent_ready",
+          "1 while /readyz answers 200 (database reachable, actors up).")),
       by_status_(family<prometheus::Gauge>(
           registry_, order_, "regevent_journal_events",
           "Journaled events by status (refreshed periodically).")),

@@ -64,6 +64,9 @@ public:
   prometheus::Gauge& backlog;
   prometheus::Gauge& dispatchers;
   prometheus::Counter& supervisor_restarts;
+  /// 1 while /readyz would answer 200, else 0; set when /metrics is
+  /// scraped, so that an alert on readiness needs no second probe.
+  prometheus::Gauge& ready;
   /// Events by journal status, refreshed periodically; indexed like
   /// `event_status_names` (persistence/event.hpp).
   std::array<prometheus::Gauge*, 4> events_by_status{};

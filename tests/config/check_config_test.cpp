@@ -5,11 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,50 +12,8 @@
 namespace regevent {
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs regeventd with `args`, stdout and stderr redirected to files in
-/// `dir`, and waits for it.
-run_result run_regeventd(const test::temp_dir& dir,
-                         const std::vector<std::string>& args) {
-  auto bin = test::regeventd_path();
-  auto out_path = dir.file("stdout.txt");
-  auto err_path = dir.file("stderr.txt");
-  std::vector<const char*> argv{bin.c_str()};
-  for (const auto& a : args)
-    argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0)
-    return {};
-  if (pid == 0) {
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int null = ::open("/dev/null", O_RDONLY);
-    if (out < 0 || err < 0 || null < 0)
-      _exit(126);
-    dup2(null, STDIN_FILENO);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    execv(bin.c_str(), const_cast<char* const*>(argv.data()));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  run_result r;
-  r.exit_code
-      = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = test::read_file(out_path);
-  r.err = test::read_file(err_path);
-  return r;
-}
-
 using test::contains;
+using test::run_regeventd;
 
 class check_config : public ::testing::Test {
 protected:

@@ -178,6 +178,7 @@ TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
                        "# TYPE regevent_backlog_events gauge",
                        "# TYPE regevent_dispatchers gauge",
                        "# TYPE regevent_supervisor_restarts_total counter",
+                       "# TYPE regevent_ready gauge",
                        "# TYPE regevent_journal_events gauge",
                        "# TYPE regevent_effect_events_total counter",
                        "# TYPE regevent_effect_batch_size histogram",
