@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
     return exit_invalid_config;
   }
   auto& actors = *runtime_holder;
-  regevent::router route(rt, actors);
+  regevent::router route(rt, actors, outbound);
   regevent::http_server server(cfg, [&route](regevent::incoming_request&& req,
                                              regevent::responder reply_to) {
     route(std::move(req), std::move(reply_to));

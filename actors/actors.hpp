@@ -139,6 +139,10 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::query, atom::registries>::with<registry_list>,
     caf::replies_to<atom::get, atom::registries,
                     int64_t>::with<registry_record>,
+    /// The registry with its credential's secret opened, for a ping (in
+    /// memory only; never answered by the API).
+    caf::replies_to<atom::get, atom::registries, int64_t,
+                    bool>::with<registry_record>,
     caf::replies_to<atom::create, registry_spec>::with<registry_record>,
     caf::replies_to<atom::update, registry_update>::with<registry_record>,
     /// Deletes a registry no policy names (ec::already_exists otherwise).

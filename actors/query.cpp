@@ -324,6 +324,13 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                 self, [id](replication_store& s) { return s.registry(id); }),
             "registry " + std::to_string(id));
       },
+      [self](atom::get, atom::registries, int64_t id,
+             bool) -> caf::result<registry_record> {
+        return found(
+            run_replication(
+                self, [id](replication_store& s) { return s.with_secret(id); }),
+            "registry " + std::to_string(id));
+      },
       [self](atom::create,
              const registry_spec& spec) -> caf::result<registry_record> {
         return replicated(run_replication(self,

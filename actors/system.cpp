@@ -279,6 +279,12 @@ void actor_runtime::get_registry(int64_t id, reply_fn<registry_record> done) {
       atom::registries_v, id);
 }
 
+void actor_runtime::get_registry_with_secret(int64_t id,
+                                             reply_fn<registry_record> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::registries_v, id, true);
+}
+
 void actor_runtime::create_registry(registry_spec spec,
                                     reply_fn<registry_record> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,

@@ -77,6 +77,8 @@ public:
   /// Registries and replication policies (issue 11's model).
   void list_registries(reply_fn<registry_list> done);
   void get_registry(int64_t id, reply_fn<registry_record> done);
+  /// With the credential's secret, for a ping; never to be answered.
+  void get_registry_with_secret(int64_t id, reply_fn<registry_record> done);
   void create_registry(registry_spec spec, reply_fn<registry_record> done);
   void update_registry(registry_update change, reply_fn<registry_record> done);
   void delete_registry(int64_t id, reply_fn<bool> done);

@@ -5,6 +5,7 @@
 #include "config/percent.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/registry_ping.hpp"
 #include "http/replication_json.hpp"
 #include "http/webhook_json.hpp"
 
@@ -343,9 +344,45 @@ void delivery_routes(actor_runtime& actors, const incoming_request& req,
   actors.retry_webhook_execution(std::move(ref), execution_answer(200));
 }
 
+/// `POST /api/v2.0/registries/ping`: 200 when the registry answers `/v2/`
+/// and accepts the credential, 400 with the step, status and registry error
+/// code when not (Harbor answers a failed ping 400 too).
+void ping_route(actor_runtime& actors, const api_services& services,
+                const incoming_request& req, const api_call& call) {
+  const auto& reply_to = call.reply_to;
+  if (!services.outbound)
+    return reply_to->reply(error_response(
+        503, "SERVICE_UNAVAILABLE", "this daemon has no outbound client"));
+  std::string error;
+  auto ping = parse_registry_ping(req.body, error);
+  if (!ping)
+    return reply_to->reply(error_response(400, "BAD_REQUEST", error));
+  auto run
+      = [outbound = services.outbound, reply_to](const registry_spec& target) {
+          ping_registry(outbound, target, [reply_to](std::string failure) {
+            if (failure.empty())
+              return reply_to->reply(http_response{});
+            reply_to->reply(error_response(400, "BAD_REQUEST",
+                                           "registry ping failed: " + failure));
+          });
+        };
+  if (ping->id == 0)
+    return run(ping->applied_to(registry_spec{}));
+  // A saved registry, with its secret, and what the request changes.
+  actors.get_registry_with_secret(
+      ping->id,
+      [request = *ping, run, call](caf::expected<registry_record> stored) {
+        if (!stored)
+          return call.reply_to->reply(
+              answer_error(stored.error(), call.retry_after_s));
+        run(request.applied_to(std::move(*stored)));
+      });
+}
+
 /// `/api/v2.0/registries[/{id}]` and `/api/v2.0/replication/policies[/{id}]`
 /// (`base` is "registries" or "policies", `id_at` where the id is).
 void replication_routes(const runtime& rt, actor_runtime& actors,
+                        const api_services& services,
                         const incoming_request& req,
                         const std::vector<std::string>& parts, size_t id_at,
                         const api_call& call) {
@@ -387,6 +424,11 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
         bad(error);
       return spec;
     };
+    if (parts.size() == id_at + 1 && parts[id_at] == "ping") {
+      if (method != "POST")
+        return not_allowed("POST");
+      return ping_route(actors, services, req, call);
+    }
     if (parts.size() == id_at) {
       if (method == "GET")
         return actors.list_registries(
@@ -561,8 +603,9 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
 } // namespace
 
 void handle_api(const runtime& rt, actor_runtime& actors,
-                const address_guard& guard, incoming_request&& req,
+                const api_services& services, incoming_request&& req,
                 const responder& reply_to) {
+  const auto& guard = services.guard;
   const auto& token = rt.cfg->auth.admin_token;
   if (req.authorization.empty() || token.empty()) {
     auto r = error_response(
@@ -660,10 +703,10 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                                      call.render<artifact_page>());
     }
   } else if (parts[2] == "registries" && n <= 4) {
-    return replication_routes(rt, actors, req, parts, 3, call);
+    return replication_routes(rt, actors, services, req, parts, 3, call);
   } else if (parts[2] == "replication" && n >= 4 && n <= 5
              && parts[3] == "policies") {
-    return replication_routes(rt, actors, req, parts, 4, call);
+    return replication_routes(rt, actors, services, req, parts, 4, call);
   } else if (parts[2] == "audit-logs" && n == 3) {
     if (!get)
       return not_allowed("GET");

@@ -3,18 +3,29 @@
 #include "http/request.hpp"
 #include "http/response.hpp"
 
+#include <memory>
+
 namespace regevent {
 
 struct runtime;
 class actor_runtime;
 class address_guard;
+class outbound_client;
+
+/// What the management API uses besides the facade.
+struct api_services {
+  /// Judges webhook target addresses (the SSRF guard) when a policy is
+  /// created or replaced.
+  const address_guard& guard;
+  /// Pings registries; null: pings answer 503.
+  std::shared_ptr<outbound_client> outbound;
+};
 
 /// The management API (Harbor v2.0 shapes, DESIGN §5): checks the admin
 /// token and parameters on the io thread, then asks the actors through the
-/// runtime facade and renders their rows. `guard` judges webhook target
-/// addresses (the SSRF guard) when a policy is created or replaced.
+/// runtime facade and renders their rows.
 void handle_api(const runtime& rt, actor_runtime& actors,
-                const address_guard& guard, incoming_request&& req,
+                const api_services& services, incoming_request&& req,
                 const responder& reply_to);
 
 } // namespace regevent

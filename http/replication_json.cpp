@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
-#include <regex>
+#include <cstdint>
 
 namespace regevent {
 
@@ -22,13 +22,46 @@ constexpr int64_t max_speed_kib = int64_t{1} << 31;
 
 constexpr std::array<const char*, 2> trigger_types{"event_based", "manual"};
 
+bool alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/// One path component as Distribution's grammar allows it:
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+bool valid_component(const std::string& c) {
+  size_t i = 0;
+  while (true) {
+    size_t start = i;
+    while (i < c.size() && alnum_lower(c[i]))
+      ++i;
+    if (i == start)
+      return false; // empty, or a separator not between alphanumerics
+    if (i == c.size())
+      return true;
+    if (c[i] == '.')
+      ++i;
+    else if (c[i] == '_')
+      i += (i + 1 < c.size() && c[i + 1] == '_') ? 2 : 1;
+    else if (c[i] == '-')
+      while (i < c.size() && c[i] == '-')
+        ++i;
+    else
+      return false;
+  }
+}
+
 /// A namespace as Distribution allows repository path components:
 /// lowercase alphanumerics joined by `.`, `_`, `__`, `-`, and `/`.
 bool valid_namespace(const std::string& ns) {
-  static const std::regex component(
-      "[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]*)"
-      "[a-z0-9]+)*)*");
-  return std::regex_match(ns, component);
+  size_t start = 0;
+  while (true) {
+    auto end = ns.find('/', start);
+    if (!valid_component(ns.substr(start, end - start)))
+      return false;
+    if (end == std::string::npos)
+      return true;
+    start = end + 1;
+  }
 }
 
 bool read_name(const json& doc, std::string& name, std::string& error) {
@@ -278,6 +311,75 @@ parse_replication_policy(const std::string& body, std::string& error) {
     }
   }
   return spec;
+}
+
+registry_spec registry_ping_request::applied_to(registry_spec base) const {
+  if (url)
+    base.url = *url;
+  if (insecure)
+    base.insecure = *insecure;
+  if (ca_file)
+    base.ca_file = *ca_file;
+  if (access_key)
+    base.credential.access_key = *access_key;
+  if (access_secret)
+    base.credential.access_secret = *access_secret;
+  return base;
+}
+
+std::optional<registry_ping_request>
+parse_registry_ping(const std::string& body, std::string& error) {
+  json doc;
+  if (!parse_object(body, doc, error))
+    return std::nullopt;
+  registry_ping_request out;
+  int64_t id = 0;
+  if (!read_int(doc, "id", "", 0, INT64_MAX, id, error))
+    return std::nullopt;
+  out.id = id;
+  auto take = [&](const json& o, const char* key, const std::string& where,
+                  std::optional<std::string>& into) {
+    std::string value;
+    bool given = false;
+    if (!read_string(o, key, where, value, given, error))
+      return false;
+    if (given)
+      into = std::move(value);
+    return true;
+  };
+  if (!take(doc, "url", "", out.url) || !take(doc, "ca_file", "", out.ca_file)
+      || !take(doc, "access_key", "", out.access_key)
+      || !take(doc, "access_secret", "", out.access_secret))
+    return std::nullopt;
+  if (auto c = doc.find("credential"); c != doc.end() && !c->is_null()) {
+    if (!c->is_object()) {
+      error = "credential must be an object";
+      return std::nullopt;
+    }
+    if (!take(*c, "access_key", "credential.", out.access_key)
+        || !take(*c, "access_secret", "credential.", out.access_secret))
+      return std::nullopt;
+  }
+  if (doc.contains("insecure")) {
+    bool insecure = false;
+    if (!read_bool(doc, "insecure", "", insecure, error))
+      return std::nullopt;
+    out.insecure = insecure;
+  }
+  if (out.id == 0 && !out.url) {
+    error = "url is required without the id of a saved registry";
+    return std::nullopt;
+  }
+  std::string why;
+  if (out.url && !parse_http_url(*out.url, why)) {
+    error = "url: " + why;
+    return std::nullopt;
+  }
+  if (out.ca_file && !out.ca_file->empty() && out.ca_file->front() != '/') {
+    error = "ca_file must be an absolute path";
+    return std::nullopt;
+  }
+  return out;
 }
 
 std::string registry_json(const registry_record& r) {

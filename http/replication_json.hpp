@@ -23,6 +23,25 @@ std::optional<registry_spec> parse_registry(const std::string& body,
 std::optional<replication_policy_spec>
 parse_replication_policy(const std::string& body, std::string& error);
 
+/// A ping request (`POST /api/v2.0/registries/ping`): Harbor's RegistryPing
+/// (`id`, `url`, `insecure`, `access_key`, `access_secret`) or a Registry
+/// body (`credential: {...}`). Fields given replace those of the stored
+/// registry `id`; without an id, `url` is required.
+struct registry_ping_request {
+  int64_t id = 0;
+  std::optional<std::string> url;
+  std::optional<bool> insecure;
+  std::optional<std::string> ca_file;
+  std::optional<std::string> access_key;
+  std::optional<std::string> access_secret;
+
+  /// `base` with the fields this request gives.
+  registry_spec applied_to(registry_spec base) const;
+};
+
+std::optional<registry_ping_request>
+parse_registry_ping(const std::string& body, std::string& error);
+
 /// `access_secret` is never answered: a stored one shows as `*****`, as
 /// Harbor shows it.
 std::string registry_json(const registry_record& r);

@@ -109,11 +109,13 @@ void notifications(const runtime& rt, actor_runtime& actors,
 
 } // namespace
 
-router::router(const runtime& rt, actor_runtime& actors)
+router::router(const runtime& rt, actor_runtime& actors,
+               std::shared_ptr<outbound_client> outbound)
     : rt_(rt),
       actors_(actors),
       guard_(std::make_shared<const address_guard>(
-          rt.cfg->webhooks.allow_networks)) {}
+          rt.cfg->webhooks.allow_networks)),
+      outbound_(std::move(outbound)) {}
 
 void router::operator()(incoming_request&& req, responder reply_to) const {
   auto path = path_of(req.target);
@@ -135,7 +137,8 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
   if (r == "notifications")
     return notifications(rt_, actors_, req, observed);
   if (r == "api")
-    return handle_api(rt_, actors_, *guard_, std::move(req), observed);
+    return handle_api(rt_, actors_, {*guard_, outbound_}, std::move(req),
+                      observed);
   bool read = req.method == "GET" || req.method == "HEAD";
   if (r == "healthz")
     return observed->reply(read ? json_response(200, "{\"status\":\"ok\"}")

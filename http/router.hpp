@@ -10,6 +10,7 @@ namespace regevent {
 struct runtime;
 class actor_runtime;
 class address_guard;
+class outbound_client;
 
 /// Routing, separate from transport: maps each request to its handler and
 /// wraps the responder so that every answer is counted and logged.
@@ -17,7 +18,10 @@ class router {
 public:
   /// Builds the SSRF guard of webhook policies from
   /// `webhooks.allow_networks` (validated with the configuration).
-  router(const runtime& rt, actor_runtime& actors);
+  /// `outbound` pings registries for the API; without it a ping answers
+  /// 503.
+  router(const runtime& rt, actor_runtime& actors,
+         std::shared_ptr<outbound_client> outbound = nullptr);
 
   void operator()(incoming_request&& req, responder reply_to) const;
 
@@ -25,6 +29,7 @@ private:
   const runtime& rt_;
   actor_runtime& actors_;
   std::shared_ptr<const address_guard> guard_;
+  std::shared_ptr<outbound_client> outbound_;
 };
 
 } // namespace regevent

@@ -233,6 +233,10 @@ TEST_F(replication_api, bad_policies_are_answered_400_naming_the_field) {
   const std::map<std::string, std::string> cases{
       {with("dest_registry", json::object()), "dest_registry.id"},
       {with("dest_namespace", "Upper Case"), "dest_namespace"},
+      {with("dest_namespace", "a//b"), "dest_namespace"},
+      {with("dest_namespace", "-lead"), "dest_namespace"},
+      {with("dest_namespace", "trail."), "dest_namespace"},
+      {with("dest_namespace", "a___b"), "dest_namespace"},
       {with("dest_namespace_replace_count", 300),
        "dest_namespace_replace_count"},
       {with("trigger", {{"type", "scheduled"}}), "trigger.type"},
@@ -250,6 +254,15 @@ TEST_F(replication_api, bad_policies_are_answered_400_naming_the_field) {
     EXPECT_EQ(answer.status, 400u) << body;
     EXPECT_NE(answer.body.find(expected), std::string::npos)
         << body << " -> " << answer.body;
+  }
+  // Distribution's component grammar: `.`, `_`, `__` and runs of `-`
+  // between alphanumerics, components joined by `/`.
+  int n = 0;
+  for (const char* ns : {"mirror", "team_a/mirror.b--c", "a__b/c-d/e.f", "0"}) {
+    auto p = policy("ok-" + std::to_string(n++), registry_id);
+    p["dest_namespace"] = ns;
+    auto answer = call("POST", "/api/v2.0/replication/policies", p.dump());
+    EXPECT_EQ(answer.status, 201u) << ns << " -> " << answer.body;
   }
 }
 
