@@ -248,22 +248,28 @@ void commit_appends(self_ptr self,
   }
   count_commit(self, started);
   st.cfg.stats->journal_batch_size.Observe(static_cast<double>(appends.size()));
+  std::vector<std::vector<event_record>> accepted(appends.size());
   int64_t new_events = 0;
   for (size_t i = 0; i < appends.size(); ++i) {
-    std::vector<event_record> accepted;
     auto& events = appends[i].events;
     for (size_t j = 0; j < events.size(); ++j) {
       if (fresh[i][j]) {
         events[j].raw.clear();
         events[j].seq = seqs[i][j];
-        accepted.push_back(std::move(events[j]));
+        accepted[i].push_back(std::move(events[j]));
       }
     }
-    new_events += static_cast<int64_t>(accepted.size());
-    appends[i].promise.deliver(std::move(accepted));
+    new_events += static_cast<int64_t>(accepted[i].size());
   }
   st.backlog += new_events;
   st.database_ok = true;
+  // The listeners hear the new backlog before any requester hears its ack:
+  // the HTTP actor is both, and messages from one sender arrive in order,
+  // so a registry's next request is judged against a backlog that already
+  // holds its last one (the final tell comes only after outcomes and jobs).
+  tell(self);
+  for (size_t i = 0; i < appends.size(); ++i)
+    appends[i].promise.deliver(std::move(accepted[i]));
 }
 
 /// Commits final states, dead letters and effect batches in one
