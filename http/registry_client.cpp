@@ -537,6 +537,30 @@ registry_client::put_manifest(const std::string& repository,
   return r->header("Docker-Content-Digest").value_or(sha256_of(bytes));
 }
 
+registry_result<bool>
+registry_client::delete_manifest(const std::string& repository,
+                                 const std::string& digest) {
+  auto step = "DELETE manifest " + repository + "@" + digest;
+  // Distribution deletes by digest only; a tag here would be refused (or,
+  // elsewhere, untag rather than delete).
+  if (!valid_path_part(repository) || !valid_path_part(digest)
+      || digest.find(':') == std::string::npos)
+    return invalid(step, "not a valid repository name or digest");
+  auto c = repository_call("DELETE", repository, "/manifests/" + digest, true,
+                           step);
+  // Distribution's token authorization asks for its own action on a
+  // DELETE (a 401 naming another scope is still answered).
+  c.scope = "repository:" + repository + ":delete";
+  auto r = send(std::move(c));
+  if (!r)
+    return r.error();
+  if (r->ok() && r->status == 404)
+    return false;
+  if (!r->ok() || (r->status != 202 && r->status != 200))
+    return failure(step, *r);
+  return true;
+}
+
 registry_result<std::optional<uint64_t>>
 registry_client::blob_size(const std::string& repository,
                            const std::string& digest) {

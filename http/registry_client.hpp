@@ -185,6 +185,13 @@ public:
   put_manifest(const std::string& repository, const std::string& reference,
                const std::string& bytes, const std::string& media_type);
 
+  /// DELETE a manifest by digest (the registry untags every tag on it):
+  /// true when deleted (202, or 200 from registries that answer so), false
+  /// when the registry does not hold it (404). Distribution answers 405
+  /// when its deletes are disabled: an error.
+  registry_result<bool> delete_manifest(const std::string& repository,
+                                        const std::string& digest);
+
   /// HEAD of a blob: its size, or nothing when the registry answers 404.
   registry_result<std::optional<uint64_t>>
   blob_size(const std::string& repository, const std::string& digest);
