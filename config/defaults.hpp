@@ -245,6 +245,10 @@ constexpr size_t retry_body_limit = 64 * 1024;
 /// `Location` redirects followed for one blob GET (storage back ends
 /// answer 307 to a signed URL).
 constexpr int max_redirects = 3;
+/// Levels of indexes within indexes an image copy follows: OCI allows the
+/// nesting, real images use one level; a cycle of digests is impossible,
+/// but a bound keeps a hostile source from making the copy recurse deep.
+constexpr int max_index_depth = 4;
 } // namespace registry
 
 } // namespace regevent::defaults
