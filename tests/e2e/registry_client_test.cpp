@@ -7,7 +7,7 @@
 #include "http/registry_client.hpp"
 
 #include "tests/e2e/oci_image_helper.hpp"
-#include "tests/e2e/registry_helper.hpp"
+#include "tests/e2e/registry_pair_helper.hpp"
 #include "tests/e2e/token_server_helper.hpp"
 
 #include <gtest/gtest.h>
@@ -27,15 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-constexpr const char* user_agent = "regevent-replicator/test";
-constexpr const char* user = "replicator";
-constexpr const char* password = "s3cret-Pa55word";
-
-/// The last `n` bytes of a log, for failure messages.
-std::string tail(const std::string& text, size_t n = 3000) {
-  return text.size() <= n ? text : text.substr(text.size() - n);
-}
 
 /// A value of this process's /proc/self/status in KiB ("VmRSS", "VmHWM").
 long long status_kib(const std::string& field) {
@@ -75,50 +66,8 @@ std::string noise(size_t bytes, unsigned seed) {
   return out;
 }
 
-class registry_client_test : public ::testing::Test {
+class registry_client_test : public registry_pair_test {
 protected:
-  void TearDown() override {
-    if (!HasFailure())
-      return;
-    for (auto* r : {source_.get(), destination_.get()})
-      if (r)
-        std::cerr << "---- docker-registry " << r->address() << " log (tail)\n"
-                  << tail(r->log());
-  }
-
-  /// A registry in its own folder, with `extra` (an `auth:` section) in its
-  /// configuration. Fails the test when it does not come up.
-  std::unique_ptr<registry_process>
-  start_registry(const temp_dir& dir, const std::string& extra = "") {
-    auto r = std::make_unique<registry_process>(dir, "", "", extra);
-    EXPECT_TRUE(r->start()) << r->log();
-    return r;
-  }
-
-  void start_source() {
-    source_ = start_registry(source_dir_);
-  }
-
-  registry_client
-  client_of(const registry_process& r, const std::string& username = "",
-            const std::string& secret = "", registry_client_config cfg = {}) {
-    cfg.user_agent = user_agent;
-    return registry_client(outbound_, {r.url(), username, secret, {}}, cfg);
-  }
-
-  /// Writes and pushes an image with skopeo: `content` makes it unique.
-  oci_image push(const std::string& repository, const std::string& tag,
-                 const std::string& content, bool docker_v2s2 = false) {
-    auto image = write_oci_image(dir_.file("layout-" + std::to_string(++n_)),
-                                 tag, content);
-    std::string digest;
-    auto pushed = skopeo_.push(image, source_->ref(repository, tag),
-                               docker_v2s2, &digest);
-    EXPECT_TRUE(pushed.ok()) << pushed.output;
-    pushed_digest_ = digest;
-    return image;
-  }
-
   /// What a replication does: every blob the manifest names, then the
   /// manifest itself byte for byte, by tag. Returns the manifest digest
   /// the destination computed, or the first error's text.
@@ -149,27 +98,6 @@ protected:
       return "error: " + put.error().text();
     return *put;
   }
-
-  /// A registry whose htpasswd file holds `user`:`password` (bcrypt, as
-  /// Distribution requires).
-  std::string htpasswd_auth(const temp_dir& dir) {
-    auto made = run_command({"htpasswd", "-Bbn", user, password});
-    EXPECT_TRUE(made.ok()) << made.output;
-    auto path = dir.file("htpasswd");
-    write_file(path, made.output);
-    return "auth:\n  htpasswd:\n    realm: regevent-test\n    path: " + path
-           + "\n";
-  }
-
-  temp_dir dir_;
-  temp_dir source_dir_;
-  temp_dir destination_dir_;
-  skopeo_client skopeo_{dir_};
-  outbound_client outbound_;
-  std::unique_ptr<registry_process> source_;
-  std::unique_ptr<registry_process> destination_;
-  std::string pushed_digest_;
-  int n_ = 0;
 };
 
 TEST_F(registry_client_test, copies_images_byte_for_byte_between_registries) {
