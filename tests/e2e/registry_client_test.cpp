@@ -20,7 +20,6 @@
 #include <memory>
 #include <random>
 #include <set>
-#include <sstream>
 
 namespace regevent::test {
 namespace {
@@ -36,23 +35,6 @@ long long status_kib(const std::string& field) {
     if (line.rfind(field + ":", 0) == 0)
       return std::stoll(line.substr(field.size() + 1));
   return -1;
-}
-
-/// How often the registry's access log shows `method` on a path holding
-/// `path_part` (its `http.request.method=... http.request.uri=...`, the
-/// URI quoted when it holds a query).
-size_t count_requests(const std::string& log, const std::string& method,
-                      const std::string& path_part) {
-  size_t n = 0;
-  std::istringstream in(log);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find("http.request.method=" + method + " ") != std::string::npos
-        && line.find("http.request.uri=") != std::string::npos
-        && line.find(path_part) != std::string::npos
-        && line.find("response completed") != std::string::npos)
-      ++n;
-  return n;
 }
 
 /// `bytes` bytes that no compressor shrinks, the same for the same seed.

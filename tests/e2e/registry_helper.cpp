@@ -2,6 +2,7 @@
 
 #include "tests/fixtures/poll.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <poll.h>
 #include <spawn.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -314,6 +316,26 @@ bool registry_process::start() {
 
 void registry_process::stop() {
   stop_process(pid_);
+}
+
+size_t count_log_lines(const std::string& log,
+                       const std::vector<std::string>& parts) {
+  size_t n = 0;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line))
+    if (std::all_of(parts.begin(), parts.end(), [&](const std::string& part) {
+          return line.find(part) != std::string::npos;
+        }))
+      ++n;
+  return n;
+}
+
+size_t count_requests(const std::string& log, const std::string& method,
+                      const std::string& path_part) {
+  return count_log_lines(log, {"http.request.method=" + method + " ",
+                               "http.request.uri=", path_part,
+                               "response completed"});
 }
 
 skopeo_client::skopeo_client(const temp_dir& dir)

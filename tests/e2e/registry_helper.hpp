@@ -139,6 +139,17 @@ private:
   uint16_t port_ = 0;
 };
 
+/// How many lines of a registry's log hold every one of `parts`.
+size_t count_log_lines(const std::string& log,
+                       const std::vector<std::string>& parts);
+
+/// How often the registry's access log shows `method` answered (2xx or
+/// 3xx: Distribution logs no other as completed) on a path holding
+/// `path_part` (its `http.request.method=... http.request.uri=...`, the
+/// URI quoted when it holds a query).
+size_t count_requests(const std::string& log, const std::string& method,
+                      const std::string& path_part);
+
 /// skopeo 1.9.3 against a plain-HTTP registry, with its own signature
 /// policy (accept anything) and no credentials. References are the
 /// `registry_process::ref` form.
