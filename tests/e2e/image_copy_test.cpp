@@ -8,6 +8,7 @@
 
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/registry_pair_helper.hpp"
+#include "tests/e2e/token_server_helper.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -283,13 +284,16 @@ TEST_F(image_copy_test, copies_into_another_repository_and_by_digest) {
   EXPECT_TRUE(tags ? tags->empty() : tags.error().status == 404)
       << (tags ? tags->front() : tags.error().text());
 
-  // Within one registry the blobs are mounted, not uploaded.
+  // Within one registry the blobs are mounted, not uploaded: not one is
+  // read from the source.
+  auto reads = count_requests(source_->log(), "GET", "/blobs/sha256:");
   auto within
       = copy_image(from, from, request("team/app", "v1", "team/copy", "v1"));
   ASSERT_TRUE(within) << within.error().text();
   EXPECT_EQ(within->blobs_mounted, 2u);
   EXPECT_EQ(within->bytes_copied, 0u);
   EXPECT_EQ(digest_at(from, "team/copy", "v1"), digest);
+  EXPECT_EQ(count_requests(source_->log(), "GET", "/blobs/sha256:"), reads);
 }
 
 TEST_F(image_copy_test, refuses_a_manifest_whose_bytes_miss_their_digest) {
@@ -346,6 +350,36 @@ TEST_F(image_copy_test, replicates_deletes) {
   ASSERT_TRUE(by_digest) << by_digest.error().text();
   EXPECT_FALSE(by_digest->absent);
   EXPECT_EQ(head_manifest(*source_, "app/gone", "v1"), 404u);
+}
+
+TEST_F(image_copy_test, deletes_with_a_token_for_the_delete_action) {
+  token_server_double tokens(dir_, user, password);
+  ASSERT_TRUE(tokens.started()) << tokens.problem();
+  start_registries(tokens.registry_auth());
+  auto digest = pushed("token/app", "v1", "token delete");
+  auto from = client_of(*source_);
+  auto to = client_of(*destination_, user, password);
+  auto copied
+      = copy_image(from, to, request("token/app", "v1", "token/app", "v1"));
+  ASSERT_TRUE(copied) << copied.error().text();
+
+  auto deleted = delete_image(to, "token/app", "v1");
+  ASSERT_TRUE(deleted) << deleted.error().text();
+  EXPECT_EQ(deleted->digest, digest);
+  EXPECT_FALSE(deleted->absent);
+  EXPECT_EQ(digest_at(to, "token/app", "v1"), "");
+  EXPECT_EQ(count_requests(destination_->log(), "DELETE", "/manifests/"), 1u);
+  // Distribution wants the `delete` action for a DELETE: the token asked
+  // for it at once, so the DELETE was never refused for its scope.
+  EXPECT_EQ(
+      count_log_lines(destination_->log(), {"error authorizing context",
+                                            "http.request.method=DELETE"}),
+      0u);
+  size_t delete_tokens = 0;
+  for (const auto& r : tokens.requests())
+    for (const auto& scope : r["scopes"])
+      delete_tokens += scope == "repository:token/app:delete";
+  EXPECT_EQ(delete_tokens, 1u);
 }
 
 TEST_F(image_copy_test, stops_when_cancelled) {
