@@ -112,7 +112,7 @@ struct checked_manifest {
 };
 
 /// One copy's walk over an image: fetches from the source, writes to the
-/// destination, counts into `result`.
+/// destination, counts into `result_`.
 class image_copier {
 public:
   image_copier(registry_client& source, registry_client& destination,
