@@ -6,10 +6,12 @@
 #include "actors/runtime.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
+#include "config/defaults.hpp"
 #include "config/logging.hpp"
 #include "http/address_guard.hpp"
 #include "http/client.hpp"
 #include "http/outbound_port.hpp"
+#include "http/replication_port.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "persistence/database.hpp"
@@ -162,6 +164,15 @@ int main(int argc, char** argv) {
   rt.outbound = regevent::make_outbound_port(
       outbound, std::make_shared<const regevent::address_guard>(
                     cfg.webhooks.allow_networks));
+  // Registries are the operator's own configuration (the API is behind
+  // the admin token): the copy is not held to the webhook guard.
+  rt.replication = regevent::make_replication_port(
+      outbound,
+      {cfg.source_registry.url, cfg.source_registry.insecure,
+       cfg.source_registry.ca_file, cfg.source_registry.username,
+       cfg.source_registry.password},
+      std::string(regevent::defaults::registry::user_agent) + "/"
+          + REGEVENT_VERSION);
 
   try {
     regevent::database db(cfg);

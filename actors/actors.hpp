@@ -156,7 +156,20 @@ using query_actor = caf::typed_actor<
                     replication_policy_spec>::with<replication_policy>,
     caf::replies_to<atom::update,
                     replication_policy_update>::with<replication_policy>,
-    caf::replies_to<atom::remove, atom::replication, int64_t>::with<bool>>;
+    caf::replies_to<atom::remove, atom::replication, int64_t>::with<bool>,
+    /// Replication executions, newest first, and their tasks.
+    caf::replies_to<atom::query, atom::replication,
+                    replication_execution_query>::with<replication_execution_page>,
+    caf::replies_to<atom::get,
+                    replication_execution_id>::with<replication_execution>,
+    caf::replies_to<atom::query,
+                    replication_execution_id>::with<replication_task_list>,
+    /// Starts a manual run (its tasks are listed by the workers).
+    caf::replies_to<atom::create, replication_execution_start>::with<
+        replication_execution>,
+    /// Runs a failed execution's failed tasks again.
+    caf::replies_to<atom::retry,
+                    replication_execution_id>::with<replication_execution>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
@@ -171,6 +184,13 @@ using webhook_delivery_actor = caf::typed_actor<
     /// Records outcomes, claims due deliveries (periodic).
     caf::reacts_to<atom::tick>,
     /// Answers arrived from the outbound client.
+    caf::reacts_to<atom::wakeup>>;
+
+/// The REPLICATION WORKER actor interface: copies due replication tasks.
+using replication_worker_actor = caf::typed_actor<
+    /// Renews leases, records outcomes, claims due tasks (periodic).
+    caf::reacts_to<atom::tick>,
+    /// Copies and listings ended on their threads.
     caf::reacts_to<atom::wakeup>>;
 
 /// The effect actors of a running daemon, by effect name.

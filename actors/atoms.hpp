@@ -240,6 +240,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_policy_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_start)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_task_list)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 

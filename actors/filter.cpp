@@ -69,18 +69,26 @@ classification classify(const event_record& event,
   c.keep = true;
   c.plan.event = event;
   c.plan.project = project_of(event.repository, filter.default_project);
+  // A push or delete made by an internal client (regevent's own
+  // replication into a registry that also notifies regevent) is recorded
+  // but never replicated again: no loops between registries.
+  bool internal = is_internal(event.user_agent, filter.internal_user_agents);
   if (action == "push") {
     // Pushes are always kept, whoever pushed.
     c.effects = {effect_kind::access_log, effect_kind::repositories,
                  effect_kind::artifacts, effect_kind::webhooks};
+    if (!internal)
+      c.effects.push_back(effect_kind::replication);
     return c;
   }
   if (action == "delete") {
     c.effects = {effect_kind::access_log, effect_kind::artifacts,
                  effect_kind::webhooks};
+    if (!internal)
+      c.effects.push_back(effect_kind::replication);
     return c;
   }
-  if (is_internal(event.user_agent, filter.internal_user_agents))
+  if (internal)
     return drop("pull by internal user agent " + event.user_agent);
   bool head = event.method == "HEAD";
   if (head && filter.head_requests == head_policy::ignore)

@@ -5,6 +5,7 @@
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 #include "persistence/replication_store.hpp"
+#include "persistence/replication_work_store.hpp"
 #include "persistence/secret_box.hpp"
 #include "persistence/webhook_delivery_store.hpp"
 #include "persistence/webhook_store.hpp"
@@ -37,11 +38,13 @@ struct management_stores {
       : catalog(db),
         webhooks(db, secrets),
         deliveries(db, secrets),
-        replication(db, secrets) {}
+        replication(db, secrets),
+        replication_work(db, secrets) {}
   catalog_store catalog;
   webhook_store webhooks;
   webhook_delivery_store deliveries;
   replication_store replication;
+  replication_work_store replication_work;
 };
 
 query_state::query_state() = default;
@@ -78,6 +81,41 @@ auto run_replication(self_ptr self, F f) {
   return self->state.conn.run([&f](management_stores& stores, database&) {
     return f(stores.replication);
   });
+}
+
+template<class F>
+auto run_replication_work(self_ptr self, F f) {
+  return self->state.conn.run([&f](management_stores& stores, database&) {
+    return f(stores.replication_work);
+  });
+}
+
+/// An execution, or the error its lookup names.
+caf::result<replication_execution>
+execution_answer(caf::expected<replication_lookup> x,
+                 replication_execution& found, const std::string& what,
+                 int64_t id) {
+  if (!x)
+    return std::move(x.error());
+  switch (*x) {
+    case replication_lookup::ok:
+      return std::move(found);
+    case replication_lookup::no_policy:
+      return make_error(ec::not_found,
+                        "replication policy " + std::to_string(id));
+    case replication_lookup::disabled:
+      return make_error(ec::already_exists,
+                        "replication policy " + std::to_string(id)
+                            + " is disabled");
+    case replication_lookup::no_execution:
+      return make_error(ec::not_found, what + " " + std::to_string(id));
+    case replication_lookup::not_failed:
+      return make_error(ec::already_exists,
+                        what + " " + std::to_string(id)
+                            + " has not failed: only a failed execution "
+                              "runs again");
+  }
+  return make_error(ec::database_error, "unknown execution lookup");
 }
 
 /// The error a registry or policy write's outcome names.
@@ -402,6 +440,53 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
           return make_error(ec::not_found,
                             "replication policy " + std::to_string(id));
         return true;
+      },
+      [self](atom::query, atom::replication,
+             const replication_execution_query& q)
+          -> caf::result<replication_execution_page> {
+        auto x = run_replication_work(
+            self, [&q](replication_work_store& s) { return s.executions(q); });
+        if (!x)
+          return std::move(x.error());
+        return std::move(*x);
+      },
+      [self](atom::get, replication_execution_id id)
+          -> caf::result<replication_execution> {
+        return found(run_replication_work(self,
+                                                 [id](replication_work_store&
+                                                          s) {
+                                                   return s.execution(id.id);
+                                                 }),
+                            "replication execution " + std::to_string(id.id));
+      },
+      [self](atom::query, replication_execution_id id)
+          -> caf::result<replication_task_list> {
+        return found(
+            run_replication_work(
+                self,
+                [id](replication_work_store& s) { return s.tasks(id.id); }),
+            "replication execution " + std::to_string(id.id));
+      },
+      [self](atom::create, replication_execution_start start)
+          -> caf::result<replication_execution> {
+        replication_execution found;
+        return execution_answer(
+            run_replication_work(self,
+                                 [&](replication_work_store& s) {
+                                   return s.start_manual(start.policy_id,
+                                                         now_us(), found);
+                                 }),
+            found, "replication policy", start.policy_id);
+      },
+      [self](atom::retry, replication_execution_id id)
+          -> caf::result<replication_execution> {
+        replication_execution found;
+        return execution_answer(
+            run_replication_work(self,
+                                 [&](replication_work_store& s) {
+                                   return s.retry(id.id, now_us(), found);
+                                 }),
+            found, "replication execution", id.id);
       },
   };
 }

@@ -18,6 +18,7 @@ namespace regevent {
 class metrics;
 class health;
 class outbound_port;
+class replication_port;
 
 /// What every actor of one daemon shares: immutable configuration and the
 /// thread-safe observability objects.
@@ -29,6 +30,8 @@ struct runtime {
   std::string instance_id;
   /// The outbound HTTP(S) client (webhooks); none: nothing is delivered.
   std::shared_ptr<outbound_port> outbound;
+  /// The registries replication copies between; none: no copy runs.
+  std::shared_ptr<replication_port> replication;
 };
 
 /// What the journal did with one notification: new events, duplicates of

@@ -4,6 +4,7 @@
 #include "actors/query.hpp"
 #include "actors/retention.hpp"
 #include "actors/root.hpp"
+#include "actors/replication_worker.hpp"
 #include "actors/webhook_delivery.hpp"
 #include "config/defaults.hpp"
 
@@ -64,6 +65,7 @@ struct actor_configs {
   query_config queries;
   retention_config purge;
   webhook_delivery_config deliver;
+  replication_worker_config replicate;
   size_t query_pool = 0;
 
   explicit actor_configs(const runtime& rt)
@@ -71,6 +73,7 @@ struct actor_configs {
         queries(query_config::from(rt)),
         purge(retention_config::from(rt)),
         deliver(webhook_delivery_config::from(rt)),
+        replicate(replication_worker_config::from(rt)),
         query_pool(rt.cfg->database.pool_size) {
     core.validate();
     queries.validate();
@@ -79,6 +82,8 @@ struct actor_configs {
     // deliveries wait in the database.
     if (deliver.outbound)
       deliver.validate();
+    if (replicate.port)
+      replicate.validate();
   }
 };
 
@@ -95,6 +100,9 @@ struct actor_runtime::impl {
     if (configs.deliver.outbound)
       deliver = system.spawn<caf::detached>(deliver_webhooks,
                                             std::move(configs.deliver));
+    if (configs.replicate.port)
+      replicate = system.spawn<caf::detached>(regevent::replicate,
+                                              std::move(configs.replicate));
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -105,6 +113,7 @@ struct actor_runtime::impl {
   root_actor core;
   retention_actor purge;
   webhook_delivery_actor deliver;
+  replication_worker_actor replicate;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -331,11 +340,41 @@ void actor_runtime::delete_replication_policy(int64_t id, reply_fn<bool> done) {
       atom::replication_v, id);
 }
 
+void actor_runtime::list_replication_executions(
+    replication_execution_query q, reply_fn<replication_execution_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::replication_v, std::move(q));
+}
+
+void actor_runtime::get_replication_execution(
+    int64_t id, reply_fn<replication_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      replication_execution_id{id});
+}
+
+void actor_runtime::list_replication_tasks(
+    int64_t execution_id, reply_fn<replication_task_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      replication_execution_id{execution_id});
+}
+
+void actor_runtime::start_replication(int64_t policy_id,
+                                      reply_fn<replication_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      replication_execution_start{policy_id});
+}
+
+void actor_runtime::retry_replication_execution(
+    int64_t id, reply_fn<replication_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::retry_v,
+      replication_execution_id{id});
+}
+
 void actor_runtime::stop() {
   if (!impl_)
     return;
   auto& i = *impl_;
-  // Retention and webhook delivery write through the journal on SQLite
+  // Retention, webhook delivery and replication write through the journal on SQLite
   // (delivery records the outcomes it knows as it goes): they stop first,
   // while it runs. Then the root actor stops its children in order:
   // ingest, recovery, effects (they flush), then the journal (it flushes
@@ -347,6 +386,10 @@ void actor_runtime::stop() {
     if (i.deliver) {
       caf::anon_send_exit(i.deliver, caf::exit_reason::user_shutdown);
       self->wait_for(i.deliver);
+    }
+    if (i.replicate) {
+      caf::anon_send_exit(i.replicate, caf::exit_reason::user_shutdown);
+      self->wait_for(i.replicate);
     }
   }
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);

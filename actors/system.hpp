@@ -89,6 +89,20 @@ public:
   void update_replication_policy(replication_policy_update change,
                                  reply_fn<replication_policy> done);
   void delete_replication_policy(int64_t id, reply_fn<bool> done);
+  /// Replication executions and their tasks (ec::not_found for an unknown
+  /// one; ec::already_exists for a disabled policy's manual run or a
+  /// re-run of an execution that has not failed).
+  void list_replication_executions(
+      replication_execution_query q,
+      reply_fn<replication_execution_page> done);
+  void get_replication_execution(int64_t id,
+                                 reply_fn<replication_execution> done);
+  void list_replication_tasks(int64_t execution_id,
+                              reply_fn<replication_task_list> done);
+  void start_replication(int64_t policy_id,
+                         reply_fn<replication_execution> done);
+  void retry_replication_execution(int64_t id,
+                                   reply_fn<replication_execution> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

@@ -308,21 +308,7 @@ void take(self_ptr self, webhook_delivery d) {
 /// Writes the outcomes gathered so far; kept for the next round when the
 /// database refuses (their deliveries stay leased meanwhile).
 bool record(self_ptr self) {
-  auto& st = self->state;
-  if (st.outcomes.empty())
-    return true;
-  auto done
-      = st.writes.run([&](webhook_delivery_store& store, writer_context&) {
-          store.record(st.outcomes, now_us());
-          return true;
-        });
-  if (!done) {
-    spdlog::warn("webhook delivery failed to record {} outcomes: {}",
-                 st.outcomes.size(), describe(done.error()));
-    return false;
-  }
-  st.outcomes.clear();
-  return true;
+  return record_outcomes(self->state.writes, self->state.outcomes, "webhook delivery");
 }
 
 void housekeeping(self_ptr self) {

@@ -9,4 +9,11 @@ namespace regevent {
 /// mark (a transactional outbox). The webhook delivery actor sends them.
 effect_actor::behavior_type webhooks(effect_self self, effect_actor_config cfg);
 
+/// The REPLICATION effect: writes one execution and task per event-based
+/// policy that selects a tagged push (or a delete, for policies with
+/// `deletion`), in the transaction of the event's completion mark. The
+/// replication workers copy them.
+effect_actor::behavior_type replication(effect_self self,
+                                        effect_actor_config cfg);
+
 } // namespace regevent

@@ -19,6 +19,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -28,6 +30,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace regevent {
 
@@ -175,5 +178,26 @@ private:
   bool sqlite_ = true;
   store_connection<Store> own_;
 };
+
+/// Writes a worker's gathered outcomes with its store's `record` and
+/// clears them; on failure they are kept for the next round (their tasks
+/// stay leased meanwhile) and `who` names the worker in the warning.
+template<class Store, class Outcome>
+bool record_outcomes(write_path<Store>& writes, std::vector<Outcome>& outcomes,
+                     const char* who) {
+  if (outcomes.empty())
+    return true;
+  auto done = writes.run([&](Store& store, writer_context&) {
+    store.record(outcomes, now_us());
+    return true;
+  });
+  if (!done) {
+    spdlog::warn("{} failed to record {} outcomes: {}", who, outcomes.size(),
+                 describe(done.error()));
+    return false;
+  }
+  outcomes.clear();
+  return true;
+}
 
 } // namespace regevent

@@ -660,6 +660,39 @@ std::vector<entry> make_table() {
               REGEVENT_AT(webhooks.log_retention_days),
               d::webhooks::log_retention_days, 1, 36'500,
               "finished deliveries older than this are deleted"),
+      string("source_registry.url", REGEVENT_AT(source_registry.url), "",
+             "http[s]://host[:port] of the registry that notifies; "
+             "replication copies from it"),
+      boolean("source_registry.insecure", REGEVENT_AT(source_registry.insecure),
+              false, "skip verifying its certificate"),
+      string("source_registry.ca_file", REGEVENT_AT(source_registry.ca_file),
+             "", "PEM CAs trusted for it besides the system store"),
+      string("source_registry.username",
+             REGEVENT_AT(source_registry.username), "",
+             "pull credential; empty: anonymous"),
+      secret("source_registry.password",
+             REGEVENT_AT(source_registry.password),
+             "REGEVENT_SOURCE_REGISTRY_PASSWORD", "pull credential"),
+      integer("replication.workers", REGEVENT_AT(replication.workers),
+              d::replication::workers, 1, 256,
+              "copies at once, one per destination repository"),
+      integer("replication.max_retries", REGEVENT_AT(replication.max_retries),
+              d::replication::max_retries, 0, 100,
+              "retries after the first try before a task fails"),
+      integer("replication.retry_base_ms",
+              REGEVENT_AT(replication.retry_base_ms),
+              d::replication::retry_base_ms, 1, max_ms,
+              "first retry delay, doubled per retry, 20% jitter"),
+      integer("replication.retry_max_ms", REGEVENT_AT(replication.retry_max_ms),
+              d::replication::retry_max_ms, 1, max_ms, "longest retry delay"),
+      integer("replication.poll_interval_ms",
+              REGEVENT_AT(replication.poll_interval_ms),
+              d::replication::poll_interval_ms, 10, max_ms,
+              "look for due tasks"),
+      integer("replication.claim_lease_ms",
+              REGEVENT_AT(replication.claim_lease_ms),
+              d::replication::claim_lease_ms, 3000, max_ms,
+              "a claimed task unrenewed this long is taken up again"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
@@ -852,6 +885,14 @@ void validate(config& c) {
     throw config_error("webhooks.claim_lease_ms: must be at least twice "
                        "webhooks.timeout_ms plus 1000 (a delivery still in "
                        "flight would be sent twice)");
+  if (c.replication.retry_base_ms > c.replication.retry_max_ms)
+    throw config_error(
+        "replication.retry_base_ms: must not exceed retry_max_ms");
+  if (!c.source_registry.url.empty()
+      && c.source_registry.url.rfind("http://", 0) != 0
+      && c.source_registry.url.rfind("https://", 0) != 0)
+    throw config_error("source_registry.url: must start with http:// or "
+                       "https://");
   for (const auto& n : c.webhooks.allow_networks)
     if (!is_network(n))
       throw config_error("webhooks.allow_networks: '" + n

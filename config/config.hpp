@@ -158,6 +158,31 @@ struct config {
     uint32_t log_retention_days = 0;
   } webhooks;
 
+  /// The registry that sends the notifications: replication copies from
+  /// it.
+  struct source_registry_section {
+    /// `http[s]://host[:port]`; empty: replication tasks fail with a
+    /// reason until it is set.
+    std::string url;
+    bool insecure = false;
+    std::string ca_file;
+    /// A pull credential; empty: anonymous.
+    std::string username;
+    std::string password;
+  } source_registry;
+
+  struct replication_section {
+    /// Copies at once (one per destination repository at a time).
+    size_t workers = 0;
+    uint32_t max_retries = 0;
+    uint32_t retry_base_ms = 0;
+    uint32_t retry_max_ms = 0;
+    uint32_t poll_interval_ms = 0;
+    /// A claimed task unrenewed for this long (its worker died) is taken
+    /// up again; the worker renews it every third of it.
+    uint32_t claim_lease_ms = 0;
+  } replication;
+
   uint32_t shutdown_grace_ms = 0;
 
   fault_injection faults;

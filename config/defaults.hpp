@@ -99,8 +99,10 @@ constexpr uint32_t heartbeat_timeout_ms = 10'000;
 namespace filter {
 /// Harbor's project for repositories without a `/`.
 constexpr const char* default_project = "library";
-/// Clients whose pulls are not counted: Harbor's own and ours (replication
-/// and scanning read images without anyone using them).
+/// Clients whose pulls are not counted (replication and scanning read
+/// images without anyone using them) and whose pushes and deletes are not
+/// replicated again (a copy into a registry that also notifies regevent
+/// must not bounce back): Harbor's own and ours.
 constexpr const char* internal_user_agents[]
     = {"harbor-registry-client", "harbor-replication-service",
        "regevent-replicator", "regevent-scanner"};
@@ -212,6 +214,19 @@ constexpr uint32_t poll_interval_ms = 250;
 constexpr uint32_t claim_lease_ms = 60'000;
 constexpr uint32_t log_retention_days = 30;
 } // namespace webhooks
+
+namespace replication {
+/// Copies at once over all policies.
+constexpr size_t workers = 4;
+/// Harbor's job service retries a replication job a few times.
+constexpr uint32_t max_retries = 3;
+constexpr uint32_t retry_base_ms = 5'000;
+constexpr uint32_t retry_max_ms = 600'000;
+constexpr uint32_t poll_interval_ms = 500;
+/// Renewed every third of it while a copy runs: a worker that died frees
+/// its repository within it.
+constexpr uint32_t claim_lease_ms = 30'000;
+} // namespace replication
 
 namespace registry {
 /// Replication's requests carry it: `filter::internal_user_agents` knows

@@ -7,7 +7,8 @@ namespace {
 /// The one place the names are written. They are stored in the database
 /// (completion marks, dead letters): renaming one is a migration.
 constexpr std::array<const char*, all_effects.size()> names{
-    "access_log", "repositories", "pull_counter", "artifacts", "webhooks"};
+    "access_log", "repositories", "pull_counter", "artifacts", "webhooks",
+    "replication"};
 
 } // namespace
 

@@ -19,12 +19,16 @@ enum class effect_kind : uint8_t {
   /// Writes the webhook deliveries of an event (an outbox: the tasks commit
   /// with the event's other effects; delivery workers send them later).
   webhooks,
+  /// Writes the replication tasks of a push or delete (an outbox like
+  /// webhooks; the replication workers copy later).
+  replication,
 };
 
 /// Every effect, in the order their actors start.
-constexpr std::array<effect_kind, 5> all_effects{
-    effect_kind::access_log, effect_kind::repositories,
-    effect_kind::pull_counter, effect_kind::artifacts, effect_kind::webhooks};
+constexpr std::array<effect_kind, 6> all_effects{
+    effect_kind::access_log,   effect_kind::repositories,
+    effect_kind::pull_counter, effect_kind::artifacts,
+    effect_kind::webhooks,     effect_kind::replication};
 
 /// The effect's name: its configuration key, actor name, completion-mark
 /// name in the database and metric label.

@@ -261,6 +261,18 @@ struct api_call {
     };
   }
 
+  /// A callback that answers a page with what `render` makes of it, and
+  /// Harbor's X-Total-Count and Link headers.
+  template<class Page, class Render>
+  reply_fn<Page> paged(Render render) const {
+    return answer<Page>([call = *this, render](const Page& page) {
+      http_response r;
+      r.body = render(page);
+      paginate(r, call.path, call.query, call.page, page.total);
+      return r;
+    });
+  }
+
   /// A callback that renders a row, or a page of rows, as JSON.
   template<class T>
   reply_fn<T> render() const {
@@ -282,6 +294,91 @@ struct api_call {
     return ok_json(to_json(row));
   }
 };
+
+/// `/api/v2.0/replication/executions[/{id}[/tasks|/retry]]`: the runs of
+/// replication policies, manual runs and re-runs of failed ones.
+void replication_execution_routes(actor_runtime& actors,
+                                  const incoming_request& req,
+                                  const std::vector<std::string>& parts,
+                                  const api_call& call) {
+  const auto& reply_to = call.reply_to;
+  const auto n = parts.size();
+  auto not_allowed = [&](const char* allow) {
+    auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                            std::string("use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    reply_to->reply(std::move(r));
+  };
+  auto bad = [&](const std::string& error) {
+    reply_to->reply(error_response(400, "BAD_REQUEST", error));
+  };
+  auto execution_answer = [&call](unsigned status) {
+    return call.answer<replication_execution>(
+        [status](const replication_execution& x) {
+          http_response r;
+          r.status = status;
+          r.body = replication_execution_json(x);
+          if (status == 201)
+            r.headers.emplace_back("Location",
+                                   "/api/v2.0/replication/executions/"
+                                       + std::to_string(x.id));
+          return r;
+        });
+  };
+  if (n == 4) {
+    if (req.method == "POST") {
+      std::string error;
+      auto policy = parse_replication_start(req.body, error);
+      if (!policy)
+        return bad(error);
+      return actors.start_replication(*policy, execution_answer(201));
+    }
+    if (req.method != "GET")
+      return not_allowed("GET, POST");
+    replication_execution_query q;
+    if (auto it = call.query.find("policy_id"); it != call.query.end()) {
+      long long policy = 0;
+      if (!parse_positive(it->second, defaults::webhooks::max_policy_id,
+                          policy))
+        return bad("policy_id must be a positive number");
+      q.policy_id = policy;
+    }
+    q.page = call.page.page;
+    q.page_size = call.page.size;
+    return actors.list_replication_executions(
+        std::move(q), call.paged<replication_execution_page>(
+                          [](const replication_execution_page& page) {
+                            return replication_executions_json(page);
+                          }));
+  }
+  long long id = 0;
+  if (!parse_positive(parts[4], defaults::webhooks::max_policy_id, id))
+    return bad("execution id must be a number");
+  if (n == 5) {
+    if (req.method != "GET")
+      return not_allowed("GET");
+    return actors.get_replication_execution(id, execution_answer(200));
+  }
+  if (parts[5] == "tasks") {
+    if (req.method != "GET")
+      return not_allowed("GET");
+    return actors.list_replication_tasks(
+        id, call.answer<replication_task_list>(
+                [](const replication_task_list& l) {
+                  http_response r;
+                  r.body = replication_tasks_json(l);
+                  r.headers.emplace_back("X-Total-Count",
+                                         std::to_string(l.items.size()));
+                  return r;
+                }));
+  }
+  if (parts[5] == "retry") {
+    if (req.method != "POST")
+      return not_allowed("POST");
+    return actors.retry_replication_execution(id, execution_answer(200));
+  }
+  reply_to->reply(error_response(404, "NOT_FOUND", "no route " + call.path));
+}
 
 /// `.../webhook/policies/{id}/executions[/{id}[/retry]]` and `.../test`:
 /// the delivery log, manual re-sends and test deliveries.
@@ -317,13 +414,9 @@ void delivery_routes(actor_runtime& actors, const incoming_request& req,
       return not_allowed("GET");
     webhook_execution_query q{parts[3], policy, call.page.page, call.page.size};
     return actors.list_webhook_executions(
-        std::move(q), call.answer<webhook_execution_page>(
-                          [call](const webhook_execution_page& page) {
-                            http_response r;
-                            r.body = webhook_executions_json(page);
-                            paginate(r, call.path, call.query, call.page,
-                                     page.total);
-                            return r;
+        std::move(q), call.paged<webhook_execution_page>(
+                          [](const webhook_execution_page& page) {
+                            return webhook_executions_json(page);
                           }));
   }
   long long id = 0;
@@ -707,6 +800,9 @@ void handle_api(const runtime& rt, actor_runtime& actors,
   } else if (parts[2] == "replication" && n >= 4 && n <= 5
              && parts[3] == "policies") {
     return replication_routes(rt, actors, services, req, parts, 4, call);
+  } else if (parts[2] == "replication" && n >= 4 && n <= 6
+             && parts[3] == "executions") {
+    return replication_execution_routes(actors, req, parts, call);
   } else if (parts[2] == "audit-logs" && n == 3) {
     if (!get)
       return not_allowed("GET");

@@ -405,4 +405,78 @@ replication_policies_json(const std::vector<replication_policy>& list) {
   return dump_json(out);
 }
 
+namespace {
+
+/// Harbor writes a time that has not come as the zero time.
+std::string time_or_zero(timestamp_us t) {
+  return t == 0 ? std::string("0001-01-01T00:00:00Z") : format_rfc3339(t);
+}
+
+json execution_object(const replication_execution& x) {
+  return {{"id", x.id},
+          {"policy_id", x.policy_id},
+          {"status", x.status},
+          {"status_text", x.status_text},
+          {"trigger", x.trigger},
+          {"total", x.total},
+          {"failed", x.failed},
+          {"succeed", x.succeed},
+          {"in_progress", x.in_progress},
+          {"stopped", 0},
+          {"start_time", time_or_zero(x.start_time)},
+          {"end_time", time_or_zero(x.end_time)}};
+}
+
+} // namespace
+
+std::string replication_execution_json(const replication_execution& x) {
+  return execution_object(x).dump();
+}
+
+std::string replication_executions_json(const replication_execution_page& p) {
+  json out = json::array();
+  for (const auto& x : p.items)
+    out.push_back(execution_object(x));
+  return out.dump();
+}
+
+std::string replication_tasks_json(const replication_task_list& list) {
+  json out = json::array();
+  for (const auto& t : list.items) {
+    json o = {{"id", t.id},
+              {"execution_id", t.execution_id},
+              {"resource_type", "image"},
+              {"src_resource", t.src_resource},
+              {"dst_resource", t.dst_resource},
+              {"operation", t.operation},
+              {"status", t.status},
+              {"job_id", std::to_string(t.id)},
+              {"start_time", time_or_zero(t.start_time)},
+              {"end_time", time_or_zero(t.end_time)},
+              {"attempts", t.attempts},
+              {"bytes_copied", t.bytes_copied},
+              {"error", t.error},
+              {"skipped", t.skipped}};
+    if (t.next_attempt_at != 0)
+      o["next_attempt_at"] = format_rfc3339(t.next_attempt_at);
+    out.push_back(std::move(o));
+  }
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<int64_t> parse_replication_start(const std::string& body,
+                                               std::string& error) {
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    error = "the body must be a JSON object";
+    return std::nullopt;
+  }
+  auto it = doc.find("policy_id");
+  if (it == doc.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) {
+    error = "policy_id must be a positive integer";
+    return std::nullopt;
+  }
+  return it->get<int64_t>();
+}
+
 } // namespace regevent

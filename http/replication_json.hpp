@@ -51,4 +51,16 @@ std::string replication_policy_json(const replication_policy& p);
 std::string
 replication_policies_json(const std::vector<replication_policy>& list);
 
+/// Harbor's ReplicationExecution, with `total`, `failed`, `succeed`,
+/// `in_progress` and `stopped` counted from its tasks.
+std::string replication_execution_json(const replication_execution& x);
+std::string replication_executions_json(const replication_execution_page& p);
+/// Harbor's ReplicationTask, plus what a task knows beyond it: `attempts`,
+/// `bytes_copied`, `error`, `skipped` and, while pending, `next_attempt_at`.
+std::string replication_tasks_json(const replication_task_list& list);
+
+/// The body of `POST /api/v2.0/replication/executions`: `{policy_id}`.
+std::optional<int64_t> parse_replication_start(const std::string& body,
+                                               std::string& error);
+
 } // namespace regevent

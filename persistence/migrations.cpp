@@ -293,6 +293,68 @@ const std::vector<migration>& migrations() {
             value TEXT NOT NULL,
             PRIMARY KEY (policy_id, position)))",
        }},
+      {11,
+       "replication executions and tasks",
+       {
+           // One execution per (policy, event) for the event-based trigger
+           // (event_seq unique with the policy: a redelivered event never
+           // starts a second one), or per manual run (event_seq 0).
+           // `listing` marks a manual run whose tasks the workers still
+           // have to list from the source; its lease is `next_attempt_at`.
+           R"(CREATE TABLE replication_executions (
+            id {pk},
+            policy_id BIGINT NOT NULL,
+            trigger_type TEXT NOT NULL,
+            event_seq BIGINT NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            status_text TEXT NOT NULL DEFAULT '',
+            listing BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL DEFAULT 0,
+            start_time BIGINT NOT NULL,
+            end_time BIGINT NOT NULL DEFAULT 0))",
+           "CREATE UNIQUE INDEX replication_executions_event ON "
+           "replication_executions (policy_id, event_seq) WHERE event_seq "
+           "> 0",
+           "CREATE INDEX replication_executions_policy ON "
+           "replication_executions (policy_id, id)",
+           "CREATE INDEX replication_executions_listing ON "
+           "replication_executions (next_attempt_at) WHERE listing = 1",
+           // Harbor's task states: Pending, InProgress, Succeed, Failed.
+           // While InProgress, `next_attempt_at` is the claim's lease (and
+           // its token: an outcome is recorded only under the lease it was
+           // claimed with). `repo_key` (destination registry and
+           // repository) orders a repository's tasks: only the oldest
+           // unfinished one of a key is ever claimed.
+           R"(CREATE TABLE replication_tasks (
+            id {pk},
+            execution_id BIGINT NOT NULL,
+            policy_id BIGINT NOT NULL,
+            operation TEXT NOT NULL,
+            repo_key TEXT NOT NULL,
+            src_repository TEXT NOT NULL,
+            src_reference TEXT NOT NULL,
+            digest TEXT NOT NULL DEFAULT '',
+            dest_registry_id BIGINT NOT NULL,
+            dst_repository TEXT NOT NULL,
+            dst_reference TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            retry_base BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            bytes_copied BIGINT NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            skipped TEXT NOT NULL DEFAULT '',
+            start_time BIGINT NOT NULL DEFAULT 0,
+            end_time BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL))",
+           "CREATE INDEX replication_tasks_execution ON replication_tasks "
+           "(execution_id, id)",
+           "CREATE INDEX replication_tasks_due ON replication_tasks "
+           "(next_attempt_at, id) WHERE status IN ('Pending', 'InProgress')",
+           "CREATE INDEX replication_tasks_repo ON replication_tasks "
+           "(repo_key, id) WHERE status IN ('Pending', 'InProgress')",
+       }},
   };
   return all;
 }

@@ -7,6 +7,7 @@
 #include "persistence/event.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -99,5 +100,152 @@ struct replication_policy_update {
   int64_t id = 0;
   replication_policy_spec spec;
 };
+
+/// Harbor's execution and task states.
+namespace replication_status {
+constexpr const char* pending = "Pending";
+constexpr const char* in_progress = "InProgress";
+constexpr const char* succeed = "Succeed";
+constexpr const char* failed = "Failed";
+} // namespace replication_status
+
+/// What a task does at the destination.
+namespace replication_operation {
+constexpr const char* copy = "copy";
+constexpr const char* deletion = "deletion";
+} // namespace replication_operation
+
+/// A claimed task with everything its copy needs. The destination's secret
+/// is open here: this record never leaves the replication worker.
+struct replication_job {
+  int64_t task_id = 0;
+  int64_t execution_id = 0;
+  int64_t policy_id = 0;
+  std::string operation;
+  std::string src_repository;
+  /// A tag, or a digest for an untagged artifact.
+  std::string src_reference;
+  std::string digest;
+  std::string dst_repository;
+  /// Empty: by digest only.
+  std::string dst_reference;
+  bool override_tags = true;
+  int64_t speed_kib = 0;
+  /// The destination as stored, its credential's secret opened.
+  registry_record destination;
+  int64_t attempts = 0;
+  int64_t retry_base = 0;
+  /// The claim's lease, and its token: outcomes and renewals hold only
+  /// under it.
+  timestamp_us lease = 0;
+  /// Not empty: why this task cannot run (its policy or registry was
+  /// deleted, its secret does not open). It fails without an attempt.
+  std::string unusable;
+};
+
+/// What became of a claimed task.
+struct replication_outcome_record {
+  int64_t task_id = 0;
+  int64_t execution_id = 0;
+  timestamp_us lease = 0;
+  /// replication_status: Succeed, Failed, or Pending for a retry at
+  /// `next_attempt_at`.
+  std::string status;
+  timestamp_us next_attempt_at = 0;
+  /// False for a task given back unfinished (shutdown): no attempt counted.
+  bool attempted = true;
+  std::string digest;
+  int64_t bytes_copied = 0;
+  std::string error;
+  std::string skipped;
+  timestamp_us started_at = 0;
+};
+
+/// A manual run whose tasks are still to be listed from the source.
+struct replication_listing {
+  int64_t execution_id = 0;
+  replication_policy policy;
+  timestamp_us lease = 0;
+};
+
+/// One artifact a listing found, with where it goes.
+struct replication_listed {
+  std::string src_repository;
+  std::string tag;
+};
+
+struct replication_execution {
+  int64_t id = 0;
+  int64_t policy_id = 0;
+  /// "event_based" or "manual".
+  std::string trigger;
+  std::string status;
+  std::string status_text;
+  timestamp_us start_time = 0;
+  timestamp_us end_time = 0;
+  int64_t total = 0;
+  int64_t failed = 0;
+  int64_t succeed = 0;
+  int64_t in_progress = 0;
+};
+
+struct replication_task {
+  int64_t id = 0;
+  int64_t execution_id = 0;
+  int64_t policy_id = 0;
+  std::string operation;
+  std::string src_resource;
+  std::string dst_resource;
+  std::string status;
+  int64_t attempts = 0;
+  int64_t bytes_copied = 0;
+  std::string error;
+  std::string skipped;
+  timestamp_us start_time = 0;
+  timestamp_us end_time = 0;
+  timestamp_us next_attempt_at = 0;
+};
+
+struct replication_execution_query {
+  /// 0: every policy.
+  int64_t policy_id = 0;
+  int64_t page = 1;
+  int64_t page_size = 10;
+};
+
+struct replication_execution_page {
+  std::vector<replication_execution> items;
+  int64_t total = 0;
+};
+
+struct replication_task_list {
+  std::vector<replication_task> items;
+};
+
+/// Names one execution (its tasks, its re-run).
+struct replication_execution_id {
+  int64_t id = 0;
+};
+
+/// A manual run of a policy.
+struct replication_execution_start {
+  int64_t policy_id = 0;
+};
+
+/// Where a policy puts a repository: Harbor's replaceNamespace. Empty
+/// `dest_namespace` keeps the name; `replace_count` -1 keeps only the last
+/// component under the namespace, 0 prefixes the whole name, N replaces the
+/// first N components. Nothing when the name has fewer than N components
+/// before its last (Harbor refuses such a task too).
+std::optional<std::string>
+destination_repository(const std::string& repository,
+                       const std::string& dest_namespace,
+                       int64_t replace_count);
+
+/// Whether a policy's filters select an artifact: every name filter
+/// matches the whole repository name, every tag filter the tag (an empty
+/// tag, an untagged artifact, matches no tag filter).
+bool policy_selects(const std::vector<replication_filter>& filters,
+                    const std::string& repository, const std::string& tag);
 
 } // namespace regevent

@@ -119,7 +119,28 @@ metrics::metrics()
           "Latency of one webhook delivery attempt, by target.")),
       webhook_queue_(family<prometheus::Gauge>(
           registry_, order_, "regevent_webhook_queue",
-          "Pending webhook deliveries by target (refreshed periodically).")) {
+          "Pending webhook deliveries by target (refreshed periodically).")),
+      replication_tasks_(family<prometheus::Counter>(
+          registry_, order_, "regevent_replication_attempts_total",
+          "Replication task attempts by outcome: succeed, skipped, retry, "
+          "failed.")),
+      replication_bytes_(
+          family<prometheus::Counter>(
+              registry_, order_, "regevent_replication_bytes_total",
+              "Blob bytes uploaded to destination registries.")
+              .Add({})),
+      replication_seconds_(
+          family<prometheus::Histogram>(
+              registry_, order_, "regevent_replication_attempt_seconds",
+              "Duration of one replication task attempt.")
+              .Add({}, prometheus::Histogram::BucketBoundaries{
+                           0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+                           900})),
+      replication_queue_(family<prometheus::Gauge>(
+                             registry_, order_, "regevent_replication_queue",
+                             "Unfinished replication tasks (refreshed "
+                             "periodically).")
+                             .Add({})) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
 }
@@ -135,6 +156,18 @@ void metrics::webhook_attempt(const std::string& target, const char* outcome,
 
 void metrics::webhook_queue(const std::string& target, int64_t pending) {
   webhook_queue_.Add({{"target", target}}).Set(static_cast<double>(pending));
+}
+
+void metrics::replication_attempt(const char* outcome, double seconds,
+                                  uint64_t bytes) {
+  replication_tasks_.Add({{"outcome", outcome}}).Increment();
+  replication_bytes_.Increment(static_cast<double>(bytes));
+  if (seconds >= 0)
+    replication_seconds_.Observe(seconds);
+}
+
+void metrics::replication_queue(int64_t unfinished) {
+  replication_queue_.Set(static_cast<double>(unfinished));
 }
 
 void metrics::count_request(const std::string& route, unsigned status) {

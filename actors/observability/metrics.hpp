@@ -81,6 +81,13 @@ public:
   /// Pending deliveries of a target, as last counted.
   void webhook_queue(const std::string& target, int64_t pending);
 
+  /// One replication task attempt ended with `outcome`: succeed, skipped,
+  /// retry or failed, after `seconds`, with `bytes` of blobs uploaded.
+  void replication_attempt(const char* outcome, double seconds,
+                           uint64_t bytes);
+  /// Unfinished replication tasks, as last counted.
+  void replication_queue(int64_t unfinished);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric.
   std::string render() const;
 
@@ -92,6 +99,10 @@ private:
   prometheus::Family<prometheus::Counter>& webhook_deliveries_;
   prometheus::Family<prometheus::Histogram>& webhook_seconds_;
   prometheus::Family<prometheus::Gauge>& webhook_queue_;
+  prometheus::Family<prometheus::Counter>& replication_tasks_;
+  prometheus::Counter& replication_bytes_;
+  prometheus::Histogram& replication_seconds_;
+  prometheus::Gauge& replication_queue_;
   /// Guards `effects_`: effect metrics are made on first use.
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<effect_metrics>> effects_;

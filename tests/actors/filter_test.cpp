@@ -14,8 +14,14 @@ namespace {
 using effects_list = std::vector<std::string>;
 
 const effects_list push_effects{"access_log", "repositories", "artifacts",
-                                "webhooks"};
-const effects_list delete_effects{"access_log", "artifacts", "webhooks"};
+                                "webhooks", "replication"};
+const effects_list delete_effects{"access_log", "artifacts", "webhooks",
+                                  "replication"};
+// An internal client's push or delete is recorded, never replicated again.
+const effects_list internal_push_effects{"access_log", "repositories",
+                                         "artifacts", "webhooks"};
+const effects_list internal_delete_effects{"access_log", "artifacts",
+                                           "webhooks"};
 const effects_list counted_pull_effects{"access_log", "artifacts",
                                         "pull_counter", "webhooks"};
 const effects_list touch_pull_effects{"access_log", "artifacts"};
@@ -156,14 +162,14 @@ TEST(filter, captured_manifest_pushes_are_kept_with_push_effects) {
   }
 }
 
-TEST(filter, pushes_by_internal_user_agents_are_kept) {
+TEST(filter, pushes_by_internal_user_agents_are_kept_but_not_replicated) {
   auto filter = default_filter();
   for (const auto& agent : filter.internal_user_agents) {
     auto e = manifest_event("push");
     e.user_agent = agent + "/2.0 (linux)";
     auto c = classify(e, filter);
     EXPECT_TRUE(c.keep) << agent;
-    EXPECT_EQ(names(c), push_effects);
+    EXPECT_EQ(names(c), internal_push_effects);
   }
 }
 
@@ -316,7 +322,11 @@ TEST(filter, delete_without_digest_or_tag_is_dropped) {
 TEST(filter, deletes_by_internal_user_agents_are_kept) {
   auto e = fixture("30-delete-manifest-by-digest.json");
   e.user_agent = "harbor-registry-client";
-  EXPECT_TRUE(classify(e, default_filter()).keep);
+  auto c = classify(e, default_filter());
+  EXPECT_TRUE(c.keep);
+  EXPECT_EQ(names(c), internal_delete_effects);
+  e.user_agent = "regevent-replicator/0.1.0";
+  EXPECT_EQ(names(classify(e, default_filter())), internal_delete_effects);
 }
 
 // --- projects --------------------------------------------------------------

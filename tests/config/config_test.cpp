@@ -101,7 +101,8 @@ TEST(config, defaults_keep_audit_rows_and_inject_no_faults) {
 
 TEST(config, effect_names_in_start_order) {
   std::vector<std::string> expected{"access_log", "repositories",
-                                    "pull_counter", "artifacts", "webhooks"};
+                                    "pull_counter", "artifacts", "webhooks",
+                                    "replication"};
   EXPECT_EQ(effect_names(), expected);
 }
 

@@ -116,6 +116,8 @@ std::vector<sample> samples_of(const config_key& key) {
       {"webhooks.retry_max_ms", {1'000, 86'400'000}},
       {"webhooks.timeout_ms", {1, 29'499}},
       {"webhooks.claim_lease_ms", {21'000, 86'400'000}},
+      {"replication.retry_base_ms", {1, 600'000}},
+      {"replication.retry_max_ms", {5'000, 86'400'000}},
   };
   std::vector<sample> out;
   auto add = [&out](const std::string& yaml) {
@@ -148,6 +150,10 @@ std::vector<sample> samples_of(const config_key& key) {
     case key_kind::string:
       if (key.path == "fault_injection.effect") {
         add("repositories");
+      } else if (key.path == "source_registry.url") {
+        // A URL, checked for its scheme.
+        add("https://dr.example");
+        add("http://127.0.0.1:5000");
       } else {
         for (const char* v : {"team a", "\"a #b\"", "\"x: y\"", "true"})
           add(v);
@@ -329,7 +335,8 @@ TEST(config_keys, environment_overrides_are_the_documented_ones) {
       {"database.url", "REGEVENT_DATABASE_URL"},
       {"auth.notify_token", "REGEVENT_NOTIFY_TOKEN"},
       {"auth.admin_token", "REGEVENT_ADMIN_TOKEN"},
-      {"secrets.key", "REGEVENT_SECRETS_KEY"}};
+      {"secrets.key", "REGEVENT_SECRETS_KEY"},
+      {"source_registry.password", "REGEVENT_SOURCE_REGISTRY_PASSWORD"}};
   EXPECT_EQ(env, expected);
 }
 

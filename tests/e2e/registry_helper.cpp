@@ -416,4 +416,15 @@ head_manifest(const registry_process& registry, const std::string& repository,
   return static_cast<unsigned>(std::stoul(answer.substr(9, 3)));
 }
 
+std::string htpasswd_section(const temp_dir& dir, const std::string& user,
+                             const std::string& password) {
+  auto made = run_command({"htpasswd", "-Bbn", user, password});
+  if (!made.ok())
+    throw std::runtime_error("htpasswd failed: " + made.output);
+  auto path = dir.file("htpasswd");
+  write_file(path, made.output);
+  return "auth:\n  htpasswd:\n    realm: regevent-test\n    path: " + path
+         + "\n";
+}
+
 } // namespace regevent::test

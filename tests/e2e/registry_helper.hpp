@@ -207,4 +207,9 @@ unsigned head_manifest(const registry_process& registry,
                        const std::string& reference,
                        const std::string& user_agent = "containerd/1.7");
 
+/// The `auth:` section of a registry whose htpasswd file (written in
+/// `dir`) holds `user`:`password` (bcrypt, as Distribution requires).
+std::string htpasswd_section(const temp_dir& dir, const std::string& user,
+                             const std::string& password);
+
 } // namespace regevent::test

@@ -46,12 +46,7 @@ registry_pair_test::push(const std::string& repository, const std::string& tag,
 }
 
 std::string registry_pair_test::htpasswd_auth(const temp_dir& dir) {
-  auto made = run_command({"htpasswd", "-Bbn", user, password});
-  EXPECT_TRUE(made.ok()) << made.output;
-  auto path = dir.file("htpasswd");
-  write_file(path, made.output);
-  return "auth:\n  htpasswd:\n    realm: regevent-test\n    path: " + path
-         + "\n";
+  return htpasswd_section(dir, user, password);
 }
 
 } // namespace regevent::test

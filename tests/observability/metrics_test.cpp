@@ -182,7 +182,10 @@ TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
                        "# TYPE regevent_journal_events gauge",
                        "# TYPE regevent_effect_events_total counter",
                        "# TYPE regevent_effect_batch_size histogram",
-                       "# TYPE regevent_effect_commit_seconds histogram"}));
+                       "# TYPE regevent_effect_commit_seconds histogram",
+                       "# TYPE regevent_replication_bytes_total counter",
+                       "# TYPE regevent_replication_attempt_seconds histogram",
+                       "# TYPE regevent_replication_queue gauge"}));
 }
 
 } // namespace

@@ -1,0 +1,423 @@
+// Replication end to end: a real source `docker-registry` notifies the real
+// regeventd, which copies each selected push to a real destination
+// registry over the Registry API v2; everything is set up and read back
+// through the management API, and checked with skopeo on the destination.
+
+#include "tests/e2e/oci_image_helper.hpp"
+#include "tests/e2e/registry_helper.hpp"
+#include "tests/fixtures/daemon.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
+#include <iostream>
+#include <memory>
+#include <random>
+
+namespace regevent::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr const char* notify_secret = "repl-notify-secret";
+constexpr const char* admin_token = "repl-admin-token";
+constexpr const char* sealing_key
+    = "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=";
+constexpr const char* user = "replicator";
+constexpr const char* password = "s3cret-Pa55word";
+
+std::string tail(const std::string& text, size_t n = 4000) {
+  return text.size() <= n ? text : text.substr(text.size() - n);
+}
+
+class replication : public ::testing::Test {
+protected:
+  void TearDown() override {
+    if (!HasFailure())
+      return;
+    if (daemon_)
+      std::cerr << "---- regeventd log (tail)\n" << tail(daemon_->log());
+    if (source_)
+      std::cerr << "---- source registry log (tail)\n" << tail(source_->log());
+    if (destination_)
+      std::cerr << "---- destination registry log (tail)\n"
+                << tail(destination_->log());
+  }
+
+  /// The daemon, the source notifying it, and a destination: with
+  /// `destination_auth` (an `auth:` section) and, when `notifying`, sending
+  /// its own notifications to the daemon too.
+  void start(const std::string& destination_auth = "",
+             bool notifying = false) {
+    daemon_ = std::make_unique<daemon_process>(
+        dir_, std::string("auth:\n  notify_token: ") + notify_secret
+                  + "\n  admin_token: " + admin_token
+                  + "\nsecrets:\n  key: " + sealing_key
+                  + "\nreplication:\n  retry_base_ms: 200\n  retry_max_ms: "
+                    "1000\n  max_retries: 2\n  poll_interval_ms: 50\n  "
+                    "claim_lease_ms: 3000\n");
+    daemon_->keep_port_across_restarts();
+    ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
+    auto notify_url = "http://127.0.0.1:" + std::to_string(daemon_->port())
+                      + "/service/notifications";
+    source_ = std::make_unique<registry_process>(source_dir_, notify_url,
+                                                 notify_secret);
+    ASSERT_TRUE(source_->start()) << tail(source_->log());
+    destination_ = std::make_unique<registry_process>(
+        destination_dir_, notifying ? notify_url : "", notify_secret,
+        destination_auth);
+    ASSERT_TRUE(destination_->start()) << tail(destination_->log());
+    // The source's URL is known only now: the daemon restarts with it, on
+    // the port the source sends to.
+    ASSERT_EQ(daemon_->stop(), 0);
+    daemon_->add_config("source_registry:\n  url: " + source_->url() + "\n");
+    ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
+  }
+
+  http_answer call(const std::string& method, const std::string& target,
+                   const json& body = nullptr) {
+    return daemon_->client().request(
+        method, target, body.is_null() ? std::string() : body.dump(),
+        {{"Authorization", std::string("Bearer ") + admin_token},
+         {"Content-Type", "application/json"}});
+  }
+
+  json get(const std::string& target) {
+    auto r = call("GET", target);
+    if (r.status != 200)
+      return nullptr;
+    return json::parse(r.body, nullptr, false);
+  }
+
+  int64_t create_registry(const std::string& secret = "") {
+    json body = {{"name", "dest"},
+                 {"type", "docker-registry"},
+                 {"url", destination_->url()},
+                 {"insecure", false}};
+    if (!secret.empty())
+      body["credential"] = {
+          {"type", "basic"}, {"access_key", user}, {"access_secret", secret}};
+    auto r = call("POST", "/api/v2.0/registries", body);
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return json::parse(r.body, nullptr, false).value("id", int64_t{0});
+  }
+
+  int64_t create_policy(int64_t registry, json filters, bool override = true,
+                        bool deletion = false, int64_t speed = 0,
+                        const std::string& trigger = "event_based") {
+    json body = {{"name", "p" + std::to_string(++n_)},
+                 {"dest_registry", {{"id", registry}}},
+                 {"dest_namespace", "mirror"},
+                 {"dest_namespace_replace_count", 1},
+                 {"filters", std::move(filters)},
+                 {"trigger", {{"type", trigger}}},
+                 {"override", override},
+                 {"deletion", deletion},
+                 {"enabled", true},
+                 {"speed", speed}};
+    auto r = call("POST", "/api/v2.0/replication/policies", body);
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return json::parse(r.body, nullptr, false).value("id", int64_t{0});
+  }
+
+  /// Pushes an image whose layer holds `content` to the source.
+  std::string push(const std::string& repository, const std::string& tag,
+                   const std::string& content) {
+    auto img = write_oci_image(dir_.file("img-" + std::to_string(++n_)), tag,
+                               content);
+    std::string digest;
+    auto r = skopeo_.push(img, source_->ref(repository, tag), false, &digest);
+    EXPECT_TRUE(r.ok()) << r.output;
+    return digest;
+  }
+
+  json executions(int64_t policy) {
+    auto x = get("/api/v2.0/replication/executions?policy_id="
+                 + std::to_string(policy) + "&page_size=100");
+    return x.is_array() ? x : json::array();
+  }
+
+  /// Waits until `policy` has `count` executions, all finished; returns
+  /// them (newest first).
+  json finished(int64_t policy, size_t count,
+                std::chrono::milliseconds deadline = 60s) {
+    json last;
+    poll_until(
+        [&] {
+          last = executions(policy);
+          if (last.size() != count)
+            return false;
+          for (const auto& x : last)
+            if (x["status"] == "InProgress")
+              return false;
+          return true;
+        },
+        deadline);
+    return last;
+  }
+
+  json tasks(int64_t execution) {
+    auto x = get("/api/v2.0/replication/executions/"
+                 + std::to_string(execution) + "/tasks");
+    return x.is_array() ? x : json::array();
+  }
+
+  /// The manifest bytes at `reference` on the destination; empty when
+  /// absent.
+  std::string on_destination(const std::string& repository,
+                             const std::string& tag) {
+    auto r = skopeo_.inspect_raw(destination_->ref(repository, tag));
+    return r.ok() ? r.output : std::string();
+  }
+
+  std::string on_source(const std::string& repository, const std::string& tag) {
+    auto r = skopeo_.inspect_raw(source_->ref(repository, tag));
+    return r.ok() ? r.output : std::string();
+  }
+
+  temp_dir dir_;
+  temp_dir source_dir_;
+  temp_dir destination_dir_;
+  skopeo_client skopeo_{dir_};
+  std::unique_ptr<daemon_process> daemon_;
+  std::unique_ptr<registry_process> source_;
+  std::unique_ptr<registry_process> destination_;
+  int n_ = 0;
+};
+
+TEST_F(replication, a_push_is_copied_with_its_digest_and_filters_select) {
+  start("", /*notifying=*/true);
+  auto registry = create_registry();
+  auto policy = create_policy(
+      registry, json::array({{{"type", "name"}, {"value", "library/**"}},
+                             {{"type", "tag"}, {"value", "v*"}}}));
+  auto digest = push("library/hello", "v1", "hello v1");
+  // Not selected: another namespace, and a tag the filter does not take.
+  push("other/app", "v1", "other v1");
+  push("library/hello", "dev", "hello dev");
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u) << x.dump();
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  EXPECT_EQ(x[0]["trigger"], "event_based");
+  EXPECT_EQ(x[0]["total"], 1);
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["src_resource"], "library/hello:v1");
+  EXPECT_EQ(t[0]["dst_resource"], "mirror/hello:v1");
+  EXPECT_GT(t[0]["bytes_copied"].get<int64_t>(), 0);
+  // Byte for byte: the same manifest, so the same digest.
+  auto copied = on_destination("mirror/hello", "v1");
+  ASSERT_FALSE(copied.empty());
+  EXPECT_EQ(copied, on_source("library/hello", "v1"));
+  EXPECT_EQ(sha256_digest(copied), digest);
+  EXPECT_TRUE(on_destination("mirror/app", "v1").empty());
+  EXPECT_TRUE(on_destination("mirror/hello", "dev").empty());
+  // The destination notifies this daemon too: the copy's push is recorded
+  // there, and starts no second replication.
+  poll_until([&] {
+    auto r = get("/api/v2.0/projects/mirror/repositories/hello");
+    return r.is_object();
+  });
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(executions(policy).size(), 1u);
+  // The copy's own pulls of the source are not counted: the registry
+  // notifies in order, so that once the test's one pull (the skopeo
+  // inspect above) is counted, the copy's earlier ones would have been.
+  auto pulls = [&] {
+    auto repo = get("/api/v2.0/projects/library/repositories/hello");
+    return repo.is_object() ? repo["pull_count"].get<int64_t>() : -1;
+  };
+  EXPECT_TRUE(poll_until([&] { return pulls() >= 1; }));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(pulls(), 1);
+}
+
+TEST_F(replication, wrong_credentials_fail_and_a_fixed_registry_reruns) {
+  start(htpasswd_section(destination_dir_, user, password));
+  auto registry = create_registry("wrong-password");
+  auto policy = create_policy(registry, json::array());
+  push("library/hello", "v1", "hello creds");
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0]["status"], "Failed") << x.dump();
+  auto id = x[0]["id"].get<int64_t>();
+  auto t = tasks(id);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["status"], "Failed");
+  // A refused credential is not retried: one attempt, a clear error.
+  EXPECT_EQ(t[0]["attempts"], 1);
+  EXPECT_NE(t[0]["error"].get<std::string>().find("401"), std::string::npos)
+      << t[0].dump();
+  // The operator fixes the credential and runs the execution again.
+  json fix = {{"name", "dest"},
+              {"type", "docker-registry"},
+              {"url", destination_->url()},
+              {"credential",
+               {{"type", "basic"},
+                {"access_key", user},
+                {"access_secret", password}}}};
+  ASSERT_EQ(call("PUT", "/api/v2.0/registries/" + std::to_string(registry),
+                 fix)
+                .status,
+            200u);
+  auto rerun = call("POST", "/api/v2.0/replication/executions/"
+                                + std::to_string(id) + "/retry");
+  ASSERT_EQ(rerun.status, 200u) << rerun.body;
+  EXPECT_TRUE(poll_until([&] {
+    auto e = get("/api/v2.0/replication/executions/" + std::to_string(id));
+    return e.is_object() && e["status"] == "Succeed";
+  }));
+  EXPECT_EQ(tasks(id)[0]["attempts"], 2);
+  // A succeeded execution does not run again.
+  EXPECT_EQ(call("POST", "/api/v2.0/replication/executions/"
+                             + std::to_string(id) + "/retry")
+                .status,
+            409u);
+}
+
+TEST_F(replication, a_destination_that_is_down_is_retried_until_it_is_back) {
+  start();
+  auto registry = create_registry();
+  auto policy = create_policy(registry, json::array());
+  destination_->stop();
+  push("library/hello", "v1", "hello down");
+  // The task waits for a retry with the transport's error.
+  ASSERT_TRUE(poll_until([&] {
+    auto x = executions(policy);
+    if (x.size() != 1)
+      return false;
+    auto t = tasks(x[0]["id"].get<int64_t>());
+    return t.size() == 1 && t[0]["attempts"].get<int64_t>() >= 1
+           && !t[0]["error"].get<std::string>().empty();
+  }));
+  EXPECT_EQ(executions(policy)[0]["status"], "InProgress");
+  // Back (on a new port, which the registry record follows).
+  ASSERT_TRUE(destination_->start()) << tail(destination_->log());
+  json moved = {{"name", "dest"},
+                {"type", "docker-registry"},
+                {"url", destination_->url()}};
+  ASSERT_EQ(call("PUT", "/api/v2.0/registries/" + std::to_string(registry),
+                 moved)
+                .status,
+            200u);
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  EXPECT_FALSE(on_destination("mirror/hello", "v1").empty());
+}
+
+TEST_F(replication, override_off_leaves_a_different_tag_and_deletes_replicate) {
+  start();
+  auto registry = create_registry();
+  auto keep = create_policy(registry, json::array(
+                                          {{{"type", "name"},
+                                            {"value", "library/keep"}}}),
+                            /*override=*/false);
+  auto mirror = create_policy(registry, json::array(
+                                            {{{"type", "name"},
+                                              {"value", "library/gone"}}}),
+                              true, /*deletion=*/true);
+  push("library/keep", "v1", "keep one");
+  ASSERT_EQ(finished(keep, 1)[0]["status"], "Succeed");
+  auto first = on_destination("mirror/keep", "v1");
+  ASSERT_FALSE(first.empty());
+  // The same tag, another image: left alone, and the task says why.
+  push("library/keep", "v1", "keep two");
+  auto x = finished(keep, 2);
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_EQ(x[0]["status"], "Succeed");
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_NE(t[0]["skipped"].get<std::string>().find("override is off"),
+            std::string::npos)
+      << t[0].dump();
+  EXPECT_EQ(on_destination("mirror/keep", "v1"), first);
+  // A delete on the source is replicated by the policy that asks for it.
+  push("library/gone", "v1", "gone soon");
+  ASSERT_EQ(finished(mirror, 1)[0]["status"], "Succeed");
+  ASSERT_FALSE(on_destination("mirror/gone", "v1").empty());
+  ASSERT_TRUE(skopeo_.remove(source_->ref("library/gone", "v1")).ok());
+  // Distribution notifies a manifest delete twice (by digest, and by tag):
+  // the first deletes, the second finds nothing left and says so.
+  auto deleted = finished(mirror, 3);
+  ASSERT_EQ(deleted.size(), 3u) << deleted.dump();
+  int skipped = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(deleted[i]["status"], "Succeed") << deleted.dump();
+    auto d = tasks(deleted[i]["id"].get<int64_t>());
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0]["operation"], "deletion");
+    skipped += d[0]["skipped"].get<std::string>().empty() ? 0 : 1;
+  }
+  EXPECT_EQ(skipped, 1);
+  EXPECT_TRUE(on_destination("mirror/gone", "v1").empty());
+}
+
+TEST_F(replication, a_manual_run_copies_every_selected_tag) {
+  start();
+  push("library/a", "v1", "manual a1");
+  push("library/a", "v2", "manual a2");
+  push("library/b", "v1", "manual b1");
+  push("other/c", "v1", "manual c1");
+  auto registry = create_registry();
+  auto policy = create_policy(
+      registry, json::array({{{"type", "name"}, {"value", "library/*"}}}),
+      true, false, 0, "manual");
+  auto started = call("POST", "/api/v2.0/replication/executions",
+                      json{{"policy_id", policy}});
+  ASSERT_EQ(started.status, 201u) << started.body;
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  EXPECT_EQ(x[0]["trigger"], "manual");
+  EXPECT_EQ(x[0]["total"], 3);
+  EXPECT_FALSE(on_destination("mirror/a", "v2").empty());
+  EXPECT_FALSE(on_destination("mirror/b", "v1").empty());
+  EXPECT_TRUE(on_destination("mirror/c", "v1").empty());
+  // An unknown policy is a 404.
+  EXPECT_EQ(call("POST", "/api/v2.0/replication/executions",
+                 json{{"policy_id", 9999}})
+                .status,
+            404u);
+}
+
+TEST_F(replication, a_sigkill_mid_copy_resumes_after_the_restart_once) {
+  start();
+  auto registry = create_registry();
+  // 1 MiB/s over a 12 MiB layer: the copy takes seconds, long enough to be
+  // killed in the middle of.
+  auto policy = create_policy(registry, json::array(), true, false, 1024);
+  std::string big(12 << 20, '\0');
+  std::mt19937_64 gen(7);
+  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
+    auto v = gen();
+    std::memcpy(&big[i], &v, 8);
+  }
+  auto digest = push("library/big", "v1", big);
+  ASSERT_TRUE(poll_until([&] {
+    auto x = executions(policy);
+    if (x.size() != 1)
+      return false;
+    auto t = tasks(x[0]["id"].get<int64_t>());
+    return t.size() == 1 && t[0]["status"] == "InProgress";
+  }));
+  std::this_thread::sleep_for(2s);
+  daemon_->kill_hard();
+  ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
+  auto x = finished(policy, 1, 120s);
+  ASSERT_EQ(x.size(), 1u) << x.dump();
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  auto copied = on_destination("mirror/big", "v1");
+  ASSERT_FALSE(copied.empty());
+  EXPECT_EQ(sha256_digest(copied), digest);
+}
+
+} // namespace
+} // namespace regevent::test
