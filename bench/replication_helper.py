@@ -16,10 +16,12 @@
       status is no longer InProgress, reading the daemon's VmRSS and VmHWM
       (/proc/PID/status) before, at every poll and after. Prints one JSON
       object: seconds (POST to the poll that saw it done), the execution,
-      the task outcomes and bytes, and the memory readings in KiB. Exit 1
+      the task outcomes and bytes, copy_seconds (first task start to last
+      task end, the API's millisecond times) and the memory readings in KiB. Exit 1
       when the API fails, the daemon dies or TIMEOUT s (default 1800) pass.
 """
 
+import datetime
 import hashlib
 import http.client
 import json
@@ -179,6 +181,27 @@ class Api:
         return answer.status, text
 
 
+def instant(text):
+    """Seconds since the epoch of the API's `2026-12-05T20:16:41.733Z`;
+    None for an empty or unknown form."""
+    try:
+        when = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return None
+    return when.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def copy_span(tasks):
+    """Seconds from the first task's start to the last task's end (the
+    copies alone, without the listing and the workers' poll tick); None
+    when a time is missing."""
+    starts = [instant(t.get("start_time")) for t in tasks]
+    ends = [instant(t.get("end_time")) for t in tasks]
+    if not tasks or None in starts or None in ends:
+        return None
+    return round(max(ends) - min(starts), 3)
+
+
 def fail(message):
     print("replication_helper: " + message, file=sys.stderr)
     sys.exit(1)
@@ -237,7 +260,8 @@ def cmd_execute(url, token, policy, pid, interval="0.05", timeout="1800"):
     errors = [t.get("error", "") for t in tasks if t.get("status") != "Succeed"]
     json.dump({
         "execution": x,
-        "seconds": done_at - started,
+        "seconds": round(done_at - started, 3),
+        "copy_seconds": copy_span(tasks),
         "polls": polls,
         "tasks": len(tasks),
         "tasks_succeed": sum(t.get("status") == "Succeed" for t in tasks),
