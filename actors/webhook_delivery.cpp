@@ -222,6 +222,7 @@ void send(self_ptr self, webhook_delivery d) {
   n.registry_address = w.registry_address;
   n.project_id = d.project_id;
   n.policy_id = d.policy_id;
+  n.replication = d.replication;
   outbound_post req;
   req.url = d.address;
   req.timeout = std::chrono::milliseconds(w.timeout_ms);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace regevent {
@@ -51,9 +52,52 @@ std::string name_in_project(const std::string& repository) {
   return slash == std::string::npos ? repository : repository.substr(slash + 1);
 }
 
+/// Harbor's `event_data.replication` (notifier/model's Replication): the
+/// execution's outcome, where it copied from and to, and each artifact.
+json replication_data(const webhook_notice& n) {
+  const auto& r = *n.replication;
+  auto artifacts = [](const auto& list, const char* status) {
+    json out = json::array();
+    for (const auto& item : list) {
+      json a = {{"type", "image"}, {"status", status}};
+      if constexpr (std::is_same_v<std::decay_t<decltype(item)>,
+                                   std::string>) {
+        a["name_tag"] = item;
+      } else {
+        a["name_tag"] = item.first;
+        if (!item.second.empty())
+          a["fail_reason"] = item.second;
+      }
+      out.push_back(std::move(a));
+    }
+    return out;
+  };
+  json src = {{"registry_type", "docker-registry"},
+              {"endpoint", n.registry_address},
+              {"namespace", r.src_namespace}};
+  json dest = {{"registry_name", r.dest_registry_name},
+               {"registry_type", r.dest_registry_type},
+               {"endpoint", r.dest_endpoint},
+               {"namespace", r.dest_namespace}};
+  json x = {{"job_status", r.job_status},
+            {"artifact_type", "image"},
+            {"override_mode", r.override_mode},
+            {"trigger_type", r.trigger_type},
+            {"execution_timestamp", unix_seconds(r.execution_time)},
+            {"src_resource", std::move(src)},
+            {"dest_resource", std::move(dest)}};
+  if (!r.succeeded.empty())
+    x["successful_artifact"] = artifacts(r.succeeded, "Success");
+  if (!r.failed.empty())
+    x["failed_artifact"] = artifacts(r.failed, "Error");
+  return {{"replication", std::move(x)}};
+}
+
 /// `event_data`, shared by both formats. Empty members are left out as
 /// Harbor's `omitempty` does (`tag`, `date_created`).
 json event_data(const webhook_notice& n) {
+  if (n.replication)
+    return replication_data(n);
   json resource = {{"digest", n.digest}, {"resource_url", resource_url(n)}};
   if (!n.tag.empty())
     resource["tag"] = n.tag;

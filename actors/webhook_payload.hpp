@@ -6,7 +6,9 @@
 /// tests render exactly the same bytes.
 
 #include "persistence/event.hpp"
+#include "persistence/webhook_delivery.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,9 @@ struct webhook_notice {
   std::string registry_address;
   long long project_id = 0;
   long long policy_id = 0;
+  /// A REPLICATION event's execution; its `event_data` is Harbor's
+  /// `replication` object instead of resources.
+  std::optional<webhook_replication> replication;
 };
 
 /// Harbor v2's Default payload (JSON text): `type`, `occur_at` (Unix

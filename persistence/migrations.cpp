@@ -355,6 +355,14 @@ const std::vector<migration>& migrations() {
            "CREATE INDEX replication_tasks_repo ON replication_tasks "
            "(repo_key, id) WHERE status IN ('Pending', 'InProgress')",
        }},
+      {12,
+       "REPLICATION webhook deliveries name their execution",
+       {
+           // Not 0: a REPLICATION delivery; its payload is read from the
+           // execution when it is sent.
+           "ALTER TABLE webhook_tasks ADD COLUMN replication_execution "
+           "BIGINT NOT NULL DEFAULT 0",
+       }},
   };
   return all;
 }

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
+#include <utility>
 
 namespace regevent {
 
@@ -45,6 +47,70 @@ replication_execution execution_from(const soci::row& r) {
   x.succeed = int_at(r, 9);
   x.in_progress = x.total - x.failed - x.succeed;
   return x;
+}
+
+/// The project of a repository as Harbor names it: its first component
+/// (`library` for a name without one).
+std::string project_of_repository(const std::string& repository) {
+  auto slash = repository.find('/');
+  return slash == std::string::npos ? std::string("library")
+                                    : repository.substr(0, slash);
+}
+
+/// Writes, in the open transaction, one REPLICATION delivery per target of
+/// each enabled webhook policy subscribed to it in a project the ended
+/// execution copied from (the transactional outbox again: an execution's
+/// end is published exactly once, or not at all when the end rolls back).
+void queue_replication_webhooks(database& db, int64_t execution,
+                                timestamp_us now) {
+  auto& sql = db.session();
+  long long x = execution, at = now;
+  std::map<std::string, std::string> projects; // project -> a repository
+  {
+    soci::rowset<soci::row> rows
+        = (sql.prepare << "SELECT src_repository FROM replication_tasks "
+                          "WHERE execution_id = :x ORDER BY id",
+           soci::use(x));
+    for (const auto& r : rows) {
+      auto repository = text_at(r, 0);
+      projects.emplace(project_of_repository(repository), repository);
+    }
+  }
+  std::string trigger;
+  sql << "SELECT trigger_type FROM replication_executions WHERE id = :x",
+      soci::use(x), soci::into(trigger);
+  for (const auto& [project, repository] : projects) {
+    std::vector<std::pair<long long, long long>> targets;
+    {
+      soci::rowset<soci::row> rows
+          = (sql.prepare << "SELECT p.id, t.position FROM webhook_policies p "
+                            "JOIN webhook_targets t ON t.policy_id = p.id "
+                            "WHERE p.project = :p AND p.enabled = 1 AND "
+                            "t.disabled_reason = '' AND (',' || "
+                            "p.event_types || ',') LIKE '%,REPLICATION,%' "
+                            "ORDER BY p.id, t.position",
+             soci::use(project));
+      for (const auto& r : rows)
+        targets.emplace_back(int_at(r, 0), int_at(r, 1));
+    }
+    for (const auto& [policy, position] : targets) {
+      // Stable per execution, project and target: a receiver drops a
+      // second delivery of it.
+      auto id = "msg_replication_" + std::to_string(execution) + "_"
+                + project + "_" + std::to_string(policy) + "_"
+                + std::to_string(position);
+      long long p = policy, q = position;
+      sql << "INSERT INTO webhook_tasks (webhook_id, event_seq, policy_id, "
+             "target_position, event_type, project, repository, operator, "
+             "occur_at, next_attempt_at, created_at, updated_at, "
+             "replication_execution) VALUES (:w, 0, :p, :q, 'REPLICATION', "
+             ":j, :r, :o, :a, :n, :c, :u, :x) ON CONFLICT (webhook_id) DO "
+             "NOTHING",
+          soci::use(id), soci::use(p), soci::use(q), soci::use(project),
+          soci::use(repository), soci::use(trigger), soci::use(at),
+          soci::use(at), soci::use(at), soci::use(at), soci::use(x);
+    }
+  }
 }
 
 } // namespace
@@ -107,10 +173,15 @@ void settle_replication_execution(database& db, int64_t id, timestamp_us now) {
       = failed > 0 ? replication_status::failed : replication_status::succeed;
   std::string text = failed > 0 ? std::to_string(failed) + " task(s) failed"
                                 : std::string();
-  sql << "UPDATE replication_executions SET status = :s, status_text = "
-         "CASE WHEN status_text = '' THEN :t ELSE status_text END, end_time "
-         "= :e WHERE id = :x AND status = 'InProgress'",
-      soci::use(status), soci::use(text), soci::use(at), soci::use(x);
+  soci::statement end
+      = (sql.prepare << "UPDATE replication_executions SET status = :s, "
+                        "status_text = CASE WHEN status_text = '' THEN :t "
+                        "ELSE status_text END, end_time = :e WHERE id = :x "
+                        "AND status = 'InProgress'",
+         soci::use(status), soci::use(text), soci::use(at), soci::use(x));
+  end.execute(true);
+  if (end.get_affected_rows() == 1)
+    queue_replication_webhooks(db, id, now);
 }
 
 replication_work_store::replication_work_store(database& db,

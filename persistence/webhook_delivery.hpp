@@ -6,7 +6,9 @@
 #include "persistence/event.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace regevent {
@@ -17,6 +19,26 @@ constexpr const char* pending = "pending";
 constexpr const char* success = "success";
 constexpr const char* failed = "failed";
 } // namespace webhook_status
+
+/// What a REPLICATION delivery says of its execution (Harbor's
+/// `event_data.replication`), read when it is sent.
+struct webhook_replication {
+  int64_t execution_id = 0;
+  /// Harbor's job status: "Success" or "Error".
+  std::string job_status;
+  /// "EVENT_BASED" or "MANUAL".
+  std::string trigger_type;
+  timestamp_us execution_time = 0;
+  bool override_mode = true;
+  std::string src_namespace;
+  std::string dest_registry_name;
+  std::string dest_registry_type;
+  std::string dest_endpoint;
+  std::string dest_namespace;
+  /// `repository:tag` of each task of the project, by outcome.
+  std::vector<std::string> succeeded;
+  std::vector<std::pair<std::string, std::string>> failed;
+};
 
 /// A claimed delivery with everything its request needs. Secrets are open
 /// here: this record never leaves the delivery worker.
@@ -50,6 +72,8 @@ struct webhook_delivery {
   std::string secret;
   bool skip_cert_verify = false;
   std::string ca_file;
+  /// Set for a REPLICATION delivery.
+  std::optional<webhook_replication> replication;
   /// Not empty: why this delivery cannot be sent (its policy was deleted or
   /// disabled, its target disabled, a secret no longer opens). It fails
   /// without an attempt.

@@ -40,6 +40,63 @@ webhook_execution execution_from(const soci::row& r) {
 
 } // namespace
 
+std::optional<webhook_replication>
+webhook_delivery_store::replication_summary(int64_t execution,
+                                            const std::string& project) {
+  auto& sql = db_.session();
+  long long x = execution;
+  std::optional<webhook_replication> out;
+  {
+    soci::rowset<soci::row> rows
+        = (sql.prepare << "SELECT e.status, e.trigger_type, e.start_time, "
+                          "COALESCE(p.override_tags, 1), "
+                          "COALESCE(p.dest_namespace, ''), COALESCE(g.name, "
+                          "''), COALESCE(g.type, ''), COALESCE(g.url, '') "
+                          "FROM replication_executions e LEFT JOIN "
+                          "replication_policies p ON p.id = e.policy_id LEFT "
+                          "JOIN registries g ON g.id = p.dest_registry_id "
+                          "WHERE e.id = :x",
+           soci::use(x));
+    for (const auto& r : rows) {
+      webhook_replication w;
+      w.execution_id = execution;
+      // Harbor's job status words.
+      w.job_status = text_at(r, 0) == "Succeed" ? "Success" : "Error";
+      w.trigger_type = text_at(r, 1) == "manual" ? "MANUAL" : "EVENT_BASED";
+      w.execution_time = int_at(r, 2);
+      w.override_mode = int_at(r, 3) != 0;
+      w.dest_namespace = text_at(r, 4);
+      w.dest_registry_name = text_at(r, 5);
+      w.dest_registry_type = text_at(r, 6);
+      w.dest_endpoint = text_at(r, 7);
+      w.src_namespace = project;
+      out = std::move(w);
+    }
+  }
+  if (!out)
+    return out;
+  soci::rowset<soci::row> rows
+      = (sql.prepare << "SELECT src_repository, src_reference, status, error "
+                        "FROM replication_tasks WHERE execution_id = :x "
+                        "ORDER BY id",
+         soci::use(x));
+  for (const auto& r : rows) {
+    auto repository = text_at(r, 0);
+    auto slash = repository.find('/');
+    auto in_project = slash == std::string::npos
+                          ? project == "library"
+                          : repository.compare(0, slash, project) == 0;
+    if (!in_project)
+      continue;
+    auto name_tag = repository + ":" + text_at(r, 1);
+    if (text_at(r, 2) == "Succeed")
+      out->succeeded.push_back(std::move(name_tag));
+    else
+      out->failed.emplace_back(std::move(name_tag), text_at(r, 3));
+  }
+  return out;
+}
+
 webhook_delivery_store::webhook_delivery_store(database& db,
                                                const secret_box& secrets)
     : db_(db), secrets_(secrets) {}
@@ -126,7 +183,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
                 "COALESCE(g.skip_cert_verify, 0), COALESCE(g.disabled_reason, "
                 "''), COALESCE(j.id, 0), COALESCE(j.public, 0), "
                 "COALESCE(r.creation_time, 0), COALESCE(g.ca_file, ''), "
-                "t.retry_base FROM "
+                "t.retry_base, t.replication_execution FROM "
                 "webhook_tasks t LEFT JOIN "
                 "webhook_policies p ON p.id = t.policy_id LEFT JOIN "
                 "webhook_targets g ON g.policy_id = t.policy_id AND "
@@ -162,6 +219,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
     d.repository_created = int_at(r, 20);
     d.ca_file = text_at(r, 21);
     d.retry_base = int_at(r, 22);
+    auto replication = int_at(r, 23);
     d.lease = until;
     if (enabled < 0 || d.address.empty()) {
       d.unusable = "the policy or its target was deleted";
@@ -178,6 +236,12 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
         d.auth_header = std::move(*a);
         d.secret = std::move(*s);
       }
+    }
+    if (replication != 0 && d.unusable.empty()) {
+      d.replication = replication_summary(replication, d.project);
+      if (!d.replication)
+        d.unusable = "replication execution " + std::to_string(replication)
+                     + " no longer exists";
     }
     out.push_back(std::move(d));
   }

@@ -73,6 +73,10 @@ public:
                             timestamp_us now, webhook_execution& out);
 
 private:
+  /// What a REPLICATION delivery reports of `execution` for `project`;
+  /// nothing when the execution is gone.
+  std::optional<webhook_replication> replication_summary(
+      int64_t execution, const std::string& project);
   webhook_lookup find_policy(const std::string& project, int64_t policy_id);
   bool load(int64_t id, webhook_execution& out);
 

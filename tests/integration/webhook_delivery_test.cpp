@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace regevent::test {
@@ -252,6 +253,63 @@ TEST_F(webhook_delivery,
   EXPECT_EQ(deleted["event_data"]["resources"][0]["resource_url"],
             registry + "/other/tool@" + digest);
   EXPECT_EQ(bodies_at(receiver, "/push").size(), 1u);
+}
+
+TEST_F(webhook_delivery, a_replication_execution_end_is_published_once) {
+  webhook_receiver receiver(dir_, "receiver", {});
+  ASSERT_TRUE(receiver.started());
+  // The source refuses connections and no retry is allowed: the copy
+  // fails at its first attempt and its execution ends Failed.
+  start("source_registry:\n  url: http://127.0.0.1:1\n"
+        "replication:\n  max_retries: 0\n  poll_interval_ms: 50\n");
+  create_project("team");
+  create_policy("team", "replications", {"REPLICATION"},
+                receiver.url("/replication"));
+  create_policy("team", "pushes", {"PUSH_ARTIFACT"}, receiver.url("/push"));
+  auto dest = call("POST", "/api/v2.0/registries",
+                   json{{"name", "dr"},
+                        {"type", "docker-registry"},
+                        {"url", "http://127.0.0.1:2"}}
+                       .dump());
+  ASSERT_EQ(dest.status, 201u) << dest.body;
+  auto registry_id = json::parse(dest.body)["id"].get<long long>();
+  auto policy = call(
+      "POST", "/api/v2.0/replication/policies",
+      json{{"name", "mirror-team"},
+           {"dest_registry", {{"id", registry_id}}},
+           {"dest_namespace", "mirror"},
+           {"filters", json::array({{{"type", "name"}, {"value", "team/**"}}})},
+           {"trigger", {{"type", "event_based"}}}}
+          .dump());
+  ASSERT_EQ(policy.status, 201u) << policy.body;
+  notify({push("ev-repl", "team/app")});
+  ASSERT_TRUE(poll_until([&] {
+    return bodies_at(receiver, "/replication").size() == 1
+           && bodies_at(receiver, "/push").size() == 1;
+  })) << daemon_->log();
+  auto r = bodies_at(receiver, "/replication")[0];
+  auto body = json::parse(r["body"].get<std::string>());
+  EXPECT_EQ(body["type"], "REPLICATION");
+  EXPECT_EQ(body["operator"], "event_based");
+  const auto& x = body["event_data"]["replication"];
+  EXPECT_EQ(x["job_status"], "Error") << body.dump();
+  EXPECT_EQ(x["trigger_type"], "EVENT_BASED");
+  EXPECT_EQ(x["artifact_type"], "image");
+  EXPECT_EQ(x["src_resource"]["namespace"], "team");
+  EXPECT_EQ(x["dest_resource"]["registry_name"], "dr");
+  EXPECT_EQ(x["dest_resource"]["endpoint"], "http://127.0.0.1:2");
+  EXPECT_EQ(x["dest_resource"]["namespace"], "mirror");
+  ASSERT_EQ(x["failed_artifact"].size(), 1u) << body.dump();
+  EXPECT_EQ(x["failed_artifact"][0]["name_tag"], "team/app:v1");
+  EXPECT_EQ(x["failed_artifact"][0]["status"], "Error");
+  EXPECT_FALSE(x["failed_artifact"][0]["fail_reason"].get<std::string>().empty());
+  EXPECT_FALSE(x.contains("successful_artifact"));
+  EXPECT_NE(r["headers"]["webhook-id"].get<std::string>().find(
+                "msg_replication_"),
+            std::string::npos);
+  // One execution end, one delivery: nothing more arrives.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(bodies_at(receiver, "/replication").size(), 1u);
 }
 
 TEST_F(webhook_delivery, finished_deliveries_leave_the_log_after_retention) {
