@@ -35,7 +35,8 @@ void replication_test_base::TearDown() {
 }
 
 void replication_test_base::start(const std::string& destination_auth,
-                                  bool notifying) {
+                                  bool notifying,
+                                  const registry_tls& destination_tls) {
   daemon_ = std::make_unique<daemon_process>(
       dir_, std::string("auth:\n  notify_token: ") + notify_secret
                 + "\n  admin_token: " + admin_token
@@ -52,7 +53,7 @@ void replication_test_base::start(const std::string& destination_auth,
   ASSERT_TRUE(source_->start()) << tail(source_->log());
   destination_ = std::make_unique<registry_process>(
       destination_dir_, notifying ? notify_url : "", notify_secret,
-      destination_auth);
+      destination_auth, destination_tls);
   ASSERT_TRUE(destination_->start()) << tail(destination_->log());
   // The source's URL is known only now: the daemon restarts with it, on
   // the port the source sends to.
@@ -77,7 +78,8 @@ json replication_test_base::get(const std::string& target) {
   return json::parse(r.body, nullptr, false);
 }
 
-int64_t replication_test_base::create_registry(const std::string& secret) {
+int64_t replication_test_base::create_registry(const std::string& secret,
+                                               const json& fields) {
   json body = {{"name", "dest"},
                {"type", "docker-registry"},
                {"url", destination_->url()},
@@ -85,6 +87,7 @@ int64_t replication_test_base::create_registry(const std::string& secret) {
   if (!secret.empty())
     body["credential"]
         = {{"type", "basic"}, {"access_key", user}, {"access_secret", secret}};
+  body.update(fields);
   auto r = call("POST", "/api/v2.0/registries", body);
   EXPECT_EQ(r.status, 201u) << r.body;
   return json::parse(r.body, nullptr, false).value("id", int64_t{0});

@@ -33,9 +33,11 @@ protected:
   void TearDown() override;
 
   /// The daemon, the source notifying it, and a destination: with
-  /// `destination_auth` (an `auth:` section) and, when `notifying`, sending
+  /// `destination_auth` (an `auth:` section), serving HTTPS with
+  /// `destination_tls` when that is enabled, and, when `notifying`, sending
   /// its own notifications to the daemon too.
-  void start(const std::string& destination_auth = "", bool notifying = false);
+  void start(const std::string& destination_auth = "", bool notifying = false,
+             const registry_tls& destination_tls = {});
 
   /// A request to the management API as the administrator.
   http_answer call(const std::string& method, const std::string& target,
@@ -45,9 +47,12 @@ protected:
   nlohmann::json get(const std::string& target);
 
   /// Registers the destination as `dest` (`insecure` false), with a Basic
-  /// credential of `user` and `secret` unless `secret` is empty; returns
-  /// its id.
-  int64_t create_registry(const std::string& secret = "");
+  /// credential of `user` and `secret` unless `secret` is empty, and with
+  /// `fields` (such as another `name`, a `ca_file`) added or replaced;
+  /// returns its id.
+  int64_t create_registry(const std::string& secret = "",
+                          const nlohmann::json& fields
+                          = nlohmann::json::object());
 
   /// An enabled policy to `registry`, into the namespace `mirror` (one
   /// component replaced); returns its id.

