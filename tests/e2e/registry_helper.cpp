@@ -414,9 +414,16 @@ command_result skopeo_client::copy(const std::string& source,
               "docker://" + source, "docker://" + dest});
 }
 
-command_result skopeo_client::inspect_raw(const std::string& reference) const {
-  return run({"inspect", "--raw", "--no-creds", "--tls-verify=false",
-              "docker://" + reference});
+command_result
+skopeo_client::inspect_raw(const std::string& reference,
+                           const std::string& credentials) const {
+  std::vector<std::string> args{"inspect", "--raw", "--tls-verify=false"};
+  if (credentials.empty())
+    args.push_back("--no-creds");
+  else
+    args.insert(args.end(), {"--creds", credentials});
+  args.push_back("docker://" + reference);
+  return run(args);
 }
 
 command_result skopeo_client::remove(const std::string& reference) const {

@@ -184,7 +184,7 @@ size_t count_requests(const std::string& log, const std::string& method,
 
 /// skopeo 1.9.3 against a registry over plain HTTP or HTTPS without
 /// verifying its certificate, with its own signature policy (accept
-/// anything) and no credentials. References are the
+/// anything) and no credentials unless given. References are the
 /// `registry_process::ref` form.
 class skopeo_client {
 public:
@@ -205,7 +205,9 @@ public:
   command_result copy(const std::string& source, const std::string& dest) const;
 
   /// `skopeo inspect --raw docker://<reference>`: the manifest as stored.
-  command_result inspect_raw(const std::string& reference) const;
+  /// With `credentials` (`user:password`) for a registry that wants them.
+  command_result inspect_raw(const std::string& reference,
+                             const std::string& credentials = "") const;
 
   /// `skopeo delete docker://<reference>`: a manifest GET, then the DELETE
   /// of the manifest by digest (the registry also untags every tag on it).

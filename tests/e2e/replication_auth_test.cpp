@@ -7,6 +7,7 @@
 
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/replication_helper.hpp"
+#include "tests/e2e/token_server_helper.hpp"
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,46 @@ TEST_F(replication_auth, a_tls_destination_is_trusted_only_with_its_ca_file) {
   EXPECT_TRUE(mentions(error, "tls")) << error;
   EXPECT_TRUE(mentions(error, "certificate")) << error;
   EXPECT_TRUE(on_destination("mirror/untrusted", "v1").empty());
+}
+
+TEST_F(replication_auth, a_token_auth_destination_is_copied_to_with_bearer) {
+  token_server_double tokens(dir_, user, password);
+  ASSERT_TRUE(tokens.started()) << tokens.problem();
+  start(tokens.registry_auth());
+  auto registry = create_registry(password);
+  auto policy = create_policy(registry, json::array());
+  auto digest = push("library/hello", "v1", "hello token");
+
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u) << x.dump();
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["attempts"], 1) << t[0].dump();
+  // The tokens the copy used: asked for with the registry record's Basic
+  // credential, by the replicator, for the destination repository.
+  size_t issued = 0;
+  bool push_scope = false;
+  for (const auto& r : tokens.requests()) {
+    if (r["user_agent"].get<std::string>().rfind("regevent-replicator/", 0)
+        != 0)
+      continue;
+    EXPECT_EQ(r["answer"], 200) << r.dump();
+    EXPECT_EQ(r["user"], user);
+    EXPECT_EQ(r["service"], token_server_double::service);
+    ++issued;
+    for (const auto& s : r["scopes"])
+      push_scope |= s == "repository:mirror/hello:pull,push";
+  }
+  EXPECT_GT(issued, 0u);
+  EXPECT_TRUE(push_scope);
+  auto copied = on_destination("mirror/hello", "v1");
+  EXPECT_TRUE(copied.empty()) << "the destination answers without a token";
+  copied = skopeo_
+               .inspect_raw(destination_->ref("mirror/hello", "v1"),
+                            std::string(user) + ":" + password)
+               .output;
+  EXPECT_EQ(sha256_digest(copied), digest) << copied;
 }
 
 } // namespace
