@@ -381,24 +381,37 @@ command_result skopeo_client::run(std::vector<std::string> args) const {
   return run_command(args, 60s);
 }
 
-command_result skopeo_client::push(const oci_image& image,
-                                   const std::string& dest, bool docker_v2s2,
-                                   std::string* digest) const {
+command_result
+skopeo_client::push_layout(std::vector<std::string> extra,
+                           const std::string& layout, const std::string& tag,
+                           const std::string& dest, std::string* digest) const {
   auto digest_file = dir_.file("skopeo-digest");
   std::remove(digest_file.c_str());
   std::vector<std::string> args{
       "copy",         "--quiet",  "--dest-no-creds", "--dest-tls-verify=false",
       "--digestfile", digest_file};
-  if (docker_v2s2) {
-    args.push_back("--format");
-    args.push_back("v2s2");
-  }
-  args.push_back("oci:" + image.dir + ":" + image.tag);
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("oci:" + layout + ":" + tag);
   args.push_back("docker://" + dest);
   auto result = run(args);
   if (digest)
     *digest = read_file(digest_file);
   return result;
+}
+
+command_result skopeo_client::push(const oci_image& image,
+                                   const std::string& dest, bool docker_v2s2,
+                                   std::string* digest) const {
+  std::vector<std::string> extra;
+  if (docker_v2s2)
+    extra = {"--format", "v2s2"};
+  return push_layout(extra, image.dir, image.tag, dest, digest);
+}
+
+command_result skopeo_client::push(const oci_index& index,
+                                   const std::string& dest,
+                                   std::string* digest) const {
+  return push_layout({"--all"}, index.dir, index.tag, dest, digest);
 }
 
 command_result skopeo_client::pull(const std::string& source) const {

@@ -197,6 +197,12 @@ public:
                       bool docker_v2s2 = false,
                       std::string* digest = nullptr) const;
 
+  /// `skopeo copy --all oci:<layout>:<tag> docker://<dest>`: every image of
+  /// the index by digest, then the index by tag. `digest` receives the
+  /// index's digest as pushed.
+  command_result push(const oci_index& index, const std::string& dest,
+                      std::string* digest = nullptr) const;
+
   /// `skopeo copy docker://<source> dir:<fresh folder>`: one manifest GET.
   command_result pull(const std::string& source) const;
 
@@ -215,6 +221,12 @@ public:
 
 private:
   command_result run(std::vector<std::string> args) const;
+  /// `skopeo copy [extra...] oci:<layout>:<tag> docker://<dest>` without
+  /// credentials; `digest` receives the digest of the manifest as pushed.
+  command_result push_layout(std::vector<std::string> extra,
+                             const std::string& layout, const std::string& tag,
+                             const std::string& dest,
+                             std::string* digest) const;
 
   const temp_dir& dir_;
   std::string policy_path_;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <set>
 #include <string>
 
 namespace regevent::test {
@@ -112,6 +113,54 @@ TEST_F(replication_auth, a_token_auth_destination_is_copied_to_with_bearer) {
                             std::string(user) + ":" + password)
                .output;
   EXPECT_EQ(sha256_digest(copied), digest) << copied;
+}
+
+class replication_index : public replication_test_base {};
+
+TEST_F(replication_index, a_multi_arch_index_is_copied_whole_by_one_run) {
+  start();
+  auto registry = create_registry();
+  auto policy = create_policy(registry, json::array());
+  auto index = write_oci_index(dir_.file("multi"), "v1", "multi-arch",
+                               {"amd64", "arm64"});
+  ASSERT_EQ(index.manifest_digests.size(), 2u);
+  // skopeo pushes each image by digest (untagged pushes), then the index
+  // by tag.
+  std::string digest;
+  auto pushed
+      = skopeo_.push(index, source_->ref("library/multi", "v1"), &digest);
+  ASSERT_TRUE(pushed.ok()) << pushed.output;
+  ASSERT_EQ(digest, index.index_digest);
+  ASSERT_EQ(on_source("library/multi", "v1"), index.index);
+
+  auto x = finished(policy, 1);
+  ASSERT_EQ(x.size(), 1u) << x.dump();
+  EXPECT_EQ(x[0]["status"], "Succeed") << x.dump();
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u) << t.dump();
+  EXPECT_EQ(t[0]["src_resource"], "library/multi:v1");
+  // The index by tag, byte for byte; its images by digest.
+  auto copied = on_destination("mirror/multi", "v1");
+  EXPECT_EQ(copied, index.index);
+  EXPECT_EQ(sha256_digest(copied), digest);
+  for (const auto& child : index.manifest_digests) {
+    auto there = on_destination("mirror/multi", child);
+    ASSERT_FALSE(there.empty()) << child;
+    EXPECT_EQ(sha256_digest(there), child);
+    EXPECT_EQ(there, on_source("library/multi", child));
+  }
+  // The images' own pushes came before the index's: once every event is
+  // done, they are recorded and have started nothing.
+  ASSERT_TRUE(settled());
+  auto artifacts
+      = get("/api/v2.0/projects/library/repositories/multi/artifacts");
+  ASSERT_TRUE(artifacts.is_array()) << artifacts.dump();
+  std::set<std::string> recorded;
+  for (const auto& a : artifacts)
+    recorded.insert(a["digest"].get<std::string>());
+  for (const auto& child : index.manifest_digests)
+    EXPECT_EQ(recorded.count(child), 1u) << child << " " << artifacts.dump();
+  EXPECT_EQ(executions(policy).size(), 1u);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "tests/e2e/replication_helper.hpp"
 
 #include "tests/e2e/oci_image_helper.hpp"
+#include "tests/fixtures/metrics.hpp"
 
 #include <iostream>
 #include <utility>
@@ -150,6 +151,14 @@ json replication_test_base::tasks(int64_t execution) {
   auto x = get("/api/v2.0/replication/executions/" + std::to_string(execution)
                + "/tasks");
   return x.is_array() ? x : json::array();
+}
+
+bool replication_test_base::settled() {
+  return poll_until([&] {
+    auto m = call("GET", "/metrics");
+    return m.status == 200
+           && metric_value(m.body, "regevent_backlog_events") == 0.0;
+  });
 }
 
 std::string

@@ -78,6 +78,11 @@ protected:
   /// The tasks of `execution`.
   nlohmann::json tasks(int64_t execution);
 
+  /// Waits until the daemon has finished every event it has journaled (its
+  /// effects, the replication's executions among them, committed): after a
+  /// registry's later notification is seen, its earlier ones are done too.
+  bool settled();
+
   /// The manifest bytes at `reference` on the destination; empty when
   /// absent.
   std::string on_destination(const std::string& repository,
