@@ -67,7 +67,11 @@ replication_run_result run_job(outbound_client& client,
                          cfg);
   image_copy_request req;
   req.source_repository = job.src_repository;
-  req.reference = job.src_reference;
+  // By the pushed digest when the task knows it: Distribution notifies a
+  // tagged push before it links the tag, so the tag may not resolve yet
+  // (404) when a worker is quick, and by the time it does it may name a
+  // later push. A manual run's task has no digest until it is copied.
+  req.reference = job.digest.empty() ? job.src_reference : job.digest;
   req.destination_repository = job.dst_repository;
   req.destination_tag = job.dst_reference.rfind("sha256:", 0) == 0
                             ? std::string()

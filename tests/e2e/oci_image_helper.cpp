@@ -107,20 +107,22 @@ std::string gzip(const std::string& bytes) {
   return write_single_entry(std::move(a), "data", bytes);
 }
 
-oci_image write_oci_image(const std::string& dir, const std::string& tag,
-                          const std::string& content) {
-  namespace fs = std::filesystem;
-  fs::path root(dir);
-  fs::path blobs = root / "blobs" / "sha256";
-  fs::create_directories(blobs);
+namespace {
 
+/// Writes the blobs of one single-layer image for `architecture` into
+/// `blobs` (a layout's blobs/sha256): the gzipped tar layer, the image
+/// config and the manifest. Sets everything of the image but `dir` and
+/// `tag`.
+oci_image write_image_blobs(const std::filesystem::path& blobs,
+                            const std::string& content,
+                            const std::string& architecture) {
   auto tar = tar_one_file("regevent.txt", content);
   auto layer = gzip(tar);
   auto layer_digest = sha256_digest(layer);
   write_blob(blobs, layer_digest, layer);
 
   json config = {
-      {"architecture", "amd64"},
+      {"architecture", architecture},
       {"os", "linux"},
       {"config", {{"Cmd", json::array({"/bin/true"})}}},
       {"rootfs",
@@ -142,27 +144,79 @@ oci_image write_oci_image(const std::string& dir, const std::string& tag,
                 {"digest", layer_digest},
                 {"size", layer.size()}}})}};
   oci_image image;
-  image.dir = root.string();
-  image.tag = tag;
   image.manifest = manifest.dump();
   image.manifest_digest = sha256_digest(image.manifest);
   image.manifest_size = image.manifest.size();
   image.config_digest = config_digest;
   image.layer_digest = layer_digest;
   write_blob(blobs, image.manifest_digest, image.manifest);
+  return image;
+}
 
-  json index = {
-      {"schemaVersion", 2},
-      {"manifests",
-       json::array(
-           {{{"mediaType", oci_manifest_type},
-             {"digest", image.manifest_digest},
-             {"size", image.manifest_size},
-             {"annotations", {{"org.opencontainers.image.ref.name", tag}}}}})}};
+/// Writes the layout's `index.json`, naming the one `descriptor` (which
+/// gets `tag` as its ref.name), and `oci-layout`.
+void write_layout(const std::filesystem::path& root, json descriptor,
+                  const std::string& tag) {
+  descriptor["annotations"] = {{"org.opencontainers.image.ref.name", tag}};
+  json index = {{"schemaVersion", 2},
+                {"manifests", json::array({std::move(descriptor)})}};
   write_file((root / "index.json").string(), index.dump());
   write_file((root / "oci-layout").string(),
              json{{"imageLayoutVersion", "1.0.0"}}.dump());
+}
+
+} // namespace
+
+oci_image write_oci_image(const std::string& dir, const std::string& tag,
+                          const std::string& content) {
+  namespace fs = std::filesystem;
+  fs::path root(dir);
+  fs::path blobs = root / "blobs" / "sha256";
+  fs::create_directories(blobs);
+  auto image = write_image_blobs(blobs, content, "amd64");
+  image.dir = root.string();
+  image.tag = tag;
+  write_layout(root,
+               {{"mediaType", oci_manifest_type},
+                {"digest", image.manifest_digest},
+                {"size", image.manifest_size}},
+               tag);
   return image;
+}
+
+oci_index write_oci_index(const std::string& dir, const std::string& tag,
+                          const std::string& content,
+                          const std::vector<std::string>& architectures) {
+  namespace fs = std::filesystem;
+  fs::path root(dir);
+  fs::path blobs = root / "blobs" / "sha256";
+  fs::create_directories(blobs);
+  oci_index out;
+  out.dir = root.string();
+  out.tag = tag;
+  json manifests = json::array();
+  for (const auto& architecture : architectures) {
+    auto image = write_image_blobs(blobs, content + " for " + architecture,
+                                   architecture);
+    manifests.push_back(
+        {{"mediaType", oci_manifest_type},
+         {"digest", image.manifest_digest},
+         {"size", image.manifest_size},
+         {"platform", {{"architecture", architecture}, {"os", "linux"}}}});
+    out.manifest_digests.push_back(image.manifest_digest);
+  }
+  out.index = json{{"schemaVersion", 2},
+                   {"mediaType", oci_index_type},
+                   {"manifests", std::move(manifests)}}
+                  .dump();
+  out.index_digest = sha256_digest(out.index);
+  write_blob(blobs, out.index_digest, out.index);
+  write_layout(root,
+               {{"mediaType", oci_index_type},
+                {"digest", out.index_digest},
+                {"size", out.index.size()}},
+               tag);
+  return out;
 }
 
 } // namespace regevent::test

@@ -3,11 +3,14 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace regevent::test {
 
 constexpr const char* oci_manifest_type
     = "application/vnd.oci.image.manifest.v1+json";
+constexpr const char* oci_index_type
+    = "application/vnd.oci.image.index.v1+json";
 constexpr const char* docker_manifest_type
     = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -41,5 +44,27 @@ std::string gzip(const std::string& bytes);
 /// std::runtime_error when a file cannot be written.
 oci_image write_oci_image(const std::string& dir, const std::string& tag,
                           const std::string& content);
+
+/// A multi-platform image: an OCI image index of single-layer images.
+struct oci_index {
+  /// The layout directory: `oci:<dir>:<tag>` names the index for skopeo.
+  std::string dir;
+  std::string tag;
+  /// The index exactly as written and its digest.
+  std::string index;
+  std::string index_digest;
+  /// The digests of its image manifests, in the index's order.
+  std::vector<std::string> manifest_digests;
+};
+
+/// Writes an OCI image layout into `dir` (created if missing) whose
+/// `index.json` names, as `tag`, an OCI image index of one image per entry
+/// of `architectures` (linux; each a layer of `content` and the
+/// architecture, and a config naming it) with its platform. Equal
+/// arguments give the same digests. Throws std::runtime_error when a file
+/// cannot be written.
+oci_index write_oci_index(const std::string& dir, const std::string& tag,
+                          const std::string& content,
+                          const std::vector<std::string>& architectures);
 
 } // namespace regevent::test

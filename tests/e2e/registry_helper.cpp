@@ -75,9 +75,19 @@ std::string notifications(const std::string& notify_url,
            "      backoff: 1s\n";
 }
 
-std::string
-registry_config(const std::string& storage, const std::string& notify_url,
-                const std::string& secret, const std::string& extra) {
+/// The `tls:` part of the `http:` section of a registry that serves HTTPS.
+std::string http_tls(const registry_tls& tls) {
+  if (!tls.enabled())
+    return "";
+  return "  tls:\n"
+         "    certificate: "
+         + tls.certificate + "\n    key: " + tls.key + "\n";
+}
+
+std::string registry_config(const std::string& storage,
+                            const std::string& notify_url,
+                            const std::string& secret, const std::string& extra,
+                            const registry_tls& tls) {
   return "version: 0.1\n"
          "log:\n"
          "  level: info\n"
@@ -100,6 +110,7 @@ registry_config(const std::string& storage, const std::string& notify_url,
            "  addr: 127.0.0.1:0\n"
            "  headers:\n"
            "    X-Content-Type-Options: [nosniff]\n"
+         + http_tls(tls)
          + (notify_url.empty() ? std::string()
                                : notifications(notify_url, secret))
          + extra;
@@ -232,10 +243,17 @@ registry_process::registry_process(const temp_dir& dir, std::string notify_url,
 
 registry_process::registry_process(const temp_dir& dir, std::string notify_url,
                                    std::string secret, std::string extra_config)
+    : registry_process(dir, std::move(notify_url), std::move(secret),
+                       std::move(extra_config), registry_tls{}) {}
+
+registry_process::registry_process(const temp_dir& dir, std::string notify_url,
+                                   std::string secret, std::string extra_config,
+                                   registry_tls tls)
     : dir_(dir),
       notify_url_(std::move(notify_url)),
       secret_(std::move(secret)),
       extra_config_(std::move(extra_config)),
+      tls_(std::move(tls)),
       config_path_(dir.file("registry.yml")),
       log_path_(dir.file("registry.log")),
       storage_path_(dir.file("registry-storage")) {}
@@ -276,11 +294,28 @@ uint16_t logged_port(const std::string& log, size_t from) {
 
 } // namespace
 
+bool registry_process::answers(std::unique_ptr<http_client>& plain) const {
+  if (!tls_.enabled()) {
+    if (!plain)
+      plain = std::make_unique<http_client>("127.0.0.1", port_, 5s);
+    auto status = plain->get("/v2/").status;
+    return status == 200 || status == 401;
+  }
+  // Never plain HTTP against TLS: curl, trusting the registry's CA alone,
+  // so that a registry up with a certificate nobody can verify is not up.
+  auto probe
+      = run_command({"curl", "--silent", "--output", "/dev/null", "--write-out",
+                     "%{http_code}", "--max-time", "5", "--cacert",
+                     tls_.ca_file, "--noproxy", "*", url() + "/v2/"},
+                    10s);
+  return probe.output == "200" || probe.output == "401";
+}
+
 bool registry_process::start() {
   // Port 0: the registry binds a free port itself and logs it, so no port
   // is chosen here and handed on (another process could take it first).
   write_file(config_path_, registry_config(storage_path_, notify_url_, secret_,
-                                           extra_config_));
+                                           extra_config_, tls_));
   const auto log_start = log().size(); // the log is kept across restarts
   pid_ = start_process({"docker-registry", "serve", config_path_}, log_path_);
   if (pid_ < 0)
@@ -299,11 +334,8 @@ bool registry_process::start() {
           port_ = logged_port(log(), log_start);
           if (port_ == 0)
             return false;
-          probe = std::make_unique<http_client>("127.0.0.1", port_, 5s);
         }
-        // 401: up, and asking for the credentials it was configured with.
-        auto status = probe->get("/v2/").status;
-        return status == 200 || status == 401;
+        return answers(probe);
       },
       30s);
   if (exited)
@@ -349,24 +381,37 @@ command_result skopeo_client::run(std::vector<std::string> args) const {
   return run_command(args, 60s);
 }
 
-command_result skopeo_client::push(const oci_image& image,
-                                   const std::string& dest, bool docker_v2s2,
-                                   std::string* digest) const {
+command_result
+skopeo_client::push_layout(std::vector<std::string> extra,
+                           const std::string& layout, const std::string& tag,
+                           const std::string& dest, std::string* digest) const {
   auto digest_file = dir_.file("skopeo-digest");
   std::remove(digest_file.c_str());
   std::vector<std::string> args{
       "copy",         "--quiet",  "--dest-no-creds", "--dest-tls-verify=false",
       "--digestfile", digest_file};
-  if (docker_v2s2) {
-    args.push_back("--format");
-    args.push_back("v2s2");
-  }
-  args.push_back("oci:" + image.dir + ":" + image.tag);
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("oci:" + layout + ":" + tag);
   args.push_back("docker://" + dest);
   auto result = run(args);
   if (digest)
     *digest = read_file(digest_file);
   return result;
+}
+
+command_result skopeo_client::push(const oci_image& image,
+                                   const std::string& dest, bool docker_v2s2,
+                                   std::string* digest) const {
+  std::vector<std::string> extra;
+  if (docker_v2s2)
+    extra = {"--format", "v2s2"};
+  return push_layout(extra, image.dir, image.tag, dest, digest);
+}
+
+command_result skopeo_client::push(const oci_index& index,
+                                   const std::string& dest,
+                                   std::string* digest) const {
+  return push_layout({"--all"}, index.dir, index.tag, dest, digest);
 }
 
 command_result skopeo_client::pull(const std::string& source) const {
@@ -382,9 +427,16 @@ command_result skopeo_client::copy(const std::string& source,
               "docker://" + source, "docker://" + dest});
 }
 
-command_result skopeo_client::inspect_raw(const std::string& reference) const {
-  return run({"inspect", "--raw", "--no-creds", "--tls-verify=false",
-              "docker://" + reference});
+command_result
+skopeo_client::inspect_raw(const std::string& reference,
+                           const std::string& credentials) const {
+  std::vector<std::string> args{"inspect", "--raw", "--tls-verify=false"};
+  if (credentials.empty())
+    args.push_back("--no-creds");
+  else
+    args.insert(args.end(), {"--creds", credentials});
+  args.push_back("docker://" + reference);
+  return run(args);
 }
 
 command_result skopeo_client::remove(const std::string& reference) const {
@@ -414,6 +466,40 @@ head_manifest(const registry_process& registry, const std::string& repository,
   if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12)
     return 0;
   return static_cast<unsigned>(std::stoul(answer.substr(9, 3)));
+}
+
+registry_tls make_registry_tls(const temp_dir& dir) {
+  registry_tls tls{dir.file("registry.crt"), dir.file("registry.key"),
+                   dir.file("test-ca.crt")};
+  auto ca_key = dir.file("test-ca.key");
+  auto request = dir.file("registry.csr");
+  auto extensions = dir.file("registry.ext");
+  // What Go's TLS (the registry's) and OpenSSL (regeventd's, curl's) want
+  // of a server certificate: the address as an IP subjectAltName (the
+  // common name is not looked at), a serverAuth key usage.
+  write_file(extensions, "subjectAltName = IP:127.0.0.1\n"
+                         "basicConstraints = critical, CA:FALSE\n"
+                         "keyUsage = critical, digitalSignature, "
+                         "keyEncipherment\n"
+                         "extendedKeyUsage = serverAuth\n");
+  const std::vector<std::vector<std::string>> steps{
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+       ca_key, "-out", tls.ca_file, "-days", "1", "-subj",
+       "/CN=regevent test CA", "-addext",
+       "basicConstraints = critical, CA:TRUE", "-addext",
+       "keyUsage = critical, keyCertSign, cRLSign"},
+      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", tls.key,
+       "-out", request, "-subj", "/CN=127.0.0.1"},
+      {"openssl", "x509", "-req", "-in", request, "-CA", tls.ca_file, "-CAkey",
+       ca_key, "-CAcreateserial", "-out", tls.certificate, "-days", "1",
+       "-extfile", extensions}};
+  for (const auto& step : steps) {
+    auto made = run_command(step);
+    if (!made.ok())
+      throw std::runtime_error("openssl " + step[1]
+                               + " failed: " + made.output);
+  }
+  return tls;
 }
 
 std::string htpasswd_section(const temp_dir& dir, const std::string& user,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -74,6 +75,25 @@ private:
   uint16_t port_ = 0;
 };
 
+/// The files of a registry that serves HTTPS: its certificate and key
+/// (PEM), and the CA certificate that signed it, which a client must trust
+/// (the registry's readiness probe does).
+struct registry_tls {
+  std::string certificate;
+  std::string key;
+  std::string ca_file;
+  /// False for the default, empty value: plain HTTP.
+  bool enabled() const {
+    return !certificate.empty();
+  }
+};
+
+/// Makes a private CA and a server certificate signed by it for
+/// 127.0.0.1 (subjectAltName IP:127.0.0.1, valid one day) in `dir`, with the
+/// `openssl` CLI. Known to no system store: only a client given `ca_file`
+/// trusts the registry. Throws std::runtime_error when openssl fails.
+registry_tls make_registry_tls(const temp_dir& dir);
+
 /// Debian's real `docker-registry serve` (CNCF Distribution 2.8.2) as a
 /// child process on loopback port 0 (the port it got is read from its
 /// `listening on` log line), with filesystem storage and its
@@ -88,13 +108,19 @@ public:
   /// top-level section such as `auth:` (htpasswd or token).
   registry_process(const temp_dir& dir, std::string notify_url,
                    std::string secret, std::string extra_config);
+  /// The same serving HTTPS with `tls` (`http.tls` in its configuration)
+  /// when `tls.enabled()`.
+  registry_process(const temp_dir& dir, std::string notify_url,
+                   std::string secret, std::string extra_config,
+                   registry_tls tls);
   ~registry_process();
   registry_process(const registry_process&) = delete;
   registry_process& operator=(const registry_process&) = delete;
 
   /// Starts the registry, reads its port from its log and waits until
-  /// GET /v2/ answers 200 (or 401, with auth configured). False on failure
-  /// (see log()).
+  /// GET /v2/ answers 200 (or 401, with auth configured): over HTTPS with
+  /// curl trusting `tls.ca_file` only, for a registry that serves TLS. False
+  /// on failure (see log()).
   bool start();
 
   /// SIGTERM to the registry's PID, then SIGKILL if it has not exited
@@ -109,9 +135,9 @@ public:
   }
   /// `127.0.0.1:<port>`.
   std::string address() const;
-  /// `http://127.0.0.1:<port>`.
+  /// `http://127.0.0.1:<port>`, or `https://` when it serves TLS.
   std::string url() const {
-    return "http://" + address();
+    return (tls_.enabled() ? "https://" : "http://") + address();
   }
   /// Where the registry keeps its blobs and manifests (filesystem driver).
   const std::string& storage_path() const {
@@ -123,15 +149,21 @@ public:
   std::string ref(const std::string& repository,
                   const std::string& reference) const;
   std::string log() const;
+  /// A plain-HTTP client: not for a registry that serves TLS.
   http_client client() const {
     return http_client("127.0.0.1", port_);
   }
 
 private:
+  /// Whether GET /v2/ answers 200 or 401 (up, and asking for the
+  /// credentials it was configured with).
+  bool answers(std::unique_ptr<http_client>& plain) const;
+
   const temp_dir& dir_;
   std::string notify_url_;
   std::string secret_;
   std::string extra_config_;
+  registry_tls tls_;
   std::string config_path_;
   std::string log_path_;
   std::string storage_path_;
@@ -150,8 +182,9 @@ size_t count_log_lines(const std::string& log,
 size_t count_requests(const std::string& log, const std::string& method,
                       const std::string& path_part);
 
-/// skopeo 1.9.3 against a plain-HTTP registry, with its own signature
-/// policy (accept anything) and no credentials. References are the
+/// skopeo 1.9.3 against a registry over plain HTTP or HTTPS without
+/// verifying its certificate, with its own signature policy (accept
+/// anything) and no credentials unless given. References are the
 /// `registry_process::ref` form.
 class skopeo_client {
 public:
@@ -164,6 +197,12 @@ public:
                       bool docker_v2s2 = false,
                       std::string* digest = nullptr) const;
 
+  /// `skopeo copy --all oci:<layout>:<tag> docker://<dest>`: every image of
+  /// the index by digest, then the index by tag. `digest` receives the
+  /// index's digest as pushed.
+  command_result push(const oci_index& index, const std::string& dest,
+                      std::string* digest = nullptr) const;
+
   /// `skopeo copy docker://<source> dir:<fresh folder>`: one manifest GET.
   command_result pull(const std::string& source) const;
 
@@ -172,7 +211,9 @@ public:
   command_result copy(const std::string& source, const std::string& dest) const;
 
   /// `skopeo inspect --raw docker://<reference>`: the manifest as stored.
-  command_result inspect_raw(const std::string& reference) const;
+  /// With `credentials` (`user:password`) for a registry that wants them.
+  command_result inspect_raw(const std::string& reference,
+                             const std::string& credentials = "") const;
 
   /// `skopeo delete docker://<reference>`: a manifest GET, then the DELETE
   /// of the manifest by digest (the registry also untags every tag on it).
@@ -180,6 +221,12 @@ public:
 
 private:
   command_result run(std::vector<std::string> args) const;
+  /// `skopeo copy [extra...] oci:<layout>:<tag> docker://<dest>` without
+  /// credentials; `digest` receives the digest of the manifest as pushed.
+  command_result push_layout(std::vector<std::string> extra,
+                             const std::string& layout, const std::string& tag,
+                             const std::string& dest,
+                             std::string* digest) const;
 
   const temp_dir& dir_;
   std::string policy_path_;
