@@ -261,6 +261,18 @@ struct api_call {
     };
   }
 
+  /// 405 naming the methods the route takes.
+  void not_allowed(const char* allow) const {
+    auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                            std::string("use ") + allow);
+    r.headers.emplace_back("Allow", allow);
+    reply_to->reply(std::move(r));
+  }
+
+  void bad_request(const std::string& error) const {
+    reply_to->reply(error_response(400, "BAD_REQUEST", error));
+  }
+
   /// A callback that answers a page with what `render` makes of it, and
   /// Harbor's X-Total-Count and Link headers.
   template<class Page, class Render>
@@ -303,15 +315,8 @@ void replication_execution_routes(actor_runtime& actors,
                                   const api_call& call) {
   const auto& reply_to = call.reply_to;
   const auto n = parts.size();
-  auto not_allowed = [&](const char* allow) {
-    auto r = error_response(405, "METHOD_NOT_ALLOWED",
-                            std::string("use ") + allow);
-    r.headers.emplace_back("Allow", allow);
-    reply_to->reply(std::move(r));
-  };
-  auto bad = [&](const std::string& error) {
-    reply_to->reply(error_response(400, "BAD_REQUEST", error));
-  };
+  auto not_allowed = [&call](const char* allow) { call.not_allowed(allow); };
+  auto bad = [&call](const std::string& error) { call.bad_request(error); };
   auto execution_answer = [&call](unsigned status) {
     return call.answer<replication_execution>(
         [status](const replication_execution& x) {
@@ -479,18 +484,10 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
                         const incoming_request& req,
                         const std::vector<std::string>& parts, size_t id_at,
                         const api_call& call) {
-  const auto& reply_to = call.reply_to;
   const bool registries = parts[2] == "registries";
   const auto& method = req.method;
-  auto not_allowed = [&](const char* allow) {
-    auto r = error_response(405, "METHOD_NOT_ALLOWED",
-                            std::string("use ") + allow);
-    r.headers.emplace_back("Allow", allow);
-    reply_to->reply(std::move(r));
-  };
-  auto bad = [&](const std::string& error) {
-    reply_to->reply(error_response(400, "BAD_REQUEST", error));
-  };
+  auto not_allowed = [&call](const char* allow) { call.not_allowed(allow); };
+  auto bad = [&call](const std::string& error) { call.bad_request(error); };
   auto listed = [](std::string body, size_t n) {
     http_response r;
     r.body = std::move(body);
