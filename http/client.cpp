@@ -642,6 +642,10 @@ private:
     stream_parser_.emplace(std::move(*parser_));
     stream_parser_->body_limit(options_.body_limit);
     piece_.resize(defaults::outbound::stream_piece_size);
+    // Beast reads at most the connection buffer's free capacity (no less
+    // than 512 bytes) per call; left at the header's size, a blob arrives
+    // in hundreds of thousands of tiny reads.
+    conn_->buffer.reserve(defaults::outbound::stream_piece_size);
     read_piece();
   }
 

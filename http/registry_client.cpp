@@ -641,8 +641,8 @@ registry_result<bool> registry_client::mount_blob(const std::string& repository,
 
 /// A streamed GET's body on its way from the outbound client's io thread
 /// (the sink appends) to the copying thread (which uploads it). The GET
-/// pauses whenever a whole piece waits, so that about one piece and one
-/// read buffer are held whatever the blob's size.
+/// pauses whenever a whole piece waits: with the piece being uploaded,
+/// about two pieces and one read buffer are held whatever the blob's size.
 class registry_client::blob_stream {
 public:
   explicit blob_stream(size_t piece_size) : piece_size_(piece_size) {}
@@ -679,7 +679,7 @@ public:
               return resume(false);
             }
             // Room for a piece and one read past it: never a doubling.
-            if (buffer_.empty())
+            if (buffer_.capacity() < piece_size_)
               buffer_.reserve(piece_size_ + bytes.size());
             buffer_.append(bytes.data(), bytes.size());
             received_ = true;
@@ -895,6 +895,10 @@ registry_client::copy_blob(registry_client& source,
       whole = std::move(piece.bytes); // the whole blob in one piece: one PUT
       break;
     }
+    // The GET reads the next piece while this one is sent: two pieces at
+    // most are held, and neither side waits for the other.
+    if (piece.resume)
+      piece.resume(true);
     if (!piece.bytes.empty()) {
       call c;
       c.method = "PATCH";
@@ -916,8 +920,6 @@ registry_client::copy_blob(registry_client& source,
     }
     if (piece.ended)
       break;
-    if (piece.resume)
-      piece.resume(true);
   }
 
   call c;

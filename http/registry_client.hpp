@@ -208,9 +208,9 @@ public:
   /// already here; a mount when `source` is this registry (with a
   /// fallback to the upload when the registry declines); otherwise the
   /// source's GET streamed into the upload as it is read: one PUT when
-  /// the blob fits one `chunk_size` piece, else a PATCH per piece (the GET
-  /// paused meanwhile), its digest checked before the final PUT names it.
-  /// About one piece is in memory at once, whatever the blob's size.
+  /// the blob fits one `chunk_size` piece, else a PATCH per piece while
+  /// the GET reads the next, its digest checked before the final PUT names
+  /// it. About two pieces are in memory at once, whatever the blob's size.
   registry_result<blob_copy_report>
   copy_blob(registry_client& source, const std::string& source_repository,
             const std::string& repository, const std::string& digest,

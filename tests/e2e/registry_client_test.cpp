@@ -381,9 +381,9 @@ TEST_F(registry_client_test, copies_a_large_blob_in_bounded_memory) {
   std::cout << "copying " << (**size >> 20) << " MiB grew the peak RSS by "
             << growth_mib << " MiB\n";
 #if !defined(__SANITIZE_ADDRESS__)
-  // One piece of 4 MiB (read, then sent) and the allocator's slack, never
-  // the blob (4.0 MiB measured).
-  EXPECT_LT(growth_mib, 8.0);
+  // Two pieces of 4 MiB (one sent while the next is read) and the
+  // allocator's slack, never the blob of 64 (8.2 MiB measured).
+  EXPECT_LT(growth_mib, 16.0);
 #endif
 }
 
