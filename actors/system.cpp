@@ -358,16 +358,34 @@ void actor_runtime::list_replication_tasks(
       replication_execution_id{execution_id});
 }
 
+namespace {
+
+/// `done`, then the copy workers told that work is due: a run by hand
+/// starts now, not at their next poll.
+reply_fn<replication_execution>
+waking(const replication_worker_actor& workers,
+       reply_fn<replication_execution> done) {
+  return [workers, done = std::move(done)](
+             caf::expected<replication_execution> r) {
+    bool started = static_cast<bool>(r);
+    done(std::move(r));
+    if (started && workers)
+      caf::anon_send(workers, atom::wakeup_v);
+  };
+}
+
+} // namespace
+
 void actor_runtime::start_replication(int64_t policy_id,
                                       reply_fn<replication_execution> done) {
-  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      replication_execution_start{policy_id});
+  ask(impl_->system, impl_->next(), waking(impl_->replicate, std::move(done)),
+      atom::create_v, replication_execution_start{policy_id});
 }
 
 void actor_runtime::retry_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
-  ask(impl_->system, impl_->next(), std::move(done), atom::retry_v,
-      replication_execution_id{id});
+  ask(impl_->system, impl_->next(), waking(impl_->replicate, std::move(done)),
+      atom::retry_v, replication_execution_id{id});
 }
 
 void actor_runtime::stop() {
