@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <fstream>
 #include <memory>
 #include <poll.h>
 #include <spawn.h>
@@ -173,6 +174,16 @@ python_double::python_double(const temp_dir& dir, const std::string& name,
 
 python_double::~python_double() {
   stop_process(pid_);
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && !in.eof())
+      out.push_back(nlohmann::json::parse(line, nullptr, false));
+  return out;
 }
 
 command_result run_command(const std::vector<std::string>& argv,

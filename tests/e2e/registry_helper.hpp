@@ -4,6 +4,8 @@
 #include "tests/fixtures/http_client.hpp"
 #include "tests/fixtures/temp_dir.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -74,6 +76,11 @@ private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
+
+/// The records a Python double appends to its log, one JSON object a line,
+/// in order. A last line without its newline is still being written and is
+/// left out.
+std::vector<nlohmann::json> read_json_lines(const std::string& path);
 
 /// The files of a registry that serves HTTPS: its certificate and key
 /// (PEM), and the CA certificate that signed it, which a client must trust

@@ -1,7 +1,5 @@
 #include "tests/e2e/token_server_helper.hpp"
 
-#include <fstream>
-
 namespace regevent::test {
 
 token_server_double::token_server_double(const temp_dir& dir,
@@ -38,14 +36,7 @@ std::string token_server_double::registry_auth() const {
 }
 
 std::vector<nlohmann::json> token_server_double::requests() const {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(log_path_);
-  std::string line;
-  while (std::getline(in, line))
-    // A line being written is incomplete until its newline.
-    if (!line.empty() && !in.eof())
-      out.push_back(nlohmann::json::parse(line, nullptr, false));
-  return out;
+  return read_json_lines(log_path_);
 }
 
 } // namespace regevent::test
