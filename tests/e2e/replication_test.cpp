@@ -218,6 +218,58 @@ TEST_F(replication, a_manual_run_copies_every_selected_tag) {
             404u);
 }
 
+TEST_F(replication, one_push_fans_out_to_two_destinations_by_their_policies) {
+  start();
+  // A third registry: a second destination with a policy of its own.
+  temp_dir backup_dir;
+  registry_process backup(backup_dir, "", "");
+  ASSERT_TRUE(backup.start()) << tail(backup.log());
+  auto mirror = create_registry();
+  auto backup_registry
+      = create_registry("", {{"name", "backup"}, {"url", backup.url()}});
+  auto to_mirror = create_policy(
+      mirror, json::array({{{"type", "name"}, {"value", "team/**"}}}));
+  // Harbor's prefix rename (replace count 0): team/api -> dr/team/api.
+  json prefix = {{"name", "to-backup"},
+                 {"dest_registry", {{"id", backup_registry}}},
+                 {"dest_namespace", "dr"},
+                 {"dest_namespace_replace_count", 0},
+                 {"filters", json::array({{{"type", "tag"}, {"value", "v*"}}})},
+                 {"trigger", {{"type", "event_based"}}},
+                 {"override", true},
+                 {"enabled", true}};
+  auto r = call("POST", "/api/v2.0/replication/policies", prefix);
+  ASSERT_EQ(r.status, 201u) << r.body;
+  auto to_backup = json::parse(r.body)["id"].get<int64_t>();
+  // Same destination, but its tag filter takes nothing pushed here.
+  auto unused = create_policy(
+      backup_registry, json::array({{{"type", "tag"}, {"value", "release-*"}}}));
+
+  auto digest = push("team/api", "v1", "fan out");
+  auto a = finished(to_mirror, 1);
+  auto b = finished(to_backup, 1);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0]["status"], "Succeed") << a.dump();
+  EXPECT_EQ(b[0]["status"], "Succeed") << b.dump();
+  // One execution each, not one shared.
+  EXPECT_NE(a[0]["id"], b[0]["id"]);
+  EXPECT_EQ(tasks(b[0]["id"].get<int64_t>())[0]["dst_resource"],
+            "dr/team/api:v1");
+  auto on_mirror = on_destination("mirror/api", "v1");
+  auto on_backup = skopeo_.inspect_raw(backup.ref("dr/team/api", "v1"));
+  ASSERT_TRUE(on_backup.ok()) << on_backup.output;
+  EXPECT_EQ(sha256_digest(on_mirror), digest);
+  EXPECT_EQ(sha256_digest(on_backup.output), digest);
+  // Each destination has only its own policy's name.
+  EXPECT_TRUE(on_destination("dr/team/api", "v1").empty());
+  EXPECT_FALSE(skopeo_.inspect_raw(backup.ref("mirror/api", "v1")).ok());
+  // The event is settled, so a policy that took it would have its
+  // execution by now.
+  ASSERT_TRUE(settled());
+  EXPECT_EQ(executions(unused).size(), 0u);
+}
+
 TEST_F(replication, a_sigkill_mid_copy_resumes_after_the_restart_once) {
   start();
   auto registry = create_registry();
