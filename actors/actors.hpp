@@ -167,7 +167,10 @@ using query_actor = caf::typed_actor<
     /// Starts a manual run (its tasks are listed by the workers).
     caf::replies_to<atom::create, replication_execution_start>::with<
         replication_execution>,
-    /// Runs a failed execution's failed tasks again.
+    /// Stops a running execution.
+    caf::replies_to<atom::update,
+                    replication_execution_id>::with<replication_execution>,
+    /// Runs a failed or stopped execution's failed and stopped tasks again.
     caf::replies_to<atom::retry,
                     replication_execution_id>::with<replication_execution>>;
 

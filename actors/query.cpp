@@ -112,8 +112,8 @@ execution_answer(caf::expected<replication_lookup> x,
     case replication_lookup::not_failed:
       return make_error(ec::already_exists,
                         what + " " + std::to_string(id)
-                            + " has not failed: only a failed execution "
-                              "runs again");
+                            + " has not failed: only a failed or stopped "
+                              "execution runs again");
   }
   return make_error(ec::database_error, "unknown execution lookup");
 }
@@ -477,6 +477,16 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                                          now_us(), found);
                                  }),
             found, "replication policy", start.policy_id);
+      },
+      [self](atom::update, replication_execution_id id)
+          -> caf::result<replication_execution> {
+        replication_execution found;
+        return execution_answer(
+            run_replication_work(self,
+                                 [&](replication_work_store& s) {
+                                   return s.stop(id.id, now_us(), found);
+                                 }),
+            found, "replication execution", id.id);
       },
       [self](atom::retry, replication_execution_id id)
           -> caf::result<replication_execution> {

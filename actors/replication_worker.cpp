@@ -49,8 +49,14 @@ using self_ptr
 using state = replication_worker_state;
 using clock_type = std::chrono::steady_clock;
 
-/// The queue gauge is refreshed this often.
-constexpr auto count_interval = std::chrono::seconds(10);
+/// The queue gauge is refreshed, and ended executions past their
+/// retention deleted, this often.
+constexpr auto housekeeping_interval = std::chrono::seconds(10);
+/// Executions deleted per statement, and statements per round: a large
+/// first purge is spread over rounds instead of holding up claims.
+constexpr size_t purge_batch = 500;
+constexpr int purge_batches_per_round = 4;
+constexpr int64_t us_per_day = 86'400'000'000LL;
 
 double random_unit() {
   thread_local std::mt19937_64 gen{std::random_device{}()};
@@ -132,6 +138,15 @@ void settle(self_ptr self, int64_t id, const replication_run_result& r) {
   o.bytes_copied = static_cast<int64_t>(r.bytes_copied);
   o.skipped = r.skipped;
   auto seconds = static_cast<double>(now_us() - f.started) / 1e6;
+  if (!r.ok && f.cancel->load()) {
+    // The task was stopped, or its lease lapsed and another worker may
+    // hold it: not this worker's to record (its lease no longer matches).
+    spdlog::info("replication task {} ({}:{}): copy cancelled: the task was "
+                 "stopped or taken over",
+                 j.task_id, j.src_repository, j.src_reference);
+    st.cfg.stats->replication_attempt("cancelled", seconds, r.bytes_copied);
+    return;
+  }
   const char* outcome = "succeed";
   if (r.ok) {
     o.status = replication_status::succeed;
@@ -208,17 +223,33 @@ void renew(self_ptr self) {
     }
 }
 
-void count(self_ptr self) {
+void housekeeping(self_ptr self) {
   auto& st = self->state;
   auto now = clock_type::now();
-  if (now < st.next_count)
+  if (now < st.next_housekeeping)
     return;
-  st.next_count = now + count_interval;
-  auto n = st.writes.run([](replication_work_store& store, writer_context&) {
+  st.next_housekeeping = now + housekeeping_interval;
+  auto cutoff = now_us()
+                - st.cfg.replication.execution_retention_days * us_per_day;
+  size_t purged = 0;
+  auto n = st.writes.run([&](replication_work_store& store, writer_context&) {
+    for (int i = 0; i < purge_batches_per_round; ++i) {
+      auto deleted = store.purge_finished(cutoff, purge_batch);
+      purged += deleted;
+      if (deleted < purge_batch)
+        break;
+    }
     return store.unfinished();
   });
-  if (n)
-    st.cfg.stats->replication_queue(*n);
+  if (!n) {
+    spdlog::warn("replication housekeeping failed: {}", describe(n.error()));
+    return;
+  }
+  st.cfg.stats->replication_queue(*n);
+  if (purged > 0)
+    spdlog::info("replication: deleted {} executions ended more than {} days "
+                 "ago",
+                 purged, st.cfg.replication.execution_retention_days);
 }
 
 void list(self_ptr self) {
@@ -339,7 +370,7 @@ replication_worker_actor::behavior_type replicate(self_ptr self,
       [self](atom::tick) {
         auto& st = self->state;
         renew(self);
-        count(self);
+        housekeeping(self);
         pump(self);
         self->delayed_send(
             self,

@@ -68,7 +68,7 @@ struct replication_worker_state {
   /// Outcomes not yet recorded (kept across a failed write).
   std::vector<replication_outcome_record> outcomes;
   std::chrono::steady_clock::time_point next_renewal{};
-  std::chrono::steady_clock::time_point next_count{};
+  std::chrono::steady_clock::time_point next_housekeeping{};
   bool stopping = false;
 
   replication_worker_state();

@@ -388,6 +388,12 @@ void actor_runtime::retry_replication_execution(
       atom::retry_v, replication_execution_id{id});
 }
 
+void actor_runtime::stop_replication_execution(
+    int64_t id, reply_fn<replication_execution> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      replication_execution_id{id});
+}
+
 void actor_runtime::stop() {
   if (!impl_)
     return;

@@ -103,6 +103,9 @@ public:
                          reply_fn<replication_execution> done);
   void retry_replication_execution(int64_t id,
                                    reply_fn<replication_execution> done);
+  /// Stops a running execution; one that has ended is answered as it is.
+  void stop_replication_execution(int64_t id,
+                                  reply_fn<replication_execution> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

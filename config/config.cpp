@@ -693,6 +693,11 @@ std::vector<entry> make_table() {
               REGEVENT_AT(replication.claim_lease_ms),
               d::replication::claim_lease_ms, 3000, max_ms,
               "a claimed task unrenewed this long is taken up again"),
+      integer("replication.execution_retention_days",
+              REGEVENT_AT(replication.execution_retention_days),
+              d::replication::execution_retention_days, 1, 36'500,
+              "ended executions older than this are deleted with their "
+              "tasks"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),

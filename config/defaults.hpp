@@ -226,6 +226,9 @@ constexpr uint32_t poll_interval_ms = 500;
 /// Renewed every third of it while a copy runs: a worker that died frees
 /// its repository within it.
 constexpr uint32_t claim_lease_ms = 30'000;
+/// Ended executions (and their tasks) older than this are deleted, as
+/// webhook deliveries are after `webhooks.log_retention_days`.
+constexpr uint32_t execution_retention_days = 30;
 } // namespace replication
 
 namespace registry {
@@ -239,9 +242,9 @@ constexpr uint32_t request_timeout_ms = 30'000;
 /// of the source's GET per piece): generous, a slow link moves a few MiB
 /// in it.
 constexpr uint32_t chunk_timeout_ms = 120'000;
-/// Bytes of a blob held in memory at once: a copy streams the source's
-/// GET into pieces of this size and uploads each as one PATCH (the GET
-/// paused meanwhile); a blob no larger goes in one PUT. A few MiB: a
+/// A blob copy's piece: the source's GET is streamed into pieces of this
+/// size, each uploaded as one PATCH while the GET reads the next (two in
+/// memory at once); a blob no larger goes in one PUT. A few MiB: a
 /// 512 MiB layer must not grow the daemon.
 constexpr size_t chunk_size = 4 << 20;
 /// The largest manifest or index accepted; Distribution refuses larger

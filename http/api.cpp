@@ -308,7 +308,8 @@ struct api_call {
 };
 
 /// `/api/v2.0/replication/executions[/{id}[/tasks|/retry]]`: the runs of
-/// replication policies, manual runs and re-runs of failed ones.
+/// replication policies, manual runs, stops (Harbor's `PUT .../{id}`) and
+/// re-runs of failed or stopped ones.
 void replication_execution_routes(actor_runtime& actors,
                                   const incoming_request& req,
                                   const std::vector<std::string>& parts,
@@ -360,8 +361,10 @@ void replication_execution_routes(actor_runtime& actors,
   if (!parse_positive(parts[4], defaults::webhooks::max_policy_id, id))
     return bad("execution id must be a number");
   if (n == 5) {
+    if (req.method == "PUT")
+      return actors.stop_replication_execution(id, execution_answer(200));
     if (req.method != "GET")
-      return not_allowed("GET");
+      return not_allowed("GET, PUT");
     return actors.get_replication_execution(id, execution_answer(200));
   }
   if (parts[5] == "tasks") {

@@ -272,7 +272,7 @@ private:
       return e;
     auto copied = destination_.copy_blob(source_, req_.source_repository,
                                          req_.destination_repository,
-                                         blob.digest, blob.size);
+                                         blob.digest, blob.size, cancel_);
     if (!copied)
       return copied.error();
     switch (copied->method) {

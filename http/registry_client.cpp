@@ -466,6 +466,16 @@ registry_error invalid(const std::string& step, const std::string& what) {
   return e;
 }
 
+/// A copy its caller stopped (as image_copy names one: the image is still
+/// to copy, and the next attempt resumes from the blobs already there).
+registry_error cancelled(const std::string& step) {
+  registry_error e;
+  e.step = step;
+  e.transport = outbound_error::shutdown;
+  e.message = "cancelled";
+  return e;
+}
+
 } // namespace
 
 registry_result<registry_done> registry_client::ping() {
@@ -710,11 +720,44 @@ public:
     return *ended_;
   }
 
+  /// A paused GET's go-ahead: called with true, it reads on; dropped
+  /// uncalled (the copy gave up with this piece in hand), it stops the GET,
+  /// so that the stream's end is never waited for in vain.
+  class resumer {
+  public:
+    resumer() = default;
+    explicit resumer(std::function<void(bool)> f) : f_(std::move(f)) {}
+    resumer(resumer&& other) noexcept : f_(std::exchange(other.f_, nullptr)) {}
+    resumer& operator=(resumer&& other) noexcept {
+      finish(false);
+      f_ = std::exchange(other.f_, nullptr);
+      return *this;
+    }
+    resumer(const resumer&) = delete;
+    resumer& operator=(const resumer&) = delete;
+    ~resumer() {
+      finish(false);
+    }
+    explicit operator bool() const {
+      return static_cast<bool>(f_);
+    }
+    void operator()(bool more) {
+      finish(more);
+    }
+
+  private:
+    void finish(bool more) {
+      if (auto f = std::exchange(f_, nullptr))
+        f(more);
+    }
+    std::function<void(bool)> f_;
+  };
+
   struct piece {
     /// At most a piece's size.
     std::string bytes;
     /// Set when the GET may read on once these bytes are used.
-    std::function<void(bool)> resume;
+    resumer resume;
     /// Set when these are the body's last bytes.
     std::optional<outbound_result> ended;
   };
@@ -733,7 +776,7 @@ public:
       p.bytes.resize(piece_size_);
     }
     if (paused_ && buffer_.size() < piece_size_) {
-      p.resume = std::move(paused_);
+      p.resume = resumer(std::move(paused_));
       paused_ = nullptr;
     }
     if (ended_ && buffer_.empty())
@@ -798,23 +841,32 @@ registry_client::open_blob(const std::string& repository,
   }
 }
 
-void registry_client::throttle(clock_type::time_point started,
-                               uint64_t bytes) const {
+bool registry_client::throttle(clock_type::time_point started, uint64_t bytes,
+                               const std::atomic<bool>* cancel) const {
   if (cfg_.rate_limit_kib == 0)
-    return;
+    return true;
   // The copying thread waits, and with it the paused GET: the rate holds
-  // on average over the whole blob.
-  std::this_thread::sleep_until(
-      started
-      + std::chrono::microseconds(bytes * 1'000'000
-                                  / (cfg_.rate_limit_kib * 1024)));
+  // on average over the whole blob. In short steps, so that a stop is
+  // seen at once and not after a piece's worth of waiting.
+  const auto until
+      = started
+        + std::chrono::microseconds(bytes * 1'000'000
+                                    / (cfg_.rate_limit_kib * 1024));
+  constexpr auto step = std::chrono::milliseconds(100);
+  for (auto now = clock_type::now(); now < until; now = clock_type::now()) {
+    if (cancel && cancel->load())
+      return false;
+    std::this_thread::sleep_until(std::min(until, now + step));
+  }
+  return true;
 }
 
 registry_result<blob_copy_report>
 registry_client::copy_blob(registry_client& source,
                            const std::string& source_repository,
                            const std::string& repository,
-                           const std::string& digest, uint64_t size) {
+                           const std::string& digest, uint64_t size,
+                           const std::atomic<bool>* cancel) {
   auto step = "copy blob " + digest + " from " + source_repository + " to "
               + repository;
   if (!valid_path_part(repository) || !valid_path_part(digest)
@@ -890,7 +942,8 @@ registry_client::copy_blob(registry_client& source,
         return give_up(invalid(step, "the source's bytes have digest " + got
                                          + ", not the one asked for"));
     }
-    throttle(started_at, offset);
+    if (!throttle(started_at, offset, cancel) || (cancel && cancel->load()))
+      return give_up(cancelled(step));
     if (piece.ended && !patched) {
       whole = std::move(piece.bytes); // the whole blob in one piece: one PUT
       break;

@@ -4,6 +4,7 @@
 #include "http/client.hpp"
 #include "http/registry_auth.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -211,10 +212,12 @@ public:
   /// the blob fits one `chunk_size` piece, else a PATCH per piece while
   /// the GET reads the next, its digest checked before the final PUT names
   /// it. About two pieces are in memory at once, whatever the blob's size.
+  /// `cancel`, when set, is looked at between pieces and while the rate
+  /// limit waits: a set flag abandons the upload.
   registry_result<blob_copy_report>
   copy_blob(registry_client& source, const std::string& source_repository,
             const std::string& repository, const std::string& digest,
-            uint64_t size);
+            uint64_t size, const std::atomic<bool>* cancel = nullptr);
 
   /// Every tag of `repository`, `page_size` per request (0: the registry's
   /// default), following the `Link` header.
@@ -276,9 +279,10 @@ private:
   open_blob(const std::string& repository, const std::string& digest,
             uint64_t size, std::chrono::milliseconds timeout,
             blob_stream& stream, const std::string& step);
-  /// Waits until `bytes` since `started` keep to the rate limit.
-  void throttle(std::chrono::steady_clock::time_point started,
-                uint64_t bytes) const;
+  /// Waits until `bytes` since `started` keep to the rate limit, or
+  /// `cancel` is set (false then).
+  bool throttle(std::chrono::steady_clock::time_point started, uint64_t bytes,
+                const std::atomic<bool>* cancel) const;
 
   outbound_client& client_;
   const registry_endpoint endpoint_;

@@ -422,7 +422,7 @@ json execution_object(const replication_execution& x) {
           {"failed", x.failed},
           {"succeed", x.succeed},
           {"in_progress", x.in_progress},
-          {"stopped", 0},
+          {"stopped", x.stopped},
           {"start_time", time_or_zero(x.start_time)},
           {"end_time", time_or_zero(x.end_time)}};
 }

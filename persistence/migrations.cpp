@@ -363,6 +363,15 @@ const std::vector<migration>& migrations() {
            "ALTER TABLE webhook_tasks ADD COLUMN replication_execution "
            "BIGINT NOT NULL DEFAULT 0",
        }},
+      {13,
+       "ended replication executions are found by age for retention",
+       {
+           "CREATE INDEX replication_executions_ended ON "
+           "replication_executions (end_time) WHERE end_time > 0",
+           // The purge keeps an execution a REPLICATION delivery waits for.
+           "CREATE INDEX webhook_tasks_replication ON webhook_tasks "
+           "(replication_execution) WHERE replication_execution > 0",
+       }},
   };
   return all;
 }

@@ -107,6 +107,8 @@ constexpr const char* pending = "Pending";
 constexpr const char* in_progress = "InProgress";
 constexpr const char* succeed = "Succeed";
 constexpr const char* failed = "Failed";
+/// Ended by an operator's stop before it finished.
+constexpr const char* stopped = "Stopped";
 } // namespace replication_status
 
 /// What a task does at the destination.
@@ -186,6 +188,7 @@ struct replication_execution {
   int64_t total = 0;
   int64_t failed = 0;
   int64_t succeed = 0;
+  int64_t stopped = 0;
   int64_t in_progress = 0;
 };
 

@@ -30,8 +30,9 @@ constexpr const char* execution_columns
       "WHERE t.execution_id = e.id), (SELECT COUNT(*) FROM "
       "replication_tasks t WHERE t.execution_id = e.id AND t.status = "
       "'Failed'), (SELECT COUNT(*) FROM replication_tasks t WHERE "
-      "t.execution_id = e.id AND t.status = 'Succeed') FROM "
-      "replication_executions e";
+      "t.execution_id = e.id AND t.status = 'Succeed'), (SELECT COUNT(*) "
+      "FROM replication_tasks t WHERE t.execution_id = e.id AND t.status = "
+      "'Stopped') FROM replication_executions e";
 
 replication_execution execution_from(const soci::row& r) {
   replication_execution x;
@@ -45,7 +46,8 @@ replication_execution execution_from(const soci::row& r) {
   x.total = int_at(r, 7);
   x.failed = int_at(r, 8);
   x.succeed = int_at(r, 9);
-  x.in_progress = x.total - x.failed - x.succeed;
+  x.stopped = int_at(r, 10);
+  x.in_progress = x.total - x.failed - x.succeed - x.stopped;
   return x;
 }
 
@@ -564,26 +566,92 @@ replication_lookup replication_work_store::retry(int64_t execution_id,
   auto found = load(execution_id);
   if (!found)
     return replication_lookup::no_execution;
-  if (found->status != replication_status::failed)
+  if (found->status != replication_status::failed
+      && found->status != replication_status::stopped)
     return replication_lookup::not_failed;
   auto& sql = db_.session();
   long long id = execution_id, at = now;
   write_transaction tx(db_);
-  // A listing that failed is listed again; failed tasks run again, each
-  // with its retry budget counted from here.
+  // A listing that failed or was stopped is listed again; failed and
+  // stopped tasks run again, each with its retry budget counted from here.
   sql << "UPDATE replication_executions SET status = 'InProgress', "
          "status_text = '', end_time = 0, listing = CASE WHEN trigger_type = "
          "'manual' AND (SELECT COUNT(*) FROM replication_tasks t WHERE "
          "t.execution_id = :x1) = 0 THEN 1 ELSE 0 END, next_attempt_at = :n "
-         "WHERE id = :x2 AND status = 'Failed'",
+         "WHERE id = :x2 AND status IN ('Failed', 'Stopped')",
       soci::use(id), soci::use(at), soci::use(id);
   sql << "UPDATE replication_tasks SET status = 'Pending', retry_base = "
          "attempts, next_attempt_at = :n, error = '', end_time = 0, "
-         "updated_at = :u WHERE execution_id = :x AND status = 'Failed'",
+         "updated_at = :u WHERE execution_id = :x AND status IN ('Failed', "
+         "'Stopped')",
       soci::use(at), soci::use(at), soci::use(id);
   tx.commit();
   out = *load(execution_id);
   return replication_lookup::ok;
+}
+
+replication_lookup replication_work_store::stop(int64_t execution_id,
+                                                timestamp_us now,
+                                                replication_execution& out) {
+  auto& sql = db_.session();
+  long long id = execution_id, at = now;
+  write_transaction tx(db_);
+  // Every unfinished task ends, the one being copied too: its lease no
+  // longer matches a task in progress, so the worker's next renewal
+  // cancels the copy and its outcome is refused. Blobs already copied stay
+  // on the destination; the manifest, PUT last, never lands.
+  soci::statement execution
+      = (sql.prepare << "UPDATE replication_executions SET status = "
+                        "'Stopped', status_text = 'stopped by request', "
+                        "listing = 0, end_time = :e WHERE id = :x AND status "
+                        "= 'InProgress'",
+         soci::use(at), soci::use(id));
+  execution.execute(true);
+  if (execution.get_affected_rows() == 1)
+    sql << std::string("UPDATE replication_tasks SET status = 'Stopped', "
+                       "end_time = :e, updated_at = :u WHERE execution_id = "
+                       ":x AND status IN ")
+               + unfinished_states,
+        soci::use(at), soci::use(at), soci::use(id);
+  tx.commit();
+  auto found = load(execution_id);
+  if (!found)
+    return replication_lookup::no_execution;
+  out = std::move(*found);
+  return replication_lookup::ok;
+}
+
+size_t replication_work_store::purge_finished(timestamp_us before,
+                                              size_t limit) {
+  auto& sql = db_.session();
+  long long cutoff = before, n = static_cast<long long>(limit), expired = 0;
+  // An execution a REPLICATION delivery has yet to read stays until it is
+  // sent (the delivery renders the execution when it goes out).
+  const std::string expired_ids
+      = "SELECT e.id FROM replication_executions e WHERE e.end_time > 0 AND "
+        "e.end_time < :b AND e.status <> 'InProgress' AND NOT EXISTS "
+        "(SELECT 1 FROM webhook_tasks w WHERE w.replication_execution = e.id "
+        "AND w.status = 'pending') LIMIT :n";
+  // A read first: most rounds find nothing to delete.
+  sql << "SELECT COUNT(*) FROM (" + expired_ids + ") AS expired",
+      soci::use(cutoff), soci::use(n), soci::into(expired);
+  if (expired == 0)
+    return 0;
+  std::vector<long long> ids(limit + 1);
+  write_transaction tx(db_);
+  sql << "DELETE FROM replication_executions WHERE id IN (" + expired_ids
+             + ") RETURNING id",
+      soci::use(cutoff), soci::use(n), soci::into(ids);
+  long long id = 0;
+  soci::statement tasks
+      = (sql.prepare << "DELETE FROM replication_tasks WHERE execution_id = :x",
+         soci::use(id));
+  for (auto x : ids) {
+    id = x;
+    tasks.execute(true);
+  }
+  tx.commit();
+  return ids.size();
 }
 
 } // namespace regevent

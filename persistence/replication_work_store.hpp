@@ -34,8 +34,8 @@ enum class replication_lookup {
   /// A manual run of a disabled policy.
   disabled,
   no_execution,
-  /// A re-run of an execution that has not failed (still running, or
-  /// succeeded).
+  /// A re-run of an execution that has neither failed nor been stopped
+  /// (still running, or succeeded).
   not_failed,
 };
 
@@ -77,6 +77,16 @@ public:
 
   /// Unfinished tasks (due or leased), for the queue gauge.
   int64_t unfinished();
+
+  /// Stops a running execution: it and its unfinished tasks end Stopped
+  /// (a copy in flight is cancelled when its worker next renews); one
+  /// already ended is left as it is. `out`: the execution now.
+  replication_lookup stop(int64_t execution_id, timestamp_us now,
+                          replication_execution& out);
+
+  /// Deletes up to `limit` executions that ended before `before`, with
+  /// their tasks; returns how many.
+  size_t purge_finished(timestamp_us before, size_t limit);
 
   replication_execution_page
   executions(const replication_execution_query& q);

@@ -123,7 +123,7 @@ metrics::metrics()
       replication_tasks_(family<prometheus::Counter>(
           registry_, order_, "regevent_replication_attempts_total",
           "Replication task attempts by outcome: succeed, skipped, retry, "
-          "failed.")),
+          "failed, cancelled (stopped or taken over).")),
       replication_bytes_(
           family<prometheus::Counter>(
               registry_, order_, "regevent_replication_bytes_total",

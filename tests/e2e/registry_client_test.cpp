@@ -14,12 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace regevent::test {
 namespace {
@@ -392,6 +395,37 @@ TEST_F(registry_client_test, copies_a_large_blob_in_bounded_memory) {
   // allocator's slack, never the blob (8.2 MiB measured for 256).
   EXPECT_LT(growth_mib, 16.0);
 #endif
+}
+
+TEST_F(registry_client_test, a_cancelled_copy_stops_within_its_rate_wait) {
+  start_source();
+  destination_ = start_registry(destination_dir_);
+  // 8 MiB at 1 MiB/s: two pieces, eight seconds if nothing stopped it.
+  auto image = push("slow/big", "v1", noise(8 << 20, 5));
+  auto from = client_of(*source_);
+  registry_client_config limited;
+  limited.rate_limit_kib = 1024;
+  auto to = client_of(*destination_, "", "", limited);
+  auto size = from.blob_size("slow/big", image.layer_digest);
+  ASSERT_TRUE(size && *size) << size.error().text();
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    cancel.store(true);
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto copied = to.copy_blob(from, "slow/big", "slow/big", image.layer_digest,
+                             **size, &cancel);
+  auto took = std::chrono::steady_clock::now() - started;
+  stopper.join();
+  ASSERT_FALSE(copied);
+  EXPECT_EQ(copied.error().message, "cancelled");
+  EXPECT_EQ(copied.error().transport, outbound_error::shutdown);
+  // Seen while the first piece's rate wait (four seconds) ran.
+  EXPECT_LT(took, std::chrono::seconds(4));
+  auto there = to.blob_size("slow/big", image.layer_digest);
+  ASSERT_TRUE(there) << there.error().text();
+  EXPECT_FALSE(*there);
 }
 
 TEST_F(registry_client_test, limits_the_copy_rate) {

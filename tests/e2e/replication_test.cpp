@@ -5,6 +5,7 @@
 
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/replication_helper.hpp"
+#include "tests/fixtures/metrics.hpp"
 
 #include <gtest/gtest.h>
 
@@ -268,6 +269,59 @@ TEST_F(replication, one_push_fans_out_to_two_destinations_by_their_policies) {
   // execution by now.
   ASSERT_TRUE(settled());
   EXPECT_EQ(executions(unused).size(), 0u);
+}
+
+TEST_F(replication, a_stopped_execution_cancels_its_copy_and_lands_nothing) {
+  start();
+  auto registry = create_registry();
+  // 1 MiB/s over a 12 MiB layer: the copy is still running when stopped.
+  auto policy = create_policy(registry, json::array(), true, false, 1024);
+  std::string big(12 << 20, '\0');
+  std::mt19937_64 gen(9);
+  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
+    auto v = gen();
+    std::memcpy(&big[i], &v, 8);
+  }
+  push("library/big", "v1", big);
+  int64_t id = 0;
+  ASSERT_TRUE(poll_until([&] {
+    auto x = executions(policy);
+    if (x.size() != 1)
+      return false;
+    id = x[0]["id"].get<int64_t>();
+    auto t = tasks(id);
+    return t.size() == 1 && t[0]["status"] == "InProgress";
+  }));
+  auto path = "/api/v2.0/replication/executions/" + std::to_string(id);
+  auto stopped = call("PUT", path);
+  ASSERT_EQ(stopped.status, 200u) << stopped.body;
+  auto x = json::parse(stopped.body);
+  EXPECT_EQ(x["status"], "Stopped");
+  EXPECT_EQ(x["stopped"], 1);
+  // The worker learns it at its next renewal and cancels the copy, long
+  // before the 12 s the copy would take.
+  auto cancelled = [&] {
+    auto m = call("GET", "/metrics");
+    return metric_value(m.body, "regevent_replication_attempts_total",
+                        {{"outcome", "cancelled"}});
+  };
+  ASSERT_TRUE(poll_until([&] { return cancelled() == 1.0; }))
+      << tail(daemon_->log());
+  auto t = tasks(id);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["status"], "Stopped");
+  EXPECT_EQ(t[0]["attempts"], 0);
+  EXPECT_TRUE(on_destination("mirror/big", "v1").empty());
+  EXPECT_EQ(get(path)["status"], "Stopped");
+  // A second stop answers the ended execution as it is; GET-only verbs
+  // elsewhere are named.
+  auto again = call("PUT", path);
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_EQ(json::parse(again.body)["end_time"], x["end_time"]);
+  EXPECT_EQ(call("PUT", "/api/v2.0/replication/executions/9999").status,
+            404u);
+  auto wrong = call("DELETE", path);
+  EXPECT_EQ(wrong.status, 405u);
 }
 
 TEST_F(replication, a_sigkill_mid_copy_resumes_after_the_restart_once) {

@@ -349,5 +349,103 @@ TEST_F(replication_work_test, a_deleted_policy_or_registry_makes_a_task_unusable
   EXPECT_EQ(a[0].unusable, "the policy was deleted");
 }
 
+TEST_F(replication_work_test, a_stop_ends_the_execution_and_cancels_its_copies) {
+  policy("all", {});
+  apply({push("p1", "library/a", "1"), push("p2", "library/a", "2"),
+         push("p3", "library/b", "1")});
+  // Three executions (one per event); the first of library/a is copying.
+  auto running = work.claim(t(100), 1, t(9'000));
+  ASSERT_EQ(running.size(), 1u);
+  auto id = running[0].execution_id;
+  replication_execution x;
+  ASSERT_EQ(work.stop(id, t(200), x), replication_lookup::ok);
+  EXPECT_EQ(x.status, "Stopped");
+  EXPECT_EQ(x.stopped, 1);
+  EXPECT_EQ(x.in_progress, 0);
+  EXPECT_EQ(x.end_time, t(200));
+  // The copy in flight loses its lease: its renewal and outcome are
+  // refused, and its execution stays Stopped.
+  EXPECT_TRUE(
+      work.renew({{running[0].task_id, running[0].lease}}, t(20'000)).empty());
+  replication_outcome_record late;
+  late.task_id = running[0].task_id;
+  late.execution_id = id;
+  late.lease = running[0].lease;
+  late.status = replication_status::succeed;
+  work.record({late}, t(300));
+  EXPECT_EQ(work.execution(id)->status, "Stopped");
+  EXPECT_EQ(work.tasks(id)->items[0].status, "Stopped");
+  // The repository's next task (another execution) is free to run now.
+  auto next = work.claim(t(400), 5, t(9'000));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_NE(next[0].execution_id, id);
+  // A stop of an ended execution changes nothing; an unknown one is not found.
+  ASSERT_EQ(work.stop(id, t(500), x), replication_lookup::ok);
+  EXPECT_EQ(x.end_time, t(200));
+  EXPECT_EQ(work.stop(999, t(500), x), replication_lookup::no_execution);
+  // A stopped execution runs again by a re-run.
+  ASSERT_EQ(work.retry(id, t(600), x), replication_lookup::ok);
+  EXPECT_EQ(x.status, "InProgress");
+  EXPECT_EQ(x.in_progress, 1);
+}
+
+TEST_F(replication_work_test, a_manual_run_stopped_before_its_listing_lists_nothing) {
+  auto id = policy("all", {});
+  replication_execution x;
+  ASSERT_EQ(work.start_manual(id, 100, x), replication_lookup::ok);
+  auto listing = work.claim_listing(100, 9'000);
+  ASSERT_TRUE(listing);
+  ASSERT_EQ(work.stop(x.id, 200, x), replication_lookup::ok);
+  replication_listed found;
+  found.src_repository = "library/a";
+  found.tag = "1";
+  work.record_listing(*listing, {found}, "", 300);
+  EXPECT_EQ(tasks(), 0);
+  EXPECT_EQ(work.execution(x.id)->status, "Stopped");
+  EXPECT_FALSE(work.claim_listing(400, 9'000));
+}
+
+TEST_F(replication_work_test, ended_executions_past_retention_are_deleted_with_their_tasks) {
+  policy("all", {});
+  apply({push("p1", "library/a", "1"), push("p2", "library/b", "1"),
+         push("p3", "library/c", "1")});
+  auto claimed = work.claim(t(100), 3, t(9'000));
+  ASSERT_EQ(claimed.size(), 3u);
+  // a and b end at t(200) and t(300); c is still copying.
+  std::vector<replication_outcome_record> ended;
+  for (size_t i = 0; i < 2; ++i) {
+    replication_outcome_record o;
+    o.task_id = claimed[i].task_id;
+    o.execution_id = claimed[i].execution_id;
+    o.lease = claimed[i].lease;
+    o.status = replication_status::succeed;
+    work.record({o}, t(200 + 100 * static_cast<timestamp_us>(i)));
+  }
+  // A REPLICATION delivery that has not gone out yet names b.
+  long long b = claimed[1].execution_id;
+  f.sql() << "INSERT INTO webhook_tasks (webhook_id, event_seq, policy_id, "
+             "target_position, event_type, project, occur_at, "
+             "next_attempt_at, created_at, updated_at, "
+             "replication_execution) VALUES ('w1', 0, 1, 0, 'REPLICATION', "
+             "'library', 1, 1, 1, 1, :b)",
+      soci::use(b);
+  // Nothing ended before t(200).
+  EXPECT_EQ(work.purge_finished(t(200), 10), 0u);
+  // a goes with its task; b waits for its delivery; c has not ended.
+  EXPECT_EQ(work.purge_finished(t(10'000), 10), 1u);
+  EXPECT_FALSE(work.execution(claimed[0].execution_id));
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM replication_tasks WHERE "
+                     "execution_id = "
+                     + std::to_string(claimed[0].execution_id)),
+            0);
+  EXPECT_TRUE(work.execution(b));
+  EXPECT_TRUE(work.execution(claimed[2].execution_id));
+  // Once the delivery is sent, b goes too.
+  f.sql() << "UPDATE webhook_tasks SET status = 'succeeded'";
+  EXPECT_EQ(work.purge_finished(t(10'000), 10), 1u);
+  EXPECT_FALSE(work.execution(b));
+  EXPECT_EQ(tasks(), 1);
+}
+
 } // namespace
 } // namespace regevent
