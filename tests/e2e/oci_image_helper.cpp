@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 namespace regevent::test {
@@ -74,6 +76,16 @@ void write_blob(const std::filesystem::path& blobs, const std::string& digest,
 }
 
 } // namespace
+
+std::string noise(size_t bytes, unsigned seed) {
+  std::mt19937_64 gen(seed);
+  std::string out(bytes, '\0');
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {
+    auto v = gen();
+    std::memcpy(&out[i], &v, 8);
+  }
+  return out;
+}
 
 std::string sha256_digest(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -30,6 +30,10 @@ struct oci_image {
 /// `sha256:` and the lowercase hex SHA-256 of `bytes` (OpenSSL).
 std::string sha256_digest(std::string_view bytes);
 
+/// `bytes` bytes that no compressor shrinks, the same for the same seed: a
+/// layer whose copy moves its whole size.
+std::string noise(size_t bytes, unsigned seed);
+
 /// An uncompressed ustar archive holding one regular file (libarchive).
 std::string tar_one_file(const std::string& name, const std::string& content);
 

@@ -16,11 +16,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -38,17 +36,6 @@ long long status_kib(const std::string& field) {
     if (line.rfind(field + ":", 0) == 0)
       return std::stoll(line.substr(field.size() + 1));
   return -1;
-}
-
-/// `bytes` bytes that no compressor shrinks, the same for the same seed.
-std::string noise(size_t bytes, unsigned seed) {
-  std::mt19937_64 gen(seed);
-  std::string out(bytes, '\0');
-  for (size_t i = 0; i + 8 <= bytes; i += 8) {
-    auto v = gen();
-    std::memcpy(&out[i], &v, 8);
-  }
-  return out;
 }
 
 class registry_client_test : public registry_pair_test {

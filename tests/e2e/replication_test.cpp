@@ -11,8 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstring>
-#include <random>
 #include <thread>
 
 namespace regevent::test {
@@ -276,13 +274,7 @@ TEST_F(replication, a_stopped_execution_cancels_its_copy_and_lands_nothing) {
   auto registry = create_registry();
   // 1 MiB/s over a 12 MiB layer: the copy is still running when stopped.
   auto policy = create_policy(registry, json::array(), true, false, 1024);
-  std::string big(12 << 20, '\0');
-  std::mt19937_64 gen(9);
-  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
-    auto v = gen();
-    std::memcpy(&big[i], &v, 8);
-  }
-  push("library/big", "v1", big);
+  push("library/big", "v1", noise(12 << 20, 9));
   int64_t id = 0;
   ASSERT_TRUE(poll_until([&] {
     auto x = executions(policy);
@@ -330,13 +322,7 @@ TEST_F(replication, a_sigkill_mid_copy_resumes_after_the_restart_once) {
   // 1 MiB/s over a 12 MiB layer: the copy takes seconds, long enough to be
   // killed in the middle of.
   auto policy = create_policy(registry, json::array(), true, false, 1024);
-  std::string big(12 << 20, '\0');
-  std::mt19937_64 gen(7);
-  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
-    auto v = gen();
-    std::memcpy(&big[i], &v, 8);
-  }
-  auto digest = push("library/big", "v1", big);
+  auto digest = push("library/big", "v1", noise(12 << 20, 7));
   ASSERT_TRUE(poll_until([&] {
     auto x = executions(policy);
     if (x.size() != 1)
