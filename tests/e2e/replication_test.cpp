@@ -189,6 +189,46 @@ TEST_F(replication, override_off_leaves_a_different_tag_and_deletes_replicate) {
   EXPECT_TRUE(on_destination("mirror/gone", "v1").empty());
 }
 
+TEST_F(replication, a_docker_image_its_retag_and_an_override_replicate) {
+  start();
+  auto registry = create_registry();
+  auto policy = create_policy(registry, json::array());
+  // A Docker v2 schema 2 image: copied as pushed, media type and digest.
+  auto img = write_oci_image(dir_.file("docker-img"), "v1", "docker v1");
+  std::string digest;
+  auto pushed = skopeo_.push(img, source_->ref("library/app", "v1"),
+                             /*docker_v2s2=*/true, &digest);
+  ASSERT_TRUE(pushed.ok()) << pushed.output;
+  ASSERT_EQ(finished(policy, 1)[0]["status"], "Succeed");
+  auto v1 = on_destination("mirror/app", "v1");
+  ASSERT_FALSE(v1.empty());
+  EXPECT_EQ(sha256_digest(v1), digest);
+  EXPECT_EQ(json::parse(v1)["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json");
+  // A retag on the source (a manifest PUT under a new tag, blobs already
+  // there) is a push of its own: the new tag lands, same digest, and no
+  // blob is uploaded again.
+  auto uploads = [&] {
+    return count_requests(destination_->log(), "POST", "/blobs/uploads/");
+  };
+  auto uploads_before = uploads();
+  auto retag = skopeo_.copy(source_->ref("library/app", "v1"),
+                            source_->ref("library/app", "stable"));
+  ASSERT_TRUE(retag.ok()) << retag.output;
+  auto x = finished(policy, 2);
+  ASSERT_EQ(x[0]["status"], "Succeed") << x.dump();
+  auto t = tasks(x[0]["id"].get<int64_t>());
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0]["src_resource"], "library/app:stable");
+  EXPECT_EQ(uploads(), uploads_before);
+  EXPECT_EQ(sha256_digest(on_destination("mirror/app", "stable")), digest);
+  // Override on: another image under the same tag replaces it there.
+  auto v2 = push("library/app", "v1", "docker v1, rebuilt");
+  ASSERT_EQ(finished(policy, 3)[0]["status"], "Succeed");
+  EXPECT_EQ(sha256_digest(on_destination("mirror/app", "v1")), v2);
+  EXPECT_EQ(sha256_digest(on_destination("mirror/app", "stable")), digest);
+}
+
 TEST_F(replication, a_manual_run_copies_every_selected_tag) {
   start();
   push("library/a", "v1", "manual a1");
