@@ -372,6 +372,30 @@ const std::vector<migration>& migrations() {
            "CREATE INDEX webhook_tasks_replication ON webhook_tasks "
            "(replication_execution) WHERE replication_execution > 0",
        }},
+      {14,
+       "scanner registrations and the scanner of each project",
+       {
+           // Harbor's ScannerRegistration; `access_credential` is sealed
+           // (secret_box), empty when there is none.
+           R"(CREATE TABLE scanners (
+            id {pk},
+            uuid TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL,
+            auth TEXT NOT NULL DEFAULT '',
+            access_credential TEXT NOT NULL DEFAULT '',
+            skip_cert_verify INTEGER NOT NULL DEFAULT 0,
+            use_internal_addr INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            is_default INTEGER NOT NULL DEFAULT 0,
+            create_time BIGINT NOT NULL,
+            update_time BIGINT NOT NULL))",
+           // A project without a row here uses the default scanner.
+           R"(CREATE TABLE project_scanners (
+            project TEXT PRIMARY KEY,
+            scanner_uuid TEXT NOT NULL))",
+       }},
   };
   return all;
 }

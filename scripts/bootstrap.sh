@@ -11,6 +11,8 @@ packages=(
   libcaf-dev libboost1.74-dev libboost-system1.74-dev nlohmann-json3-dev
   libsoci-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libcli11-dev liburiparser-dev libssl-dev
+  # random UUIDs (scanner registration ids)
+  uuid-dev
   # metrics: counters, gauges, histograms and the text exposition
   prometheus-cpp-dev
   # tests (libarchive: the end-to-end tests write OCI image layouts)
