@@ -172,7 +172,20 @@ using query_actor = caf::typed_actor<
                     replication_execution_id>::with<replication_execution>,
     /// Runs a failed or stopped execution's failed and stopped tasks again.
     caf::replies_to<atom::retry,
-                    replication_execution_id>::with<replication_execution>>;
+                    replication_execution_id>::with<replication_execution>,
+    /// Scanner registrations (credentials never read back) and the scanner
+    /// each project uses.
+    caf::replies_to<atom::query, atom::scanners>::with<scanner_list>,
+    caf::replies_to<atom::get, scanner_id>::with<scanner_registration>,
+    caf::replies_to<atom::create, scanner_spec>::with<scanner_registration>,
+    caf::replies_to<atom::update, scanner_update>::with<scanner_registration>,
+    caf::replies_to<atom::update,
+                    scanner_default_change>::with<scanner_registration>,
+    caf::replies_to<atom::remove, scanner_id>::with<bool>,
+    /// The project's own scanner, else the default.
+    caf::replies_to<atom::get, atom::scanners,
+                    std::string>::with<scanner_registration>,
+    caf::replies_to<atom::update, project_scanner>::with<bool>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
@@ -194,7 +207,9 @@ using replication_worker_actor = caf::typed_actor<
     /// Renews leases, records outcomes, claims due tasks (periodic).
     caf::reacts_to<atom::tick>,
     /// Copies and listings ended on their threads.
-    caf::reacts_to<atom::wakeup>>;
+    caf::reacts_to<atom::wakeup>,
+    /// An execution was stopped: renew (and so cancel) now.
+    caf::reacts_to<atom::renew>>;
 
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {

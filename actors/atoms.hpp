@@ -10,6 +10,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/replication.hpp"
+#include "persistence/scanner.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
 
@@ -246,6 +247,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_execution_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::replication_task_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_registration)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_default_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::project_scanner)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 
@@ -314,5 +322,7 @@ CAF_ADD_ATOM(regevent, regevent::atom, remove, "remove")
 CAF_ADD_ATOM(regevent, regevent::atom, write, "write")
 CAF_ADD_ATOM(regevent, regevent::atom, registries, "registries")
 CAF_ADD_ATOM(regevent, regevent::atom, replication, "replpolicy")
+CAF_ADD_ATOM(regevent, regevent::atom, scanners, "scanners")
+CAF_ADD_ATOM(regevent, regevent::atom, renew, "renew")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

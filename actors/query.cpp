@@ -6,6 +6,7 @@
 #include "persistence/database.hpp"
 #include "persistence/replication_store.hpp"
 #include "persistence/replication_work_store.hpp"
+#include "persistence/scanner_store.hpp"
 #include "persistence/secret_box.hpp"
 #include "persistence/webhook_delivery_store.hpp"
 #include "persistence/webhook_store.hpp"
@@ -39,12 +40,14 @@ struct management_stores {
         webhooks(db, secrets),
         deliveries(db, secrets),
         replication(db, secrets),
-        replication_work(db, secrets) {}
+        replication_work(db, secrets),
+        scanners(db, secrets) {}
   catalog_store catalog;
   webhook_store webhooks;
   webhook_delivery_store deliveries;
   replication_store replication;
   replication_work_store replication_work;
+  scanner_store scanners;
 };
 
 query_state::query_state() = default;
@@ -116,6 +119,43 @@ execution_answer(caf::expected<replication_lookup> x,
                               "execution runs again");
   }
   return make_error(ec::database_error, "unknown execution lookup");
+}
+
+template<class F>
+auto run_scanners(self_ptr self, F f) {
+  return self->state.conn.run([&f](management_stores& stores, database&) {
+    return f(stores.scanners);
+  });
+}
+
+/// The error a scanner write's outcome names.
+caf::error scanner_failure(scanner_outcome outcome, const std::string& uuid,
+                           const std::string& name) {
+  switch (outcome) {
+    case scanner_outcome::ok:
+      break;
+    case scanner_outcome::not_found:
+      return make_error(ec::not_found, "scanner " + uuid);
+    case scanner_outcome::name_taken:
+      return make_error(ec::already_exists,
+                        "scanner " + name + " already exists");
+    case scanner_outcome::is_default:
+      return make_error(ec::already_exists,
+                        "scanner " + uuid
+                            + " is the default: make another one the default "
+                              "first");
+  }
+  return make_error(ec::database_error, "unknown scanner write outcome");
+}
+
+caf::result<scanner_registration> scanner_written(caf::expected<scanner_write> x,
+                                                  const std::string& uuid,
+                                                  const std::string& name) {
+  if (!x)
+    return std::move(x.error());
+  if (x->outcome != scanner_outcome::ok)
+    return scanner_failure(x->outcome, uuid, name);
+  return std::move(x->scanner);
 }
 
 /// The error a registry or policy write's outcome names.
@@ -487,6 +527,77 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                    return s.stop(id.id, now_us(), found);
                                  }),
             found, "replication execution", id.id);
+      },
+      [self](atom::query, atom::scanners) -> caf::result<scanner_list> {
+        auto x = run_scanners(self, [](scanner_store& s) { return s.scanners(); });
+        if (!x)
+          return std::move(x.error());
+        return scanner_list{std::move(*x)};
+      },
+      [self](atom::get,
+             const scanner_id& id) -> caf::result<scanner_registration> {
+        return found(run_scanners(self,
+                                  [&id](scanner_store& s) {
+                                    return s.scanner(id.uuid);
+                                  }),
+                     "scanner " + id.uuid);
+      },
+      [self](atom::create,
+             const scanner_spec& spec) -> caf::result<scanner_registration> {
+        auto uuid = new_uuid();
+        return scanner_written(run_scanners(self,
+                                            [&](scanner_store& s) {
+                                              return s.create(spec, uuid,
+                                                              now_us());
+                                            }),
+                               uuid, spec.name);
+      },
+      [self](atom::update,
+             const scanner_update& u) -> caf::result<scanner_registration> {
+        return scanner_written(run_scanners(self,
+                                            [&](scanner_store& s) {
+                                              return s.update(u.uuid, u.spec,
+                                                              now_us());
+                                            }),
+                               u.uuid, u.spec.name);
+      },
+      [self](atom::update, const scanner_default_change& c)
+          -> caf::result<scanner_registration> {
+        auto x = run_scanners(self, [&](scanner_store& s) {
+          scanner_write w;
+          w.outcome = s.set_default(c.uuid, c.is_default, now_us());
+          if (w.outcome == scanner_outcome::ok)
+            w.scanner = *s.scanner(c.uuid);
+          return w;
+        });
+        return scanner_written(std::move(x), c.uuid, "");
+      },
+      [self](atom::remove, const scanner_id& id) -> caf::result<bool> {
+        auto x = run_scanners(self,
+                              [&id](scanner_store& s) { return s.remove(id.uuid); });
+        if (!x)
+          return std::move(x.error());
+        if (*x != scanner_outcome::ok)
+          return scanner_failure(*x, id.uuid, "");
+        return true;
+      },
+      [self](atom::get, atom::scanners,
+             const std::string& project) -> caf::result<scanner_registration> {
+        return found(run_scanners(self,
+                                  [&project](scanner_store& s) {
+                                    return s.of_project(project);
+                                  }),
+                     "scanner of project " + project);
+      },
+      [self](atom::update, const project_scanner& p) -> caf::result<bool> {
+        auto x = run_scanners(self, [&p](scanner_store& s) {
+          return s.set_for_project(p.project, p.uuid);
+        });
+        if (!x)
+          return std::move(x.error());
+        if (*x != scanner_outcome::ok)
+          return scanner_failure(*x, p.uuid, "");
+        return true;
       },
       [self](atom::retry, replication_execution_id id)
           -> caf::result<replication_execution> {

@@ -105,28 +105,35 @@ void start(self_ptr self, replication_job job) {
   f.cancel = std::make_shared<std::atomic<bool>>(false);
   f.started = now_us();
   auto cancel = f.cancel;
-  st.flights.emplace(id, std::move(f));
+  const std::atomic<bool>* token = cancel.get();
+  // Claimed again while an earlier copy of it still runs (a re-run right
+  // after a stop whose lease expired): that copy is told to stop, and its
+  // result, when it comes, matches no flight.
+  if (auto old = st.flights.find(id); old != st.flights.end())
+    old->second.cancel->store(true);
+  st.flights.insert_or_assign(id, std::move(f));
   // The callback runs on the copy's thread: it only queues the result and
   // wakes the actor when the queue was empty.
   st.cfg.port->run(
       std::move(job), std::move(cancel),
-      [inbox = st.results, id,
+      [inbox = st.results, id, token,
        handle = caf::actor_cast<replication_worker_actor>(self)](
           replication_run_result r) {
         bool first = false;
         {
           std::lock_guard<std::mutex> guard(inbox->mtx);
           first = inbox->runs.empty() && inbox->listings.empty();
-          inbox->runs.emplace_back(id, std::move(r));
+          inbox->runs.emplace_back(id, token, std::move(r));
         }
         wake(first, handle);
       });
 }
 
-void settle(self_ptr self, int64_t id, const replication_run_result& r) {
+void settle(self_ptr self, int64_t id, const std::atomic<bool>* token,
+            const replication_run_result& r) {
   auto& st = self->state;
   auto it = st.flights.find(id);
-  if (it == st.flights.end())
+  if (it == st.flights.end() || it->second.cancel.get() != token)
     return;
   auto f = std::move(it->second);
   st.flights.erase(it);
@@ -145,6 +152,18 @@ void settle(self_ptr self, int64_t id, const replication_run_result& r) {
                  "stopped or taken over",
                  j.task_id, j.src_repository, j.src_reference);
     st.cfg.stats->replication_attempt("cancelled", seconds, r.bytes_copied);
+    // Nothing of this copy runs any more: a stopped task's lease stops
+    // holding its repository (a lease taken over by another worker is not
+    // this one's and matches nothing).
+    auto released
+        = st.writes.run([&](replication_work_store& store, writer_context&) {
+            store.release_stopped(j.task_id, j.lease, now_us());
+            return true;
+          });
+    if (!released)
+      spdlog::warn("replication task {}: releasing its lease failed ({}); "
+                   "it expires on its own",
+                   j.task_id, describe(released.error()));
     return;
   }
   const char* outcome = "succeed";
@@ -218,7 +237,9 @@ void renew(self_ptr self) {
   }
   for (auto& [id, f] : st.flights)
     if (f.job.lease != until) {
-      spdlog::warn("replication task {} lost its lease: cancelled here", id);
+      spdlog::info("replication task {} was stopped or lost its lease: "
+                   "its copy is cancelled",
+                   id);
       f.cancel->store(true);
     }
 }
@@ -377,9 +398,15 @@ replication_worker_actor::behavior_type replicate(self_ptr self,
             std::chrono::milliseconds(st.cfg.replication.poll_interval_ms),
             atom::tick_v);
       },
+      [self](atom::renew) {
+        // A stop: leases are checked now, so that a stopped copy ends at
+        // once instead of at the next renewal.
+        self->state.next_renewal = {};
+        renew(self);
+      },
       [self](atom::wakeup) {
         auto& st = self->state;
-        std::vector<std::pair<int64_t, replication_run_result>> runs;
+        decltype(st.results->runs) runs;
         std::vector<std::pair<std::vector<replication_listed>, std::string>>
             listings;
         {
@@ -387,8 +414,8 @@ replication_worker_actor::behavior_type replicate(self_ptr self,
           runs.swap(st.results->runs);
           listings.swap(st.results->listings);
         }
-        for (const auto& [id, r] : runs)
-          settle(self, id, r);
+        for (const auto& [id, token, r] : runs)
+          settle(self, id, token, r);
         for (auto& [found, error] : listings)
           finish_listing(self, found, error);
         pump(self);

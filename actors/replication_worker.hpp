@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace regevent {
@@ -44,7 +45,11 @@ struct replication_worker_state {
   /// wakes the actor.
   struct inbox {
     std::mutex mtx;
-    std::vector<std::pair<int64_t, replication_run_result>> runs;
+    /// (task id, its flight's cancel flag: which copy of the task ended,
+    /// should one still be running when the task is claimed again).
+    std::vector<std::tuple<int64_t, const std::atomic<bool>*,
+                           replication_run_result>>
+        runs;
     /// A listing's result: (found, error).
     std::vector<std::pair<std::vector<replication_listed>, std::string>>
         listings;

@@ -390,8 +390,65 @@ void actor_runtime::retry_replication_execution(
 
 void actor_runtime::stop_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
+  // Then the copy workers check their leases at once: a copy of the
+  // stopped execution ends now, not at the next renewal.
+  auto workers = impl_->replicate;
+  ask(impl_->system, impl_->next(),
+      reply_fn<replication_execution>(
+          [workers, done = std::move(done)](
+              caf::expected<replication_execution> r) {
+            bool stopped = static_cast<bool>(r);
+            done(std::move(r));
+            if (stopped && workers)
+              caf::anon_send(workers, atom::renew_v);
+          }),
+      atom::update_v, replication_execution_id{id});
+}
+
+void actor_runtime::list_scanners(reply_fn<scanner_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      atom::scanners_v);
+}
+
+void actor_runtime::get_scanner(std::string uuid,
+                                reply_fn<scanner_registration> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      scanner_id{std::move(uuid)});
+}
+
+void actor_runtime::create_scanner(scanner_spec spec,
+                                   reply_fn<scanner_registration> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
+      std::move(spec));
+}
+
+void actor_runtime::update_scanner(scanner_update change,
+                                   reply_fn<scanner_registration> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      replication_execution_id{id});
+      std::move(change));
+}
+
+void actor_runtime::set_default_scanner(scanner_default_change change,
+                                        reply_fn<scanner_registration> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(change));
+}
+
+void actor_runtime::delete_scanner(std::string uuid, reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      scanner_id{std::move(uuid)});
+}
+
+void actor_runtime::get_project_scanner(std::string project,
+                                        reply_fn<scanner_registration> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::scanners_v, std::move(project));
+}
+
+void actor_runtime::set_project_scanner(project_scanner choice,
+                                        reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(choice));
 }
 
 void actor_runtime::stop() {

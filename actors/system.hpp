@@ -9,6 +9,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/replication.hpp"
+#include "persistence/scanner.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
 
@@ -106,6 +107,18 @@ public:
   /// Stops a running execution; one that has ended is answered as it is.
   void stop_replication_execution(int64_t id,
                                   reply_fn<replication_execution> done);
+  void list_scanners(reply_fn<scanner_list> done);
+  void get_scanner(std::string uuid, reply_fn<scanner_registration> done);
+  void create_scanner(scanner_spec spec, reply_fn<scanner_registration> done);
+  void update_scanner(scanner_update change,
+                      reply_fn<scanner_registration> done);
+  void set_default_scanner(scanner_default_change change,
+                           reply_fn<scanner_registration> done);
+  void delete_scanner(std::string uuid, reply_fn<bool> done);
+  /// The project's own scanner, else the default (ec::not_found: neither).
+  void get_project_scanner(std::string project,
+                           reply_fn<scanner_registration> done);
+  void set_project_scanner(project_scanner choice, reply_fn<bool> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

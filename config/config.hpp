@@ -181,6 +181,7 @@ struct config {
     /// A claimed task unrenewed for this long (its worker died) is taken
     /// up again; the worker renews it every third of it.
     uint32_t claim_lease_ms = 0;
+    /// Ended executions older than this go, with their tasks.
     uint32_t execution_retention_days = 0;
   } replication;
 

@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/registry_ping.hpp"
 #include "http/replication_json.hpp"
+#include "http/scanner_json.hpp"
 #include "http/webhook_json.hpp"
 
 #include <nlohmann/json.hpp>
@@ -597,6 +598,94 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
   not_allowed("GET, PUT, DELETE");
 }
 
+/// `/api/v2.0/scanners[/{uuid}]`: scanner registrations (Harbor's
+/// ScannerRegistration); `PATCH .../{uuid}` `{is_default}` picks the
+/// default.
+void scanner_routes(const runtime& rt, actor_runtime& actors,
+                    const incoming_request& req,
+                    const std::vector<std::string>& parts,
+                    const api_call& call) {
+  const auto& method = req.method;
+  const bool can_seal = !rt.cfg->secrets.key.empty();
+  auto answer = [&call](unsigned status) {
+    return call.answer<scanner_registration>(
+        [status](const scanner_registration& x) {
+          http_response r;
+          r.status = status;
+          r.body = scanner_json(x);
+          if (status == 201)
+            r.headers.emplace_back("Location", "/api/v2.0/scanners/" + x.uuid);
+          return r;
+        });
+  };
+  auto spec_of = [&](bool creating) {
+    std::string error;
+    auto spec = parse_scanner(req.body, can_seal, creating, error);
+    if (!spec)
+      call.bad_request(error);
+    return spec;
+  };
+  if (parts.size() == 3) {
+    if (method == "GET")
+      return actors.list_scanners(
+          call.answer<scanner_list>([](const scanner_list& l) {
+            http_response r;
+            r.body = scanners_json(l.items);
+            r.headers.emplace_back("X-Total-Count",
+                                   std::to_string(l.items.size()));
+            return r;
+          }));
+    if (method != "POST")
+      return call.not_allowed("GET, POST");
+    if (auto spec = spec_of(true))
+      return actors.create_scanner(std::move(*spec), answer(201));
+    return;
+  }
+  const auto& uuid = parts[3];
+  if (method == "GET")
+    return actors.get_scanner(uuid, answer(200));
+  if (method == "PUT") {
+    if (auto spec = spec_of(false))
+      return actors.update_scanner({uuid, std::move(*spec)}, answer(200));
+    return;
+  }
+  if (method == "PATCH") {
+    std::string error;
+    auto is_default = parse_scanner_default(req.body, error);
+    if (!is_default)
+      return call.bad_request(error);
+    return actors.set_default_scanner({uuid, *is_default}, answer(200));
+  }
+  if (method == "DELETE")
+    return actors.delete_scanner(
+        uuid, call.answer<bool>([](bool) { return http_response{}; }));
+  call.not_allowed("GET, PUT, PATCH, DELETE");
+}
+
+/// `/api/v2.0/projects/{project}/scanner`: the scanner the project's scans
+/// use (its own, else the default); PUT `{uuid}` sets its own.
+void project_scanner_route(actor_runtime& actors, const incoming_request& req,
+                           const std::string& project, const api_call& call) {
+  if (req.method == "GET")
+    return actors.get_project_scanner(
+        project, call.answer<scanner_registration>(
+                     [](const scanner_registration& x) {
+                       http_response r;
+                       r.body = scanner_json(x);
+                       return r;
+                     }));
+  if (req.method != "PUT")
+    return call.not_allowed("GET, PUT");
+  std::string error;
+  auto uuid = parse_project_scanner(req.body, error);
+  if (!uuid)
+    return call.bad_request(error);
+  actors.set_project_scanner({project, std::move(*uuid)},
+                             call.answer<bool>([](bool) {
+                               return http_response{};
+                             }));
+}
+
 /// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
 void webhook_routes(const runtime& rt, actor_runtime& actors,
                     const address_guard& guard, const incoming_request& req,
@@ -779,6 +868,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
     }
     if (n >= 5 && parts[4] == "webhook")
       return webhook_routes(rt, actors, guard, req, parts, call);
+    if (n == 5 && parts[4] == "scanner")
+      return project_scanner_route(actors, req, parts[3], call);
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];
@@ -795,6 +886,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
         return actors.list_artifacts({full, call.page},
                                      call.render<artifact_page>());
     }
+  } else if (parts[2] == "scanners" && n <= 4) {
+    return scanner_routes(rt, actors, req, parts, call);
   } else if (parts[2] == "registries" && n <= 4) {
     return replication_routes(rt, actors, services, req, parts, 3, call);
   } else if (parts[2] == "replication" && n >= 4 && n <= 5

@@ -319,7 +319,8 @@ const std::vector<migration>& migrations() {
            "replication_executions (policy_id, id)",
            "CREATE INDEX replication_executions_listing ON "
            "replication_executions (next_attempt_at) WHERE listing = 1",
-           // Harbor's task states: Pending, InProgress, Succeed, Failed.
+           // Harbor's task states: Pending, InProgress, Succeed, Failed
+           // (and Stopped, from migration 13 on).
            // While InProgress, `next_attempt_at` is the claim's lease (and
            // its token: an outcome is recorded only under the lease it was
            // claimed with). `repo_key` (destination registry and
@@ -364,10 +365,15 @@ const std::vector<migration>& migrations() {
            "BIGINT NOT NULL DEFAULT 0",
        }},
       {13,
-       "ended replication executions are found by age for retention",
+       "ended replication executions are found by age for retention, and "
+       "stopped tasks by repository",
        {
            "CREATE INDEX replication_executions_ended ON "
            "replication_executions (end_time) WHERE end_time > 0",
+           // A task stopped in flight holds its repository until its lease
+           // expires (replication_work_store::claim).
+           "CREATE INDEX replication_tasks_stopped ON replication_tasks "
+           "(repo_key, next_attempt_at) WHERE status = 'Stopped'",
            // The purge keeps an execution a REPLICATION delivery waits for.
            "CREATE INDEX webhook_tasks_replication ON webhook_tasks "
            "(replication_execution) WHERE replication_execution > 0",

@@ -200,7 +200,10 @@ replication_work_store::claim(timestamp_us now, size_t limit,
   long long at = now, until = lease_until, n = static_cast<long long>(limit);
   // Chosen by a read first: the oldest due task of each repository whose
   // older tasks are all finished. A repository's task in flight holds a
-  // lease in the future, so that nothing behind it is due.
+  // lease in the future, so that nothing behind it is due; a task stopped
+  // while in flight keeps its lease, and until it expires nothing of its
+  // repository starts: the stopped copy's manifest could otherwise land
+  // after a newer one.
   std::vector<long long> due;
   {
     soci::rowset<soci::row> rows
@@ -212,9 +215,12 @@ replication_work_store::claim(timestamp_us now, size_t limit,
                                 "WHERE o.repo_key = t.repo_key AND o.status "
                                 "IN "
                               + unfinished_states
-                              + " AND o.id < t.id) ORDER BY "
+                              + " AND o.id < t.id) AND NOT EXISTS (SELECT 1 "
+                                "FROM replication_tasks s WHERE s.repo_key = "
+                                "t.repo_key AND s.status = 'Stopped' AND "
+                                "s.next_attempt_at > :n2) ORDER BY "
                                 "t.next_attempt_at, t.id LIMIT :k",
-           soci::use(at), soci::use(n));
+           soci::use(at), soci::use(at), soci::use(n));
     for (const auto& r : rows)
       due.push_back(int_at(r, 0));
   }
@@ -580,13 +586,20 @@ replication_lookup replication_work_store::retry(int64_t execution_id,
          "t.execution_id = :x1) = 0 THEN 1 ELSE 0 END, next_attempt_at = :n "
          "WHERE id = :x2 AND status IN ('Failed', 'Stopped')",
       soci::use(id), soci::use(at), soci::use(id);
+  // A task stopped in flight is due only once its lease has expired: its
+  // copy may still be running until then.
   sql << "UPDATE replication_tasks SET status = 'Pending', retry_base = "
-         "attempts, next_attempt_at = :n, error = '', end_time = 0, "
-         "updated_at = :u WHERE execution_id = :x AND status IN ('Failed', "
-         "'Stopped')",
-      soci::use(at), soci::use(at), soci::use(id);
+         "attempts, next_attempt_at = CASE WHEN status = 'Stopped' AND "
+         "next_attempt_at > :n1 THEN next_attempt_at ELSE :n2 END, error = "
+         "'', end_time = 0, updated_at = :u WHERE execution_id = :x AND "
+         "status IN ('Failed', 'Stopped')",
+      soci::use(at), soci::use(at), soci::use(at), soci::use(id);
   tx.commit();
-  out = *load(execution_id);
+  auto now_found = load(execution_id);
+  // Purged meanwhile (PostgreSQL, between the read above and this one).
+  if (!now_found)
+    return replication_lookup::no_execution;
+  out = std::move(*now_found);
   return replication_lookup::ok;
 }
 
@@ -597,28 +610,42 @@ replication_lookup replication_work_store::stop(int64_t execution_id,
   long long id = execution_id, at = now;
   write_transaction tx(db_);
   // Every unfinished task ends, the one being copied too: its lease no
-  // longer matches a task in progress, so the worker's next renewal
-  // cancels the copy and its outcome is refused. Blobs already copied stay
-  // on the destination; the manifest, PUT last, never lands.
-  soci::statement execution
-      = (sql.prepare << "UPDATE replication_executions SET status = "
-                        "'Stopped', status_text = 'stopped by request', "
-                        "listing = 0, end_time = :e WHERE id = :x AND status "
-                        "= 'InProgress'",
-         soci::use(at), soci::use(id));
-  execution.execute(true);
-  if (execution.get_affected_rows() == 1)
-    sql << std::string("UPDATE replication_tasks SET status = 'Stopped', "
-                       "end_time = :e, updated_at = :u WHERE execution_id = "
-                       ":x AND status IN ")
-               + unfinished_states,
-        soci::use(at), soci::use(at), soci::use(id);
+  // longer matches a task in progress, so the worker's renewal (at once
+  // on this instance, see actor_runtime::stop_replication_execution)
+  // cancels the copy, and its outcome is refused. A task in flight keeps
+  // its lease, which holds its repository until the copy has let go (see
+  // claim()); the others keep none. Tasks before the execution, in the
+  // order record() locks them: two writers never wait on each other.
+  sql << std::string("UPDATE replication_tasks SET status = 'Stopped', "
+                     "next_attempt_at = CASE WHEN status = 'InProgress' THEN "
+                     "next_attempt_at ELSE 0 END, end_time = :e, updated_at "
+                     "= :u WHERE execution_id = :x AND status IN ")
+             + unfinished_states
+             + " AND EXISTS (SELECT 1 FROM replication_executions e WHERE "
+               "e.id = :x2 AND e.status = 'InProgress')",
+      soci::use(at), soci::use(at), soci::use(id), soci::use(id);
+  sql << "UPDATE replication_executions SET status = 'Stopped', status_text "
+         "= 'stopped by request', listing = 0, end_time = :e WHERE id = :x "
+         "AND status = 'InProgress'",
+      soci::use(at), soci::use(id);
   tx.commit();
   auto found = load(execution_id);
   if (!found)
     return replication_lookup::no_execution;
   out = std::move(*found);
   return replication_lookup::ok;
+}
+
+void replication_work_store::release_stopped(int64_t task_id,
+                                             timestamp_us lease,
+                                             timestamp_us now) {
+  long long id = task_id, l = lease, at = now;
+  write_transaction tx(db_);
+  db_.session() << "UPDATE replication_tasks SET next_attempt_at = CASE WHEN "
+                   "status = 'Stopped' THEN 0 ELSE :n END WHERE id = :i AND "
+                   "next_attempt_at = :l AND status IN ('Stopped', 'Pending')",
+      soci::use(at), soci::use(id), soci::use(l);
+  tx.commit();
 }
 
 size_t replication_work_store::purge_finished(timestamp_us before,
@@ -631,7 +658,7 @@ size_t replication_work_store::purge_finished(timestamp_us before,
       = "SELECT e.id FROM replication_executions e WHERE e.end_time > 0 AND "
         "e.end_time < :b AND e.status <> 'InProgress' AND NOT EXISTS "
         "(SELECT 1 FROM webhook_tasks w WHERE w.replication_execution = e.id "
-        "AND w.status = 'pending') LIMIT :n";
+        "AND w.replication_execution > 0 AND w.status = 'pending') LIMIT :n";
   // A read first: most rounds find nothing to delete.
   sql << "SELECT COUNT(*) FROM (" + expired_ids + ") AS expired",
       soci::use(cutoff), soci::use(n), soci::into(expired);
@@ -639,8 +666,10 @@ size_t replication_work_store::purge_finished(timestamp_us before,
     return 0;
   std::vector<long long> ids(limit + 1);
   write_transaction tx(db_);
+  // The conditions again on the row deleted: on PostgreSQL a re-run that
+  // committed after the subquery read must keep its execution.
   sql << "DELETE FROM replication_executions WHERE id IN (" + expired_ids
-             + ") RETURNING id",
+             + ") AND end_time > 0 AND status <> 'InProgress' RETURNING id",
       soci::use(cutoff), soci::use(n), soci::into(ids);
   long long id = 0;
   soci::statement tasks

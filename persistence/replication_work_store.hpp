@@ -84,6 +84,11 @@ public:
   replication_lookup stop(int64_t execution_id, timestamp_us now,
                           replication_execution& out);
 
+  /// A copy of a task stopped in flight has ended: its lease (`lease`, as
+  /// claimed or last renewed) no longer holds the repository, and a re-run
+  /// that waited for it is due now.
+  void release_stopped(int64_t task_id, timestamp_us lease, timestamp_us now);
+
   /// Deletes up to `limit` executions that ended before `before`, with
   /// their tasks; returns how many.
   size_t purge_finished(timestamp_us before, size_t limit);
@@ -96,8 +101,9 @@ public:
   /// its filters select (the workers list them).
   replication_lookup start_manual(int64_t policy_id, timestamp_us now,
                                   replication_execution& out);
-  /// Makes a failed execution's failed tasks due now with a fresh retry
-  /// budget.
+  /// Makes a failed or stopped execution's failed and stopped tasks due
+  /// with a fresh retry budget: now, or for a task stopped in flight once
+  /// its copy has let go (release_stopped) or its lease expired.
   replication_lookup retry(int64_t execution_id, timestamp_us now,
                            replication_execution& out);
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace regevent {
 
@@ -50,6 +51,33 @@ struct scanner_registration : scanner_spec {
   bool is_default = false;
   timestamp_us create_time = 0;
   timestamp_us update_time = 0;
+};
+
+struct scanner_list {
+  std::vector<scanner_registration> items;
+};
+
+/// A registration named by its UUID.
+struct scanner_id {
+  std::string uuid;
+};
+
+/// A registration to replace, with what replaces it.
+struct scanner_update {
+  std::string uuid;
+  scanner_spec spec;
+};
+
+/// `PATCH /scanners/{uuid}` `{is_default}`.
+struct scanner_default_change {
+  std::string uuid;
+  bool is_default = true;
+};
+
+/// The scanner a project uses, or the one it is to use.
+struct project_scanner {
+  std::string project;
+  std::string uuid;
 };
 
 } // namespace regevent

@@ -345,8 +345,8 @@ TEST_F(replication, a_stopped_execution_cancels_its_copy_and_lands_nothing) {
   EXPECT_EQ(t[0]["attempts"], 0);
   EXPECT_TRUE(on_destination("mirror/big", "v1").empty());
   EXPECT_EQ(get(path)["status"], "Stopped");
-  // A second stop answers the ended execution as it is; GET-only verbs
-  // elsewhere are named.
+  // A second stop answers the ended execution as it is; an unknown one is
+  // not found, and a verb the execution does not take is named.
   auto again = call("PUT", path);
   EXPECT_EQ(again.status, 200u);
   EXPECT_EQ(json::parse(again.body)["end_time"], x["end_time"]);
@@ -354,6 +354,7 @@ TEST_F(replication, a_stopped_execution_cancels_its_copy_and_lands_nothing) {
             404u);
   auto wrong = call("DELETE", path);
   EXPECT_EQ(wrong.status, 405u);
+  EXPECT_NE(wrong.body.find("GET, PUT"), std::string::npos) << wrong.body;
 }
 
 TEST_F(replication, a_sigkill_mid_copy_resumes_after_the_restart_once) {

@@ -3,15 +3,12 @@
 // field-level 400s, a write-only credential secret that reaches neither an
 // answer, nor the log, nor the database in the clear.
 
-#include "tests/fixtures/daemon.hpp"
+#include "tests/integration/admin_api.hpp"
 #include "tests/integration/webhook_values.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <map>
-#include <memory>
 #include <string>
 
 namespace regevent::test {
@@ -19,32 +16,10 @@ namespace {
 
 using json = nlohmann::json;
 
-using webhook_values::admin;
-using webhook_values::sealing_key;
 const std::string password = "Dest-Registry-Pa55word";
 
-class replication_api : public ::testing::Test {
+class replication_api : public admin_api_test {
 protected:
-  void start(bool with_key) {
-    std::map<std::string, std::string> env;
-    if (with_key) {
-      auto key_file = dir_.file("secrets.key");
-      std::ofstream(key_file) << sealing_key << "\n";
-      env["REGEVENT_SECRETS_KEY_FILE"] = key_file;
-    }
-    daemon_ = std::make_unique<daemon_process>(
-        dir_, "auth:\n  admin_token: " + admin + "\n", std::move(env));
-    ASSERT_TRUE(daemon_->start()) << daemon_->log();
-    client_ = std::make_unique<http_client>(daemon_->client());
-  }
-
-  http_answer call(const std::string& method, const std::string& target,
-                   const std::string& body = {}) {
-    return client_->request(method, target, body,
-                            {{"Authorization", "Bearer " + admin},
-                             {"Content-Type", "application/json"}});
-  }
-
   static json registry(const std::string& name) {
     return {{"name", name},
             {"type", "docker-registry"},
@@ -78,10 +53,6 @@ protected:
     EXPECT_EQ(created.status, 201u) << created.body;
     return json::parse(created.body)["id"].get<int64_t>();
   }
-
-  temp_dir dir_;
-  std::unique_ptr<daemon_process> daemon_;
-  std::unique_ptr<http_client> client_;
 };
 
 TEST_F(replication_api, registries_are_created_read_replaced_and_deleted) {

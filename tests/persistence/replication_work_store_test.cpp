@@ -1,8 +1,9 @@
 // Replication's outbox and work queue on a real SQLite file: the effect
 // writes one execution and task per selecting policy exactly once, workers
 // claim only the oldest unfinished task of a destination repository, a
-// lease guards every outcome, executions end with their last task, and a
-// failed execution runs again.
+// lease guards every outcome, executions end with their last task, a stop
+// holds the repository until its copy lets go, and a failed or stopped
+// execution runs again.
 
 #include "persistence/replication_work_store.hpp"
 
@@ -294,7 +295,7 @@ TEST_F(replication_work_test, a_failed_execution_runs_again_with_a_fresh_budget)
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].attempts, 1);
   EXPECT_EQ(again[0].retry_base, 1);
-  // Only a failed execution runs again.
+  // Only a failed (or stopped) execution runs again.
   EXPECT_EQ(work.retry(a[0].execution_id, t(400), x),
             replication_lookup::not_failed);
   EXPECT_EQ(work.retry(999, t(400), x), replication_lookup::no_execution);
@@ -349,7 +350,7 @@ TEST_F(replication_work_test, a_deleted_policy_or_registry_makes_a_task_unusable
   EXPECT_EQ(a[0].unusable, "the policy was deleted");
 }
 
-TEST_F(replication_work_test, a_stop_ends_the_execution_and_cancels_its_copies) {
+TEST_F(replication_work_test, a_stop_ends_the_execution_and_refuses_its_copies) {
   policy("all", {});
   apply({push("p1", "library/a", "1"), push("p2", "library/a", "2"),
          push("p3", "library/b", "1")});
@@ -375,18 +376,47 @@ TEST_F(replication_work_test, a_stop_ends_the_execution_and_cancels_its_copies) 
   work.record({late}, t(300));
   EXPECT_EQ(work.execution(id)->status, "Stopped");
   EXPECT_EQ(work.tasks(id)->items[0].status, "Stopped");
-  // The repository's next task (another execution) is free to run now.
-  auto next = work.claim(t(400), 5, t(9'000));
-  ASSERT_EQ(next.size(), 2u);
-  EXPECT_NE(next[0].execution_id, id);
-  // A stop of an ended execution changes nothing; an unknown one is not found.
-  ASSERT_EQ(work.stop(id, t(500), x), replication_lookup::ok);
-  EXPECT_EQ(x.end_time, t(200));
-  EXPECT_EQ(work.stop(999, t(500), x), replication_lookup::no_execution);
-  // A stopped execution runs again by a re-run.
-  ASSERT_EQ(work.retry(id, t(600), x), replication_lookup::ok);
+  // Its copy may still run until the worker lets go: the repository's
+  // next task waits (so that an older manifest cannot land last); another
+  // repository's does not.
+  auto next = work.claim(t(400), 5, t(20'000));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].src_repository, "library/b");
+  // A re-run meanwhile is due only once the stopped copy has let go.
+  ASSERT_EQ(work.retry(id, t(500), x), replication_lookup::ok);
   EXPECT_EQ(x.status, "InProgress");
   EXPECT_EQ(x.in_progress, 1);
+  EXPECT_TRUE(work.claim(t(600), 5, t(20'000)).empty());
+  // The worker's copy ended: the re-run's task is due now, ahead of the
+  // repository's later one.
+  work.release_stopped(running[0].task_id, running[0].lease, t(700));
+  auto again = work.claim(t(700), 5, t(20'000));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].task_id, running[0].task_id);
+  // A stop of an ended execution changes nothing; an unknown one is not
+  // found.
+  replication_execution other;
+  ASSERT_EQ(work.stop(next[0].execution_id, t(800), other),
+            replication_lookup::ok);
+  ASSERT_EQ(work.stop(next[0].execution_id, t(900), other),
+            replication_lookup::ok);
+  EXPECT_EQ(other.end_time, t(800));
+  EXPECT_EQ(work.stop(999, t(900), x), replication_lookup::no_execution);
+}
+
+TEST_F(replication_work_test, a_stopped_task_lets_its_repository_go_when_its_lease_expires) {
+  policy("all", {});
+  apply({push("p1", "library/a", "1"), push("p2", "library/a", "2")});
+  auto running = work.claim(t(100), 1, t(1'000));
+  ASSERT_EQ(running.size(), 1u);
+  replication_execution x;
+  ASSERT_EQ(work.stop(running[0].execution_id, t(200), x),
+            replication_lookup::ok);
+  EXPECT_TRUE(work.claim(t(999), 5, t(9'000)).empty());
+  // The worker died without letting go: the lease's end frees it.
+  auto next = work.claim(t(1'001), 5, t(9'000));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_NE(next[0].task_id, running[0].task_id);
 }
 
 TEST_F(replication_work_test, a_manual_run_stopped_before_its_listing_lists_nothing) {
