@@ -177,6 +177,9 @@ using query_actor = caf::typed_actor<
     /// each project uses.
     caf::replies_to<atom::query, atom::scanners>::with<scanner_list>,
     caf::replies_to<atom::get, scanner_id>::with<scanner_registration>,
+    /// With its credential opened, for a call to the adapter; never to be
+    /// answered.
+    caf::replies_to<atom::get, scanner_id, bool>::with<scanner_registration>,
     caf::replies_to<atom::create, scanner_spec>::with<scanner_registration>,
     caf::replies_to<atom::update, scanner_update>::with<scanner_registration>,
     caf::replies_to<atom::update,

@@ -542,6 +542,14 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                   }),
                      "scanner " + id.uuid);
       },
+      [self](atom::get, const scanner_id& id,
+             bool) -> caf::result<scanner_registration> {
+        return found(run_scanners(self,
+                                  [&id](scanner_store& s) {
+                                    return s.with_credential(id.uuid);
+                                  }),
+                     "scanner " + id.uuid);
+      },
       [self](atom::create,
              const scanner_spec& spec) -> caf::result<scanner_registration> {
         auto uuid = new_uuid();

@@ -416,6 +416,12 @@ void actor_runtime::get_scanner(std::string uuid,
       scanner_id{std::move(uuid)});
 }
 
+void actor_runtime::get_scanner_with_credential(
+    std::string uuid, reply_fn<scanner_registration> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      scanner_id{std::move(uuid)}, true);
+}
+
 void actor_runtime::create_scanner(scanner_spec spec,
                                    reply_fn<scanner_registration> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,

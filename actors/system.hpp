@@ -109,6 +109,10 @@ public:
                                   reply_fn<replication_execution> done);
   void list_scanners(reply_fn<scanner_list> done);
   void get_scanner(std::string uuid, reply_fn<scanner_registration> done);
+  /// With its credential opened, for a call to the adapter; never to be
+  /// answered.
+  void get_scanner_with_credential(std::string uuid,
+                                   reply_fn<scanner_registration> done);
   void create_scanner(scanner_spec spec, reply_fn<scanner_registration> done);
   void update_scanner(scanner_update change,
                       reply_fn<scanner_registration> done);

@@ -7,6 +7,7 @@
 #include "http/auth.hpp"
 #include "http/registry_ping.hpp"
 #include "http/replication_json.hpp"
+#include "http/scanner_adapter.hpp"
 #include "http/scanner_json.hpp"
 #include "http/webhook_json.hpp"
 
@@ -602,11 +603,56 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
 /// ScannerRegistration); `PATCH .../{uuid}` `{is_default}` picks the
 /// default.
 void scanner_routes(const runtime& rt, actor_runtime& actors,
-                    const incoming_request& req,
+                    const api_services& services, const incoming_request& req,
                     const std::vector<std::string>& parts,
                     const api_call& call) {
   const auto& method = req.method;
   const bool can_seal = !rt.cfg->secrets.key.empty();
+  // The adapter's metadata, or 502 with why it could not be had (Harbor's
+  // ping answers a failure 400, as for registries).
+  // By value: the metadata route calls it after this function returned.
+  auto ask_adapter = [outbound = services.outbound, reply_to = call.reply_to](
+                         const scanner_spec& target, unsigned failure_status) {
+    if (!outbound)
+      return reply_to->reply(error_response(
+          503, "SERVICE_UNAVAILABLE", "this daemon has no outbound client"));
+    fetch_scanner_metadata(
+        outbound, target,
+        [reply_to, failure_status](scanner_metadata_result r) {
+          if (!r.failure.empty())
+            return reply_to->reply(error_response(
+                failure_status,
+                failure_status == 400 ? "BAD_REQUEST" : "BAD_GATEWAY",
+                "scanner adapter: " + r.failure));
+          http_response ok;
+          ok.body = std::move(r.metadata);
+          reply_to->reply(std::move(ok));
+        });
+  };
+  if (parts.size() == 4 && parts[3] == "ping") {
+    if (method != "POST")
+      return call.not_allowed("POST");
+    std::string error;
+    // Checked as it would be saved, but never stored.
+    auto spec = parse_scanner(req.body, true, true, error);
+    if (!spec)
+      return call.bad_request(error);
+    return ask_adapter(*spec, 400);
+  }
+  if (parts.size() == 5) {
+    if (parts[4] != "metadata")
+      return call.reply_to->reply(
+          error_response(404, "NOT_FOUND", "no route " + call.path));
+    if (method != "GET")
+      return call.not_allowed("GET");
+    return actors.get_scanner_with_credential(
+        parts[3], [ask_adapter, call](caf::expected<scanner_registration> x) {
+          if (!x)
+            return call.reply_to->reply(
+                answer_error(x.error(), call.retry_after_s));
+          ask_adapter(*x, 502);
+        });
+  }
   auto answer = [&call](unsigned status) {
     return call.answer<scanner_registration>(
         [status](const scanner_registration& x) {
@@ -886,8 +932,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
         return actors.list_artifacts({full, call.page},
                                      call.render<artifact_page>());
     }
-  } else if (parts[2] == "scanners" && n <= 4) {
-    return scanner_routes(rt, actors, req, parts, call);
+  } else if (parts[2] == "scanners" && n <= 5) {
+    return scanner_routes(rt, actors, services, req, parts, call);
   } else if (parts[2] == "registries" && n <= 4) {
     return replication_routes(rt, actors, services, req, parts, 3, call);
   } else if (parts[2] == "replication" && n >= 4 && n <= 5
