@@ -360,17 +360,19 @@ void actor_runtime::list_replication_tasks(
 
 namespace {
 
-/// `done`, then the copy workers told that work is due: a run by hand
-/// starts now, not at their next poll.
+/// `done`, then, when it succeeded, the copy workers told `what`: work is
+/// due (a run by hand starts now, not at their next poll) or an execution
+/// stopped (leases are checked now, so its copy ends at once).
+template<class Atom>
 reply_fn<replication_execution>
-waking(const replication_worker_actor& workers,
-       reply_fn<replication_execution> done) {
-  return [workers, done = std::move(done)](
+telling(const replication_worker_actor& workers, Atom what,
+        reply_fn<replication_execution> done) {
+  return [workers, what, done = std::move(done)](
              caf::expected<replication_execution> r) {
-    bool started = static_cast<bool>(r);
+    bool succeeded = static_cast<bool>(r);
     done(std::move(r));
-    if (started && workers)
-      caf::anon_send(workers, atom::wakeup_v);
+    if (succeeded && workers)
+      caf::anon_send(workers, what);
   };
 }
 
@@ -378,30 +380,22 @@ waking(const replication_worker_actor& workers,
 
 void actor_runtime::start_replication(int64_t policy_id,
                                       reply_fn<replication_execution> done) {
-  ask(impl_->system, impl_->next(), waking(impl_->replicate, std::move(done)),
+  ask(impl_->system, impl_->next(),
+      telling(impl_->replicate, atom::wakeup_v, std::move(done)),
       atom::create_v, replication_execution_start{policy_id});
 }
 
 void actor_runtime::retry_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
-  ask(impl_->system, impl_->next(), waking(impl_->replicate, std::move(done)),
+  ask(impl_->system, impl_->next(),
+      telling(impl_->replicate, atom::wakeup_v, std::move(done)),
       atom::retry_v, replication_execution_id{id});
 }
 
 void actor_runtime::stop_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
-  // Then the copy workers check their leases at once: a copy of the
-  // stopped execution ends now, not at the next renewal.
-  auto workers = impl_->replicate;
   ask(impl_->system, impl_->next(),
-      reply_fn<replication_execution>(
-          [workers, done = std::move(done)](
-              caf::expected<replication_execution> r) {
-            bool stopped = static_cast<bool>(r);
-            done(std::move(r));
-            if (stopped && workers)
-              caf::anon_send(workers, atom::renew_v);
-          }),
+      telling(impl_->replicate, atom::renew_v, std::move(done)),
       atom::update_v, replication_execution_id{id});
 }
 

@@ -502,6 +502,16 @@ std::optional<replication_execution> replication_work_store::load(int64_t id) {
   return out;
 }
 
+replication_lookup replication_work_store::answered(int64_t id,
+                                                   replication_execution& out) {
+  auto found = load(id);
+  // Purged meanwhile (PostgreSQL: between the write and this read).
+  if (!found)
+    return replication_lookup::no_execution;
+  out = std::move(*found);
+  return replication_lookup::ok;
+}
+
 std::optional<replication_execution>
 replication_work_store::execution(int64_t id) {
   return load(id);
@@ -562,8 +572,7 @@ replication_work_store::start_manual(int64_t policy_id, timestamp_us now,
          "'manual', 'InProgress', 1, :n, :s) RETURNING id",
       soci::use(policy), soci::use(at), soci::use(at), soci::into(id);
   tx.commit();
-  out = *load(id);
-  return replication_lookup::ok;
+  return answered(id, out);
 }
 
 replication_lookup replication_work_store::retry(int64_t execution_id,
@@ -595,12 +604,7 @@ replication_lookup replication_work_store::retry(int64_t execution_id,
          "status IN ('Failed', 'Stopped')",
       soci::use(at), soci::use(at), soci::use(at), soci::use(id);
   tx.commit();
-  auto now_found = load(execution_id);
-  // Purged meanwhile (PostgreSQL, between the read above and this one).
-  if (!now_found)
-    return replication_lookup::no_execution;
-  out = std::move(*now_found);
-  return replication_lookup::ok;
+  return answered(execution_id, out);
 }
 
 replication_lookup replication_work_store::stop(int64_t execution_id,
@@ -629,11 +633,7 @@ replication_lookup replication_work_store::stop(int64_t execution_id,
          "AND status = 'InProgress'",
       soci::use(at), soci::use(id);
   tx.commit();
-  auto found = load(execution_id);
-  if (!found)
-    return replication_lookup::no_execution;
-  out = std::move(*found);
-  return replication_lookup::ok;
+  return answered(execution_id, out);
 }
 
 void replication_work_store::release_stopped(int64_t task_id,

@@ -108,6 +108,8 @@ public:
                            replication_execution& out);
 
 private:
+  /// Execution `id` as it is now into `out`; no_execution when it is gone.
+  replication_lookup answered(int64_t id, replication_execution& out);
   std::optional<replication_execution> load(int64_t id);
 
   database& db_;
