@@ -12,6 +12,7 @@
 #include "http/client.hpp"
 #include "http/outbound_port.hpp"
 #include "http/replication_port.hpp"
+#include "http/scanner_port.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "persistence/database.hpp"
@@ -173,6 +174,15 @@ int main(int argc, char** argv) {
        cfg.source_registry.password},
       std::string(regevent::defaults::registry::user_agent) + "/"
           + REGEVENT_VERSION);
+  // Adapters are registered through the admin API, as registries are.
+  rt.scanning = regevent::make_scanner_port(
+      outbound,
+      {cfg.source_registry.url, cfg.source_registry.insecure,
+       cfg.source_registry.ca_file, cfg.source_registry.username,
+       cfg.source_registry.password},
+      std::string(regevent::defaults::scanning::user_agent) + "/"
+          + REGEVENT_VERSION,
+      std::chrono::milliseconds(cfg.scanning.timeout_ms));
 
   try {
     regevent::database db(cfg);

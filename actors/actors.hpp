@@ -105,6 +105,8 @@ using query_actor = caf::typed_actor<
                     std::string>::with<repository_row>,
     /// A page of a repository's live artifacts with their tags.
     caf::replies_to<atom::query, artifact_query>::with<artifact_page>,
+    /// One artifact by digest or tag.
+    caf::replies_to<atom::get, artifact_lookup>::with<artifact_row>,
     /// A page of audit-log rows.
     caf::replies_to<atom::query, audit_query>::with<audit_page>,
     /// A page of dead letters.
@@ -188,7 +190,14 @@ using query_actor = caf::typed_actor<
     /// The project's own scanner, else the default.
     caf::replies_to<atom::get, atom::scanners,
                     std::string>::with<scanner_registration>,
-    caf::replies_to<atom::update, project_scanner>::with<bool>>;
+    caf::replies_to<atom::update, project_scanner>::with<bool>,
+    /// Queues a scan of an artifact by hand.
+    caf::replies_to<atom::create, artifact_reference>::with<scan_request_result>,
+    /// An artifact's latest report by its project's scanner.
+    caf::replies_to<atom::get, atom::scanners,
+                    artifact_reference>::with<scan_report_doc>,
+    /// A scan's log.
+    caf::replies_to<atom::get, scan_log_query>::with<scan_log>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
@@ -213,6 +222,14 @@ using replication_worker_actor = caf::typed_actor<
     caf::reacts_to<atom::wakeup>,
     /// An execution was stopped: renew (and so cancel) now.
     caf::reacts_to<atom::renew>>;
+
+/// The SCAN WORKER actor interface: runs due scan tasks.
+using scan_worker_actor = caf::typed_actor<
+    /// Renews leases, records outcomes, claims due tasks (periodic).
+    caf::reacts_to<atom::tick>,
+    /// Answers arrived from the adapters, a poll came due, or a manual
+    /// scan was queued.
+    caf::reacts_to<atom::wakeup>>;
 
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {

@@ -10,6 +10,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/replication.hpp"
+#include "persistence/scan.hpp"
 #include "persistence/scanner.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
@@ -189,12 +190,12 @@ typename Inspector::result_type inspect(Inspector& f, tag_row& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, artifact_row& x) {
   return f(x.digest, x.media_type, x.size, x.push_time, x.pull_time,
-           x.repository, x.tags);
+           x.repository, x.tags, x.scan_overview);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, artifact_query& x) {
-  return f(x.repository, x.page);
+  return f(x.repository, x.page, x.with_scan_overview);
 }
 
 template<class Inspector>
@@ -254,6 +255,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_default_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::project_scanner)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_row)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_reference)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_request_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_report_doc)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_log)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_log_query)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 

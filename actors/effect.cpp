@@ -245,6 +245,8 @@ effect_actor spawn_effect(caf::actor_system& sys, effect_actor_config cfg) {
       return spawn_with(sys, webhooks, std::move(cfg));
     case effect_kind::replication:
       return spawn_with(sys, replication, std::move(cfg));
+    case effect_kind::scanning:
+      return spawn_with(sys, scanning, std::move(cfg));
   }
   throw std::invalid_argument("unknown effect kind");
 }

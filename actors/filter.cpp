@@ -74,9 +74,11 @@ classification classify(const event_record& event,
   // but never replicated again: no loops between registries.
   bool internal = is_internal(event.user_agent, filter.internal_user_agents);
   if (action == "push") {
-    // Pushes are always kept, whoever pushed.
+    // Pushes are always kept, whoever pushed. Each is scanned when its
+    // project asks for it (the scanning store decides).
     c.effects = {effect_kind::access_log, effect_kind::repositories,
-                 effect_kind::artifacts, effect_kind::webhooks};
+                 effect_kind::artifacts, effect_kind::webhooks,
+                 effect_kind::scanning};
     if (!internal)
       c.effects.push_back(effect_kind::replication);
     return c;
@@ -90,6 +92,13 @@ classification classify(const event_record& event,
   }
   if (internal)
     return drop("pull by internal user agent " + event.user_agent);
+  // A scanner pulling with an account of its own: its pulls are reads by
+  // regevent's machinery, not by anyone who uses the image.
+  if (!event.actor.empty()
+      && std::find(filter.internal_accounts.begin(),
+                   filter.internal_accounts.end(), event.actor)
+             != filter.internal_accounts.end())
+    return drop("pull by internal account " + event.actor);
   bool head = event.method == "HEAD";
   if (head && filter.head_requests == head_policy::ignore)
     return drop("HEAD pull ignored by head_requests: ignore");

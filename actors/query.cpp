@@ -6,6 +6,7 @@
 #include "persistence/database.hpp"
 #include "persistence/replication_store.hpp"
 #include "persistence/replication_work_store.hpp"
+#include "persistence/scan_work_store.hpp"
 #include "persistence/scanner_store.hpp"
 #include "persistence/secret_box.hpp"
 #include "persistence/webhook_delivery_store.hpp"
@@ -41,13 +42,15 @@ struct management_stores {
         deliveries(db, secrets),
         replication(db, secrets),
         replication_work(db, secrets),
-        scanners(db, secrets) {}
+        scanners(db, secrets),
+        scans(db, secrets) {}
   catalog_store catalog;
   webhook_store webhooks;
   webhook_delivery_store deliveries;
   replication_store replication;
   replication_work_store replication_work;
   scanner_store scanners;
+  scan_work_store scans;
 };
 
 query_state::query_state() = default;
@@ -119,6 +122,13 @@ execution_answer(caf::expected<replication_lookup> x,
                               "execution runs again");
   }
   return make_error(ec::database_error, "unknown execution lookup");
+}
+
+/// Sets the artifact's `scan_overview` from its latest scans by its
+/// project's scanner.
+void with_overview(management_stores& stores, artifact_row& a) {
+  a.scan_overview = scan_overview_json(stores.scans.overviews(
+      project_of_repository(a.repository), {a.digest}));
 }
 
 template<class F>
@@ -297,9 +307,59 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
             "repository " + name);
       },
       [self](atom::query, const artifact_query& q) {
-        return found(
-            run(self, [&](catalog_store& s) { return s.list_artifacts(q); }),
-            "repository " + q.repository);
+        return found(self->state.conn.run([&q](management_stores& stores,
+                                                database&) {
+          auto page = stores.catalog.list_artifacts(q);
+          if (page && q.with_scan_overview)
+            for (auto& a : page->items)
+              with_overview(stores, a);
+          return page;
+        }),
+                     "repository " + q.repository);
+      },
+      [self](atom::get, const artifact_lookup& q) {
+        return found(self->state.conn.run([&q](management_stores& stores,
+                                                database&) {
+          auto a = stores.catalog.artifact(q);
+          if (a && q.with_scan_overview)
+            with_overview(stores, *a);
+          return a;
+        }),
+                     "artifact " + q.repository + "@" + q.reference);
+      },
+      [self](atom::create, const artifact_reference& a)
+          -> caf::result<scan_request_result> {
+        auto x = self->state.conn.run(
+            [&a](management_stores& stores, database&) {
+              return stores.scans.request_scan(a, now_us());
+            });
+        if (!x)
+          return std::move(x.error());
+        switch (x->outcome) {
+          case scan_request_outcome::no_artifact:
+            return make_error(ec::not_found,
+                              "artifact " + a.repository + "@" + a.reference);
+          case scan_request_outcome::no_scanner:
+            return make_error(ec::not_found,
+                              "scanner: the project has none and no default "
+                              "is registered");
+          default:
+            return std::move(*x);
+        }
+      },
+      [self](atom::get, atom::scanners, const artifact_reference& a) {
+        return found(self->state.conn.run(
+                         [&a](management_stores& stores, database&) {
+                           return stores.scans.report(a);
+                         }),
+                     "artifact " + a.repository + "@" + a.reference);
+      },
+      [self](atom::get, const scan_log_query& q) {
+        return found(self->state.conn.run(
+                         [&q](management_stores& stores, database&) {
+                           return stores.scans.log(q);
+                         }),
+                     "scan report " + q.report_id);
       },
       [self](atom::query, const audit_query& q) {
         return plain(

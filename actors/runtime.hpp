@@ -19,6 +19,7 @@ class metrics;
 class health;
 class outbound_port;
 class replication_port;
+class scanner_port;
 
 /// What every actor of one daemon shares: immutable configuration and the
 /// thread-safe observability objects.
@@ -32,6 +33,9 @@ struct runtime {
   std::shared_ptr<outbound_port> outbound;
   /// The registries replication copies between; none: no copy runs.
   std::shared_ptr<replication_port> replication;
+  /// The scanner adapters and the registry they pull from; none: no scan
+  /// runs.
+  std::shared_ptr<scanner_port> scanning;
 };
 
 /// What the journal did with one notification: new events, duplicates of

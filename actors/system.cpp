@@ -5,6 +5,7 @@
 #include "actors/retention.hpp"
 #include "actors/root.hpp"
 #include "actors/replication_worker.hpp"
+#include "actors/scan_worker.hpp"
 #include "actors/webhook_delivery.hpp"
 #include "config/defaults.hpp"
 
@@ -66,6 +67,7 @@ struct actor_configs {
   retention_config purge;
   webhook_delivery_config deliver;
   replication_worker_config replicate;
+  scan_worker_config scan;
   size_t query_pool = 0;
 
   explicit actor_configs(const runtime& rt)
@@ -74,6 +76,7 @@ struct actor_configs {
         purge(retention_config::from(rt)),
         deliver(webhook_delivery_config::from(rt)),
         replicate(replication_worker_config::from(rt)),
+        scan(scan_worker_config::from(rt)),
         query_pool(rt.cfg->database.pool_size) {
     core.validate();
     queries.validate();
@@ -84,6 +87,8 @@ struct actor_configs {
       deliver.validate();
     if (replicate.port)
       replicate.validate();
+    if (scan.port)
+      scan.validate();
   }
 };
 
@@ -103,6 +108,9 @@ struct actor_runtime::impl {
     if (configs.replicate.port)
       replicate = system.spawn<caf::detached>(regevent::replicate,
                                               std::move(configs.replicate));
+    if (configs.scan.port)
+      scanner = system.spawn<caf::detached>(regevent::scan,
+                                            std::move(configs.scan));
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -114,6 +122,7 @@ struct actor_runtime::impl {
   retention_actor purge;
   webhook_delivery_actor deliver;
   replication_worker_actor replicate;
+  scan_worker_actor scanner;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -360,15 +369,12 @@ void actor_runtime::list_replication_tasks(
 
 namespace {
 
-/// `done`, then, when it succeeded, the copy workers told `what`: work is
-/// due (a run by hand starts now, not at their next poll) or an execution
-/// stopped (leases are checked now, so its copy ends at once).
-template<class Atom>
-reply_fn<replication_execution>
-telling(const replication_worker_actor& workers, Atom what,
-        reply_fn<replication_execution> done) {
-  return [workers, what, done = std::move(done)](
-             caf::expected<replication_execution> r) {
+/// `done`, then, when it succeeded, the workers told `what`: work is due
+/// (a run or scan by hand starts now, not at their next poll) or an
+/// execution stopped (leases are checked now, so its copy ends at once).
+template<class T, class Workers, class Atom>
+reply_fn<T> telling(const Workers& workers, Atom what, reply_fn<T> done) {
+  return [workers, what, done = std::move(done)](caf::expected<T> r) {
     bool succeeded = static_cast<bool>(r);
     done(std::move(r));
     if (succeeded && workers)
@@ -381,21 +387,24 @@ telling(const replication_worker_actor& workers, Atom what,
 void actor_runtime::start_replication(int64_t policy_id,
                                       reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
-      telling(impl_->replicate, atom::wakeup_v, std::move(done)),
+      telling<replication_execution>(impl_->replicate, atom::wakeup_v,
+                                     std::move(done)),
       atom::create_v, replication_execution_start{policy_id});
 }
 
 void actor_runtime::retry_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
-      telling(impl_->replicate, atom::wakeup_v, std::move(done)),
+      telling<replication_execution>(impl_->replicate, atom::wakeup_v,
+                                     std::move(done)),
       atom::retry_v, replication_execution_id{id});
 }
 
 void actor_runtime::stop_replication_execution(
     int64_t id, reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
-      telling(impl_->replicate, atom::renew_v, std::move(done)),
+      telling<replication_execution>(impl_->replicate, atom::renew_v,
+                                     std::move(done)),
       atom::update_v, replication_execution_id{id});
 }
 
@@ -451,6 +460,31 @@ void actor_runtime::set_project_scanner(project_scanner choice,
       std::move(choice));
 }
 
+void actor_runtime::get_artifact(artifact_lookup q,
+                                 reply_fn<artifact_row> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      std::move(q));
+}
+
+void actor_runtime::scan_artifact(artifact_reference artifact,
+                                  reply_fn<scan_request_result> done) {
+  ask(impl_->system, impl_->next(),
+      telling<scan_request_result>(impl_->scanner, atom::wakeup_v,
+                                   std::move(done)),
+      atom::create_v, std::move(artifact));
+}
+
+void actor_runtime::get_vulnerabilities(artifact_reference artifact,
+                                        reply_fn<scan_report_doc> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::scanners_v, std::move(artifact));
+}
+
+void actor_runtime::get_scan_log(scan_log_query q, reply_fn<scan_log> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      std::move(q));
+}
+
 void actor_runtime::stop() {
   if (!impl_)
     return;
@@ -471,6 +505,10 @@ void actor_runtime::stop() {
     if (i.replicate) {
       caf::anon_send_exit(i.replicate, caf::exit_reason::user_shutdown);
       self->wait_for(i.replicate);
+    }
+    if (i.scanner) {
+      caf::anon_send_exit(i.scanner, caf::exit_reason::user_shutdown);
+      self->wait_for(i.scanner);
     }
   }
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);

@@ -9,6 +9,7 @@
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
 #include "persistence/replication.hpp"
+#include "persistence/scan.hpp"
 #include "persistence/scanner.hpp"
 #include "persistence/webhook.hpp"
 #include "persistence/webhook_delivery.hpp"
@@ -123,6 +124,20 @@ public:
   void get_project_scanner(std::string project,
                            reply_fn<scanner_registration> done);
   void set_project_scanner(project_scanner choice, reply_fn<bool> done);
+
+  /// One live artifact by digest or tag (ec::not_found: none), with its
+  /// `scan_overview` when asked.
+  void get_artifact(artifact_lookup q, reply_fn<artifact_row> done);
+  /// Queues a scan of an artifact by its project's scanner and wakes the
+  /// scan workers.
+  void scan_artifact(artifact_reference artifact,
+                     reply_fn<scan_request_result> done);
+  /// The artifact's latest report (empty when it has none; ec::not_found:
+  /// no such artifact).
+  void get_vulnerabilities(artifact_reference artifact,
+                           reply_fn<scan_report_doc> done);
+  /// A scan's log (ec::not_found: no such scan of the artifact).
+  void get_scan_log(scan_log_query q, reply_fn<scan_log> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

@@ -223,6 +223,7 @@ void send(self_ptr self, webhook_delivery d) {
   n.project_id = d.project_id;
   n.policy_id = d.policy_id;
   n.replication = d.replication;
+  n.scan_overview = d.scan_overview;
   outbound_post req;
   req.url = d.address;
   req.timeout = std::chrono::milliseconds(w.timeout_ms);

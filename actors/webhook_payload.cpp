@@ -101,6 +101,9 @@ json event_data(const webhook_notice& n) {
   json resource = {{"digest", n.digest}, {"resource_url", resource_url(n)}};
   if (!n.tag.empty())
     resource["tag"] = n.tag;
+  // Harbor's scan events carry the artifact's overview in the resource.
+  if (!n.scan_overview.empty())
+    resource["scan_overview"] = json::parse(n.scan_overview, nullptr, false);
   json repository = {{"name", name_in_project(n.repository)},
                      {"namespace", n.project},
                      {"repo_full_name", n.repository},

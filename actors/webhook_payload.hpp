@@ -40,6 +40,9 @@ struct webhook_notice {
   /// A REPLICATION event's execution; its `event_data` is Harbor's
   /// `replication` object instead of resources.
   std::optional<webhook_replication> replication;
+  /// A SCANNING_* event's `scan_overview` (JSON text), which its resource
+  /// carries; empty for other events.
+  std::string scan_overview;
 };
 
 /// Harbor v2's Default payload (JSON text): `type`, `occur_at` (Unix

@@ -14,4 +14,10 @@ effect_actor::behavior_type replication(effect_self self,
   return effect_behavior(self, std::move(cfg));
 }
 
+effect_actor::behavior_type scanning(effect_self self,
+                                     effect_actor_config cfg) {
+  cfg.effect = effect_kind::scanning;
+  return effect_behavior(self, std::move(cfg));
+}
+
 } // namespace regevent

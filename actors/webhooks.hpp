@@ -16,4 +16,9 @@ effect_actor::behavior_type webhooks(effect_self self, effect_actor_config cfg);
 effect_actor::behavior_type replication(effect_self self,
                                         effect_actor_config cfg);
 
+/// The SCANNING effect: writes one scan task per manifest push into a
+/// project with auto-scan, in the transaction of the event's completion
+/// mark. The scan workers ask the scanner adapter.
+effect_actor::behavior_type scanning(effect_self self, effect_actor_config cfg);
+
 } // namespace regevent

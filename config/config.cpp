@@ -555,6 +555,8 @@ std::vector<entry> make_table() {
            {std::begin(d::filter::internal_user_agents),
             std::end(d::filter::internal_user_agents)},
            "pulls by these clients are not counted"),
+      list("filter.internal_accounts", REGEVENT_AT(filter.internal_accounts),
+           {}, "pulls by these registry accounts are not counted"),
       integer("dispatch.max_dispatchers", REGEVENT_AT(dispatch.max_dispatchers),
               d::dispatch::max_dispatchers, 1, 100'000,
               "live batches in flight; the rest wait in the journal"),
@@ -698,6 +700,33 @@ std::vector<entry> make_table() {
               d::replication::execution_retention_days, 1, 36'500,
               "ended executions older than this are deleted with their "
               "tasks"),
+      integer("scanning.workers", REGEVENT_AT(scanning.workers),
+              d::scanning::workers, 1, 256, "scans in flight at once"),
+      integer("scanning.max_retries", REGEVENT_AT(scanning.max_retries),
+              d::scanning::max_retries, 0, 100,
+              "retries of an adapter that is down before a scan fails"),
+      integer("scanning.retry_base_ms", REGEVENT_AT(scanning.retry_base_ms),
+              d::scanning::retry_base_ms, 1, max_ms,
+              "first retry delay, doubled per retry, 20% jitter"),
+      integer("scanning.retry_max_ms", REGEVENT_AT(scanning.retry_max_ms),
+              d::scanning::retry_max_ms, 1, max_ms, "longest retry delay"),
+      integer("scanning.poll_interval_ms",
+              REGEVENT_AT(scanning.poll_interval_ms),
+              d::scanning::poll_interval_ms, 10, max_ms, "look for due scans"),
+      integer("scanning.claim_lease_ms", REGEVENT_AT(scanning.claim_lease_ms),
+              d::scanning::claim_lease_ms, 3000, max_ms,
+              "a claimed scan unrenewed this long is taken up again"),
+      integer("scanning.report_deadline_s",
+              REGEVENT_AT(scanning.report_deadline_s),
+              d::scanning::report_deadline_s, 1, 604'800,
+              "a scan with no report this long after it started fails"),
+      integer("scanning.timeout_ms", REGEVENT_AT(scanning.timeout_ms),
+              d::scanning::timeout_ms, 1, max_ms,
+              "one request to an adapter, connect to last byte"),
+      integer("scanning.metadata_cache_s",
+              REGEVENT_AT(scanning.metadata_cache_s),
+              d::scanning::metadata_cache_s, 0, 604'800,
+              "an adapter's metadata is asked again after this"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
@@ -893,6 +922,8 @@ void validate(config& c) {
   if (c.replication.retry_base_ms > c.replication.retry_max_ms)
     throw config_error(
         "replication.retry_base_ms: must not exceed retry_max_ms");
+  if (c.scanning.retry_base_ms > c.scanning.retry_max_ms)
+    throw config_error("scanning.retry_base_ms: must not exceed retry_max_ms");
   if (!c.source_registry.url.empty()
       && c.source_registry.url.rfind("http://", 0) != 0
       && c.source_registry.url.rfind("https://", 0) != 0)

@@ -106,6 +106,9 @@ struct config {
     unknown_project_policy unknown_project = unknown_project_policy::create;
     head_policy head_requests = head_policy::touch;
     std::vector<std::string> internal_user_agents;
+    /// Registry accounts (the event's `actor.name`) whose pulls are not
+    /// counted: a scanner or replicator that pulls with its own account.
+    std::vector<std::string> internal_accounts;
   } filter;
 
   struct dispatch_section {
@@ -184,6 +187,27 @@ struct config {
     /// Ended executions older than this go, with their tasks.
     uint32_t execution_retention_days = 0;
   } replication;
+
+  /// Scan on push through Harbor's Pluggable Scanner API.
+  struct scanning_section {
+    /// Scans in flight at once (submitted or being polled).
+    size_t workers = 0;
+    /// Retries of an adapter that is down or answers 5xx (not a report's
+    /// 500, which is the scan's failure) before the scan fails.
+    uint32_t max_retries = 0;
+    uint32_t retry_base_ms = 0;
+    uint32_t retry_max_ms = 0;
+    uint32_t poll_interval_ms = 0;
+    /// A claimed scan unrenewed for this long is taken up again.
+    uint32_t claim_lease_ms = 0;
+    /// A scan without a report this long after it was submitted fails.
+    uint32_t report_deadline_s = 0;
+    /// One request to the adapter, connect to last byte.
+    uint32_t timeout_ms = 0;
+    /// The adapter's metadata is asked again after this (and after any
+    /// error of the adapter).
+    uint32_t metadata_cache_s = 0;
+  } scanning;
 
   uint32_t shutdown_grace_ms = 0;
 

@@ -231,6 +231,25 @@ constexpr uint32_t claim_lease_ms = 30'000;
 constexpr uint32_t execution_retention_days = 30;
 } // namespace replication
 
+namespace scanning {
+constexpr size_t workers = 4;
+/// Retries of an adapter that is down, spread over about ten minutes.
+constexpr uint32_t max_retries = 8;
+constexpr uint32_t retry_base_ms = 5'000;
+constexpr uint32_t retry_max_ms = 300'000;
+constexpr uint32_t poll_interval_ms = 500;
+constexpr uint32_t claim_lease_ms = 60'000;
+/// Trivy scans a large image in minutes; an adapter still at it after an
+/// hour is stuck.
+constexpr uint32_t report_deadline_s = 3'600;
+constexpr uint32_t timeout_ms = 30'000;
+constexpr uint32_t metadata_cache_s = 3'600;
+/// The spec's default when a 302 names no `Refresh-After` (Harbor's too).
+constexpr uint32_t refresh_after_s = 5;
+/// Requests to adapters carry it.
+constexpr const char* user_agent = "regevent-scanner";
+} // namespace scanning
+
 namespace registry {
 /// Replication's requests carry it: `filter::internal_user_agents` knows
 /// the prefix, so that the copy's own pulls of the source never count.

@@ -8,7 +8,7 @@ namespace {
 /// (completion marks, dead letters): renaming one is a migration.
 constexpr std::array<const char*, all_effects.size()> names{
     "access_log", "repositories", "pull_counter", "artifacts", "webhooks",
-    "replication"};
+    "replication", "scanning"};
 
 } // namespace
 

@@ -22,13 +22,18 @@ enum class effect_kind : uint8_t {
   /// Writes the replication tasks of a push or delete (an outbox like
   /// webhooks; the replication workers copy later).
   replication,
+  /// Writes the scan task of a manifest push into a project with
+  /// auto-scan (an outbox like webhooks; the scan workers ask the
+  /// scanner adapter later).
+  scanning,
 };
 
 /// Every effect, in the order their actors start.
-constexpr std::array<effect_kind, 6> all_effects{
+constexpr std::array<effect_kind, 7> all_effects{
     effect_kind::access_log,   effect_kind::repositories,
     effect_kind::pull_counter, effect_kind::artifacts,
-    effect_kind::webhooks,     effect_kind::replication};
+    effect_kind::webhooks,     effect_kind::replication,
+    effect_kind::scanning};
 
 /// The effect's name: its configuration key, actor name, completion-mark
 /// name in the database and metric label.

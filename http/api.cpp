@@ -211,7 +211,7 @@ json to_json(const artifact_row& a) {
     tags.push_back({{"name", t.name},
                     {"push_time", format_rfc3339(t.push_time)},
                     {"pull_time", time_or_null(t.pull_time)}});
-  return {{"digest", a.digest},
+  json out = {{"digest", a.digest},
           {"media_type", a.media_type},
           {"manifest_media_type", a.media_type},
           {"size", a.size},
@@ -219,6 +219,9 @@ json to_json(const artifact_row& a) {
           {"pull_time", time_or_null(a.pull_time)},
           {"repository_name", a.repository},
           {"tags", std::move(tags)}};
+  if (!a.scan_overview.empty())
+    out["scan_overview"] = json::parse(a.scan_overview, nullptr, false);
+  return out;
 }
 
 json to_json(const audit_row& r) {
@@ -732,6 +735,60 @@ void project_scanner_route(actor_runtime& actors, const incoming_request& req,
                              }));
 }
 
+/// `/api/v2.0/projects/{p}/repositories/{r}/artifacts/{reference}/...`:
+/// a scan by hand (`/scan`), the stored report
+/// (`/additions/vulnerabilities`) and a scan's log
+/// (`/scan/{report_id}/log`), as Harbor v2.0 has them.
+void artifact_scan_routes(actor_runtime& actors, const incoming_request& req,
+                          const std::vector<std::string>& parts,
+                          const api_call& call) {
+  const auto n = parts.size();
+  artifact_reference artifact{parts[3] + "/" + parts[5], parts[7]};
+  if (n == 9 && parts[8] == "scan") {
+    if (req.method != "POST")
+      return call.not_allowed("POST");
+    // Accepted: the scan runs on its own; its progress shows in the
+    // artifact's scan_overview.
+    return actors.scan_artifact(
+        std::move(artifact),
+        call.answer<scan_request_result>([](const scan_request_result&) {
+          http_response r;
+          r.status = 202;
+          return r;
+        }));
+  }
+  if (n == 10 && parts[8] == "additions" && parts[9] == "vulnerabilities") {
+    if (req.method != "GET")
+      return call.not_allowed("GET");
+    return actors.get_vulnerabilities(
+        std::move(artifact),
+        call.answer<scan_report_doc>([](const scan_report_doc& doc) {
+          // Keyed by the report's media type, as Harbor answers; {} when
+          // the artifact has no report yet.
+          json out = json::object();
+          if (!doc.report.empty())
+            out[doc.report_mime] = json::parse(doc.report, nullptr, false);
+          http_response r;
+          r.body = out.dump();
+          return r;
+        }));
+  }
+  if (n == 11 && parts[8] == "scan" && parts[10] == "log") {
+    if (req.method != "GET")
+      return call.not_allowed("GET");
+    return actors.get_scan_log(
+        {std::move(artifact), parts[9]},
+        call.answer<scan_log>([](const scan_log& log) {
+          http_response r;
+          r.content_type = "text/plain; charset=utf-8";
+          r.body = log.text;
+          return r;
+        }));
+  }
+  call.reply_to->reply(error_response(
+      404, "NOT_FOUND", "no route " + req.target));
+}
+
 /// `/api/v2.0/projects/{project}/webhook/...`: policies and event types.
 void webhook_routes(const runtime& rt, actor_runtime& actors,
                     const address_guard& guard, const incoming_request& req,
@@ -916,6 +973,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       return webhook_routes(rt, actors, guard, req, parts, call);
     if (n == 5 && parts[4] == "scanner")
       return project_scanner_route(actors, req, parts[3], call);
+    if (n >= 9 && parts[4] == "repositories" && parts[6] == "artifacts")
+      return artifact_scan_routes(actors, req, parts, call);
     if (!get)
       return not_allowed("GET");
     auto project = parts[3];
@@ -928,9 +987,14 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       auto full = project + "/" + parts[5];
       if (n == 6)
         return actors.get_repository(full, call.render<repository_row>());
+      bool overview = q.count("with_scan_overview")
+                      && q.at("with_scan_overview") == "true";
       if (n == 7 && parts[6] == "artifacts")
-        return actors.list_artifacts({full, call.page},
+        return actors.list_artifacts({full, call.page, overview},
                                      call.render<artifact_page>());
+      if (n == 8 && parts[6] == "artifacts")
+        return actors.get_artifact({full, parts[7], overview},
+                                   call.render<artifact_row>());
     }
   } else if (parts[2] == "scanners" && n <= 5) {
     return scanner_routes(rt, actors, services, req, parts, call);

@@ -530,6 +530,33 @@ registry_client::head_manifest(const std::string& repository,
 }
 
 registry_result<std::string>
+registry_client::pull_authorization(const std::string& repository,
+                                    const std::string& reference) {
+  auto found = head_manifest(repository, reference);
+  if (!found)
+    return found.error();
+  auto step = "authorize a pull of " + repository + ":" + reference;
+  if (!*found) {
+    registry_error e;
+    e.step = step;
+    e.status = 404;
+    e.code = "MANIFEST_UNKNOWN";
+    e.message = "the registry no longer has it";
+    return e;
+  }
+  // The same request again, authorized as the HEAD was: from the cached
+  // challenge and the scope's cached token.
+  auto c = repository_call("HEAD", repository, "/manifests/" + reference, false,
+                           step);
+  if (auto e = authorize_known(c))
+    return *e;
+  for (const auto& [name, value] : c.headers)
+    if (name == "Authorization")
+      return value;
+  return std::string();
+}
+
+registry_result<std::string>
 registry_client::put_manifest(const std::string& repository,
                               const std::string& reference,
                               const std::string& bytes,

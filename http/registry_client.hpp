@@ -180,6 +180,15 @@ public:
   registry_result<std::optional<registry_manifest_info>>
   head_manifest(const std::string& repository, const std::string& reference);
 
+  /// The Authorization another client may send to read `repository` (a
+  /// scanner adapter pulling it for a scan): HEADs the manifest, which
+  /// answers the registry's challenge and caches the token of the
+  /// repository's pull scope, then gives that header's value: `Basic ...`,
+  /// `Bearer <token>`, or empty when the registry asks for none. An error
+  /// when the manifest is not there (404) or cannot be reached.
+  registry_result<std::string> pull_authorization(const std::string& repository,
+                                                  const std::string& reference);
+
   /// PUT a manifest by tag or digest, as `media_type`; returns the digest
   /// the registry computed.
   registry_result<std::string>

@@ -18,9 +18,9 @@ using json = nlohmann::json;
 constexpr const char* metadata_type
     = "application/vnd.scanner.adapter.metadata+json; version=1.0";
 
-/// The adapter's error message (`{"error": {"message": ...}}`), if its
-/// body is the spec's ErrorResponse.
-std::string error_message(const std::string& body) {
+} // namespace
+
+std::string adapter_error_message(const std::string& body) {
   auto doc = json::parse(body, nullptr, false);
   if (doc.is_object() && doc.contains("error") && doc["error"].is_object()
       && doc["error"].contains("message")
@@ -29,25 +29,34 @@ std::string error_message(const std::string& body) {
   return {};
 }
 
-} // namespace
+std::vector<std::pair<std::string, std::string>>
+adapter_auth_headers(const scanner_spec& target) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (target.auth == scanner_auth::basic)
+    out.emplace_back("Authorization",
+                     "Basic " + to_base64(target.access_credential));
+  else if (target.auth == scanner_auth::bearer)
+    out.emplace_back("Authorization", "Bearer " + target.access_credential);
+  else if (target.auth == scanner_auth::api_key)
+    out.emplace_back(scanner_auth::api_key, target.access_credential);
+  return out;
+}
+
+std::string adapter_base(const scanner_spec& target) {
+  auto base = target.url;
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  return base;
+}
 
 void fetch_scanner_metadata(std::shared_ptr<outbound_client> client,
                             const scanner_spec& target,
                             std::function<void(scanner_metadata_result)> done) {
   outbound_request req;
-  auto base = target.url;
-  while (!base.empty() && base.back() == '/')
-    base.pop_back();
-  req.url = base + "/api/v1/metadata";
+  req.url = adapter_base(target) + "/api/v1/metadata";
   req.headers.emplace_back("Accept", metadata_type);
-  if (target.auth == scanner_auth::basic)
-    req.headers.emplace_back("Authorization",
-                             "Basic " + to_base64(target.access_credential));
-  else if (target.auth == scanner_auth::bearer)
-    req.headers.emplace_back("Authorization",
-                             "Bearer " + target.access_credential);
-  else if (target.auth == scanner_auth::api_key)
-    req.headers.emplace_back(scanner_auth::api_key, target.access_credential);
+  for (auto& h : adapter_auth_headers(target))
+    req.headers.push_back(std::move(h));
   req.options.tls.skip_cert_verify = target.skip_cert_verify;
   client->send(std::move(req), [done = std::move(done)](outbound_result r) {
     scanner_metadata_result out;
@@ -56,7 +65,7 @@ void fetch_scanner_metadata(std::shared_ptr<outbound_client> client,
       return done(std::move(out));
     }
     if (r.status != 200) {
-      auto message = error_message(r.body);
+      auto message = adapter_error_message(r.body);
       out.failure = "GET /api/v1/metadata answered " + std::to_string(r.status)
                     + (message.empty() ? "" : ": " + message);
       return done(std::move(out));

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace regevent {
 
@@ -24,6 +26,19 @@ struct scanner_metadata_result {
   /// wrong with its answer; never the credential.
   std::string failure;
 };
+
+/// The headers that authenticate regevent to `target` as its `auth` says:
+/// `Authorization: Basic base64(credential)`, `Authorization: Bearer
+/// credential`, `X-ScannerAdapter-API-Key: credential`, or none.
+std::vector<std::pair<std::string, std::string>>
+adapter_auth_headers(const scanner_spec& target);
+
+/// The adapter's base URL without trailing slashes.
+std::string adapter_base(const scanner_spec& target);
+
+/// The adapter's error message (`{"error": {"message": ...}}`), if `body`
+/// is the spec's ErrorResponse.
+std::string adapter_error_message(const std::string& body);
 
 /// Asks `target` (its URL, TLS setting and credential, opened) for its
 /// metadata with the auth its registration names, and calls `done` on

@@ -83,12 +83,33 @@ struct artifact_row {
   timestamp_us pull_time = 0;
   std::string repository;
   std::vector<tag_row> tags;
+  /// Harbor's `scan_overview` as JSON text when it was asked for
+  /// (`with_scan_overview`); empty otherwise.
+  std::string scan_overview;
 };
+
+/// The project of a repository as the stores keep it: the text before the
+/// first `/`, or `library` for a name without one.
+inline std::string project_of_repository(const std::string& repository) {
+  auto slash = repository.find('/');
+  return slash == std::string::npos ? std::string("library")
+                                    : repository.substr(0, slash);
+}
 
 struct artifact_query {
   /// The full repository name.
   std::string repository;
   page_request page;
+  bool with_scan_overview = false;
+};
+
+/// One artifact by digest or tag.
+struct artifact_lookup {
+  /// The full repository name.
+  std::string repository;
+  /// `sha256:...` or a tag.
+  std::string reference;
+  bool with_scan_overview = false;
 };
 
 /// Audit-log filters; an empty or zero field does not filter.

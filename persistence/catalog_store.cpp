@@ -118,6 +118,41 @@ catalog_store::find_repository(const std::string& full_name) {
   return std::nullopt;
 }
 
+namespace {
+
+/// Fills each artifact's live tags: a tag pushed before its artifact's last
+/// delete died with it.
+void add_tags(soci::session& sql, std::vector<artifact_row>& items,
+              const std::vector<long long>& deleted_at) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    soci::rowset<soci::row> tags
+        = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
+                          "repository = :r AND digest = :d AND push_time > "
+                          "deleted_at AND push_time > :a ORDER BY name",
+           soci::use(items[i].repository), soci::use(items[i].digest),
+           soci::use(deleted_at[i]));
+    for (const auto& t : tags)
+      items[i].tags.push_back({text_at(t, 0), int_at(t, 1), int_at(t, 2)});
+  }
+}
+
+artifact_row artifact_of(const soci::row& r, const std::string& repository) {
+  artifact_row a;
+  a.digest = text_at(r, 0);
+  a.media_type = text_at(r, 1);
+  a.size = int_at(r, 2);
+  a.push_time = int_at(r, 3);
+  a.pull_time = int_at(r, 4);
+  a.repository = repository;
+  return a;
+}
+
+constexpr const char* artifact_columns
+    = "SELECT digest, media_type, size, push_time, pull_time, deleted_at FROM "
+      "artifacts WHERE repository = :r AND push_time > deleted_at";
+
+} // namespace
+
 std::optional<artifact_page>
 catalog_store::list_artifacts(const artifact_query& q) {
   auto& sql = db_.session();
@@ -130,35 +165,59 @@ catalog_store::list_artifacts(const artifact_query& q) {
       soci::use(repo), soci::into(out.total);
   long long limit = q.page.size, offset = q.page.offset();
   soci::rowset<soci::row> rs
-      = (sql.prepare << "SELECT digest, media_type, size, push_time, "
-                        "pull_time, deleted_at FROM artifacts WHERE repository "
-                        "= :r AND push_time > deleted_at ORDER BY push_time "
-                        "DESC, digest LIMIT :l OFFSET :o",
+      = (sql.prepare << std::string(artifact_columns)
+                            + " ORDER BY push_time DESC, digest LIMIT :l "
+                              "OFFSET :o",
          soci::use(repo), soci::use(limit), soci::use(offset));
   std::vector<long long> deleted_at;
   for (const auto& r : rs) {
-    artifact_row a;
-    a.digest = text_at(r, 0);
-    a.media_type = text_at(r, 1);
-    a.size = int_at(r, 2);
-    a.push_time = int_at(r, 3);
-    a.pull_time = int_at(r, 4);
-    a.repository = repo;
-    out.items.push_back(std::move(a));
+    out.items.push_back(artifact_of(r, repo));
     deleted_at.push_back(int_at(r, 5));
   }
-  // A tag pushed before its artifact's last delete died with it.
-  for (size_t i = 0; i < out.items.size(); ++i) {
-    soci::rowset<soci::row> tags
-        = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
-                          "repository = :r AND digest = :d AND push_time > "
-                          "deleted_at AND push_time > :a ORDER BY name",
-           soci::use(repo), soci::use(out.items[i].digest),
-           soci::use(deleted_at[i]));
-    for (const auto& t : tags)
-      out.items[i].tags.push_back({text_at(t, 0), int_at(t, 1), int_at(t, 2)});
-  }
+  add_tags(sql, out.items, deleted_at);
   return out;
+}
+
+bool is_digest_reference(const std::string& reference) {
+  return reference.rfind("sha256:", 0) == 0;
+}
+
+std::optional<std::string> live_digest(database& db,
+                                       const std::string& repository,
+                                       const std::string& reference) {
+  if (is_digest_reference(reference))
+    return reference;
+  std::string digest;
+  soci::indicator ind = soci::i_null;
+  db.session() << "SELECT digest FROM tags WHERE repository = :r AND name = "
+                  ":n AND push_time > deleted_at",
+      soci::use(repository), soci::use(reference), soci::into(digest, ind);
+  if (ind != soci::i_ok)
+    return std::nullopt;
+  return digest;
+}
+
+std::optional<artifact_row> catalog_store::artifact(const artifact_lookup& q) {
+  auto& sql = db_.session();
+  auto found = live_digest(db_, q.repository, q.reference);
+  if (!found)
+    return std::nullopt;
+  std::string digest = *found;
+  std::vector<artifact_row> items;
+  std::vector<long long> deleted_at;
+  {
+    soci::rowset<soci::row> rs
+        = (sql.prepare << std::string(artifact_columns) + " AND digest = :d",
+           soci::use(q.repository), soci::use(digest));
+    for (const auto& r : rs) {
+      items.push_back(artifact_of(r, q.repository));
+      deleted_at.push_back(int_at(r, 5));
+    }
+  }
+  if (items.empty())
+    return std::nullopt;
+  add_tags(sql, items, deleted_at);
+  return std::move(items.front());
 }
 
 audit_page catalog_store::list_audit_logs(const audit_query& q) {

@@ -9,6 +9,16 @@ namespace regevent {
 
 class database;
 
+/// Whether a reference names a digest (`sha256:...`) rather than a tag.
+bool is_digest_reference(const std::string& reference);
+
+/// The digest `reference` names in `repository`: itself when it is a
+/// digest, else that of the live tag; nullopt for no such tag. Reads in
+/// the open session.
+std::optional<std::string> live_digest(database& db,
+                                       const std::string& repository,
+                                       const std::string& reference);
+
 /// The management API's SQL: projects, repositories, artifacts, audit logs
 /// and dead letters, read as typed rows with their totals. Statements throw
 /// soci errors; the query actor converts them into error codes once.
@@ -28,6 +38,8 @@ public:
   /// Live artifacts, newest push first, each with its live tags; nullopt
   /// when the repository does not exist.
   std::optional<artifact_page> list_artifacts(const artifact_query& q);
+  /// A live artifact by digest or tag, with its live tags.
+  std::optional<artifact_row> artifact(const artifact_lookup& q);
 
   /// Audit rows, newest first.
   audit_page list_audit_logs(const audit_query& q);

@@ -93,6 +93,8 @@ make_effect_store(effect_kind effect, database& db,
       return make_webhook_task_store(db);
     case effect_kind::replication:
       return make_replication_task_store(db);
+    case effect_kind::scanning:
+      return make_scan_task_store(db);
   }
   throw std::invalid_argument("unknown effect kind");
 }

@@ -59,5 +59,7 @@ std::unique_ptr<effect_store> make_artifact_store(database& db);
 std::unique_ptr<effect_store> make_webhook_task_store(database& db);
 /// The outbox of replication (replication_executions, replication_tasks).
 std::unique_ptr<effect_store> make_replication_task_store(database& db);
+/// The outbox of scanning (scan_tasks).
+std::unique_ptr<effect_store> make_scan_task_store(database& db);
 
 } // namespace regevent

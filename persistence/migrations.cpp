@@ -402,6 +402,59 @@ const std::vector<migration>& migrations() {
             project TEXT PRIMARY KEY,
             scanner_uuid TEXT NOT NULL))",
        }},
+      {15,
+       "scan tasks and their reports; SCANNING webhook deliveries name "
+       "their scan",
+       {
+           // The scanning effect's outbox (event_seq > 0, one per push) and
+           // manual scans (event_seq 0). The latest ended task of a
+           // (digest, scanner) is the artifact's report; older ones go
+           // when a newer one ends.
+           R"(CREATE TABLE scan_tasks (
+            id {pk},
+            event_seq BIGINT NOT NULL DEFAULT 0,
+            trigger_type TEXT NOT NULL,
+            project TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '',
+            media_type TEXT NOT NULL DEFAULT '',
+            scanner_uuid TEXT NOT NULL,
+            report_id TEXT NOT NULL UNIQUE,
+            report_mime TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            request_id TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            lease_until BIGINT NOT NULL DEFAULT 0,
+            submitted_at BIGINT NOT NULL DEFAULT 0,
+            create_time BIGINT NOT NULL,
+            start_time BIGINT NOT NULL DEFAULT 0,
+            end_time BIGINT NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            severity TEXT NOT NULL DEFAULT '',
+            total INTEGER NOT NULL DEFAULT 0,
+            fixable INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL DEFAULT '',
+            scanner_name TEXT NOT NULL DEFAULT '',
+            scanner_vendor TEXT NOT NULL DEFAULT '',
+            scanner_version TEXT NOT NULL DEFAULT ''))",
+           "CREATE UNIQUE INDEX scan_tasks_event ON scan_tasks (event_seq) "
+           "WHERE event_seq > 0",
+           "CREATE INDEX scan_tasks_due ON scan_tasks (next_attempt_at) "
+           "WHERE status IN ('Pending', 'Running')",
+           "CREATE INDEX scan_tasks_artifact ON scan_tasks (digest, "
+           "scanner_uuid, id)",
+           // The adapter's report as it sent it, apart from the task rows
+           // the workers scan: a report can be megabytes.
+           R"(CREATE TABLE scan_reports (
+            task_id BIGINT PRIMARY KEY,
+            report TEXT NOT NULL))",
+           // Not 0: a SCANNING_* delivery; its overview is read from the
+           // task when it is sent.
+           "ALTER TABLE webhook_tasks ADD COLUMN scan_task BIGINT NOT NULL "
+           "DEFAULT 0",
+       }},
   };
   return all;
 }

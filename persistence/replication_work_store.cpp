@@ -1,8 +1,10 @@
 #include "persistence/replication_work_store.hpp"
 
+#include "persistence/catalog.hpp"
 #include "persistence/database.hpp"
 #include "persistence/replication_store.hpp"
 #include "persistence/rows.hpp"
+#include "persistence/webhook_delivery_store.hpp"
 
 #include <soci/soci.h>
 
@@ -51,14 +53,6 @@ replication_execution execution_from(const soci::row& r) {
   return x;
 }
 
-/// The project of a repository as Harbor names it: its first component
-/// (`library` for a name without one).
-std::string project_of_repository(const std::string& repository) {
-  auto slash = repository.find('/');
-  return slash == std::string::npos ? std::string("library")
-                                    : repository.substr(0, slash);
-}
-
 /// Writes, in the open transaction, one REPLICATION delivery per target of
 /// each enabled webhook policy subscribed to it in a project the ended
 /// execution copied from (the transactional outbox again: an execution's
@@ -82,19 +76,7 @@ void queue_replication_webhooks(database& db, int64_t execution,
   sql << "SELECT trigger_type FROM replication_executions WHERE id = :x",
       soci::use(x), soci::into(trigger);
   for (const auto& [project, repository] : projects) {
-    std::vector<std::pair<long long, long long>> targets;
-    {
-      soci::rowset<soci::row> rows
-          = (sql.prepare << "SELECT p.id, t.position FROM webhook_policies p "
-                            "JOIN webhook_targets t ON t.policy_id = p.id "
-                            "WHERE p.project = :p AND p.enabled = 1 AND "
-                            "t.disabled_reason = '' AND (',' || "
-                            "p.event_types || ',') LIKE '%,REPLICATION,%' "
-                            "ORDER BY p.id, t.position",
-             soci::use(project));
-      for (const auto& r : rows)
-        targets.emplace_back(int_at(r, 0), int_at(r, 1));
-    }
+    auto targets = subscribed_targets(db, project, "REPLICATION");
     for (const auto& [policy, position] : targets) {
       // Stable per execution, project and target: a receiver drops a
       // second delivery of it.

@@ -74,6 +74,9 @@ struct webhook_delivery {
   std::string ca_file;
   /// Set for a REPLICATION delivery.
   std::optional<webhook_replication> replication;
+  /// A SCANNING_* delivery: Harbor's `scan_overview` of the scan, as JSON
+  /// text, read from the scan when the delivery goes out.
+  std::string scan_overview;
   /// Not empty: why this delivery cannot be sent (its policy was deleted or
   /// disabled, its target disabled, a secret no longer opens). It fails
   /// without an attempt.

@@ -2,6 +2,7 @@
 
 #include "persistence/database.hpp"
 #include "persistence/rows.hpp"
+#include "persistence/scan_work_store.hpp"
 #include "persistence/secret_box.hpp"
 
 #include <soci/soci.h>
@@ -39,6 +40,23 @@ webhook_execution execution_from(const soci::row& r) {
 }
 
 } // namespace
+
+std::vector<std::pair<int64_t, int64_t>>
+subscribed_targets(database& db, const std::string& project,
+                   const std::string& event_type) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  std::string pattern = "%," + event_type + ",%";
+  soci::rowset<soci::row> rows
+      = (db.session().prepare
+             << "SELECT p.id, t.position FROM webhook_policies p JOIN "
+                "webhook_targets t ON t.policy_id = p.id WHERE p.project = :p "
+                "AND p.enabled = 1 AND t.disabled_reason = '' AND (',' || "
+                "p.event_types || ',') LIKE :e ORDER BY p.id, t.position",
+         soci::use(project), soci::use(pattern));
+  for (const auto& r : rows)
+    out.emplace_back(int_at(r, 0), int_at(r, 1));
+  return out;
+}
 
 std::optional<webhook_replication>
 webhook_delivery_store::replication_summary(int64_t execution,
@@ -183,7 +201,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
                 "COALESCE(g.skip_cert_verify, 0), COALESCE(g.disabled_reason, "
                 "''), COALESCE(j.id, 0), COALESCE(j.public, 0), "
                 "COALESCE(r.creation_time, 0), COALESCE(g.ca_file, ''), "
-                "t.retry_base, t.replication_execution FROM "
+                "t.retry_base, t.replication_execution, t.scan_task FROM "
                 "webhook_tasks t LEFT JOIN "
                 "webhook_policies p ON p.id = t.policy_id LEFT JOIN "
                 "webhook_targets g ON g.policy_id = t.policy_id AND "
@@ -220,6 +238,7 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
     d.ca_file = text_at(r, 21);
     d.retry_base = int_at(r, 22);
     auto replication = int_at(r, 23);
+    auto scan = int_at(r, 24);
     d.lease = until;
     if (enabled < 0 || d.address.empty()) {
       d.unusable = "the policy or its target was deleted";
@@ -242,6 +261,13 @@ webhook_delivery_store::claim(timestamp_us now, size_t limit,
       if (!d.replication)
         d.unusable = "replication execution " + std::to_string(replication)
                      + " no longer exists";
+    }
+    if (scan != 0 && d.unusable.empty()) {
+      auto overview = scan_overview_of(db_, scan);
+      if (!overview)
+        d.unusable = "scan " + std::to_string(scan) + " no longer exists";
+      else
+        d.scan_overview = scan_overview_json({*overview});
     }
     out.push_back(std::move(d));
   }

@@ -6,12 +6,21 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace regevent {
 
 class database;
 class secret_box;
+
+/// The (policy id, target position) of every usable target of an enabled
+/// policy of `project` subscribed to `event_type`, in order: whom an
+/// outbox writing a REPLICATION or SCANNING_* delivery sends it to. Reads
+/// in the open session.
+std::vector<std::pair<int64_t, int64_t>>
+subscribed_targets(database& db, const std::string& project,
+                   const std::string& event_type);
 
 /// What a request about one execution found.
 enum class webhook_lookup {

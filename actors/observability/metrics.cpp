@@ -140,7 +140,22 @@ metrics::metrics()
                              registry_, order_, "regevent_replication_queue",
                              "Unfinished replication tasks (refreshed "
                              "periodically).")
-                             .Add({})) {
+                             .Add({})),
+      scans_(family<prometheus::Counter>(
+          registry_, order_, "regevent_scans_total",
+          "Scan outcomes: success, failed, unsupported (the scanner cannot "
+          "read the artifact), retry (the adapter or registry was down).")),
+      scan_seconds_(
+          family<prometheus::Histogram>(
+              registry_, order_, "regevent_scan_seconds",
+              "Duration of a scan, from its first attempt to its report.")
+              .Add({}, prometheus::Histogram::BucketBoundaries{
+                           0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800,
+                           3600})),
+      scan_queue_(family<prometheus::Gauge>(
+                      registry_, order_, "regevent_scan_queue",
+                      "Unfinished scan tasks (refreshed periodically).")
+                      .Add({})) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
 }
@@ -168,6 +183,16 @@ void metrics::replication_attempt(const char* outcome, double seconds,
 
 void metrics::replication_queue(int64_t unfinished) {
   replication_queue_.Set(static_cast<double>(unfinished));
+}
+
+void metrics::scan_outcome(const char* outcome, double seconds) {
+  scans_.Add({{"outcome", outcome}}).Increment();
+  if (seconds >= 0)
+    scan_seconds_.Observe(seconds);
+}
+
+void metrics::scan_queue(int64_t unfinished) {
+  scan_queue_.Set(static_cast<double>(unfinished));
 }
 
 void metrics::count_request(const std::string& route, unsigned status) {

@@ -88,6 +88,12 @@ public:
   /// Unfinished replication tasks, as last counted.
   void replication_queue(int64_t unfinished);
 
+  /// One scan step ended with `outcome`: success, failed, unsupported or
+  /// retry; an end observes the scan's `seconds` from its first attempt.
+  void scan_outcome(const char* outcome, double seconds);
+  /// Unfinished scan tasks, as last counted.
+  void scan_queue(int64_t unfinished);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric.
   std::string render() const;
 
@@ -103,6 +109,9 @@ private:
   prometheus::Counter& replication_bytes_;
   prometheus::Histogram& replication_seconds_;
   prometheus::Gauge& replication_queue_;
+  prometheus::Family<prometheus::Counter>& scans_;
+  prometheus::Histogram& scan_seconds_;
+  prometheus::Gauge& scan_queue_;
   /// Guards `effects_`: effect metrics are made on first use.
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<effect_metrics>> effects_;

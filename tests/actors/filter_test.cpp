@@ -14,12 +14,12 @@ namespace {
 using effects_list = std::vector<std::string>;
 
 const effects_list push_effects{"access_log", "repositories", "artifacts",
-                                "webhooks", "replication"};
+                                "webhooks",   "scanning",     "replication"};
 const effects_list delete_effects{"access_log", "artifacts", "webhooks",
                                   "replication"};
 // An internal client's push or delete is recorded, never replicated again.
 const effects_list internal_push_effects{"access_log", "repositories",
-                                         "artifacts", "webhooks"};
+                                         "artifacts", "webhooks", "scanning"};
 const effects_list internal_delete_effects{"access_log", "artifacts",
                                            "webhooks"};
 const effects_list counted_pull_effects{"access_log", "artifacts",
@@ -232,6 +232,28 @@ TEST(filter, configured_internal_user_agents_replace_the_defaults) {
   filter.internal_user_agents.clear();
   e.user_agent = "my-mirror/3";
   EXPECT_TRUE(classify(e, filter).keep);
+}
+
+TEST(filter, pulls_by_internal_accounts_are_dropped_exactly) {
+  auto filter = default_filter();
+  // None by default: an account is the operator's to name.
+  EXPECT_TRUE(filter.internal_accounts.empty());
+  filter.internal_accounts = {"scanner-robot"};
+  auto e = manifest_event("pull");
+  e.actor = "scanner-robot";
+  auto c = classify(e, filter);
+  EXPECT_FALSE(c.keep);
+  EXPECT_NE(c.reason.find("internal account scanner-robot"), std::string::npos)
+      << c.reason;
+  // Whole names only, and anonymous pulls are never internal.
+  for (const char* other : {"scanner-robot2", "scanner", ""}) {
+    e.actor = other;
+    EXPECT_TRUE(classify(e, filter).keep) << other;
+  }
+  // The account's pushes are kept and scanned like anyone's.
+  auto push = manifest_event("push");
+  push.actor = "scanner-robot";
+  EXPECT_EQ(names(classify(push, filter)), push_effects);
 }
 
 // --- HEAD ------------------------------------------------------------------

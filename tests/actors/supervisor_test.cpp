@@ -79,14 +79,14 @@ struct supervisor_fixture : ::testing::Test {
 TEST_F(supervisor_fixture, starts_the_configured_topology) {
   auto sup = start();
   auto pools = pools_of(sup);
-  ASSERT_EQ(pools.pools.size(), 6u);
+  ASSERT_EQ(pools.pools.size(), 7u);
   EXPECT_EQ(pools.pools.at("artifacts").size(), 2u);
   EXPECT_EQ(pools.pools.at("access_log").size(), 1u);
   std::set<caf::actor_addr> distinct;
   for (const auto& [name, pool] : pools.pools)
     for (const auto& a : pool)
       distinct.insert(a.address());
-  EXPECT_EQ(distinct.size(), 7u);
+  EXPECT_EQ(distinct.size(), 8u);
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   t.run();
 }

@@ -102,7 +102,7 @@ TEST(config, defaults_keep_audit_rows_and_inject_no_faults) {
 TEST(config, effect_names_in_start_order) {
   std::vector<std::string> expected{"access_log", "repositories",
                                     "pull_counter", "artifacts", "webhooks",
-                                    "replication"};
+                                    "replication", "scanning"};
   EXPECT_EQ(effect_names(), expected);
 }
 

@@ -118,6 +118,8 @@ std::vector<sample> samples_of(const config_key& key) {
       {"webhooks.claim_lease_ms", {21'000, 86'400'000}},
       {"replication.retry_base_ms", {1, 600'000}},
       {"replication.retry_max_ms", {5'000, 86'400'000}},
+      {"scanning.retry_base_ms", {1, 300'000}},
+      {"scanning.retry_max_ms", {5'000, 86'400'000}},
   };
   std::vector<sample> out;
   auto add = [&out](const std::string& yaml) {

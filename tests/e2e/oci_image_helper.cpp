@@ -127,8 +127,9 @@ namespace {
 /// `tag`.
 oci_image write_image_blobs(const std::filesystem::path& blobs,
                             const std::string& content,
-                            const std::string& architecture) {
-  auto tar = tar_one_file("regevent.txt", content);
+                            const std::string& architecture,
+                            const std::string& file_name = "regevent.txt") {
+  auto tar = tar_one_file(file_name, content);
   auto layer = gzip(tar);
   auto layer_digest = sha256_digest(layer);
   write_blob(blobs, layer_digest, layer);
@@ -180,12 +181,13 @@ void write_layout(const std::filesystem::path& root, json descriptor,
 } // namespace
 
 oci_image write_oci_image(const std::string& dir, const std::string& tag,
-                          const std::string& content) {
+                          const std::string& content,
+                          const std::string& file_name) {
   namespace fs = std::filesystem;
   fs::path root(dir);
   fs::path blobs = root / "blobs" / "sha256";
   fs::create_directories(blobs);
-  auto image = write_image_blobs(blobs, content, "amd64");
+  auto image = write_image_blobs(blobs, content, "amd64", file_name);
   image.dir = root.string();
   image.tag = tag;
   write_layout(root,

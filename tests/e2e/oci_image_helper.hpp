@@ -42,12 +42,13 @@ std::string tar_one_file(const std::string& name, const std::string& content);
 std::string gzip(const std::string& bytes);
 
 /// Writes an OCI image layout into `dir` (created if missing): a gzipped tar
-/// layer holding `/regevent.txt` with `content` (which makes the image
+/// layer holding `/<file_name>` with `content` (which makes the image
 /// unique), an image config, an image manifest, `index.json` naming `tag`
 /// and `oci-layout`. Equal arguments give the same digests. Throws
 /// std::runtime_error when a file cannot be written.
 oci_image write_oci_image(const std::string& dir, const std::string& tag,
-                          const std::string& content);
+                          const std::string& content,
+                          const std::string& file_name = "regevent.txt");
 
 /// A multi-platform image: an OCI image index of single-layer images.
 struct oci_index {

@@ -13,6 +13,8 @@ scanner_adapter_double::scanner_adapter_double(const temp_dir& dir,
   if (!opts.auth.empty())
     args.insert(args.end(),
                 {"--auth", opts.auth, "--credential", opts.credential});
+  if (opts.port != 0)
+    args.insert(args.end(), {"--port", std::to_string(opts.port)});
   if (opts.fail_scan)
     args.push_back("--fail-scan");
   if (opts.fail_metadata)

@@ -41,6 +41,9 @@ public:
     /// The CA certificate (PEM) to trust when pulling from an HTTPS
     /// registry.
     std::string registry_ca;
+    /// Listen on this port of 127.0.0.1 (an adapter back where it was);
+    /// 0: a free one.
+    uint16_t port = 0;
     /// Serve HTTPS with this certificate and key (PEM files).
     std::string tls_cert;
     std::string tls_key;

@@ -628,6 +628,8 @@ TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
   f.sql() << "DROP TABLE replication_tasks";
   f.sql() << "DROP TABLE scanners";
   f.sql() << "DROP TABLE project_scanners";
+  f.sql() << "DROP TABLE scan_tasks";
+  f.sql() << "DROP TABLE scan_reports";
   f.sql() << "DELETE FROM schema_migrations WHERE version >= 6";
   migrate(f.db());
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = "
