@@ -150,6 +150,28 @@ TEST(webhook_payload, name_drops_only_the_project) {
   EXPECT_EQ(repository["repo_full_name"], "library/team/app");
 }
 
+TEST(webhook_payload, a_scan_event_carries_the_scan_overview_in_its_resource) {
+  auto n = push_by_tag();
+  n.event_type = "SCANNING_COMPLETED";
+  n.operator_name = "auto";
+  n.scan_overview = R"({"application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0":{"report_id":"r-1","scan_status":"Success","severity":"High"}})";
+  for (const auto& body :
+       {render_default_payload(n), render_cloudevents_payload(n, "msg_1")}) {
+    auto doc = json::parse(body);
+    const auto& data = doc.contains("event_data") ? doc["event_data"]
+                                                  : doc["data"];
+    const auto& resource = data["resources"][0];
+    EXPECT_EQ(resource["digest"], digest);
+    EXPECT_EQ(resource["scan_overview"], json::parse(n.scan_overview));
+  }
+  EXPECT_EQ(json::parse(render_default_payload(n))["type"],
+            "SCANNING_COMPLETED");
+  // Other events carry none.
+  EXPECT_FALSE(json::parse(render_default_payload(push_by_tag()))
+                   ["event_data"]["resources"][0]
+                       .contains("scan_overview"));
+}
+
 TEST(webhook_payload, cloudevents_carries_the_default_event_data) {
   auto n = push_by_tag();
   auto doc = parse(render_cloudevents_payload(n, "0b7c7a3e-delivery"));

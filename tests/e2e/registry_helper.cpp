@@ -394,13 +394,17 @@ command_result skopeo_client::run(std::vector<std::string> args) const {
 
 command_result
 skopeo_client::push_layout(std::vector<std::string> extra,
+                           const std::string& credentials,
                            const std::string& layout, const std::string& tag,
                            const std::string& dest, std::string* digest) const {
   auto digest_file = dir_.file("skopeo-digest");
   std::remove(digest_file.c_str());
-  std::vector<std::string> args{
-      "copy",         "--quiet",  "--dest-no-creds", "--dest-tls-verify=false",
-      "--digestfile", digest_file};
+  std::vector<std::string> args{"copy", "--quiet", "--dest-tls-verify=false",
+                                "--digestfile", digest_file};
+  if (credentials.empty())
+    args.push_back("--dest-no-creds");
+  else
+    args.insert(args.end(), {"--dest-creds", credentials});
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back("oci:" + layout + ":" + tag);
   args.push_back("docker://" + dest);
@@ -412,17 +416,18 @@ skopeo_client::push_layout(std::vector<std::string> extra,
 
 command_result skopeo_client::push(const oci_image& image,
                                    const std::string& dest, bool docker_v2s2,
-                                   std::string* digest) const {
+                                   std::string* digest,
+                                   const std::string& credentials) const {
   std::vector<std::string> extra;
   if (docker_v2s2)
     extra = {"--format", "v2s2"};
-  return push_layout(extra, image.dir, image.tag, dest, digest);
+  return push_layout(extra, credentials, image.dir, image.tag, dest, digest);
 }
 
 command_result skopeo_client::push(const oci_index& index,
                                    const std::string& dest,
                                    std::string* digest) const {
-  return push_layout({"--all"}, index.dir, index.tag, dest, digest);
+  return push_layout({"--all"}, "", index.dir, index.tag, dest, digest);
 }
 
 command_result skopeo_client::pull(const std::string& source) const {

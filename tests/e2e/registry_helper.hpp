@@ -201,8 +201,8 @@ public:
   /// `docker_v2s2`) converted to a Docker schema 2 manifest. `digest`
   /// receives the digest of the manifest as pushed.
   command_result push(const oci_image& image, const std::string& dest,
-                      bool docker_v2s2 = false,
-                      std::string* digest = nullptr) const;
+                      bool docker_v2s2 = false, std::string* digest = nullptr,
+                      const std::string& credentials = "") const;
 
   /// `skopeo copy --all oci:<layout>:<tag> docker://<dest>`: every image of
   /// the index by digest, then the index by tag. `digest` receives the
@@ -231,6 +231,7 @@ private:
   /// `skopeo copy [extra...] oci:<layout>:<tag> docker://<dest>` without
   /// credentials; `digest` receives the digest of the manifest as pushed.
   command_result push_layout(std::vector<std::string> extra,
+                             const std::string& credentials,
                              const std::string& layout, const std::string& tag,
                              const std::string& dest,
                              std::string* digest) const;

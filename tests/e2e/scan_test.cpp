@@ -9,6 +9,7 @@
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/registry_helper.hpp"
 #include "tests/e2e/scanner_adapter_helper.hpp"
+#include "tests/e2e/token_server_helper.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/metrics.hpp"
 
@@ -53,9 +54,12 @@ protected:
   }
 
   /// The daemon (short retries, the adapter's user agent internal) and a
-  /// registry notifying it; then projects `scanned` (auto-scan) and
-  /// `plain`.
-  void start() {
+  /// registry notifying it, with `registry_auth` (an `auth:` section) and
+  /// the daemon's pull credential `user:password` for it; then projects
+  /// `scanned` (auto-scan) and `plain`.
+  void start(const std::string& registry_auth = "",
+             const std::string& user = "", const std::string& password = "") {
+    credentials_ = user.empty() ? std::string() : user + ":" + password;
     daemon_ = std::make_unique<daemon_process>(
         dir_,
         std::string("auth:\n  notify_token: ") + notify_secret
@@ -72,11 +76,13 @@ protected:
         registry_dir_,
         "http://127.0.0.1:" + std::to_string(daemon_->port())
             + "/service/notifications",
-        notify_secret);
+        notify_secret, registry_auth);
     ASSERT_TRUE(registry_->start()) << tail(registry_->log());
     // The registry's URL is known only now: the daemon restarts with it.
     ASSERT_EQ(daemon_->stop(), 0);
-    daemon_->add_config("source_registry:\n  url: " + registry_->url() + "\n");
+    daemon_->add_config("source_registry:\n  url: " + registry_->url()
+                        + "\n  username: \"" + user + "\"\n  password: \""
+                        + password + "\"\n");
     ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
     for (auto [name, auto_scan] : {std::pair{"scanned", "true"},
                                    std::pair{"plain", "false"}}) {
@@ -128,7 +134,8 @@ protected:
     auto img = write_oci_image(dir_.file("img-" + std::to_string(++n_)), tag,
                                content, file);
     std::string digest;
-    auto r = skopeo_.push(img, registry_->ref(repository, tag), false, &digest);
+    auto r = skopeo_.push(img, registry_->ref(repository, tag), false, &digest,
+                          credentials_);
     EXPECT_TRUE(r.ok()) << r.output;
     return digest;
   }
@@ -200,6 +207,7 @@ protected:
   skopeo_client skopeo_{dir_};
   std::unique_ptr<daemon_process> daemon_;
   std::unique_ptr<registry_process> registry_;
+  std::string credentials_;
   int n_ = 0;
 };
 
@@ -391,6 +399,40 @@ TEST_F(scan, an_adapter_that_is_down_is_retried_until_it_is_back) {
   ASSERT_TRUE(x.is_object());
   EXPECT_EQ(x["scan_status"], "Success") << x.dump();
   EXPECT_EQ(scans_requested(*a), 1u);
+}
+
+TEST_F(scan, the_adapter_pulls_a_token_registry_with_the_bearer_token_given) {
+  constexpr const char* user = "scan-robot";
+  constexpr const char* password = "s3cret-Pa55word";
+  token_server_double tokens(dir_, user, password);
+  ASSERT_TRUE(tokens.started()) << tokens.problem();
+  start(tokens.registry_auth(), user, password);
+  auto a = adapter();
+  register_scanner(*a);
+  push("scanned/app", "v1", "behind a token");
+  auto x = ended_overview("scanned/app", "v1");
+  ASSERT_TRUE(x.is_object()) << tail(daemon_->log());
+  // The registry answers nobody without a token: the adapter's pulls
+  // worked with the one regevent fetched for the repository's pull scope.
+  EXPECT_EQ(x["scan_status"], "Success") << x.dump();
+  bool asked = false;
+  for (const auto& r : tokens.requests())
+    if (r.value("user_agent", "").rfind("regevent-scanner/", 0) == 0) {
+      asked = true;
+      EXPECT_EQ(r["user"], user);
+      EXPECT_NE(r["scopes"].dump().find("repository:scanned/app:pull"),
+                std::string::npos)
+          << r.dump();
+    }
+  EXPECT_TRUE(asked);
+  auto posts = requests(*a, "POST", "/api/v1/scan");
+  ASSERT_EQ(posts.size(), 1u);
+  auto authorization = posts[0]["body"]["registry"]["authorization"];
+  EXPECT_EQ(authorization.get<std::string>().rfind("Bearer ", 0), 0u);
+  // Never in the daemon's log.
+  auto token = authorization.get<std::string>().substr(7);
+  EXPECT_EQ(daemon_->log().find(token), std::string::npos);
+  EXPECT_EQ(daemon_->log().find(password), std::string::npos);
 }
 
 TEST_F(scan, sigkill_mid_scan_resumes_polling_the_same_request) {
