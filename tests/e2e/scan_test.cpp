@@ -58,7 +58,8 @@ protected:
   /// the daemon's pull credential `user:password` for it; then projects
   /// `scanned` (auto-scan) and `plain`.
   void start(const std::string& registry_auth = "",
-             const std::string& user = "", const std::string& password = "") {
+             const std::string& user = "", const std::string& password = "",
+             const std::string& scanning = "") {
     credentials_ = user.empty() ? std::string() : user + ":" + password;
     daemon_ = std::make_unique<daemon_process>(
         dir_,
@@ -67,7 +68,9 @@ protected:
             + sealing_key
             + "\nscanning:\n  retry_base_ms: 200\n  retry_max_ms: 1000\n  "
               "max_retries: 30\n  poll_interval_ms: 50\n  claim_lease_ms: "
-              "3000\nfilter:\n  internal_user_agents: [regevent-replicator, "
+              "3000\n"
+            + scanning
+            + "filter:\n  internal_user_agents: [regevent-replicator, "
               "regevent-scanner, "
             + scanner_adapter_double::user_agent + "]\n");
     daemon_->keep_port_across_restarts();
@@ -433,6 +436,30 @@ TEST_F(scan, the_adapter_pulls_a_token_registry_with_the_bearer_token_given) {
   auto token = authorization.get<std::string>().substr(7);
   EXPECT_EQ(daemon_->log().find(token), std::string::npos);
   EXPECT_EQ(daemon_->log().find(password), std::string::npos);
+}
+
+TEST_F(scan, a_report_that_never_comes_fails_at_the_deadline) {
+  start("", "", "", "  report_deadline_s: 2\n");
+  scanner_adapter_double::options o;
+  o.refresh_times = 1000;
+  o.refresh_after = 1;
+  auto a = adapter(o);
+  register_scanner(*a);
+  push("scanned/app", "v1", "slow");
+  auto x = ended_overview("scanned/app", "v1");
+  ASSERT_TRUE(x.is_object());
+  EXPECT_EQ(x["scan_status"], "Error") << x.dump();
+  auto log = call("GET", artifact_path("scanned/app", "v1") + "/scan/"
+                             + x["report_id"].get<std::string>() + "/log");
+  EXPECT_NE(log.body.find("no report within scanning.report_deadline_s"),
+            std::string::npos)
+      << log.body;
+  // Polled for the deadline's two seconds, then no more.
+  auto polls = requests(*a, "GET", "/api/v1/scan/").size();
+  EXPECT_GE(polls, 2u);
+  EXPECT_LE(polls, 4u);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(requests(*a, "GET", "/api/v1/scan/").size(), polls);
 }
 
 TEST_F(scan, sigkill_mid_scan_resumes_polling_the_same_request) {
