@@ -127,8 +127,11 @@ execution_answer(caf::expected<replication_lookup> x,
 /// Sets the artifact's `scan_overview` from its latest scans by its
 /// project's scanner.
 void with_overview(management_stores& stores, artifact_row& a) {
-  a.scan_overview = scan_overview_json(stores.scans.overviews(
-      project_of_repository(a.repository), {a.digest}));
+  auto rows
+      = stores.scans.overviews(project_of_repository(a.repository), {a.digest});
+  // Harbor leaves the field out for an artifact never scanned.
+  if (!rows.empty())
+    a.scan_overview = scan_overview_json(rows);
 }
 
 template<class F>

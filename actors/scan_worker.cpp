@@ -305,9 +305,11 @@ void step(self_ptr self, flight& f) {
   if (f.busy || st.stopping)
     return;
   if (!f.job.request_id.empty()) {
-    auto deadline = f.job.submitted_at
-                    + st.cfg.scanning.report_deadline_s * 1'000'000LL;
-    if (f.job.submitted_at > 0 && now_us() > deadline)
+    // From the request; from this claim when the request's time was
+    // never written.
+    auto since = f.job.submitted_at > 0 ? f.job.submitted_at : f.claimed_at;
+    auto deadline = since + st.cfg.scanning.report_deadline_s * 1'000'000LL;
+    if (now_us() > deadline)
       return finish(self, f, scan_status::error,
                     "no report within scanning.report_deadline_s ("
                         + std::to_string(st.cfg.scanning.report_deadline_s)
@@ -370,8 +372,14 @@ void renew(self_ptr self) {
     return;
   }
   for (auto id : *kept)
-    if (auto it = st.flights.find(id); it != st.flights.end())
+    if (auto it = st.flights.find(id); it != st.flights.end()) {
+      // An outcome still waiting to be written (its write failed) must
+      // name the lease it now holds, or it would match nothing.
+      for (auto& o : st.outcomes)
+        if (o.task_id == id && o.lease == it->second.job.lease)
+          o.lease = until;
       it->second.job.lease = until;
+    }
   // A lease lost (this worker stalled past it and another took the task)
   // is not this worker's scan any more: its answers are ignored.
   for (auto it = st.flights.begin(); it != st.flights.end();)

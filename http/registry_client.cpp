@@ -532,10 +532,15 @@ registry_client::head_manifest(const std::string& repository,
 registry_result<std::string>
 registry_client::pull_authorization(const std::string& repository,
                                     const std::string& reference) {
+  auto step = "authorize a pull of " + repository + ":" + reference;
+  auto c = repository_call("HEAD", repository, "/manifests/" + reference, false,
+                           step);
+  // A token of its own, fresh: the adapter pulls later, perhaps for
+  // minutes, and a cached one may be close to its end.
+  tokens_.drop(c.scope);
   auto found = head_manifest(repository, reference);
   if (!found)
     return found.error();
-  auto step = "authorize a pull of " + repository + ":" + reference;
   if (!*found) {
     registry_error e;
     e.step = step;
@@ -545,9 +550,7 @@ registry_client::pull_authorization(const std::string& repository,
     return e;
   }
   // The same request again, authorized as the HEAD was: from the cached
-  // challenge and the scope's cached token.
-  auto c = repository_call("HEAD", repository, "/manifests/" + reference, false,
-                           step);
+  // challenge and the scope's token it just fetched.
   if (auto e = authorize_known(c))
     return *e;
   for (const auto& [name, value] : c.headers)

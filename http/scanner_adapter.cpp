@@ -62,9 +62,11 @@ void fetch_scanner_metadata(std::shared_ptr<outbound_client> client,
     scanner_metadata_result out;
     if (!r.ok()) {
       out.failure = r.error_text;
+      out.transient = true;
       return done(std::move(out));
     }
     if (r.status != 200) {
+      out.transient = r.status >= 500 || r.status == 408 || r.status == 429;
       auto message = adapter_error_message(r.body);
       out.failure = "GET /api/v1/metadata answered " + std::to_string(r.status)
                     + (message.empty() ? "" : ": " + message);

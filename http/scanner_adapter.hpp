@@ -25,6 +25,9 @@ struct scanner_metadata_result {
   /// Empty on success: the status, the adapter's error message or what was
   /// wrong with its answer; never the credential.
   std::string failure;
+  /// A failure that may pass: no answer, a 5xx, 408 or 429. A refused
+  /// credential or an answer that is no metadata will not.
+  bool transient = false;
 };
 
 /// The headers that authenticate regevent to `target` as its `auth` says:

@@ -1,6 +1,7 @@
 #include "http/scanner_port.hpp"
 
 #include "config/defaults.hpp"
+#include "config/percent.hpp"
 #include "http/client.hpp"
 #include "http/image_copy.hpp"
 #include "http/registry_client.hpp"
@@ -45,7 +46,7 @@ scanner_call_status refused(const char* step, const outbound_result& r) {
   auto message = adapter_error_message(r.body);
   return failed(std::string(step) + " answered " + std::to_string(r.status)
                     + (message.empty() ? "" : ": " + message),
-                r.status >= 500);
+                r.status >= 500 || r.status == 408 || r.status == 429);
 }
 
 std::vector<std::string> strings_of(const json& list) {
@@ -121,9 +122,9 @@ public:
         client_, scanner, [done = std::move(done)](scanner_metadata_result r) {
           scanner_metadata_answer a;
           if (!r.failure.empty()) {
-            // The adapter is down, broken or misconfigured: all the same to
-            // a scan, which waits for it within its retries.
-            a.status = failed(r.failure, true);
+            // Down or overloaded: the scan waits for it within its
+            // retries. A refused key fails it at once.
+            a.status = failed(r.failure, r.transient);
             return done(std::move(a));
           }
           a.status.ok = true;
@@ -193,7 +194,8 @@ public:
 
   void poll(scan_job job, std::function<void(scan_poll_answer)> done) override {
     auto req = adapter_request(job.scanner,
-                               "/api/v1/scan/" + job.request_id + "/report",
+                               "/api/v1/scan/" + percent_encode(job.request_id)
+                                   + "/report",
                                user_agent_, timeout_);
     req.headers.emplace_back("Accept", job.report_mime);
     req.options.body_limit = report_limit;

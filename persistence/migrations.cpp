@@ -445,6 +445,11 @@ const std::vector<migration>& migrations() {
            "WHERE status IN ('Pending', 'Running')",
            "CREATE INDEX scan_tasks_artifact ON scan_tasks (digest, "
            "scanner_uuid, id)",
+           // One unfinished scan per artifact and scanner: a second push
+           // of the same digest, or a scan by hand, while one is queued
+           // or running asks the adapter nothing more.
+           "CREATE UNIQUE INDEX scan_tasks_unfinished ON scan_tasks "
+           "(digest, scanner_uuid) WHERE status IN ('Pending', 'Running')",
            // The adapter's report as it sent it, apart from the task rows
            // the workers scan: a report can be megabytes.
            R"(CREATE TABLE scan_reports (
@@ -454,6 +459,9 @@ const std::vector<migration>& migrations() {
            // task when it is sent.
            "ALTER TABLE webhook_tasks ADD COLUMN scan_task BIGINT NOT NULL "
            "DEFAULT 0",
+           // A scan a delivery names is kept (see scan_work_store::end).
+           "CREATE INDEX webhook_tasks_scan ON webhook_tasks (scan_task) "
+           "WHERE scan_task > 0",
        }},
   };
   return all;

@@ -59,7 +59,9 @@ scan_summary summarize_vulnerability_report(const std::string& report) {
         ++s.fixable;
     }
   // The report's own severity may be higher than any item's (an adapter
-  // may rate the image as a whole); never lower than what was found.
+  // may rate the image as a whole); never lower than what was found. A
+  // report without items is None whatever it says, as in Harbor (the
+  // spec's enum has no None, so adapters send Unknown for a clean image).
   highest = std::max(highest, rank(text_of(doc, "severity")));
   if (s.total == 0)
     s.severity = severity_none;

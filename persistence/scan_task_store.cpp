@@ -92,17 +92,23 @@ std::string queue_scan_task(database& db, int64_t event_seq,
   auto report_id = new_uuid();
   long long seq = event_seq, at = now;
   std::string pending = scan_status::pending;
-  // A redelivered event finds its task: the unique index keeps one.
-  db.session() << "INSERT INTO scan_tasks (event_seq, trigger_type, project, "
-                  "repository, digest, tag, media_type, scanner_uuid, "
-                  "report_id, status, next_attempt_at, create_time) VALUES "
-                  "(:e, :t, :p, :r, :d, :g, :m, :s, :i, :st, :n, :c) ON "
-                  "CONFLICT (event_seq) WHERE event_seq > 0 DO NOTHING",
-      soci::use(seq), soci::use(trigger), soci::use(project),
-      soci::use(repository), soci::use(digest), soci::use(tag),
-      soci::use(media_type), soci::use(scanner_uuid), soci::use(report_id),
-      soci::use(pending), soci::use(at), soci::use(at);
-  return report_id;
+  // Nothing when the event's task exists (a redelivery), or when a scan of
+  // the digest by this scanner is queued or running (the same bytes
+  // pushed under several tags at once, a scan by hand racing a push):
+  // the unique indexes keep one, on every instance.
+  soci::statement insert
+      = (db.session().prepare
+             << "INSERT INTO scan_tasks (event_seq, trigger_type, project, "
+                "repository, digest, tag, media_type, scanner_uuid, "
+                "report_id, status, next_attempt_at, create_time) VALUES "
+                "(:e, :t, :p, :r, :d, :g, :m, :s, :i, :st, :n, :c) ON "
+                "CONFLICT DO NOTHING",
+         soci::use(seq), soci::use(trigger), soci::use(project),
+         soci::use(repository), soci::use(digest), soci::use(tag),
+         soci::use(media_type), soci::use(scanner_uuid), soci::use(report_id),
+         soci::use(pending), soci::use(at), soci::use(at));
+  insert.execute(true);
+  return insert.get_affected_rows() == 1 ? report_id : std::string();
 }
 
 std::unique_ptr<effect_store> make_scan_task_store(database& db) {

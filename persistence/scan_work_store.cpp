@@ -15,6 +15,19 @@ namespace regevent {
 
 namespace {
 
+/// An error as stored: an adapter's message may hold anything, and
+/// PostgreSQL refuses a NUL in text (which would fail the whole round of
+/// outcomes again and again). Control characters become spaces; the
+/// length is capped.
+std::string stored_text(const std::string& text) {
+  constexpr size_t limit = 2000;
+  std::string out = text.substr(0, limit);
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
+      c = ' ';
+  return out;
+}
+
 constexpr const char* unfinished_states = "('Pending', 'Running')";
 
 /// The columns an overview reads, in overview_of's order.
@@ -189,12 +202,14 @@ void scan_work_store::record(const std::vector<scan_outcome_record>& outcomes,
   soci::statement retry
       = (sql.prepare << "UPDATE scan_tasks SET status = :s, request_id = :r, "
                         "report_mime = CASE WHEN :m = '' THEN report_mime "
-                        "ELSE :m2 END, attempts = attempts + :a, "
+                        "ELSE :m2 END, submitted_at = CASE WHEN :r2 = '' "
+                        "THEN 0 WHEN submitted_at = 0 THEN :now ELSE "
+                        "submitted_at END, attempts = attempts + :a, "
                         "next_attempt_at = :n, lease_until = 0, error = :e "
                         "WHERE id = :t AND lease_until = :l AND status IN "
                         "('Pending', 'Running')",
          soci::use(status), soci::use(request), soci::use(mime),
-         soci::use(mime), soci::use(tries), soci::use(next), soci::use(error), soci::use(task),
+         soci::use(mime), soci::use(request), soci::use(at), soci::use(tries), soci::use(next), soci::use(error), soci::use(task),
          soci::use(lease));
   for (const auto& o : outcomes) {
     task = o.task_id;
@@ -208,7 +223,7 @@ void scan_work_store::record(const std::vector<scan_outcome_record>& outcomes,
                                     : scan_status::running;
       tries = o.attempted ? 1 : 0;
       next = o.next_attempt_at;
-      error = o.error;
+      error = stored_text(o.error);
       retry.execute(true);
     } else {
       end(o, now);
@@ -222,6 +237,7 @@ void scan_work_store::end(const scan_outcome_record& o, timestamp_us now) {
   long long task = o.task_id, lease = o.lease, at = now;
   long long total = o.summary.total, fixable = o.summary.fixable;
   auto counts = severity_counts_text(o.summary.by_severity);
+  auto error = stored_text(o.error);
   soci::statement done
       = (sql.prepare << "UPDATE scan_tasks SET status = :s, report_mime = "
                         "CASE WHEN :m = '' THEN report_mime ELSE :m2 END, "
@@ -232,7 +248,7 @@ void scan_work_store::end(const scan_outcome_record& o, timestamp_us now) {
                         "lease_until = :l AND status IN ('Pending', "
                         "'Running')",
          soci::use(o.status), soci::use(o.report_mime),
-         soci::use(o.report_mime), soci::use(at), soci::use(o.error),
+         soci::use(o.report_mime), soci::use(at), soci::use(error),
          soci::use(o.summary.severity), soci::use(total), soci::use(fixable),
          soci::use(counts), soci::use(o.scanner_name),
          soci::use(o.scanner_vendor), soci::use(o.scanner_version),
@@ -244,7 +260,9 @@ void scan_work_store::end(const scan_outcome_record& o, timestamp_us now) {
     sql << "INSERT INTO scan_reports (task_id, report) VALUES (:t, :r)",
         soci::use(task), soci::use(o.report);
   // This scan is the artifact's report now: the older ended ones of the
-  // same scanner go, unless a delivery still has to read one.
+  // same scanner go, unless a delivery names one (it reads the scan when
+  // it is sent, and a failed one may be retried by hand until the
+  // delivery log's retention removes it).
   std::string digest, scanner;
   sql << "SELECT digest, scanner_uuid FROM scan_tasks WHERE id = :t",
       soci::use(task), soci::into(digest), soci::into(scanner);
@@ -252,7 +270,7 @@ void scan_work_store::end(const scan_outcome_record& o, timestamp_us now) {
       = "SELECT o.id FROM scan_tasks o WHERE o.digest = :d AND "
         "o.scanner_uuid = :s AND o.id < :t AND o.end_time > 0 AND NOT EXISTS "
         "(SELECT 1 FROM webhook_tasks w WHERE w.scan_task = o.id AND "
-        "w.scan_task > 0 AND w.status = 'pending')";
+        "w.scan_task > 0)";
   sql << "DELETE FROM scan_reports WHERE task_id IN (" + older + ")",
       soci::use(digest), soci::use(scanner), soci::use(task);
   sql << "DELETE FROM scan_tasks WHERE id IN (" + older + ")",
@@ -353,6 +371,9 @@ scan_work_store::request_scan(const artifact_reference& artifact,
                                   artifact.repository, found->first, tag,
                                   found->second, *scanner, now);
   tx.commit();
+  if (out.report_id.empty())
+    // Another instance queued one since the read above.
+    out.outcome = scan_request_outcome::already_running;
   return out;
 }
 

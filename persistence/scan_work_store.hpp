@@ -21,7 +21,9 @@ std::optional<std::string> project_scanner_uuid(database& db,
 
 /// Writes a pending scan task in the open transaction and returns its
 /// report id. `event_seq` 0 is a manual scan; a push's task is written
-/// once however often its event is applied.
+/// once however often its event is applied. Empty when nothing was
+/// written: the event's task exists, or a scan of the digest by that
+/// scanner is queued or running.
 std::string queue_scan_task(database& db, int64_t event_seq,
                             const std::string& trigger,
                             const std::string& project,

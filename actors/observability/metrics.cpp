@@ -158,6 +158,13 @@ metrics::metrics()
                       .Add({})) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
+  // Every outcome's series exists from the start, at 0: a rate() or an
+  // alert over it sees the first failure instead of a series appearing.
+  for (const char* outcome :
+       {"succeed", "skipped", "retry", "failed", "cancelled"})
+    replication_tasks_.Add({{"outcome", outcome}});
+  for (const char* outcome : {"success", "failed", "unsupported", "retry"})
+    scans_.Add({{"outcome", outcome}});
 }
 
 void metrics::webhook_attempt(const std::string& target, const char* outcome,

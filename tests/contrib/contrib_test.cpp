@@ -104,7 +104,7 @@ std::vector<std::string> alert_exprs() {
   return exprs;
 }
 
-TEST(contrib, the_dashboard_covers_ingest_backlog_effects_and_webhooks) {
+TEST(contrib, the_dashboard_covers_every_stage_of_the_daemon) {
   auto doc = json::parse(read_file(contrib("grafana/regevent.json")));
   std::set<std::string> titles;
   for (const auto& panel : doc["panels"])
@@ -112,13 +112,17 @@ TEST(contrib, the_dashboard_covers_ingest_backlog_effects_and_webhooks) {
   for (const char* title :
        {"Ingest", "Backlog and health", "Effects", "Webhooks",
         "Replication and scans", "Ingest latency (journal commit)",
-        "Deliveries by outcome"})
+        "Deliveries by outcome", "Replication attempts by outcome",
+        "Scans by outcome"})
     EXPECT_EQ(titles.count(title), 1u) << title;
   auto names = metric_names_in(dashboard_exprs());
   for (const char* name :
        {"regevent_events_total", "regevent_journal_commit_seconds_bucket",
         "regevent_backlog_events", "regevent_effect_events_total",
-        "regevent_webhook_deliveries_total"})
+        "regevent_webhook_deliveries_total",
+        "regevent_replication_attempts_total", "regevent_replication_queue",
+        "regevent_scans_total", "regevent_scan_seconds_bucket",
+        "regevent_scan_queue"})
     EXPECT_EQ(names.count(name), 1u) << name;
 }
 

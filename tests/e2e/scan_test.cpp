@@ -294,7 +294,7 @@ TEST_F(scan, auto_scan_scans_each_push_once_and_the_api_shows_the_report) {
   auto plain = get("/api/v2.0/projects/plain/repositories/app/artifacts"
                    "?with_scan_overview=true");
   ASSERT_EQ(plain.size(), 1u);
-  EXPECT_EQ(plain[0]["scan_overview"], json::object());
+  EXPECT_FALSE(plain[0].contains("scan_overview")) << plain.dump();
   EXPECT_EQ(scans_requested(*a), 1u);
   EXPECT_EQ(scans("success"), 1.0);
 }
