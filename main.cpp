@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
       {cfg.source_registry.url, cfg.source_registry.insecure,
        cfg.source_registry.ca_file, cfg.source_registry.username,
        cfg.source_registry.password},
+      cfg.scanning.registry_url,
       std::string(regevent::defaults::scanning::user_agent) + "/"
           + REGEVENT_VERSION,
       std::chrono::milliseconds(cfg.scanning.timeout_ms));

@@ -727,6 +727,8 @@ std::vector<entry> make_table() {
               REGEVENT_AT(scanning.metadata_cache_s),
               d::scanning::metadata_cache_s, 0, 604'800,
               "an adapter's metadata is asked again after this"),
+      string("scanning.registry_url", REGEVENT_AT(scanning.registry_url), "",
+             "the registry as adapters reach it; empty: source_registry.url"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
@@ -924,11 +926,13 @@ void validate(config& c) {
         "replication.retry_base_ms: must not exceed retry_max_ms");
   if (c.scanning.retry_base_ms > c.scanning.retry_max_ms)
     throw config_error("scanning.retry_base_ms: must not exceed retry_max_ms");
-  if (!c.source_registry.url.empty()
-      && c.source_registry.url.rfind("http://", 0) != 0
-      && c.source_registry.url.rfind("https://", 0) != 0)
-    throw config_error("source_registry.url: must start with http:// or "
-                       "https://");
+  for (const auto& [key, url] :
+       {std::pair{"source_registry.url", &c.source_registry.url},
+        std::pair{"scanning.registry_url", &c.scanning.registry_url}})
+    if (!url->empty() && url->rfind("http://", 0) != 0
+        && url->rfind("https://", 0) != 0)
+      throw config_error(std::string(key)
+                         + ": must start with http:// or https://");
   for (const auto& n : c.webhooks.allow_networks)
     if (!is_network(n))
       throw config_error("webhooks.allow_networks: '" + n

@@ -207,6 +207,9 @@ struct config {
     /// The adapter's metadata is asked again after this (and after any
     /// error of the adapter).
     uint32_t metadata_cache_s = 0;
+    /// The registry's URL as the adapters reach it (`registry.url` of each
+    /// scan request); empty: `source_registry.url`.
+    std::string registry_url;
   } scanning;
 
   uint32_t shutdown_grace_ms = 0;

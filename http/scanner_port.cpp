@@ -98,10 +98,10 @@ outbound_request adapter_request(const scanner_registration& scanner,
 class adapter_scanner_port final : public scanner_port {
 public:
   adapter_scanner_port(std::shared_ptr<outbound_client> client,
-                       replication_source source, std::string user_agent,
-                       std::chrono::milliseconds timeout)
+                       replication_source source, std::string registry_url,
+                       std::string user_agent, std::chrono::milliseconds timeout)
       : client_(std::move(client)),
-        source_url_(source.url),
+        adapter_registry_url_(registry_url.empty() ? source.url : registry_url),
         user_agent_(std::move(user_agent)),
         timeout_(timeout) {
     registry_endpoint e;
@@ -134,7 +134,7 @@ public:
   }
 
   void submit(scan_job job, std::function<void(scan_submit_answer)> done) override {
-    if (source_url_.empty()) {
+    if (registry_->endpoint().url.empty()) {
       scan_submit_answer a;
       a.status = failed("source_registry.url is not configured: the adapter "
                         "would not know where to pull from",
@@ -143,7 +143,7 @@ public:
     }
     // The registry calls block: a thread of its own, as replication's.
     std::thread([client = client_, registry = registry_,
-                 source_url = source_url_, ua = user_agent_, timeout = timeout_,
+                 registry_url = adapter_registry_url_, ua = user_agent_, timeout = timeout_,
                  job = std::move(job), done = std::move(done)]() mutable {
       scan_submit_answer a;
       try {
@@ -159,7 +159,7 @@ public:
                          {"mime_type", job.media_type}};
         if (!job.tag.empty())
           artifact["tag"] = job.tag;
-        json registry_doc = {{"url", source_url}};
+        json registry_doc = {{"url", registry_url}};
         if (!authorization->empty())
           registry_doc["authorization"] = *authorization;
         auto req = adapter_request(job.scanner, "/api/v1/scan", ua, timeout);
@@ -239,7 +239,8 @@ private:
   }
 
   std::shared_ptr<outbound_client> client_;
-  std::string source_url_;
+  /// The registry's URL in scan requests: as the adapters reach it.
+  std::string adapter_registry_url_;
   std::string user_agent_;
   std::chrono::milliseconds timeout_;
   std::shared_ptr<registry_client> registry_;
@@ -249,10 +250,11 @@ private:
 
 std::shared_ptr<scanner_port>
 make_scanner_port(std::shared_ptr<outbound_client> client,
-                  replication_source source, std::string user_agent,
-                  std::chrono::milliseconds timeout) {
+                  replication_source source, std::string registry_url,
+                  std::string user_agent, std::chrono::milliseconds timeout) {
   return std::make_shared<adapter_scanner_port>(
-      std::move(client), std::move(source), std::move(user_agent), timeout);
+      std::move(client), std::move(source), std::move(registry_url),
+      std::move(user_agent), timeout);
 }
 
 } // namespace regevent

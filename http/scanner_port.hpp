@@ -16,9 +16,12 @@ class outbound_client;
 /// credential becomes each scan request's `registry.authorization`).
 /// Requests carry `user_agent` (`regevent-scanner/<version>`, which the
 /// filter knows as internal) and end within `timeout`.
+/// `registry_url`, when not empty, is the registry as the adapters reach
+/// it (another host name than regevent's, say), sent in each scan request
+/// instead of `source.url`.
 std::shared_ptr<scanner_port>
 make_scanner_port(std::shared_ptr<outbound_client> client,
-                  replication_source source, std::string user_agent,
-                  std::chrono::milliseconds timeout);
+                  replication_source source, std::string registry_url,
+                  std::string user_agent, std::chrono::milliseconds timeout);
 
 } // namespace regevent

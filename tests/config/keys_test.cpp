@@ -152,7 +152,8 @@ std::vector<sample> samples_of(const config_key& key) {
     case key_kind::string:
       if (key.path == "fault_injection.effect") {
         add("repositories");
-      } else if (key.path == "source_registry.url") {
+      } else if (key.path == "source_registry.url"
+                 || key.path == "scanning.registry_url") {
         // A URL, checked for its scheme.
         add("https://dr.example");
         add("http://127.0.0.1:5000");

@@ -66,11 +66,7 @@ protected:
         std::string("auth:\n  notify_token: ") + notify_secret
             + "\n  admin_token: " + admin_token + "\nsecrets:\n  key: "
             + sealing_key
-            + "\nscanning:\n  retry_base_ms: 200\n  retry_max_ms: 1000\n  "
-              "max_retries: 30\n  poll_interval_ms: 50\n  claim_lease_ms: "
-              "3000\n"
-            + scanning
-            + "filter:\n  internal_user_agents: [regevent-replicator, "
+            + "\nfilter:\n  internal_user_agents: [regevent-replicator, "
               "regevent-scanner, "
             + scanner_adapter_double::user_agent + "]\n");
     daemon_->keep_port_across_restarts();
@@ -83,9 +79,18 @@ protected:
     ASSERT_TRUE(registry_->start()) << tail(registry_->log());
     // The registry's URL is known only now: the daemon restarts with it.
     ASSERT_EQ(daemon_->stop(), 0);
-    daemon_->add_config("source_registry:\n  url: " + registry_->url()
-                        + "\n  username: \"" + user + "\"\n  password: \""
-                        + password + "\"\n");
+    if (auto at = adapter_registry_url_.find("{port}");
+        at != std::string::npos)
+      adapter_registry_url_.replace(at, 6, std::to_string(registry_->port()));
+    daemon_->add_config(
+        "source_registry:\n  url: " + registry_->url() + "\n  username: \""
+        + user + "\"\n  password: \"" + password
+        + "\"\nscanning:\n  retry_base_ms: 200\n  retry_max_ms: 1000\n  "
+          "max_retries: 30\n  poll_interval_ms: 50\n  claim_lease_ms: 3000\n"
+        + scanning
+        + (adapter_registry_url_.empty()
+               ? std::string()
+               : "  registry_url: " + adapter_registry_url_ + "\n"));
     ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
     for (auto [name, auto_scan] : {std::pair{"scanned", "true"},
                                    std::pair{"plain", "false"}}) {
@@ -211,6 +216,9 @@ protected:
   std::unique_ptr<daemon_process> daemon_;
   std::unique_ptr<registry_process> registry_;
   std::string credentials_;
+  /// Set before start(): `scanning.registry_url`, with `{port}` replaced
+  /// by the registry's port.
+  std::string adapter_registry_url_;
   int n_ = 0;
 };
 
@@ -352,6 +360,9 @@ TEST_F(scan, manual_scans_failures_and_what_the_api_refuses) {
 }
 
 TEST_F(scan, an_index_is_recorded_unsupported_and_its_platforms_are_scanned) {
+  // The adapter is told another name of the registry than regevent uses
+  // (scanning.registry_url), and pulls through it.
+  adapter_registry_url_ = "http://localhost:{port}";
   start();
   auto a = adapter();
   register_scanner(*a);
@@ -376,8 +387,10 @@ TEST_F(scan, an_index_is_recorded_unsupported_and_its_platforms_are_scanned) {
                              + x["report_id"].get<std::string>() + "/log");
   EXPECT_NE(log.body.find("image index"), std::string::npos) << log.body;
   EXPECT_EQ(scans_requested(*a), 2u);
-  for (const auto& post : requests(*a, "POST", "/api/v1/scan"))
+  for (const auto& post : requests(*a, "POST", "/api/v1/scan")) {
     EXPECT_NE(post["body"]["artifact"]["digest"], index_digest);
+    EXPECT_EQ(post["body"]["registry"]["url"], adapter_registry_url_);
+  }
   EXPECT_EQ(scans("unsupported"), 1.0);
 }
 
