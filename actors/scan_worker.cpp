@@ -106,6 +106,12 @@ std::string what(const scan_job& j) {
   return j.repository + "@" + j.digest;
 }
 
+/// The metadata cache's key: a registration whose URL changed is another
+/// adapter.
+std::string adapter_key(const scan_job& j) {
+  return j.scanner.uuid + " " + j.scanner.url;
+}
+
 void step(self_ptr self, flight& f);
 
 /// Wraps `fn` as the port's callback: the answer is queued for the actor,
@@ -146,7 +152,7 @@ void finish(self_ptr self, flight& f, const char* status, std::string error,
   o.error = std::move(error);
   o.report = std::move(report);
   o.summary = std::move(summary);
-  if (auto it = st.adapters.find(f.job.scanner.uuid); it != st.adapters.end()) {
+  if (auto it = st.adapters.find(adapter_key(f.job)); it != st.adapters.end()) {
     o.scanner_name = it->second.info.name;
     o.scanner_vendor = it->second.info.vendor;
     o.scanner_version = it->second.info.version;
@@ -176,7 +182,7 @@ void finish(self_ptr self, flight& f, const char* status, std::string error,
 void retry_or_fail(self_ptr self, flight& f, const scanner_call_status& s) {
   auto& st = self->state;
   // What the adapter said may be stale now: ask again next time.
-  st.adapters.erase(f.job.scanner.uuid);
+  st.adapters.erase(adapter_key(f.job));
   auto tries = f.job.attempts + 1;
   const auto& cfg = st.cfg.scanning;
   if (!s.transient || tries > static_cast<int64_t>(cfg.max_retries)) {
@@ -318,7 +324,7 @@ void step(self_ptr self, flight& f) {
       poll(self, f);
     return;
   }
-  auto known = st.adapters.find(f.job.scanner.uuid);
+  auto known = st.adapters.find(adapter_key(f.job));
   if (known != st.adapters.end() && clock_type::now() < known->second.expires)
     return submit(self, f, known->second.info);
   f.busy = true;
@@ -329,7 +335,7 @@ void step(self_ptr self, flight& f) {
             auto& st = self->state;
             if (!a.status.ok)
               return retry_or_fail(self, f, a.status);
-            auto& known = st.adapters[f.job.scanner.uuid];
+            auto& known = st.adapters[adapter_key(f.job)];
             known.info = std::move(a.info);
             known.expires
                 = clock_type::now()

@@ -58,7 +58,7 @@ struct scan_worker_state {
     timestamp_us claimed_at = 0;
   };
 
-  /// An adapter's metadata, by scanner UUID.
+  /// An adapter's metadata, by scanner UUID and URL.
   struct known_adapter {
     scanner_adapter_info info;
     clock_type::time_point expires{};

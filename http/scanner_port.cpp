@@ -41,8 +41,12 @@ scanner_call_status failed(std::string error, bool transient) {
 /// An answer that is not the one wanted: 5xx and no answer at all are
 /// worth a retry; a 4xx is the adapter refusing the request.
 scanner_call_status refused(const char* step, const outbound_result& r) {
+  // A report too large for the limit, or a request the client refuses,
+  // will be the same next time.
   if (!r.ok())
-    return failed(std::string(step) + ": " + r.error_text, true);
+    return failed(std::string(step) + ": " + r.error_text,
+                  r.error != outbound_error::too_large
+                      && r.error != outbound_error::invalid_request);
   auto message = adapter_error_message(r.body);
   return failed(std::string(step) + " answered " + std::to_string(r.status)
                     + (message.empty() ? "" : ": " + message),

@@ -160,6 +160,30 @@ TEST(metrics, effect_metrics_are_labelled_and_escaped) {
                               + ",le=\"+Inf\"} 1"));
 }
 
+TEST(metrics, scan_and_replication_outcomes_start_at_zero_and_count) {
+  metrics m;
+  auto t = m.render();
+  for (const char* outcome : {"success", "failed", "unsupported", "retry"})
+    EXPECT_TRUE(has_line(t, std::string("regevent_scans_total{outcome=\"")
+                                + outcome + "\"} 0"))
+        << outcome;
+  for (const char* outcome :
+       {"succeed", "skipped", "retry", "failed", "cancelled"})
+    EXPECT_TRUE(
+        has_line(t, std::string("regevent_replication_attempts_total{outcome=\"")
+                        + outcome + "\"} 0"))
+        << outcome;
+  m.scan_outcome("success", 2.0);
+  m.scan_outcome("retry", -1);
+  m.scan_queue(3);
+  t = m.render();
+  EXPECT_TRUE(has_line(t, "regevent_scans_total{outcome=\"success\"} 1"));
+  EXPECT_TRUE(has_line(t, "regevent_scans_total{outcome=\"retry\"} 1"));
+  // A retry is no scan's end: no duration.
+  EXPECT_TRUE(has_line(t, "regevent_scan_seconds_count 1"));
+  EXPECT_TRUE(has_line(t, "regevent_scan_queue 3"));
+}
+
 TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
   metrics m;
   m.count_request("metrics", 200);
@@ -183,9 +207,13 @@ TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
                        "# TYPE regevent_effect_events_total counter",
                        "# TYPE regevent_effect_batch_size histogram",
                        "# TYPE regevent_effect_commit_seconds histogram",
+                       "# TYPE regevent_replication_attempts_total counter",
                        "# TYPE regevent_replication_bytes_total counter",
                        "# TYPE regevent_replication_attempt_seconds histogram",
-                       "# TYPE regevent_replication_queue gauge"}));
+                       "# TYPE regevent_replication_queue gauge",
+                       "# TYPE regevent_scans_total counter",
+                       "# TYPE regevent_scan_seconds histogram",
+                       "# TYPE regevent_scan_queue gauge"}));
 }
 
 } // namespace
