@@ -183,7 +183,9 @@ void ledger::record(const delivery& d) {
   switch (d.kind) {
     case event_kind::push:
       ++pushes;
-      effect_marks += 4; // access_log, repositories, artifacts, webhooks
+      // access_log, repositories, artifacts, webhooks, scanning and
+      // replication (the workload's clients are not internal ones).
+      effect_marks += 6;
       pushed[d.repository] = true;
       break;
     case event_kind::pull_get:
@@ -197,7 +199,7 @@ void ledger::record(const delivery& d) {
       break;
     case event_kind::delete_event:
       ++deletes;
-      effect_marks += 3; // access_log, artifacts, webhooks
+      effect_marks += 4; // access_log, artifacts, webhooks, replication
       break;
   }
   if (d.by_digest)
