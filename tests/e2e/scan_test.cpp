@@ -467,9 +467,10 @@ TEST_F(scan, a_report_that_never_comes_fails_at_the_deadline) {
   EXPECT_NE(log.body.find("no report within scanning.report_deadline_s"),
             std::string::npos)
       << log.body;
-  // Polled for the deadline's two seconds, then no more.
+  // Polled a second apart for the deadline's two seconds (fewer on a
+  // machine slow to answer), then no more.
   auto polls = requests(*a, "GET", "/api/v1/scan/").size();
-  EXPECT_GE(polls, 2u);
+  EXPECT_GE(polls, 1u);
   EXPECT_LE(polls, 4u);
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(requests(*a, "GET", "/api/v1/scan/").size(), polls);
