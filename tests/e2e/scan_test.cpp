@@ -451,6 +451,24 @@ TEST_F(scan, the_adapter_pulls_a_token_registry_with_the_bearer_token_given) {
   EXPECT_EQ(daemon_->log().find(password), std::string::npos);
 }
 
+TEST_F(scan, the_adapter_pulls_an_htpasswd_registry_with_basic_auth) {
+  constexpr const char* user = "scan-robot";
+  constexpr const char* password = "Basic-Pa55word";
+  start(htpasswd_section(registry_dir_, user, password), user, password);
+  auto a = adapter();
+  register_scanner(*a);
+  push("scanned/app", "v1", "behind htpasswd");
+  auto x = ended_overview("scanned/app", "v1");
+  ASSERT_TRUE(x.is_object()) << tail(daemon_->log());
+  // The registry answers 401 without the credential: the pulls worked.
+  EXPECT_EQ(x["scan_status"], "Success") << x.dump();
+  auto posts = requests(*a, "POST", "/api/v1/scan");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0]["body"]["registry"]["authorization"],
+            "Basic c2Nhbi1yb2JvdDpCYXNpYy1QYTU1d29yZA==");
+  EXPECT_EQ(daemon_->log().find(password), std::string::npos);
+}
+
 TEST_F(scan, a_report_that_never_comes_fails_at_the_deadline) {
   start("", "", "", "  report_deadline_s: 2\n");
   scanner_adapter_double::options o;
