@@ -21,7 +21,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace regevent::test {
@@ -180,6 +179,14 @@ protected:
     return last;
   }
 
+  /// Events journaled and not yet finished (-1 without an answer).
+  double backlog() {
+    auto m = call("GET", "/metrics");
+    return m.status == 200
+               ? metric_value(m.body, "regevent_backlog_events").value_or(-1)
+               : -1;
+  }
+
   /// `regevent_scans_total` of `outcome` (0 before the first).
   double scans(const std::string& outcome) {
     auto m = call("GET", "/metrics");
@@ -296,7 +303,9 @@ TEST_F(scan, auto_scan_scans_each_push_once_and_the_api_shows_the_report) {
     return r.is_object() ? r["pull_count"].get<int64_t>() : -1;
   };
   EXPECT_TRUE(poll_until([&] { return pulls() >= 1; }));
-  std::this_thread::sleep_for(500ms);
+  // Everything journaled is finished: no pull of the adapter's is still
+  // on its way to the count.
+  ASSERT_TRUE(poll_until([&] { return backlog() == 0.0; }));
   EXPECT_EQ(pulls(), 1);
   // Auto-scan off: nothing asked, nothing shown.
   auto plain = get("/api/v2.0/projects/plain/repositories/app/artifacts"
@@ -320,8 +329,8 @@ TEST_F(scan, manual_scans_failures_and_what_the_api_refuses) {
   o.fail_scan = true;
   auto a = adapter(o);
   register_scanner(*a);
-  // Auto-scan is off in `plain`: only a scan by hand runs.
-  std::this_thread::sleep_for(500ms);
+  // The push was applied before any scanner existed (its artifact is
+  // listed), and `plain` has auto-scan off: only a scan by hand runs.
   EXPECT_EQ(scans_requested(*a), 0u);
   auto accepted = call("POST", artifact_path("plain/app", "v1") + "/scan");
   EXPECT_EQ(accepted.status, 202u) << accepted.body;
@@ -490,8 +499,19 @@ TEST_F(scan, a_report_that_never_comes_fails_at_the_deadline) {
   auto polls = requests(*a, "GET", "/api/v1/scan/").size();
   EXPECT_GE(polls, 1u);
   EXPECT_LE(polls, 4u);
-  std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(requests(*a, "GET", "/api/v1/scan/").size(), polls);
+  // No poll after the end: another push's scan, accepted and polled later
+  // by the same worker, passes while the first one's count stays.
+  push("scanned/app", "v2", "later");
+  ASSERT_TRUE(poll_until([&] {
+    return requests(*a, "GET", "/api/v1/scan/").size() > polls
+           && scans_requested(*a) == 2;
+  }));
+  auto first = requests(*a, "POST", "/api/v1/scan")[0]["scan_id"];
+  size_t of_first = 0;
+  for (const auto& p : requests(*a, "GET", "/api/v1/scan/"))
+    if (p["scan_id"] == first)
+      ++of_first;
+  EXPECT_EQ(of_first, polls);
 }
 
 TEST_F(scan, sigkill_mid_scan_resumes_polling_the_same_request) {
