@@ -11,6 +11,7 @@
 #include "http/address_guard.hpp"
 #include "http/client.hpp"
 #include "http/outbound_port.hpp"
+#include "http/reconcile_port.hpp"
 #include "http/replication_port.hpp"
 #include "http/scanner_port.hpp"
 #include "http/router.hpp"
@@ -184,6 +185,22 @@ int main(int argc, char** argv) {
       std::string(regevent::defaults::scanning::user_agent) + "/"
           + REGEVENT_VERSION,
       std::chrono::milliseconds(cfg.scanning.timeout_ms));
+  // The reconcile walks the registry that notifies, with its pull
+  // credential, at the configured rate.
+  {
+    regevent::reconcile_walk_options walk;
+    walk.concurrency = cfg.reconcile.concurrency;
+    walk.rate = cfg.reconcile.rate;
+    walk.page_size = cfg.reconcile.page_size;
+    walk.user_agent = std::string(regevent::defaults::reconcile::user_agent)
+                      + "/" + REGEVENT_VERSION;
+    rt.reconcile = regevent::make_reconcile_port(
+        outbound,
+        {cfg.source_registry.url, cfg.source_registry.insecure,
+         cfg.source_registry.ca_file, cfg.source_registry.username,
+         cfg.source_registry.password},
+        std::move(walk));
+  }
 
   try {
     regevent::database db(cfg);

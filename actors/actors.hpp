@@ -197,7 +197,11 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::get, atom::scanners,
                     artifact_reference>::with<scan_report_doc>,
     /// A scan's log.
-    caf::replies_to<atom::get, scan_log_query>::with<scan_log>>;
+    caf::replies_to<atom::get, scan_log_query>::with<scan_log>,
+    /// Queues a reconcile run (none while one is unfinished).
+    caf::replies_to<atom::create, reconcile_request>::with<reconcile_run>,
+    /// The newest reconcile runs.
+    caf::replies_to<atom::get, atom::reconcile>::with<reconcile_run_list>>;
 
 /// The RETENTION actor interface: purges access logs older than the
 /// configured number of days.
@@ -230,6 +234,17 @@ using scan_worker_actor = caf::typed_actor<
     /// Answers arrived from the adapters, a poll came due, or a manual
     /// scan was queued.
     caf::reacts_to<atom::wakeup>>;
+
+/// The RECONCILE actor interface: takes reconcile runs and walks the source
+/// registry, one step per message.
+using reconcile_actor = caf::typed_actor<
+    /// Looks for a run to take: one queued, or a schedule come due
+    /// (periodic).
+    caf::reacts_to<atom::tick>,
+    /// A run was queued through the API here: take it now.
+    caf::reacts_to<atom::wakeup>,
+    /// The next step of the run in progress.
+    caf::reacts_to<atom::reconcile>>;
 
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {

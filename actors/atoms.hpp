@@ -9,6 +9,7 @@
 #include "config/effects.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/reconcile.hpp"
 #include "persistence/replication.hpp"
 #include "persistence/scan.hpp"
 #include "persistence/scanner.hpp"
@@ -262,6 +263,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_request_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_report_doc)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_log)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_log_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::reconcile_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::reconcile_run)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::reconcile_run_list)
 
 CAF_BEGIN_TYPE_ID_BLOCK(regevent, caf::first_custom_type_id)
 
@@ -332,5 +336,6 @@ CAF_ADD_ATOM(regevent, regevent::atom, registries, "registries")
 CAF_ADD_ATOM(regevent, regevent::atom, replication, "replpolicy")
 CAF_ADD_ATOM(regevent, regevent::atom, scanners, "scanners")
 CAF_ADD_ATOM(regevent, regevent::atom, renew, "renew")
+CAF_ADD_ATOM(regevent, regevent::atom, reconcile, "reconcile")
 
 CAF_END_TYPE_ID_BLOCK(regevent)

@@ -84,8 +84,11 @@ classification classify(const event_record& event,
     return c;
   }
   if (action == "delete") {
-    c.effects = {effect_kind::access_log, effect_kind::artifacts,
-                 effect_kind::webhooks};
+    // The repository is made visible by any event of it: a registry that
+    // held images before regevent ran is only ever pulled from or deleted
+    // from.
+    c.effects = {effect_kind::access_log, effect_kind::repositories,
+                 effect_kind::artifacts, effect_kind::webhooks};
     if (!internal)
       c.effects.push_back(effect_kind::replication);
     return c;
@@ -103,7 +106,8 @@ classification classify(const event_record& event,
   if (head && filter.head_requests == head_policy::ignore)
     return drop("HEAD pull ignored by head_requests: ignore");
   c.plan.count_pull = !head || filter.head_requests == head_policy::count;
-  c.effects = {effect_kind::access_log, effect_kind::artifacts};
+  c.effects = {effect_kind::access_log, effect_kind::repositories,
+               effect_kind::artifacts};
   // A HEAD that does not count as a pull checks for an image; it is
   // neither counted nor published as PULL_ARTIFACT.
   if (c.plan.count_pull) {

@@ -1,9 +1,11 @@
 #include "actors/query.hpp"
 
 #include "actors/errors.hpp"
+#include "config/defaults.hpp"
 #include "config/error.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
+#include "persistence/reconcile_store.hpp"
 #include "persistence/replication_store.hpp"
 #include "persistence/replication_work_store.hpp"
 #include "persistence/scan_work_store.hpp"
@@ -43,7 +45,8 @@ struct management_stores {
         replication(db, secrets),
         replication_work(db, secrets),
         scanners(db, secrets),
-        scans(db, secrets) {}
+        scans(db, secrets),
+        reconcile(db) {}
   catalog_store catalog;
   webhook_store webhooks;
   webhook_delivery_store deliveries;
@@ -51,6 +54,7 @@ struct management_stores {
   replication_work_store replication_work;
   scanner_store scanners;
   scan_work_store scans;
+  reconcile_store reconcile;
 };
 
 query_state::query_state() = default;
@@ -679,6 +683,31 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                    return s.retry(id.id, now_us(), found);
                                  }),
             found, "replication execution", id.id);
+      },
+      [self](atom::create, const reconcile_request& r)
+          -> caf::result<reconcile_run> {
+        reconcile_run unfinished;
+        auto x = self->state.conn.run(
+            [&](management_stores& stores, database&) {
+              return stores.reconcile.request(r.trigger, now_us(), unfinished);
+            });
+        if (!x)
+          return std::move(x.error());
+        if (!*x)
+          return make_error(ec::already_exists,
+                            "reconcile run " + std::to_string(unfinished.id)
+                                + " is " + unfinished.status
+                                + ": one run at a time");
+        return std::move(**x);
+      },
+      [self](atom::get, atom::reconcile) -> caf::result<reconcile_run_list> {
+        auto x = self->state.conn.run(
+            [](management_stores& stores, database&) {
+              return stores.reconcile.runs(defaults::reconcile::runs_shown);
+            });
+        if (!x)
+          return std::move(x.error());
+        return reconcile_run_list{std::move(*x)};
       },
   };
 }

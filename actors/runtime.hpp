@@ -20,6 +20,7 @@ class health;
 class outbound_port;
 class replication_port;
 class scanner_port;
+class reconcile_port;
 
 /// What every actor of one daemon shares: immutable configuration and the
 /// thread-safe observability objects.
@@ -36,6 +37,9 @@ struct runtime {
   /// The scanner adapters and the registry they pull from; none: no scan
   /// runs.
   std::shared_ptr<scanner_port> scanning;
+  /// The source registry as a reconcile walks it; none: no reconcile
+  /// runs.
+  std::shared_ptr<reconcile_port> reconcile;
 };
 
 /// What the journal did with one notification: new events, duplicates of

@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/query.hpp"
+#include "actors/reconcile.hpp"
 #include "actors/retention.hpp"
 #include "actors/root.hpp"
 #include "actors/replication_worker.hpp"
@@ -68,6 +69,7 @@ struct actor_configs {
   webhook_delivery_config deliver;
   replication_worker_config replicate;
   scan_worker_config scan;
+  reconcile_config reconcile;
   size_t query_pool = 0;
 
   explicit actor_configs(const runtime& rt)
@@ -77,6 +79,7 @@ struct actor_configs {
         deliver(webhook_delivery_config::from(rt)),
         replicate(replication_worker_config::from(rt)),
         scan(scan_worker_config::from(rt)),
+        reconcile(reconcile_config::from(rt)),
         query_pool(rt.cfg->database.pool_size) {
     core.validate();
     queries.validate();
@@ -89,6 +92,8 @@ struct actor_configs {
       replicate.validate();
     if (scan.port)
       scan.validate();
+    if (reconcile.port)
+      reconcile.validate();
   }
 };
 
@@ -111,6 +116,9 @@ struct actor_runtime::impl {
     if (configs.scan.port)
       scanner = system.spawn<caf::detached>(regevent::scan,
                                             std::move(configs.scan));
+    if (configs.reconcile.port)
+      reconciler = system.spawn<caf::detached>(
+          regevent::reconciler, std::move(configs.reconcile));
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -123,6 +131,7 @@ struct actor_runtime::impl {
   webhook_delivery_actor deliver;
   replication_worker_actor replicate;
   scan_worker_actor scanner;
+  reconcile_actor reconciler;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -485,6 +494,18 @@ void actor_runtime::get_scan_log(scan_log_query q, reply_fn<scan_log> done) {
       std::move(q));
 }
 
+void actor_runtime::start_reconcile(reply_fn<reconcile_run> done) {
+  ask(impl_->system, impl_->next(),
+      telling<reconcile_run>(impl_->reconciler, atom::wakeup_v,
+                             std::move(done)),
+      atom::create_v, reconcile_request{});
+}
+
+void actor_runtime::list_reconcile_runs(reply_fn<reconcile_run_list> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::get_v,
+      atom::reconcile_v);
+}
+
 void actor_runtime::stop() {
   if (!impl_)
     return;
@@ -509,6 +530,12 @@ void actor_runtime::stop() {
     if (i.scanner) {
       caf::anon_send_exit(i.scanner, caf::exit_reason::user_shutdown);
       self->wait_for(i.scanner);
+    }
+    // A run stopped here ends as failed; what it applied stays, and the
+    // next run starts over.
+    if (i.reconciler) {
+      caf::anon_send_exit(i.reconciler, caf::exit_reason::user_shutdown);
+      self->wait_for(i.reconciler);
     }
   }
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);

@@ -8,6 +8,7 @@
 #include "actors/runtime.hpp"
 #include "persistence/catalog.hpp"
 #include "persistence/event.hpp"
+#include "persistence/reconcile.hpp"
 #include "persistence/replication.hpp"
 #include "persistence/scan.hpp"
 #include "persistence/scanner.hpp"
@@ -138,6 +139,12 @@ public:
                            reply_fn<scan_report_doc> done);
   /// A scan's log (ec::not_found: no such scan of the artifact).
   void get_scan_log(scan_log_query q, reply_fn<scan_log> done);
+  /// Queues a reconcile run with the source registry and wakes the
+  /// reconcile actor (ec::already_exists: one is unfinished, named in the
+  /// message).
+  void start_reconcile(reply_fn<reconcile_run> done);
+  /// The newest reconcile runs.
+  void list_reconcile_runs(reply_fn<reconcile_run_list> done);
   /// Through the journal, the only writer of `events`.
   void replay_dead_letter(int64_t id, reply_fn<replay_result> done);
 

@@ -168,11 +168,11 @@ check_result check_database(const std::string& db_url,
        std::to_string(t.wrong_repositories)
            + (t.first_wrong.empty() ? "" : " (" + t.first_wrong + ")"),
        t.wrong_repositories == 0});
-  uint64_t pushed = 0;
-  for (bool p : l.pushed)
-    pushed += p ? 1 : 0;
-  if (pushed > 0)
-    add(r, "repositories created by pushes", pushed,
+  uint64_t seen = 0;
+  for (bool p : l.seen)
+    seen += p ? 1 : 0;
+  if (seen > 0)
+    add(r, "repositories made visible by events", seen,
         scalar(sql, "SELECT COUNT(*) FROM repositories WHERE name LIKE :p",
                repos));
   return r;

@@ -180,26 +180,29 @@ void ledger::record(const delivery& d) {
     return;
   }
   ++events;
+  seen[d.repository] = true;
   switch (d.kind) {
     case event_kind::push:
       ++pushes;
       // access_log, repositories, artifacts, webhooks, scanning and
       // replication (the workload's clients are not internal ones).
       effect_marks += 6;
-      pushed[d.repository] = true;
       break;
     case event_kind::pull_get:
       ++pulls_get;
-      effect_marks += 4; // access_log, artifacts, pull_counter, webhooks
+      // access_log, repositories, artifacts, pull_counter, webhooks
+      effect_marks += 5;
       ++pull_counts[d.repository];
       break;
     case event_kind::pull_head:
       ++pulls_head;
-      effect_marks += 2; // access_log, artifacts: HEAD is not counted
+      // access_log, repositories, artifacts: HEAD is not counted
+      effect_marks += 3;
       break;
     case event_kind::delete_event:
       ++deletes;
-      effect_marks += 4; // access_log, artifacts, webhooks, replication
+      // access_log, repositories, artifacts, webhooks, replication
+      effect_marks += 5;
       break;
   }
   if (d.by_digest)
@@ -217,12 +220,12 @@ void ledger::merge(const ledger& o) {
   effect_marks += o.effect_marks;
   if (pull_counts.size() < o.pull_counts.size()) {
     pull_counts.resize(o.pull_counts.size(), 0);
-    pushed.resize(o.pushed.size(), false);
+    seen.resize(o.seen.size(), false);
   }
   for (size_t i = 0; i < o.pull_counts.size(); ++i) {
     pull_counts[i] += o.pull_counts[i];
-    if (o.pushed[i])
-      pushed[i] = true;
+    if (o.seen[i])
+      seen[i] = true;
   }
 }
 

@@ -63,11 +63,12 @@ struct ledger {
   /// Counted pulls (GET; HEAD is not counted under head_requests: touch)
   /// per repository index.
   std::vector<uint64_t> pull_counts;
-  /// Whether a push created the repository (repositories effect).
-  std::vector<bool> pushed;
+  /// Whether a kept event made the repository visible (the repositories
+  /// effect: any push, pull or delete).
+  std::vector<bool> seen;
 
   explicit ledger(size_t repositories = 0)
-      : pull_counts(repositories, 0), pushed(repositories, false) {}
+      : pull_counts(repositories, 0), seen(repositories, false) {}
   void record(const delivery& d);
   void merge(const ledger& other);
 };

@@ -729,6 +729,24 @@ std::vector<entry> make_table() {
               "an adapter's metadata is asked again after this"),
       string("scanning.registry_url", REGEVENT_AT(scanning.registry_url), "",
              "the registry as adapters reach it; empty: source_registry.url"),
+      boolean("reconcile.on_start", REGEVENT_AT(reconcile.on_start), false,
+              "import and reconcile the source registry at start"),
+      integer("reconcile.interval_s", REGEVENT_AT(reconcile.interval_s), 0, 0,
+              31'536'000, "reconcile this often; 0: only when asked"),
+      integer("reconcile.concurrency", REGEVENT_AT(reconcile.concurrency),
+              d::reconcile::concurrency, 1, 64, "repositories walked at once"),
+      integer("reconcile.rate", REGEVENT_AT(reconcile.rate), d::reconcile::rate,
+              0, 100'000, "requests per second to the registry; 0: no limit"),
+      integer("reconcile.page_size", REGEVENT_AT(reconcile.page_size),
+              d::reconcile::page_size, 1, 10'000,
+              "repositories or tags per page of the registry's lists"),
+      integer("reconcile.lease_ms", REGEVENT_AT(reconcile.lease_ms),
+              d::reconcile::lease_ms, 3000, max_ms,
+              "a run unrenewed this long (its instance died) fails"),
+      integer("reconcile.poll_interval_ms",
+              REGEVENT_AT(reconcile.poll_interval_ms),
+              d::reconcile::poll_interval_ms, 10, max_ms,
+              "look for a run to take"),
       integer("shutdown.grace_period_ms", REGEVENT_AT(shutdown_grace_ms),
               d::shutdown::grace_period_ms, 0, max_ms,
               "how long each stage may take to finish"),
@@ -926,6 +944,10 @@ void validate(config& c) {
         "replication.retry_base_ms: must not exceed retry_max_ms");
   if (c.scanning.retry_base_ms > c.scanning.retry_max_ms)
     throw config_error("scanning.retry_base_ms: must not exceed retry_max_ms");
+  if ((c.reconcile.on_start || c.reconcile.interval_s > 0)
+      && c.source_registry.url.empty())
+    throw config_error("reconcile: on_start and interval_s need "
+                       "source_registry.url (the registry to reconcile with)");
   for (const auto& [key, url] :
        {std::pair{"source_registry.url", &c.source_registry.url},
         std::pair{"scanning.registry_url", &c.scanning.registry_url}})

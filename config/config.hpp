@@ -212,6 +212,20 @@ struct config {
     std::string registry_url;
   } scanning;
 
+  /// Catalog import and reconcile with `source_registry`.
+  struct reconcile_section {
+    /// Run once when the daemon starts.
+    bool on_start = false;
+    /// Run every this many seconds; 0: only when asked.
+    uint32_t interval_s = 0;
+    size_t concurrency = 0;
+    /// Requests per second to the registry; 0: unlimited.
+    uint32_t rate = 0;
+    uint32_t page_size = 0;
+    uint32_t lease_ms = 0;
+    uint32_t poll_interval_ms = 0;
+  } reconcile;
+
   uint32_t shutdown_grace_ms = 0;
 
   fault_injection faults;

@@ -105,7 +105,7 @@ constexpr const char* default_project = "library";
 /// must not bounce back): Harbor's own and ours.
 constexpr const char* internal_user_agents[]
     = {"harbor-registry-client", "harbor-replication-service",
-       "regevent-replicator", "regevent-scanner"};
+       "regevent-replicator", "regevent-scanner", "regevent-reconcile"};
 } // namespace filter
 
 namespace effects {
@@ -249,6 +249,29 @@ constexpr uint32_t refresh_after_s = 5;
 /// Requests to adapters carry it.
 constexpr const char* user_agent = "regevent-scanner";
 } // namespace scanning
+
+namespace reconcile {
+/// Repositories walked at once.
+constexpr size_t concurrency = 4;
+/// Requests per second to the registry, over every walker: a 100 000
+/// repository catalog takes hours, and the registry serves its users
+/// meanwhile.
+constexpr uint32_t rate = 50;
+/// Repositories and tags per page of the catalog and of a tag list
+/// (Distribution's `n`).
+constexpr uint32_t page_size = 100;
+/// A run unrenewed for this long (its instance died) fails and the next
+/// may start; the run renews it after every step.
+constexpr uint32_t lease_ms = 60'000;
+/// How often an instance looks for a run it should take (one asked for
+/// through another instance, or a schedule come due).
+constexpr uint32_t poll_interval_ms = 5'000;
+/// Runs kept for `GET /api/v2.0/system/reconcile`.
+constexpr long long runs_shown = 10;
+/// The walk's requests carry it: `filter::internal_user_agents` knows it,
+/// so that its HEADs of manifests never count as pulls.
+constexpr const char* user_agent = "regevent-reconcile";
+} // namespace reconcile
 
 namespace registry {
 /// Replication's requests carry it: `filter::internal_user_agents` knows

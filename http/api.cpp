@@ -185,6 +185,13 @@ json time_or_null(timestamp_us t) {
   return t > 0 ? json(format_rfc3339(t)) : json(nullptr);
 }
 
+/// RFC 3339, or Harbor's zero time for unknown (0): the push time of an
+/// artifact known only from pulls or a reconcile (pushed before regevent
+/// ran, or while its notification was lost).
+json time_or_zero(timestamp_us t) {
+  return t > 0 ? json(format_rfc3339(t)) : json("0001-01-01T00:00:00.000Z");
+}
+
 json to_json(const project_row& p) {
   return {{"project_id", p.id},
           {"name", p.name},
@@ -209,13 +216,13 @@ json to_json(const artifact_row& a) {
   json tags = json::array();
   for (const auto& t : a.tags)
     tags.push_back({{"name", t.name},
-                    {"push_time", format_rfc3339(t.push_time)},
+                    {"push_time", time_or_zero(t.push_time)},
                     {"pull_time", time_or_null(t.pull_time)}});
   json out = {{"digest", a.digest},
           {"media_type", a.media_type},
           {"manifest_media_type", a.media_type},
           {"size", a.size},
-          {"push_time", format_rfc3339(a.push_time)},
+          {"push_time", time_or_zero(a.push_time)},
           {"pull_time", time_or_null(a.pull_time)},
           {"repository_name", a.repository},
           {"tags", std::move(tags)}};
@@ -233,6 +240,26 @@ json to_json(const audit_row& r) {
           {"operation", r.operation},
           {"op_time", format_rfc3339(r.op_time)},
           {"event_id", r.event_id}};
+}
+
+/// A reconcile run: what it walked and changed, in Harbor's time layout.
+json to_json(const reconcile_run& x) {
+  const auto& c = x.counts;
+  return {{"id", x.id},
+          {"trigger", x.trigger},
+          {"status", x.status},
+          {"instance", x.instance},
+          {"creation_time", format_rfc3339(x.created_at)},
+          {"start_time", time_or_null(x.started_at)},
+          {"end_time", time_or_null(x.finished_at)},
+          {"repositories_total", c.repositories_total},
+          {"repositories_walked", c.repositories_walked},
+          {"repositories_created", c.repositories_created},
+          {"created", c.created},
+          {"deleted", c.deleted},
+          {"corrected", c.corrected},
+          {"errors", c.errors},
+          {"error", x.error}};
 }
 
 json to_json(const dead_letter_row& d) {
@@ -713,6 +740,52 @@ void scanner_routes(const runtime& rt, actor_runtime& actors,
 
 /// `/api/v2.0/projects/{project}/scanner`: the scanner the project's scans
 /// use (its own, else the default); PUT `{uuid}` sets its own.
+/// `/api/v2.0/system/reconcile[/runs]`: POST queues a reconcile with the
+/// source registry (202; 409 while one is unfinished), GET shows the
+/// newest run, `/runs` the newest ten.
+void reconcile_routes(const runtime& rt, actor_runtime& actors,
+                      const incoming_request& req,
+                      const std::vector<std::string>& parts,
+                      const api_call& call) {
+  const auto n = parts.size();
+  if (n == 5) {
+    if (parts[4] != "runs")
+      return call.reply_to->reply(
+          error_response(404, "NOT_FOUND", "no route " + call.path));
+    if (req.method != "GET")
+      return call.not_allowed("GET");
+    return actors.list_reconcile_runs(
+        call.answer<reconcile_run_list>([](const reconcile_run_list& x) {
+          json out = json::array();
+          for (const auto& run : x.runs)
+            out.push_back(to_json(run));
+          return ok_json(out);
+        }));
+  }
+  if (req.method == "POST") {
+    if (rt.cfg->source_registry.url.empty())
+      return call.reply_to->reply(error_response(
+          412, "PRECONDITION_FAILED",
+          "no source_registry.url is configured: there is no registry to "
+          "reconcile with"));
+    return actors.start_reconcile(
+        call.answer<reconcile_run>([](const reconcile_run& x) {
+          auto r = ok_json(to_json(x), 202);
+          r.headers.emplace_back("Location", "/api/v2.0/system/reconcile");
+          return r;
+        }));
+  }
+  if (req.method != "GET")
+    return call.not_allowed("GET, POST");
+  return actors.list_reconcile_runs(
+      call.answer<reconcile_run_list>([](const reconcile_run_list& x) {
+        if (x.runs.empty())
+          return error_response(404, "NOT_FOUND",
+                                "no reconcile has run yet");
+        return ok_json(to_json(x.runs.front()));
+      }));
+}
+
 void project_scanner_route(actor_runtime& actors, const incoming_request& req,
                            const std::string& project, const api_call& call) {
   if (req.method == "GET")
@@ -1006,6 +1079,9 @@ void handle_api(const runtime& rt, actor_runtime& actors,
   } else if (parts[2] == "replication" && n >= 4 && n <= 6
              && parts[3] == "executions") {
     return replication_execution_routes(actors, req, parts, call);
+  } else if (parts[2] == "system" && n >= 4 && n <= 5
+             && parts[3] == "reconcile") {
+    return reconcile_routes(rt, actors, req, parts, call);
   } else if (parts[2] == "audit-logs" && n == 3) {
     if (!get)
       return not_allowed("GET");

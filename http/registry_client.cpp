@@ -1021,38 +1021,19 @@ registry_client::copy_blob(registry_client& source,
 }
 
 registry_result<std::vector<std::string>>
-registry_client::list(std::string path, const std::string& scope,
-                      const char* field, const std::string& step) {
+registry_client::list(const std::string& path, size_t page_size,
+                      const std::string& scope, const char* field,
+                      const std::string& step) {
   std::vector<std::string> out;
-  auto url = endpoint_.url + path;
+  std::string last;
   for (;;) {
-    call c;
-    c.url = url;
-    c.scope = scope;
-    c.step = step;
-    auto r = expect(std::move(c), 200);
-    if (!r)
-      return r.error();
-    auto body = json::parse(r->body, nullptr, false);
-    if (!body.is_object())
-      return invalid(step, "the registry's answer is not a JSON object");
-    size_t got = 0;
-    // `"tags": null` is how Distribution lists a repository without tags.
-    if (body.contains(field) && body[field].is_array())
-      for (const auto& item : body[field])
-        if (item.is_string()) {
-          out.push_back(item.get<std::string>());
-          ++got;
-        }
-    auto link = r->header("Link");
-    auto next = link ? next_link(*link) : std::nullopt;
-    if (!next || got == 0)
+    auto p = page(path, page_size, last, scope, field, step);
+    if (!p)
+      return p.error();
+    out.insert(out.end(), p->items.begin(), p->items.end());
+    if (!p->more)
       return out;
-    auto next_url = absolute(*next);
-    // A link back to the same page would never end.
-    if (next_url == url || !iequals(origin_of(next_url), origin_of(url)))
-      return out;
-    url = std::move(next_url);
+    last = p->items.back();
   }
 }
 
@@ -1061,18 +1042,65 @@ registry_client::list_tags(const std::string& repository, size_t page_size) {
   auto step = "GET tags of " + repository;
   if (!valid_path_part(repository))
     return invalid(step, "not a valid repository name");
-  auto path = "/v2/" + repository + "/tags/list";
+  return list("/v2/" + repository + "/tags/list", page_size,
+              repository_scope(repository, false), "tags", step);
+}
+
+registry_result<registry_page>
+registry_client::page(std::string path, size_t page_size,
+                      const std::string& last, const std::string& scope,
+                      const char* field, const std::string& step) {
+  std::string query;
   if (page_size > 0)
-    path += "?n=" + std::to_string(page_size);
-  return list(path, repository_scope(repository, false), "tags", step);
+    query = "n=" + std::to_string(page_size);
+  if (!last.empty())
+    query += (query.empty() ? "" : "&") + ("last=" + percent_encode(last));
+  if (!query.empty())
+    path += "?" + query;
+  call c;
+  c.url = endpoint_.url + path;
+  c.scope = scope;
+  c.step = step;
+  auto r = expect(std::move(c), 200);
+  if (!r)
+    return r.error();
+  auto body = json::parse(r->body, nullptr, false);
+  if (!body.is_object())
+    return invalid(step, "the registry's answer is not a JSON object");
+  registry_page out;
+  // `"tags": null` is how Distribution lists a repository without tags.
+  if (body.contains(field) && body[field].is_array())
+    for (const auto& item : body[field])
+      if (item.is_string())
+        out.items.push_back(item.get<std::string>());
+  // A `rel="next"` link says more remain. The next page starts after
+  // this one's last item: the link's own URL is not followed, so that a
+  // page never leaves this registry (nor comes back to the same one).
+  auto link = r->header("Link");
+  out.more = !out.items.empty() && link && next_link(*link).has_value()
+             && out.items.back() != last;
+  return out;
+}
+
+registry_result<registry_page>
+registry_client::catalog_page(size_t page_size, const std::string& last) {
+  return page("/v2/_catalog", page_size, last, "registry:catalog:*",
+              "repositories", "GET catalog of " + origin_of(endpoint_.url));
+}
+
+registry_result<registry_page>
+registry_client::tags_page(const std::string& repository, size_t page_size,
+                           const std::string& last) {
+  auto step = "GET tags of " + repository;
+  if (!valid_path_part(repository))
+    return invalid(step, "not a valid repository name");
+  return page("/v2/" + repository + "/tags/list", page_size, last,
+              repository_scope(repository, false), "tags", step);
 }
 
 registry_result<std::vector<std::string>>
 registry_client::catalog(size_t page_size) {
-  std::string path = "/v2/_catalog";
-  if (page_size > 0)
-    path += "?n=" + std::to_string(page_size);
-  return list(path, "registry:catalog:*", "repositories",
+  return list("/v2/_catalog", page_size, "registry:catalog:*", "repositories",
               "GET catalog of " + origin_of(endpoint_.url));
 }
 

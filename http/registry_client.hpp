@@ -111,6 +111,14 @@ private:
 /// Nothing to return but success.
 struct registry_done {};
 
+/// One page of a list (the catalog, a repository's tags).
+struct registry_page {
+  std::vector<std::string> items;
+  /// The registry named a next page (a `Link` header): it starts after
+  /// the last item of this one.
+  bool more = false;
+};
+
 /// A manifest as the registry stores it: copy `bytes` as they are, so that
 /// the digest stays the same.
 struct registry_manifest {
@@ -235,6 +243,15 @@ public:
 
   /// Every repository of the registry (`/v2/_catalog`), paged the same way.
   registry_result<std::vector<std::string>> catalog(size_t page_size = 0);
+  /// One page of the catalog: `page_size` repositories (0: the registry's
+  /// default) after `last` (empty: from the first).
+  registry_result<registry_page> catalog_page(size_t page_size,
+                                              const std::string& last);
+  /// One page of `repository`'s tags, the same way. A repository the
+  /// registry does not know is an error with status 404.
+  registry_result<registry_page> tags_page(const std::string& repository,
+                                           size_t page_size,
+                                           const std::string& last);
 
 private:
   struct call;
@@ -270,9 +287,16 @@ private:
   registry_error failure(const std::string& step,
                          const outbound_result& r) const;
   std::string absolute(const std::string& location) const;
+  /// Every item of a paged list: page after page, each starting after
+  /// the last item of the one before.
   registry_result<std::vector<std::string>>
-  list(std::string path, const std::string& scope, const char* field,
-       const std::string& step);
+  list(const std::string& path, size_t page_size, const std::string& scope,
+       const char* field, const std::string& step);
+  registry_result<registry_page> page(std::string path, size_t page_size,
+                                      const std::string& last,
+                                      const std::string& scope,
+                                      const char* field,
+                                      const std::string& step);
   /// A mount's POST: nothing when mounted, else the Location of the upload
   /// the registry opened instead (empty when it named none).
   registry_result<std::optional<std::string>>

@@ -13,9 +13,10 @@ namespace {
 /// Artifacts and tags with push and pull times. Every column is a
 /// last-writer-wins register keyed by the registry's event time, and a
 /// delete leaves a tombstone time, so that any arrival order of the same
-/// events gives the same rows: an artifact is visible while its push time
-/// is later than its deletion, a tag while its push time is later than its
-/// own deletion and its artifact's.
+/// events gives the same rows: an artifact is visible while the latest time
+/// it was seen (`alive_at`: a push, a pull, a reconcile's read) is later
+/// than its deletion, a tag while its own is later than its own deletion
+/// and its artifact's.
 class artifact_store : public effect_store {
 public:
   explicit artifact_store(database& db)
@@ -28,39 +29,49 @@ public:
         artifacts_(
             db.session(),
             "INSERT INTO artifacts (repository, digest, media_type, size, "
-            "push_time, pull_time, deleted_at)",
+            "push_time, pull_time, deleted_at, alive_at)",
             {column_type::text, column_type::text, column_type::text,
              column_type::integer, column_type::integer, column_type::integer,
-             column_type::integer},
+             column_type::integer, column_type::integer},
             "ON CONFLICT (repository, digest) DO UPDATE SET media_type = CASE "
             "WHEN excluded.push_time > 0 AND excluded.push_time >= "
-            "artifacts.push_time THEN excluded.media_type ELSE "
+            "artifacts.push_time THEN excluded.media_type WHEN "
+            "artifacts.media_type = '' THEN excluded.media_type ELSE "
             "artifacts.media_type END, size = CASE WHEN excluded.push_time > 0 "
             "AND excluded.push_time >= artifacts.push_time THEN excluded.size "
-            "ELSE artifacts.size END, push_time = CASE WHEN "
+            "WHEN artifacts.size = 0 THEN excluded.size ELSE artifacts.size "
+            "END, push_time = CASE WHEN "
             "excluded.push_time > artifacts.push_time THEN excluded.push_time "
             "ELSE artifacts.push_time END, pull_time = CASE WHEN "
             "excluded.pull_time > artifacts.pull_time THEN excluded.pull_time "
             "ELSE artifacts.pull_time END, deleted_at = CASE WHEN "
             "excluded.deleted_at > artifacts.deleted_at THEN "
-            "excluded.deleted_at ELSE artifacts.deleted_at END"),
+            "excluded.deleted_at ELSE artifacts.deleted_at END, alive_at = "
+            "CASE WHEN excluded.alive_at > artifacts.alive_at THEN "
+            "excluded.alive_at ELSE artifacts.alive_at END"),
         // A new tag row takes the pushed digest, or the pulled one when the
         // batch only pulled it; an existing row's digest changes only with a
-        // later push.
+        // later push (or a later reconcile, which also keys `digest_at`).
         tags_(db.session(),
               "INSERT INTO tags (repository, name, digest, push_time, "
-              "pull_time, deleted_at)",
+              "pull_time, deleted_at, alive_at, digest_at)",
               {column_type::text, column_type::text, column_type::text,
+               column_type::integer, column_type::integer,
                column_type::integer, column_type::integer,
                column_type::integer},
               "ON CONFLICT (repository, name) DO UPDATE SET digest = CASE "
-              "WHEN excluded.push_time > tags.push_time THEN excluded.digest "
-              "ELSE tags.digest END, push_time = CASE WHEN excluded.push_time "
-              "> tags.push_time THEN excluded.push_time ELSE tags.push_time "
-              "END, pull_time = CASE WHEN excluded.pull_time > tags.pull_time "
-              "THEN excluded.pull_time ELSE tags.pull_time END, deleted_at = "
-              "CASE WHEN excluded.deleted_at > tags.deleted_at THEN "
-              "excluded.deleted_at ELSE tags.deleted_at END") {}
+              "WHEN excluded.digest_at > tags.digest_at THEN excluded.digest "
+              "WHEN tags.digest = '' THEN excluded.digest ELSE tags.digest "
+              "END, digest_at = CASE WHEN excluded.digest_at > tags.digest_at "
+              "THEN excluded.digest_at ELSE tags.digest_at END, push_time = "
+              "CASE WHEN excluded.push_time > tags.push_time THEN "
+              "excluded.push_time ELSE tags.push_time END, pull_time = CASE "
+              "WHEN excluded.pull_time > tags.pull_time THEN "
+              "excluded.pull_time ELSE tags.pull_time END, deleted_at = CASE "
+              "WHEN excluded.deleted_at > tags.deleted_at THEN "
+              "excluded.deleted_at ELSE tags.deleted_at END, alive_at = CASE "
+              "WHEN excluded.alive_at > tags.alive_at THEN excluded.alive_at "
+              "ELSE tags.alive_at END") {}
 
 protected:
   void apply_fresh(const std::vector<const effect_input*>& fresh) override {
@@ -79,9 +90,11 @@ protected:
         if (!e.tag.empty())
           tags[{e.repository, e.tag}].push(e.time, e.digest, 0);
       } else if (e.action == "pull") {
-        artifacts[{e.repository, e.digest}].pull(e.time, {});
+        // A pull proves the artifact exists: one pushed before regevent
+        // ran shows with its pull time, its push time unknown (0).
+        artifacts[{e.repository, e.digest}].pull(e.time, e.media_type, e.size);
         if (!e.tag.empty())
-          tags[{e.repository, e.tag}].pull(e.time, e.digest);
+          tags[{e.repository, e.tag}].pull(e.time, e.digest, 0);
       } else if (e.action == "delete" && !e.digest.empty()) {
         artifacts[{e.repository, e.digest}].remove(e.time);
       } else if (e.action == "delete") {
@@ -98,7 +111,7 @@ private:
     bool pushed = false, pulled = false, deleted = false;
     long long push_time = 0, pull_time = 0, delete_time = 0;
     std::string push_text, pull_text;
-    long long size = 0;
+    long long size = 0, pull_size = 0;
 
     void push(long long t, const std::string& text, long long sz) {
       if (!pushed || t >= push_time) {
@@ -108,16 +121,21 @@ private:
       push_time = pushed ? std::max(push_time, t) : t;
       pushed = true;
     }
-    void pull(long long t, const std::string& text) {
+    void pull(long long t, const std::string& text, long long sz) {
       if (!pulled || t >= pull_time) {
         pull_time = t;
         pull_text = text;
+        pull_size = sz;
       }
       pulled = true;
     }
     void remove(long long t) {
       delete_time = deleted ? std::max(delete_time, t) : t;
       deleted = true;
+    }
+    /// The latest time the batch saw the row exist (0: only deleted).
+    long long alive_time() const {
+      return std::max(pushed ? push_time : 0, pulled ? pull_time : 0);
     }
   };
 
@@ -126,13 +144,18 @@ private:
   void write_artifacts(
       const std::map<std::pair<std::string, std::string>, folded>& rows) {
     for (const auto& [key, f] : rows) {
+      // A pulled-only row offers the pull's media type and size: they fill
+      // a row that has none and never override a push's.
       artifacts_.text(key.first)
           .text(key.second)
-          .text(f.pushed ? f.push_text : std::string())
-          .integer(f.pushed ? f.size : 0)
+          .text(f.pushed   ? f.push_text
+                : f.pulled ? f.pull_text
+                           : std::string())
+          .integer(f.pushed ? f.size : f.pulled ? f.pull_size : 0)
           .integer(f.pushed ? f.push_time : 0)
           .integer(f.pulled ? f.pull_time : 0)
-          .integer(f.deleted ? f.delete_time : 0);
+          .integer(f.deleted ? f.delete_time : 0)
+          .integer(f.alive_time());
     }
     artifacts_.execute();
   }
@@ -147,7 +170,9 @@ private:
                            : std::string())
           .integer(f.pushed ? f.push_time : 0)
           .integer(f.pulled ? f.pull_time : 0)
-          .integer(f.deleted ? f.delete_time : 0);
+          .integer(f.deleted ? f.delete_time : 0)
+          .integer(f.alive_time())
+          .integer(f.pushed ? f.push_time : 0);
     }
     tags_.execute();
   }

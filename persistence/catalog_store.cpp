@@ -18,7 +18,7 @@ constexpr const char* repository_columns
     = "SELECT r.id, r.name, r.creation_time, r.update_time, "
       "COALESCE((SELECT c.pull_count FROM pull_counts c WHERE c.repository = "
       "r.name), 0), (SELECT COUNT(*) FROM artifacts a WHERE a.repository = "
-      "r.name AND a.push_time > a.deleted_at) FROM repositories r";
+      "r.name AND a.alive_at > a.deleted_at) FROM repositories r";
 
 project_row project_of(const soci::row& r) {
   return {int_at(r, 0), text_at(r, 1), int_at(r, 2) != 0, int_at(r, 3) != 0,
@@ -120,15 +120,15 @@ catalog_store::find_repository(const std::string& full_name) {
 
 namespace {
 
-/// Fills each artifact's live tags: a tag pushed before its artifact's last
-/// delete died with it.
+/// Fills each artifact's live tags: a tag last seen before its artifact's
+/// last delete died with it.
 void add_tags(soci::session& sql, std::vector<artifact_row>& items,
               const std::vector<long long>& deleted_at) {
   for (size_t i = 0; i < items.size(); ++i) {
     soci::rowset<soci::row> tags
         = (sql.prepare << "SELECT name, push_time, pull_time FROM tags WHERE "
-                          "repository = :r AND digest = :d AND push_time > "
-                          "deleted_at AND push_time > :a ORDER BY name",
+                          "repository = :r AND digest = :d AND alive_at > "
+                          "deleted_at AND alive_at > :a ORDER BY name",
            soci::use(items[i].repository), soci::use(items[i].digest),
            soci::use(deleted_at[i]));
     for (const auto& t : tags)
@@ -149,7 +149,7 @@ artifact_row artifact_of(const soci::row& r, const std::string& repository) {
 
 constexpr const char* artifact_columns
     = "SELECT digest, media_type, size, push_time, pull_time, deleted_at FROM "
-      "artifacts WHERE repository = :r AND push_time > deleted_at";
+      "artifacts WHERE repository = :r AND alive_at > deleted_at";
 
 } // namespace
 
@@ -161,7 +161,7 @@ catalog_store::list_artifacts(const artifact_query& q) {
     return std::nullopt;
   artifact_page out;
   sql << "SELECT COUNT(*) FROM artifacts WHERE repository = :r AND "
-         "push_time > deleted_at",
+         "alive_at > deleted_at",
       soci::use(repo), soci::into(out.total);
   long long limit = q.page.size, offset = q.page.offset();
   soci::rowset<soci::row> rs
@@ -190,7 +190,7 @@ std::optional<std::string> live_digest(database& db,
   std::string digest;
   soci::indicator ind = soci::i_null;
   db.session() << "SELECT digest FROM tags WHERE repository = :r AND name = "
-                  ":n AND push_time > deleted_at",
+                  ":n AND alive_at > deleted_at",
       soci::use(repository), soci::use(reference), soci::into(digest, ind);
   if (ind != soci::i_ok)
     return std::nullopt;

@@ -463,6 +463,57 @@ const std::vector<migration>& migrations() {
            "CREATE INDEX webhook_tasks_scan ON webhook_tasks (scan_task) "
            "WHERE scan_task > 0",
        }},
+      {16,
+       "catalog rows seen without a push, reconcile runs",
+       {
+           // `alive_at` is the latest time an artifact or tag was seen to
+           // exist: its push, a pull, or a reconcile reading it in the
+           // registry. It is visible while that is later than its deletion,
+           // so an image only ever pulled (pushed before regevent ran)
+           // shows, and a reconcile can bring back what a lost push left
+           // out, without inventing a push time.
+           "ALTER TABLE artifacts ADD COLUMN alive_at BIGINT NOT NULL "
+           "DEFAULT 0",
+           "UPDATE artifacts SET alive_at = CASE WHEN pull_time > push_time "
+           "THEN pull_time ELSE push_time END",
+           "ALTER TABLE artifacts ADD COLUMN imported_at BIGINT NOT NULL "
+           "DEFAULT 0",
+           "ALTER TABLE tags ADD COLUMN alive_at BIGINT NOT NULL DEFAULT 0",
+           // The tag's digest is a register keyed by the time it was
+           // learned: a push, or a reconcile that read the tag pointing
+           // elsewhere. Pulls do not move it.
+           "ALTER TABLE tags ADD COLUMN digest_at BIGINT NOT NULL DEFAULT 0",
+           "UPDATE tags SET alive_at = CASE WHEN pull_time > push_time THEN "
+           "pull_time ELSE push_time END, digest_at = push_time",
+           "ALTER TABLE tags ADD COLUMN imported_at BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE repositories ADD COLUMN imported_at BIGINT NOT NULL "
+           "DEFAULT 0",
+           // One run at a time across instances: at most one row is
+           // unfinished ('pending' or 'running'), and a running one is held
+           // by `instance` until `lease_until`.
+           R"(CREATE TABLE reconcile_runs (
+            id {pk},
+            run_trigger TEXT NOT NULL,
+            status TEXT NOT NULL,
+            instance TEXT NOT NULL DEFAULT '',
+            lease_until BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            started_at BIGINT NOT NULL DEFAULT 0,
+            finished_at BIGINT NOT NULL DEFAULT 0,
+            repositories_total BIGINT NOT NULL DEFAULT 0,
+            repositories_walked BIGINT NOT NULL DEFAULT 0,
+            repositories_created BIGINT NOT NULL DEFAULT 0,
+            created BIGINT NOT NULL DEFAULT 0,
+            deleted BIGINT NOT NULL DEFAULT 0,
+            corrected BIGINT NOT NULL DEFAULT 0,
+            errors BIGINT NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT ''))",
+           // The indexed expression is the same for every unfinished row,
+           // so that a second one (pending or running) is a conflict.
+           "CREATE UNIQUE INDEX reconcile_runs_unfinished ON reconcile_runs "
+           "((status IN ('pending', 'running'))) WHERE status IN ('pending', "
+           "'running')",
+       }},
   };
   return all;
 }

@@ -11,8 +11,12 @@ namespace regevent {
 
 namespace {
 
-/// Projects and repositories: a repository is created on its first push;
-/// an unknown project is created with it under `unknown_project: create`.
+/// Projects and repositories: a repository is created by the first event
+/// seen of it (a push, or a pull or delete of an image pushed before
+/// regevent ran), its creation time the earliest event's and its update
+/// time the latest's (Harbor moves a repository's update time on pulls
+/// too); an unknown project is created with it under
+/// `unknown_project: create`.
 class repository_store : public effect_store {
 public:
   repository_store(database& db, unknown_project_policy policy)
@@ -56,7 +60,7 @@ protected:
       long long first = 0;
       long long last = 0;
     };
-    // Many pushes to one repository in a batch cost one upsert.
+    // Many events of one repository in a batch cost one upsert.
     std::map<std::string, span> repos;
     for (const auto* p : fresh) {
       auto [it, inserted] = repos.try_emplace(

@@ -329,7 +329,7 @@ scan_work_store::resolve(const artifact_reference& artifact) {
   std::string digest = *found, media_type;
   soci::indicator ind = soci::i_null;
   sql << "SELECT media_type FROM artifacts WHERE repository = :r AND digest "
-         "= :d AND push_time > deleted_at",
+         "= :d AND alive_at > deleted_at",
       soci::use(artifact.repository), soci::use(digest),
       soci::into(media_type, ind);
   if (ind != soci::i_ok)

@@ -155,7 +155,25 @@ metrics::metrics()
       scan_queue_(family<prometheus::Gauge>(
                       registry_, order_, "regevent_scan_queue",
                       "Unfinished scan tasks (refreshed periodically).")
-                      .Add({})) {
+                      .Add({})),
+      reconcile_runs_(family<prometheus::Counter>(
+          registry_, order_, "regevent_reconcile_runs_total",
+          "Reconcile runs with the source registry by outcome: succeeded, "
+          "failed.")),
+      reconcile_repositories_(
+          family<prometheus::Counter>(
+              registry_, order_, "regevent_reconcile_repositories_total",
+              "Repositories walked by reconcile runs.")
+              .Add({})),
+      reconcile_changes_(family<prometheus::Counter>(
+          registry_, order_, "regevent_reconcile_changes_total",
+          "Gaps a reconcile found and closed: created (in the registry, "
+          "missing here), deleted (gone from the registry), corrected (a "
+          "tag on another digest).")),
+      reconcile_running_(family<prometheus::Gauge>(
+                             registry_, order_, "regevent_reconcile_running",
+                             "1 while this instance runs a reconcile.")
+                             .Add({})) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
   // Every outcome's series exists from the start, at 0: a rate() or an
@@ -165,6 +183,29 @@ metrics::metrics()
     replication_tasks_.Add({{"outcome", outcome}});
   for (const char* outcome : {"success", "failed", "unsupported", "retry"})
     scans_.Add({{"outcome", outcome}});
+  for (const char* outcome : {"succeeded", "failed"})
+    reconcile_runs_.Add({{"outcome", outcome}});
+  for (const char* change : {"created", "deleted", "corrected"})
+    reconcile_changes_.Add({{"change", change}});
+}
+
+void metrics::reconcile_run(const char* outcome) {
+  reconcile_runs_.Add({{"outcome", outcome}}).Increment();
+}
+
+void metrics::reconcile_progress(int64_t repositories, int64_t created,
+                                 int64_t deleted, int64_t corrected) {
+  reconcile_repositories_.Increment(static_cast<double>(repositories));
+  reconcile_changes_.Add({{"change", "created"}})
+      .Increment(static_cast<double>(created));
+  reconcile_changes_.Add({{"change", "deleted"}})
+      .Increment(static_cast<double>(deleted));
+  reconcile_changes_.Add({{"change", "corrected"}})
+      .Increment(static_cast<double>(corrected));
+}
+
+void metrics::reconcile_running(bool running) {
+  reconcile_running_.Set(running ? 1 : 0);
 }
 
 void metrics::webhook_attempt(const std::string& target, const char* outcome,

@@ -94,6 +94,14 @@ public:
   /// Unfinished scan tasks, as last counted.
   void scan_queue(int64_t unfinished);
 
+  /// A reconcile run ended: succeeded or failed.
+  void reconcile_run(const char* outcome);
+  /// A reconcile walked `repositories` and made these changes.
+  void reconcile_progress(int64_t repositories, int64_t created,
+                          int64_t deleted, int64_t corrected);
+  /// 1 while this instance runs a reconcile.
+  void reconcile_running(bool running);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric.
   std::string render() const;
 
@@ -112,6 +120,10 @@ private:
   prometheus::Family<prometheus::Counter>& scans_;
   prometheus::Histogram& scan_seconds_;
   prometheus::Gauge& scan_queue_;
+  prometheus::Family<prometheus::Counter>& reconcile_runs_;
+  prometheus::Counter& reconcile_repositories_;
+  prometheus::Family<prometheus::Counter>& reconcile_changes_;
+  prometheus::Gauge& reconcile_running_;
   /// Guards `effects_`: effect metrics are made on first use.
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<effect_metrics>> effects_;

@@ -169,12 +169,13 @@ TEST_F(dispatcher_test, routes_each_kept_event_to_its_effects) {
   event_record push = manifest_pull("push", "PUT");
   push.action = "push";
   dispatch(pools_with(0), {manifest_pull("get", "GET"), head, blob, push});
-  // GET pull: access log, artifacts, pull counter. HEAD (touch): access
-  // log and artifacts. Push: access log, repositories, artifacts.
+  // GET pull: access log, repositories, artifacts, pull counter. HEAD
+  // (touch): access log, repositories and artifacts. Push: access log,
+  // repositories, artifacts. The blob is dropped.
   EXPECT_EQ(rec->applies["access_log"], 3);
   EXPECT_EQ(rec->applies["artifacts"], 3);
   EXPECT_EQ(rec->applies["pull_counter"], 1);
-  EXPECT_EQ(rec->applies["repositories"], 1);
+  EXPECT_EQ(rec->applies["repositories"], 3);
   EXPECT_EQ(status_of("get"), "done");
   EXPECT_EQ(status_of("head"), "done");
   EXPECT_EQ(status_of("push"), "done");

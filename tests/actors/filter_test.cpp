@@ -15,16 +15,20 @@ using effects_list = std::vector<std::string>;
 
 const effects_list push_effects{"access_log", "repositories", "artifacts",
                                 "webhooks",   "scanning",     "replication"};
-const effects_list delete_effects{"access_log", "artifacts", "webhooks",
-                                  "replication"};
+// Every kept event makes its repository visible (the repositories effect),
+// a pull or delete of an image pushed before regevent ran too.
+const effects_list delete_effects{"access_log", "repositories", "artifacts",
+                                  "webhooks", "replication"};
 // An internal client's push or delete is recorded, never replicated again.
 const effects_list internal_push_effects{"access_log", "repositories",
                                          "artifacts", "webhooks", "scanning"};
-const effects_list internal_delete_effects{"access_log", "artifacts",
-                                           "webhooks"};
-const effects_list counted_pull_effects{"access_log", "artifacts",
-                                        "pull_counter", "webhooks"};
-const effects_list touch_pull_effects{"access_log", "artifacts"};
+const effects_list internal_delete_effects{"access_log", "repositories",
+                                           "artifacts", "webhooks"};
+const effects_list counted_pull_effects{"access_log", "repositories",
+                                        "artifacts", "pull_counter",
+                                        "webhooks"};
+const effects_list touch_pull_effects{"access_log", "repositories",
+                                      "artifacts"};
 
 config::filter_section default_filter() {
   return default_config().filter;

@@ -74,7 +74,8 @@ TEST(config, defaults_filter_section_follows_harbor) {
   EXPECT_EQ(c.filter.head_requests, head_policy::touch);
   std::vector<std::string> agents{"harbor-registry-client",
                                   "harbor-replication-service",
-                                  "regevent-replicator", "regevent-scanner"};
+                                  "regevent-replicator", "regevent-scanner",
+                                  "regevent-reconcile"};
   EXPECT_EQ(c.filter.internal_user_agents, agents);
 }
 

@@ -220,9 +220,11 @@ TEST(config_keys, every_effect_has_the_same_keys) {
 /// line, and reads back to the same text: a reader and a writer that reach
 /// different members, or two keys sharing one, fail here.
 TEST(config_keys, every_key_round_trips_through_to_yaml_alone) {
-  // Fault injection switched on, so that its keys are written too.
+  // Fault injection switched on, so that its keys are written too; a
+  // source registry, which reconcile.on_start and interval_s need.
   const pairs base{{"fault_injection.effect", "artifacts"},
-                   {"fault_injection.mode", "fail"}};
+                   {"fault_injection.mode", "fail"},
+                   {"source_registry.url", "http://127.0.0.1:5000"}};
   const auto base_text = to_yaml(load_config_from_string(yaml_of(base)));
   const auto base_lines = lines_of(base_text);
   for (const auto& key : config_keys()) {

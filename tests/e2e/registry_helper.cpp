@@ -88,7 +88,7 @@ std::string http_tls(const registry_tls& tls) {
 std::string registry_config(const std::string& storage,
                             const std::string& notify_url,
                             const std::string& secret, const std::string& extra,
-                            const registry_tls& tls) {
+                            const registry_tls& tls, uint16_t port) {
   return "version: 0.1\n"
          "log:\n"
          "  level: info\n"
@@ -108,7 +108,9 @@ std::string registry_config(const std::string& storage,
            "    uploadpurging:\n"
            "      enabled: false\n"
            "http:\n"
-           "  addr: 127.0.0.1:0\n"
+           "  addr: 127.0.0.1:"
+         + std::to_string(port)
+         + "\n"
            "  headers:\n"
            "    X-Content-Type-Options: [nosniff]\n"
          + http_tls(tls)
@@ -325,8 +327,10 @@ bool registry_process::answers(std::unique_ptr<http_client>& plain) const {
 bool registry_process::start() {
   // Port 0: the registry binds a free port itself and logs it, so no port
   // is chosen here and handed on (another process could take it first).
-  write_file(config_path_, registry_config(storage_path_, notify_url_, secret_,
-                                           extra_config_, tls_));
+  // Kept across restarts when asked: the port the last start got.
+  write_file(config_path_,
+             registry_config(storage_path_, notify_url_, secret_, extra_config_,
+                             tls_, keep_port_ ? port_ : 0));
   const auto log_start = log().size(); // the log is kept across restarts
   pid_ = start_process({"docker-registry", "serve", config_path_}, log_path_);
   if (pid_ < 0)

@@ -133,6 +133,16 @@ public:
   /// SIGTERM to the registry's PID, then SIGKILL if it has not exited
   /// within a few seconds; reaps it.
   void stop();
+  /// Where later starts notify (empty: nowhere), with the same secret: a
+  /// registry whose notifications are lost while it runs so.
+  void set_notify_url(std::string notify_url) {
+    notify_url_ = std::move(notify_url);
+  }
+  /// Makes every later start listen on the port the last one got, so that
+  /// clients configured with its URL reach it after a restart.
+  void keep_port_across_restarts() {
+    keep_port_ = true;
+  }
 
   bool running() const {
     return pid_ > 0;
@@ -176,6 +186,7 @@ private:
   std::string storage_path_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  bool keep_port_ = false;
 };
 
 /// How many lines of a registry's log hold every one of `parts`.

@@ -56,8 +56,8 @@ protected:
           "SELECT COUNT(DISTINCT event_id) FROM access_logs",
           "SELECT COALESCE(SUM(pull_count), 0) FROM pull_counts",
           "SELECT COUNT(*) FROM repositories", "SELECT COUNT(*) FROM projects",
-          "SELECT COUNT(*) FROM artifacts WHERE push_time > deleted_at",
-          "SELECT COUNT(*) FROM tags WHERE push_time > deleted_at",
+          "SELECT COUNT(*) FROM artifacts WHERE alive_at > deleted_at",
+          "SELECT COUNT(*) FROM tags WHERE alive_at > deleted_at",
           "SELECT COALESCE(SUM(pull_time), 0) FROM artifacts",
           "SELECT COUNT(*) FROM events WHERE status = 'done'",
           "SELECT COUNT(*) FROM events WHERE status = 'ignored'"})
@@ -88,7 +88,12 @@ TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
                   "reason <> ''"),
             8);
   auto repos = api("/api/v2.0/projects/library/repositories");
-  ASSERT_EQ(repos.size(), 1u) << repos.dump();
+  // library/other is only ever deleted from in the fixtures (its image
+  // came before them): the deletes make it visible, with nothing in it.
+  ASSERT_EQ(repos.size(), 2u) << repos.dump();
+  EXPECT_EQ(repos[1]["name"], "library/other");
+  EXPECT_EQ(repos[1]["artifact_count"], 0);
+  EXPECT_EQ(repos[1]["pull_count"], 0);
   EXPECT_EQ(repos[0]["name"], "library/hello");
   // GET by tag, GET by digest, GET answered 404: 3. The HEAD only touches.
   EXPECT_EQ(repos[0]["pull_count"], 3);
@@ -305,6 +310,62 @@ TEST_F(effects, unknown_projects_are_skipped_under_skip) {
                   "'ignored' AND reason = 'unknown project unknown'"),
             1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM access_logs"), 1);
+}
+
+// Started next to a registry that already holds images, regevent sees
+// only pulls (and deletes) of them: they make the project, the repository,
+// the artifact and the tag visible, with no push time invented.
+TEST_F(effects, pulls_and_deletes_of_unknown_repositories_make_them_visible) {
+  start();
+  auto c = daemon_->client();
+  constexpr int repositories = 50, pulls_each = 18;
+  std::vector<std::string> batch;
+  auto digest_of = [](int r) {
+    auto hex = std::to_string(1000 + r);
+    return "sha256:" + std::string(60, 'a') + hex;
+  };
+  for (int i = 0; i < repositories * pulls_each; ++i) {
+    event_spec e;
+    e.id = "pull-" + std::to_string(i);
+    e.repository = "many/r" + std::to_string(i % repositories);
+    e.digest = digest_of(i % repositories);
+    batch.push_back(event_json(e));
+    if (batch.size() == 60) {
+      ASSERT_EQ(c.notify(envelope_json(batch)).status, 200u);
+      batch.clear();
+    }
+  }
+  event_spec gone;
+  gone.id = "delete-unknown";
+  gone.action = "delete";
+  gone.method = "DELETE";
+  gone.repository = "many/deleted";
+  gone.tag.clear();
+  batch.push_back(event_json(gone));
+  ASSERT_EQ(c.notify(envelope_json(batch)).status, 200u);
+  ASSERT_TRUE(drained());
+  auto repos = api("/api/v2.0/projects/many/repositories?page_size=100");
+  ASSERT_EQ(repos.size(), static_cast<size_t>(repositories + 1)) << repos;
+  for (const auto& r : repos) {
+    if (r["name"] == "many/deleted") {
+      EXPECT_EQ(r["artifact_count"], 0);
+      EXPECT_EQ(r["pull_count"], 0);
+      continue;
+    }
+    EXPECT_EQ(r["pull_count"], pulls_each) << r;
+    EXPECT_EQ(r["artifact_count"], 1) << r;
+  }
+  auto artifacts = api("/api/v2.0/projects/many/repositories/r7/artifacts");
+  ASSERT_EQ(artifacts.size(), 1u) << artifacts;
+  EXPECT_EQ(artifacts[0]["digest"], digest_of(7));
+  EXPECT_EQ(artifacts[0]["media_type"],
+            "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(artifacts[0]["push_time"], "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(artifacts[0]["pull_time"], "2026-11-27T23:01:07.134Z");
+  ASSERT_EQ(artifacts[0]["tags"].size(), 1u);
+  EXPECT_EQ(artifacts[0]["tags"][0]["name"], "latest");
+  EXPECT_EQ(artifacts[0]["tags"][0]["push_time"], "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM projects WHERE name = 'many'"), 1);
 }
 
 TEST_F(effects, a_repository_without_slash_belongs_to_the_default_project) {

@@ -213,7 +213,11 @@ TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
                        "# TYPE regevent_replication_queue gauge",
                        "# TYPE regevent_scans_total counter",
                        "# TYPE regevent_scan_seconds histogram",
-                       "# TYPE regevent_scan_queue gauge"}));
+                       "# TYPE regevent_scan_queue gauge",
+                       "# TYPE regevent_reconcile_runs_total counter",
+                       "# TYPE regevent_reconcile_repositories_total counter",
+                       "# TYPE regevent_reconcile_changes_total counter",
+                       "# TYPE regevent_reconcile_running gauge"}));
 }
 
 } // namespace

@@ -630,6 +630,13 @@ TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
   f.sql() << "DROP TABLE project_scanners";
   f.sql() << "DROP TABLE scan_tasks";
   f.sql() << "DROP TABLE scan_reports";
+  f.sql() << "DROP TABLE reconcile_runs";
+  for (const char* column :
+       {"artifacts DROP COLUMN alive_at", "artifacts DROP COLUMN imported_at",
+        "tags DROP COLUMN alive_at", "tags DROP COLUMN digest_at",
+        "tags DROP COLUMN imported_at",
+        "repositories DROP COLUMN imported_at"})
+    f.sql() << std::string("ALTER TABLE ") + column;
   f.sql() << "DELETE FROM schema_migrations WHERE version >= 6";
   migrate(f.db());
   EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = "

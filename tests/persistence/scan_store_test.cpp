@@ -105,10 +105,10 @@ protected:
   void add_artifact(const std::string& repository, const std::string& digest,
                     const std::string& tag) {
     f.sql() << "INSERT INTO artifacts (repository, digest, media_type, "
-               "push_time) VALUES (:r, :d, :m, 5)",
+               "push_time, alive_at) VALUES (:r, :d, :m, 5, 5)",
         soci::use(repository), soci::use(digest), soci::use(oci);
-    f.sql() << "INSERT INTO tags (repository, name, digest, push_time) "
-               "VALUES (:r, :n, :d, 5)",
+    f.sql() << "INSERT INTO tags (repository, name, digest, push_time, "
+               "alive_at, digest_at) VALUES (:r, :n, :d, 5, 5, 5)",
         soci::use(repository), soci::use(tag), soci::use(digest);
   }
 

@@ -1,0 +1,264 @@
+#include "http/reconcile_port.hpp"
+
+#include "http/client.hpp"
+#include "http/registry_client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+namespace regevent {
+
+namespace {
+
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+/// Spreads requests evenly at `rate` per second over every walker thread:
+/// each request takes the next free slot and waits for it.
+class request_pacer {
+public:
+  explicit request_pacer(uint32_t rate)
+      : interval_(rate > 0 ? std::chrono::duration_cast<clock_type::duration>(
+                                 std::chrono::duration<double>(1.0 / rate))
+                           : clock_type::duration::zero()) {}
+
+  void wait() {
+    if (interval_ == clock_type::duration::zero())
+      return;
+    clock_type::time_point slot;
+    {
+      std::lock_guard<std::mutex> guard(mtx_);
+      auto now = clock_type::now();
+      next_ = std::max(next_, now);
+      slot = next_;
+      next_ += interval_;
+    }
+    std::this_thread::sleep_until(slot);
+  }
+
+private:
+  const clock_type::duration interval_;
+  std::mutex mtx_;
+  clock_type::time_point next_{};
+};
+
+bool is_index(const std::string& media_type) {
+  return media_type == media_type::oci_index
+         || media_type == media_type::docker_manifest_list;
+}
+
+/// The children an index names, as manifests the registry holds.
+std::vector<observed_artifact> children_of(const std::string& bytes) {
+  std::vector<observed_artifact> out;
+  auto doc = json::parse(bytes, nullptr, false);
+  if (!doc.is_object() || !doc.contains("manifests")
+      || !doc["manifests"].is_array())
+    return out;
+  for (const auto& m : doc["manifests"]) {
+    if (!m.is_object() || !m.contains("digest") || !m["digest"].is_string())
+      continue;
+    observed_artifact a;
+    a.digest = m["digest"].get<std::string>();
+    if (m.contains("mediaType") && m["mediaType"].is_string())
+      a.media_type = m["mediaType"].get<std::string>();
+    if (m.contains("size") && m["size"].is_number_integer())
+      a.size = m["size"].get<long long>();
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+class registry_reconcile_port final : public reconcile_port {
+public:
+  registry_reconcile_port(std::shared_ptr<outbound_client> client,
+                          replication_source source,
+                          reconcile_walk_options options)
+      : client_(std::move(client)),
+        configured_(!source.url.empty()),
+        options_(std::move(options)),
+        pacer_(options_.rate) {
+    registry_endpoint e;
+    e.url = source.url;
+    while (!e.url.empty() && e.url.back() == '/')
+      e.url.pop_back();
+    e.username = source.username;
+    e.password = source.password;
+    e.tls.ca_file = source.ca_file;
+    e.tls.skip_cert_verify = source.insecure;
+    registry_client_config cfg;
+    cfg.user_agent = options_.user_agent;
+    // One client for the whole walk: its tokens are cached per scope.
+    registry_ = std::make_unique<registry_client>(*client_, std::move(e), cfg);
+  }
+
+  bool configured() const override {
+    return configured_;
+  }
+
+  reconcile_catalog_page catalog_page(const std::string& last) override {
+    reconcile_catalog_page out;
+    if (!configured_) {
+      out.error = "no source_registry.url is configured";
+      return out;
+    }
+    try {
+      pacer_.wait();
+      auto page = registry_->catalog_page(options_.page_size, last);
+      if (!page) {
+        out.error = page.error().text();
+        return out;
+      }
+      out.repositories = std::move(page->items);
+      if (page->more)
+        out.next = out.repositories.back();
+    } catch (const std::exception& e) {
+      out.error = std::string("listing the catalog failed: ") + e.what();
+    }
+    return out;
+  }
+
+  std::vector<reconcile_walk>
+  walk(const std::vector<reconcile_walk_request>& repositories) override {
+    std::vector<reconcile_walk> out(repositories.size());
+    size_t workers = std::min(std::max<size_t>(1, options_.concurrency),
+                              repositories.size());
+    std::mutex mtx;
+    size_t next = 0;
+    auto work = [&] {
+      for (;;) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> guard(mtx);
+          if (next >= repositories.size())
+            return;
+          i = next++;
+        }
+        try {
+          out[i] = walk_one(repositories[i]);
+        } catch (const std::exception& e) {
+          out[i].error = std::string("the walk failed: ") + e.what();
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 1; w < workers; ++w)
+      threads.emplace_back(work);
+    work();
+    for (auto& t : threads)
+      t.join();
+    return out;
+  }
+
+private:
+  reconcile_walk walk_one(const reconcile_walk_request& request) {
+    reconcile_walk out;
+    auto& o = out.observation;
+    o.repository = request.repository;
+    // Whatever changes after this is newer than what the walk saw.
+    o.observed_at = now_us();
+    std::vector<std::string> tags;
+    std::string last;
+    for (;;) {
+      pacer_.wait();
+      auto page = registry_->tags_page(request.repository, options_.page_size,
+                                       last);
+      if (!page) {
+        // NAME_UNKNOWN: the repository went after the catalog was read.
+        if (page.error().status == 404) {
+          o.listed = false;
+          return out;
+        }
+        out.error = page.error().text();
+        return out;
+      }
+      tags.insert(tags.end(), page->items.begin(), page->items.end());
+      if (!page->more)
+        break;
+      last = page->items.back();
+    }
+    std::set<std::string> seen;
+    auto see = [&](observed_artifact a) {
+      if (seen.insert(a.digest).second)
+        o.artifacts.push_back(std::move(a));
+    };
+    std::set<std::string> indexes_read;
+    for (const auto& tag : tags) {
+      pacer_.wait();
+      auto head = registry_->head_manifest(request.repository, tag);
+      if (!head) {
+        out.error = head.error().text();
+        return out;
+      }
+      // Untagged between the list and the HEAD: not there any more.
+      if (!*head)
+        continue;
+      auto info = std::move(**head);
+      if (info.digest.empty()) {
+        // A registry that names no digest in a HEAD: the manifest's own.
+        pacer_.wait();
+        auto m = registry_->get_manifest(request.repository, tag);
+        if (!m) {
+          out.error = m.error().text();
+          return out;
+        }
+        info.digest = sha256_of(m->bytes);
+      }
+      o.tags.push_back({tag, info.digest});
+      see({info.digest, info.media_type, static_cast<long long>(info.size)});
+      // An index's children are artifacts of their own (Distribution
+      // notifies each as a push by digest).
+      if (is_index(info.media_type)
+          && indexes_read.insert(info.digest).second) {
+        pacer_.wait();
+        auto m = registry_->get_manifest(request.repository, info.digest);
+        if (!m) {
+          out.error = m.error().text();
+          return out;
+        }
+        for (auto& child : children_of(m->bytes))
+          see(std::move(child));
+      }
+    }
+    // What regevent shows that no tag reached: still held by digest, or
+    // gone.
+    for (const auto& digest : request.known_digests) {
+      if (seen.count(digest) > 0)
+        continue;
+      pacer_.wait();
+      auto head = registry_->head_manifest(request.repository, digest);
+      if (!head) {
+        out.error = head.error().text();
+        return out;
+      }
+      if (!*head)
+        o.absent.push_back(digest);
+      else
+        see({digest, (*head)->media_type, static_cast<long long>((*head)->size)});
+    }
+    return out;
+  }
+
+  std::shared_ptr<outbound_client> client_;
+  const bool configured_;
+  const reconcile_walk_options options_;
+  request_pacer pacer_;
+  std::unique_ptr<registry_client> registry_;
+};
+
+} // namespace
+
+std::shared_ptr<reconcile_port>
+make_reconcile_port(std::shared_ptr<outbound_client> client,
+                    replication_source source, reconcile_walk_options options) {
+  return std::make_shared<registry_reconcile_port>(
+      std::move(client), std::move(source), std::move(options));
+}
+
+} // namespace regevent
