@@ -235,12 +235,19 @@ void walk_step(self_ptr self) {
   }
   for (auto& o : observations)
     o.project = project_of(o.repository, st.cfg.default_project);
+  bool lost = false;
   auto changes = st.writes.run([&](reconcile_store& s, writer_context& ctx) {
     reconcile_counts sum;
     // A transaction per repository: a run that stops between two leaves
-    // each one whole.
+    // each one whole. Each is fenced by the lease: one that expired while
+    // the walk took long (another instance failed the run, and may run
+    // one of its own) is rolled back, never applied beside that run.
     for (const auto& o : observations) {
       write_transaction tx(ctx.db);
+      if (!s.hold(st.run.id, st.cfg.instance_id, lease_end(st.cfg))) {
+        lost = true;
+        break;
+      }
       sum += s.apply(o, st.cfg.unknown_project, st.run.id);
       tx.commit();
     }
@@ -248,6 +255,14 @@ void walk_step(self_ptr self) {
   });
   if (!changes) {
     finish(self, "applying: " + describe(changes.error()));
+    return;
+  }
+  if (lost) {
+    spdlog::warn("reconcile run {} lost its lease while walking (a step "
+                 "longer than reconcile.lease_ms); it stops",
+                 st.run.id);
+    st.cfg.stats->reconcile_run("failed");
+    reset(st);
     return;
   }
   changes->repositories_walked = static_cast<long long>(names.size());

@@ -46,13 +46,19 @@ public:
   /// Whether a source registry is configured at all.
   virtual bool configured() const = 0;
 
+  /// The daemon stops: calls in progress end soon with an error, between
+  /// two requests (and out of a rate wait), and later ones at once.
+  virtual void stop() = 0;
+
   /// The catalog page after `last` (empty: the first page).
   virtual reconcile_catalog_page catalog_page(const std::string& last) = 0;
 
   /// Walks each repository (its tag list, every tag's manifest, an index's
   /// children, the known digests no tag names), several at once and
-  /// within the request rate; one result per request, in order. A
-  /// repository the registry answers NAME_UNKNOWN for is not `listed`.
+  /// within the request rate; one result per request, in order. Only the
+  /// catalog says a repository is gone: one whose tag list the registry
+  /// answers NAME_UNKNOWN for (no tags left, or pushed by digest only) is
+  /// walked as one without tags, its known digests asked for one by one.
   virtual std::vector<reconcile_walk>
   walk(const std::vector<reconcile_walk_request>& repositories) = 0;
 };

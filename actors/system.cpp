@@ -116,9 +116,11 @@ struct actor_runtime::impl {
     if (configs.scan.port)
       scanner = system.spawn<caf::detached>(regevent::scan,
                                             std::move(configs.scan));
-    if (configs.reconcile.port)
+    if (configs.reconcile.port) {
+      reconcile_walk = configs.reconcile.port;
       reconciler = system.spawn<caf::detached>(
           regevent::reconciler, std::move(configs.reconcile));
+    }
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -132,6 +134,8 @@ struct actor_runtime::impl {
   replication_worker_actor replicate;
   scan_worker_actor scanner;
   reconcile_actor reconciler;
+  /// Told to stop first: a walk step in progress ends at its next request.
+  std::shared_ptr<reconcile_port> reconcile_walk;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -534,6 +538,7 @@ void actor_runtime::stop() {
     // A run stopped here ends as failed; what it applied stays, and the
     // next run starts over.
     if (i.reconciler) {
+      i.reconcile_walk->stop();
       caf::anon_send_exit(i.reconciler, caf::exit_reason::user_shutdown);
       self->wait_for(i.reconciler);
     }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -29,9 +30,13 @@ public:
                                  std::chrono::duration<double>(1.0 / rate))
                            : clock_type::duration::zero()) {}
 
-  void wait() {
+  /// Waits for the next slot; false when `stop` was set (at once, or
+  /// while waiting).
+  bool wait(const std::atomic<bool>& stop) {
+    if (stop)
+      return false;
     if (interval_ == clock_type::duration::zero())
-      return;
+      return true;
     clock_type::time_point slot;
     {
       std::lock_guard<std::mutex> guard(mtx_);
@@ -40,7 +45,14 @@ public:
       slot = next_;
       next_ += interval_;
     }
-    std::this_thread::sleep_until(slot);
+    // In short sleeps: a stop does not wait for a far slot.
+    while (clock_type::now() < slot) {
+      if (stop)
+        return false;
+      std::this_thread::sleep_until(
+          std::min(slot, clock_type::now() + std::chrono::milliseconds(50)));
+    }
+    return !stop;
   }
 
 private:
@@ -102,6 +114,10 @@ public:
     return configured_;
   }
 
+  void stop() override {
+    stopping_ = true;
+  }
+
   reconcile_catalog_page catalog_page(const std::string& last) override {
     reconcile_catalog_page out;
     if (!configured_) {
@@ -109,7 +125,10 @@ public:
       return out;
     }
     try {
-      pacer_.wait();
+      if (!pacer_.wait(stopping_)) {
+        out.error = stopped;
+        return out;
+      }
       auto page = registry_->catalog_page(options_.page_size, last);
       if (!page) {
         out.error = page.error().text();
@@ -163,18 +182,27 @@ private:
     o.repository = request.repository;
     // Whatever changes after this is newer than what the walk saw.
     o.observed_at = now_us();
+    // Waits for the next request's slot; false (the walk's error set)
+    // when the daemon stops.
+    auto paced = [&] {
+      if (pacer_.wait(stopping_))
+        return true;
+      out.error = stopped;
+      return false;
+    };
     std::vector<std::string> tags;
     std::string last;
     for (;;) {
-      pacer_.wait();
+      if (!paced())
+        return out;
       auto page = registry_->tags_page(request.repository, options_.page_size,
                                        last);
       if (!page) {
-        // NAME_UNKNOWN: the repository went after the catalog was read.
-        if (page.error().status == 404) {
-          o.listed = false;
-          return out;
-        }
+        // NAME_UNKNOWN: no tags (all deleted, or pushed by digest only).
+        // Only the catalog says the repository is gone; its known digests
+        // are asked for below.
+        if (page.error().status == 404)
+          break;
         out.error = page.error().text();
         return out;
       }
@@ -190,7 +218,8 @@ private:
     };
     std::set<std::string> indexes_read;
     for (const auto& tag : tags) {
-      pacer_.wait();
+      if (!paced())
+        return out;
       auto head = registry_->head_manifest(request.repository, tag);
       if (!head) {
         out.error = head.error().text();
@@ -202,7 +231,8 @@ private:
       auto info = std::move(**head);
       if (info.digest.empty()) {
         // A registry that names no digest in a HEAD: the manifest's own.
-        pacer_.wait();
+        if (!paced())
+          return out;
         auto m = registry_->get_manifest(request.repository, tag);
         if (!m) {
           out.error = m.error().text();
@@ -216,7 +246,8 @@ private:
       // notifies each as a push by digest).
       if (is_index(info.media_type)
           && indexes_read.insert(info.digest).second) {
-        pacer_.wait();
+        if (!paced())
+          return out;
         auto m = registry_->get_manifest(request.repository, info.digest);
         if (!m) {
           out.error = m.error().text();
@@ -231,7 +262,8 @@ private:
     for (const auto& digest : request.known_digests) {
       if (seen.count(digest) > 0)
         continue;
-      pacer_.wait();
+      if (!paced())
+        return out;
       auto head = registry_->head_manifest(request.repository, digest);
       if (!head) {
         out.error = head.error().text();
@@ -245,8 +277,11 @@ private:
     return out;
   }
 
+  static constexpr const char* stopped = "stopped: the daemon shuts down";
+
   std::shared_ptr<outbound_client> client_;
   const bool configured_;
+  std::atomic<bool> stopping_{false};
   const reconcile_walk_options options_;
   request_pacer pacer_;
   std::unique_ptr<registry_client> registry_;

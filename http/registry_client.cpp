@@ -1073,12 +1073,19 @@ registry_client::page(std::string path, size_t page_size,
     for (const auto& item : body[field])
       if (item.is_string())
         out.items.push_back(item.get<std::string>());
+  // A page after `last` cannot hold it: a registry that ignores `last`
+  // would answer its first page again and again, or end the walk early
+  // without a word.
+  if (!last.empty()
+      && std::find(out.items.begin(), out.items.end(), last)
+             != out.items.end())
+    return invalid(step, "the registry answered items up to '" + last
+                             + "' again: it does not page by last=");
   // A `rel="next"` link says more remain. The next page starts after
   // this one's last item: the link's own URL is not followed, so that a
-  // page never leaves this registry (nor comes back to the same one).
+  // page never leaves this registry.
   auto link = r->header("Link");
-  out.more = !out.items.empty() && link && next_link(*link).has_value()
-             && out.items.back() != last;
+  out.more = !out.items.empty() && link && next_link(*link).has_value();
   return out;
 }
 

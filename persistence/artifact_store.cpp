@@ -52,6 +52,7 @@ public:
         // A new tag row takes the pushed digest, or the pulled one when the
         // batch only pulled it; an existing row's digest changes only with a
         // later push (or a later reconcile, which also keys `digest_at`).
+        // A tag never pushed nor reconciled follows its latest pull.
         tags_(db.session(),
               "INSERT INTO tags (repository, name, digest, push_time, "
               "pull_time, deleted_at, alive_at, digest_at)",
@@ -61,8 +62,10 @@ public:
                column_type::integer},
               "ON CONFLICT (repository, name) DO UPDATE SET digest = CASE "
               "WHEN excluded.digest_at > tags.digest_at THEN excluded.digest "
-              "WHEN tags.digest = '' THEN excluded.digest ELSE tags.digest "
-              "END, digest_at = CASE WHEN excluded.digest_at > tags.digest_at "
+              "WHEN tags.digest = '' THEN excluded.digest WHEN "
+              "excluded.digest_at = 0 AND tags.digest_at = 0 AND "
+              "excluded.pull_time > tags.pull_time THEN excluded.digest ELSE "
+              "tags.digest END, digest_at = CASE WHEN excluded.digest_at > tags.digest_at "
               "THEN excluded.digest_at ELSE tags.digest_at END, push_time = "
               "CASE WHEN excluded.push_time > tags.push_time THEN "
               "excluded.push_time ELSE tags.push_time END, pull_time = CASE "

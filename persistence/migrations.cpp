@@ -474,8 +474,11 @@ const std::vector<migration>& migrations() {
            // out, without inventing a push time.
            "ALTER TABLE artifacts ADD COLUMN alive_at BIGINT NOT NULL "
            "DEFAULT 0",
-           "UPDATE artifacts SET alive_at = CASE WHEN pull_time > push_time "
-           "THEN pull_time ELSE push_time END",
+           // Rows written before keep exactly what they showed: visible
+           // while pushed after their deletion (pulls stored no media type
+           // or size then, so a pulled-only row stays hidden until pulled
+           // again).
+           "UPDATE artifacts SET alive_at = push_time",
            "ALTER TABLE artifacts ADD COLUMN imported_at BIGINT NOT NULL "
            "DEFAULT 0",
            "ALTER TABLE tags ADD COLUMN alive_at BIGINT NOT NULL DEFAULT 0",
@@ -483,8 +486,7 @@ const std::vector<migration>& migrations() {
            // learned: a push, or a reconcile that read the tag pointing
            // elsewhere. Pulls do not move it.
            "ALTER TABLE tags ADD COLUMN digest_at BIGINT NOT NULL DEFAULT 0",
-           "UPDATE tags SET alive_at = CASE WHEN pull_time > push_time THEN "
-           "pull_time ELSE push_time END, digest_at = push_time",
+           "UPDATE tags SET alive_at = push_time, digest_at = push_time",
            "ALTER TABLE tags ADD COLUMN imported_at BIGINT NOT NULL DEFAULT 0",
            "ALTER TABLE repositories ADD COLUMN imported_at BIGINT NOT NULL "
            "DEFAULT 0",

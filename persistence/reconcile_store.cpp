@@ -217,24 +217,22 @@ std::vector<std::string> reconcile_store::repositories() {
   return out;
 }
 
+bool reconcile_store::hold(long long run_id, const std::string& instance,
+                           timestamp_us lease_until) {
+  soci::statement st
+      = (db_.session().prepare
+             << "UPDATE reconcile_runs SET lease_until = :l WHERE id = :id "
+                "AND instance = :i AND status = 'running'",
+         soci::use(lease_until), soci::use(run_id), soci::use(instance));
+  return affected(st) > 0;
+}
+
 reconcile_counts reconcile_store::apply(const reconcile_observation& o,
                                         unknown_project_policy policy,
                                         long long run_id) {
   auto& sql = db_.session();
   reconcile_counts out;
   const long long t = o.observed_at;
-  const std::string event_id = "reconcile-" + std::to_string(run_id);
-  auto audit = [&](const std::string& tag, const std::string& digest,
-                   const char* operation) {
-    std::string op = operation;
-    std::string user = reconcile_username;
-    sql << "INSERT INTO access_logs (event_id, username, project, "
-           "repository, tag, digest, operation, op_time, user_agent) VALUES "
-           "(:e, :u, :p, :r, :t, :d, :o, :ot, 'regevent-reconcile')",
-        soci::use(event_id), soci::use(user), soci::use(o.project),
-        soci::use(o.repository), soci::use(tag), soci::use(digest),
-        soci::use(op), soci::use(t);
-  };
 
   if (o.listed) {
     if (policy == unknown_project_policy::create) {
@@ -259,116 +257,141 @@ reconcile_counts reconcile_store::apply(const reconcile_observation& o,
     out.repositories_created += affected(st);
   }
 
-  auto state = live_state(o.repository);
-  std::map<std::string, std::string> live_tags;
-  for (const auto& tag : state.tags)
-    live_tags.emplace(tag.name, tag.digest);
-  std::set<std::string> live_digests(state.digests.begin(),
-                                     state.digests.end());
+  const auto before = live_state(o.repository);
 
-  std::set<std::string> tagged;
+  // What the registry showed, and what it no longer has, by key. Each
+  // table is written in key order, artifacts before tags, as the artifacts
+  // effect writes them: instances sharing PostgreSQL take row locks in one
+  // order.
+  std::map<std::string, const observed_artifact*> seen_artifacts;
+  std::map<std::string, std::string> seen_tags;
   if (o.listed) {
+    for (const auto& a : o.artifacts)
+      seen_artifacts.emplace(a.digest, &a);
     for (const auto& tag : o.tags)
-      tagged.insert(tag.digest);
-    // What the registry has and regevent does not show: brought back with
-    // the time it was read, and no push time (it is not known).
-    for (const auto& a : o.artifacts) {
-      if (live_digests.count(a.digest) > 0)
-        continue;
-      std::string media = a.media_type;
-      long long size = a.size;
-      soci::statement st
-          = (sql.prepare
-                 << "INSERT INTO artifacts (repository, digest, media_type, "
-                    "size, push_time, pull_time, deleted_at, alive_at, "
-                    "imported_at) VALUES (:r, :d, :m, :s, 0, 0, 0, :a, :i) ON "
-                    "CONFLICT (repository, digest) DO UPDATE SET alive_at = "
-                    "excluded.alive_at, imported_at = excluded.imported_at, "
-                    "media_type = CASE WHEN artifacts.media_type = '' THEN "
-                    "excluded.media_type ELSE artifacts.media_type END, size "
-                    "= CASE WHEN artifacts.size = 0 THEN excluded.size ELSE "
-                    "artifacts.size END WHERE artifacts.alive_at < "
-                    "excluded.alive_at",
-             soci::use(o.repository), soci::use(a.digest), soci::use(media),
-             soci::use(size), soci::use(t), soci::use(t));
-      if (affected(st) > 0) {
-        live_digests.insert(a.digest);
-        ++out.created;
-        if (tagged.count(a.digest) == 0)
-          audit("", a.digest, "push");
-      }
+      seen_tags.emplace(tag.name, tag.digest);
+  }
+  std::set<std::string> gone_digests;
+  if (o.listed)
+    gone_digests.insert(o.absent.begin(), o.absent.end());
+  else
+    gone_digests.insert(before.digests.begin(), before.digests.end());
+  std::set<std::string> gone_tags;
+  for (const auto& tag : before.tags)
+    if (seen_tags.count(tag.name) == 0)
+      gone_tags.insert(tag.name);
+
+  // Every row seen is stamped with the read, live already or not: the
+  // stamp is what keeps a later-delivered older delete from hiding what
+  // the registry still had, in whichever order the two arrive.
+  std::set<std::string> digests;
+  for (const auto& [d, a] : seen_artifacts)
+    digests.insert(d);
+  digests.insert(gone_digests.begin(), gone_digests.end());
+  for (const auto& digest : digests) {
+    auto it = seen_artifacts.find(digest);
+    if (it != seen_artifacts.end()) {
+      std::string media = it->second->media_type;
+      long long size = it->second->size;
+      sql << "INSERT INTO artifacts (repository, digest, media_type, size, "
+             "push_time, pull_time, deleted_at, alive_at, imported_at) VALUES "
+             "(:r, :d, :m, :s, 0, 0, 0, :a, :i) ON CONFLICT (repository, "
+             "digest) DO UPDATE SET alive_at = excluded.alive_at, media_type "
+             "= CASE WHEN artifacts.media_type = '' THEN excluded.media_type "
+             "ELSE artifacts.media_type END, size = CASE WHEN artifacts.size "
+             "= 0 THEN excluded.size ELSE artifacts.size END WHERE "
+             "artifacts.alive_at < excluded.alive_at",
+          soci::use(o.repository), soci::use(digest), soci::use(media),
+          soci::use(size), soci::use(t), soci::use(t);
+    } else {
+      // Deleted as of the read, unless an event saw it later.
+      sql << "UPDATE artifacts SET deleted_at = :t WHERE repository = :r AND "
+             "digest = :d AND alive_at < :t2 AND deleted_at < :t3",
+          soci::use(t), soci::use(o.repository), soci::use(digest),
+          soci::use(t), soci::use(t);
     }
-    for (const auto& tag : o.tags) {
-      auto it = live_tags.find(tag.name);
-      if (it != live_tags.end() && it->second == tag.digest) {
-        live_tags.erase(it);
-        continue;
-      }
-      bool moved = it != live_tags.end();
-      if (moved)
-        live_tags.erase(it);
+  }
+  std::set<std::string> names;
+  for (const auto& [n, d] : seen_tags)
+    names.insert(n);
+  names.insert(gone_tags.begin(), gone_tags.end());
+  for (const auto& name : names) {
+    auto it = seen_tags.find(name);
+    if (it != seen_tags.end()) {
       // The digest is a register keyed by when it was learned: a push
       // made after the registry was read keeps its own.
-      soci::statement st
-          = (sql.prepare
-                 << "INSERT INTO tags (repository, name, digest, push_time, "
-                    "pull_time, deleted_at, alive_at, digest_at, imported_at) "
-                    "VALUES (:r, :n, :d, 0, 0, 0, :a, :da, :i) ON CONFLICT "
-                    "(repository, name) DO UPDATE SET digest = CASE WHEN "
-                    "excluded.digest_at > tags.digest_at THEN excluded.digest "
-                    "ELSE tags.digest END, digest_at = CASE WHEN "
-                    "excluded.digest_at > tags.digest_at THEN "
-                    "excluded.digest_at ELSE tags.digest_at END, alive_at = "
-                    "CASE WHEN excluded.alive_at > tags.alive_at THEN "
-                    "excluded.alive_at ELSE tags.alive_at END, imported_at = "
-                    "excluded.imported_at WHERE tags.digest_at < "
-                    "excluded.digest_at OR tags.alive_at < excluded.alive_at",
-             soci::use(o.repository), soci::use(tag.name),
-             soci::use(tag.digest), soci::use(t), soci::use(t), soci::use(t));
-      if (affected(st) > 0) {
-        if (moved)
-          ++out.corrected;
-        else
-          ++out.created;
-        audit(tag.name, tag.digest, "push");
-      }
+      sql << "INSERT INTO tags (repository, name, digest, push_time, "
+             "pull_time, deleted_at, alive_at, digest_at, imported_at) VALUES "
+             "(:r, :n, :d, 0, 0, 0, :a, :da, :i) ON CONFLICT (repository, "
+             "name) DO UPDATE SET digest = CASE WHEN excluded.digest_at > "
+             "tags.digest_at THEN excluded.digest ELSE tags.digest END, "
+             "digest_at = CASE WHEN excluded.digest_at > tags.digest_at THEN "
+             "excluded.digest_at ELSE tags.digest_at END, alive_at = CASE "
+             "WHEN excluded.alive_at > tags.alive_at THEN excluded.alive_at "
+             "ELSE tags.alive_at END WHERE tags.digest_at < excluded.digest_at "
+             "OR tags.alive_at < excluded.alive_at",
+          soci::use(o.repository), soci::use(name), soci::use(it->second),
+          soci::use(t), soci::use(t), soci::use(t);
+    } else {
+      sql << "UPDATE tags SET deleted_at = :t WHERE repository = :r AND name "
+             "= :n AND alive_at < :t2 AND deleted_at < :t3",
+          soci::use(t), soci::use(o.repository), soci::use(name), soci::use(t),
+          soci::use(t);
     }
   }
 
-  // What regevent shows and the registry no longer has: deleted as of the
-  // read, unless an event saw it later.
-  for (const auto& [name, digest] : live_tags) {
-    soci::statement st
-        = (sql.prepare << "UPDATE tags SET deleted_at = :t WHERE repository "
-                          "= :r AND name = :n AND alive_at < :t2 AND "
-                          "deleted_at < :t3",
-           soci::use(t), soci::use(o.repository), soci::use(name),
-           soci::use(t), soci::use(t));
-    if (affected(st) > 0) {
-      ++out.deleted;
-      audit(name, digest, "delete");
+  // What changed is what regevent shows now against before: counted and
+  // audited once, however the statements above met live events.
+  const auto after = live_state(o.repository);
+  const std::string event_id = "reconcile-" + std::to_string(run_id);
+  auto audit = [&](const std::string& tag, const std::string& digest,
+                   const char* operation) {
+    std::string op = operation;
+    std::string user = reconcile_username;
+    sql << "INSERT INTO access_logs (event_id, username, project, "
+           "repository, tag, digest, operation, op_time, user_agent) VALUES "
+           "(:e, :u, :p, :r, :t, :d, :o, :ot, 'regevent-reconcile')",
+        soci::use(event_id), soci::use(user), soci::use(o.project),
+        soci::use(o.repository), soci::use(tag), soci::use(digest),
+        soci::use(op), soci::use(t);
+  };
+  std::set<std::string> had(before.digests.begin(), before.digests.end());
+  std::set<std::string> has(after.digests.begin(), after.digests.end());
+  std::map<std::string, std::string> had_tags, has_tags;
+  for (const auto& tag : before.tags)
+    had_tags.emplace(tag.name, tag.digest);
+  std::set<std::string> tagged_now;
+  for (const auto& tag : after.tags) {
+    has_tags.emplace(tag.name, tag.digest);
+    tagged_now.insert(tag.digest);
+  }
+  for (const auto& digest : has)
+    if (had.count(digest) == 0) {
+      ++out.created;
+      // A tagged one is audited by its tag below.
+      if (tagged_now.count(digest) == 0)
+        audit("", digest, "push");
     }
-  }
-  std::vector<std::string> gone;
-  if (o.listed) {
-    gone = o.absent;
-  } else {
-    gone.assign(live_digests.begin(), live_digests.end());
-  }
-  for (const auto& digest : gone) {
-    if (live_digests.count(digest) == 0)
-      continue;
-    soci::statement st
-        = (sql.prepare << "UPDATE artifacts SET deleted_at = :t WHERE "
-                          "repository = :r AND digest = :d AND alive_at < :t2 "
-                          "AND deleted_at < :t3",
-           soci::use(t), soci::use(o.repository), soci::use(digest),
-           soci::use(t), soci::use(t));
-    if (affected(st) > 0) {
+  for (const auto& digest : had)
+    if (has.count(digest) == 0) {
       ++out.deleted;
       audit("", digest, "delete");
     }
+  for (const auto& [name, digest] : has_tags) {
+    auto it = had_tags.find(name);
+    if (it == had_tags.end()) {
+      ++out.created;
+      audit(name, digest, "push");
+    } else if (it->second != digest) {
+      ++out.corrected;
+      audit(name, digest, "push");
+    }
   }
+  for (const auto& [name, digest] : had_tags)
+    if (has_tags.count(name) == 0) {
+      ++out.deleted;
+      audit(name, digest, "delete");
+    }
   return out;
 }
 

@@ -57,9 +57,19 @@ public:
   /// Every repository regevent knows, in name order.
   std::vector<std::string> repositories();
 
+  /// Extends the lease of a run this instance holds, inside the caller's
+  /// transaction: false when it is no longer this instance's (another
+  /// failed it as expired), and what the transaction would write must not
+  /// be committed.
+  bool hold(long long run_id, const std::string& instance,
+            timestamp_us lease_until);
+
   /// Applies one repository's observation in one transaction (the caller
   /// opens it) and writes the audit rows of what it changed, as
-  /// `regevent:reconcile` with `reconcile-<run_id>` as their event id.
+  /// `regevent:reconcile` with `reconcile-<run_id>` as their event id:
+  /// every row seen is stamped with the read, every row gone deleted as of
+  /// it (unless an event saw it later), and the changes counted are what
+  /// regevent shows after against before.
   reconcile_counts apply(const reconcile_observation& o,
                          unknown_project_policy policy, long long run_id);
 

@@ -488,5 +488,20 @@ TEST_F(registry_client_test, pages_tags_by_absolute_links) {
             "/v2/team/app/tags/list?n=2&last=b2\n");
 }
 
+TEST_F(registry_client_test, a_registry_that_ignores_last_is_an_error) {
+  // It would answer its first page forever; stopping there quietly would
+  // make a reconcile take the rest of the repository for deleted.
+  python_double pages(dir_, "tag-pages", "tag_pages_double.py",
+                      {"--log", dir_.file("tag-pages.requests"), "--tags",
+                       "a1,a2,b1", "--ignore-last"});
+  ASSERT_NE(pages.port(), 0) << pages.problem();
+  registry_client client(outbound_, {pages.url(""), "", "", {}});
+  auto tags = client.list_tags("team/app", 2);
+  ASSERT_FALSE(tags);
+  EXPECT_NE(tags.error().text().find("does not page by last="),
+            std::string::npos)
+      << tags.error().text();
+}
+
 } // namespace
 } // namespace regevent::test

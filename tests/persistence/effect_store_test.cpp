@@ -571,6 +571,21 @@ TEST(artifact_store, pull_before_its_push) {
                   "tag library/hello:1.0 -> sha256:aaaa push=10 pull=30\n");
 }
 
+// A tag seen only in pulls (its pushes came before regevent), moved in the
+// meantime: it follows the latest pull, in either arrival order.
+TEST(artifact_store, a_pulled_only_tag_follows_its_latest_pull) {
+  std::vector<effect_input> events{pull("old", "1.0", "sha256:aaaa", 10),
+                                   pull("new", "1.0", "sha256:bbbb", 20)};
+  const std::string expected
+      = "artifact library/hello@sha256:aaaa " + oci_manifest
+        + " size=401 push=0 pull=10\n"
+          "artifact library/hello@sha256:bbbb " + oci_manifest
+        + " size=401 push=0 pull=20\n"
+          "tag library/hello:1.0 -> sha256:bbbb push=0 pull=20\n";
+  EXPECT_EQ(state_after(events, {0, 1}), expected);
+  EXPECT_EQ(state_after(events, {1, 0}), expected);
+}
+
 TEST(artifact_store, push_delivered_twice_changes_nothing_the_second_time) {
   test::store_fixture f;
   auto store = make_effect_store("artifacts", f.db(), f.cfg());

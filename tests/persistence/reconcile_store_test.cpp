@@ -203,6 +203,43 @@ TEST(reconcile_store, events_newer_than_the_observation_win) {
   EXPECT_EQ(shown(f.db(), "team/other"), "");
 }
 
+// A push at 1800, the registry read at 2000 (it still has the image), and
+// a delete made at 1900 but delivered late: the image stays, whichever of
+// the read and the delete is applied first.
+TEST(reconcile_store, a_late_older_delete_gives_the_same_rows_in_either_order) {
+  std::vector<std::string> shown_after;
+  for (bool read_first : {true, false}) {
+    test::store_fixture f;
+    event(f, "p", "push", "1.0", "sha256:aaaa", 1800);
+    auto o = observe("team/app", 2000, {{"1.0", "sha256:aaaa"}});
+    if (read_first) {
+      apply(f, o);
+      event(f, "d", "delete", "", "sha256:aaaa", 1900);
+    } else {
+      event(f, "d", "delete", "", "sha256:aaaa", 1900);
+      apply(f, o);
+    }
+    shown_after.push_back(shown(f.db(), "team/app"));
+  }
+  EXPECT_EQ(shown_after[0], shown_after[1]);
+  EXPECT_EQ(shown_after[0],
+            "sha256:aaaa " + oci + " push=1800 pull=0 tags=1.0,\n");
+}
+
+TEST(reconcile_store, counts_only_what_changed_what_regevent_shows) {
+  test::store_fixture f;
+  // A delete after the read: the read neither brings the artifact back
+  // nor counts it as created.
+  event(f, "p", "push", "1.0", "sha256:aaaa", 100);
+  event(f, "d", "delete", "", "sha256:aaaa", 3000);
+  auto c = apply(f, observe("team/app", 2000, {{"1.0", "sha256:aaaa"}}));
+  EXPECT_EQ(c.created + c.corrected + c.deleted, 0);
+  EXPECT_EQ(shown(f.db(), "team/app"), "");
+  EXPECT_EQ(f.scalar("SELECT COUNT(*) FROM access_logs WHERE username = "
+                     "'regevent:reconcile'"),
+            0);
+}
+
 TEST(reconcile_store, index_children_are_artifacts_of_their_own) {
   test::store_fixture f;
   auto o = observe("team/multi", 1000, {},
