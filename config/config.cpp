@@ -518,6 +518,14 @@ std::vector<entry> make_table() {
       secret("auth.admin_token", REGEVENT_AT(auth.admin_token),
              "REGEVENT_ADMIN_TOKEN",
              "the management API is off (401) until set"),
+      list("auth.api_tokens", REGEVENT_AT(auth.api_tokens), {},
+           "more API tokens as name:read|admin:sha256 hex of the token"),
+      integer("auth.max_failures", REGEVENT_AT(auth.max_failures),
+              d::auth::max_failures, 0, 1'000'000,
+              "failed authentications from one address before 429; 0: none"),
+      integer("auth.failure_window_s", REGEVENT_AT(auth.failure_window_s),
+              d::auth::failure_window_s, 1, 86'400,
+              "the window those failures are counted in"),
       secret("secrets.key", REGEVENT_AT(secrets.key), "REGEVENT_SECRETS_KEY",
              "base64 of 32 random bytes sealing stored secrets; webhook "
              "secrets and auth headers are refused until set"),
@@ -923,9 +931,51 @@ bool is_network(const std::string& text) {
   return !ec && n == n.canonical();
 }
 
+/// `name:role:sha256hex` of `auth.api_tokens`.
+config::api_token parse_api_token(const std::string& entry) {
+  auto fail = [&entry](const std::string& why) {
+    return config_error("auth.api_tokens: '" + entry + "': " + why
+                        + " (name:read|admin:sha256 hex of the token)");
+  };
+  auto first = entry.find(':');
+  auto second = first == std::string::npos ? first : entry.find(':', first + 1);
+  if (second == std::string::npos)
+    throw fail("three fields separated by ':' are needed");
+  config::api_token t;
+  t.name = entry.substr(0, first);
+  auto role = entry.substr(first + 1, second - first - 1);
+  auto hex = entry.substr(second + 1);
+  if (t.name.empty() || t.name.size() > 64
+      || t.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
+                                  "RSTUVWXYZ0123456789._-")
+             != std::string::npos)
+    throw fail("the name must be 1-64 of [A-Za-z0-9._-]");
+  if (role != "read" && role != "admin")
+    throw fail("the role must be read or admin");
+  t.admin = role == "admin";
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF")
+                              != std::string::npos)
+    throw fail("the hash must be 64 hex digits (sha256sum of the token)");
+  for (size_t i = 0; i < 64; i += 2)
+    t.sha256.push_back(
+        static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return t;
+}
+
 /// Rules across keys; each key's own range was checked when it was read.
 void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
+  c.auth.tokens.clear();
+  for (const auto& entry : c.auth.api_tokens) {
+    auto t = parse_api_token(entry);
+    for (const auto& other : c.auth.tokens)
+      if (other.name == t.name)
+        throw config_error("auth.api_tokens: the name '" + t.name
+                           + "' is given twice");
+    if (t.name == "admin" && !c.auth.admin_token.empty())
+      throw config_error("auth.api_tokens: 'admin' names auth.admin_token");
+    c.auth.tokens.push_back(std::move(t));
+  }
   if (c.dispatch.heartbeat_timeout_ms < 3 * c.dispatch.recovery_poll_ms)
     throw config_error("dispatch.heartbeat_timeout_ms: must be at least three "
                        "times dispatch.recovery_poll_ms (the heartbeat)");

@@ -75,9 +75,29 @@ struct config {
     size_t max_connections = 0;
   } http;
 
+  /// A management API token known by its SHA-256 (`auth.api_tokens`
+  /// entries `name:role:sha256hex`).
+  struct api_token {
+    std::string name;
+    /// `admin`: every route; otherwise `read`: GET and HEAD only.
+    bool admin = false;
+    /// The token's SHA-256, 32 bytes.
+    std::string sha256;
+  };
+
   struct auth_section {
     std::string notify_token;
+    /// The single-token setup: an admin token given whole (usually from
+    /// REGEVENT_ADMIN_TOKEN_FILE); it is named `admin`.
     std::string admin_token;
+    /// `name:role:sha256hex` entries, role `read` or `admin`.
+    std::vector<std::string> api_tokens;
+    /// Failed authentications from one client address within
+    /// `failure_window_s` past which it is answered 429; 0: no limit.
+    uint32_t max_failures = 0;
+    uint32_t failure_window_s = 0;
+    /// `api_tokens` parsed (by validation).
+    std::vector<api_token> tokens;
   } auth;
 
   struct secrets_section {

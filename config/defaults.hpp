@@ -250,6 +250,13 @@ constexpr uint32_t refresh_after_s = 5;
 constexpr const char* user_agent = "regevent-scanner";
 } // namespace scanning
 
+namespace auth {
+/// Failed authentications from one address in the window before 429: a
+/// script with a stale token trips it quickly, a person retyping does not.
+constexpr uint32_t max_failures = 20;
+constexpr uint32_t failure_window_s = 60;
+} // namespace auth
+
 namespace reconcile {
 /// Repositories walked at once.
 constexpr size_t concurrency = 4;
@@ -261,8 +268,10 @@ constexpr uint32_t rate = 50;
 /// (Distribution's `n`).
 constexpr uint32_t page_size = 100;
 /// A run unrenewed for this long (its instance died) fails and the next
-/// may start; the run renews it after every step.
-constexpr uint32_t lease_ms = 60'000;
+/// may start. The run renews it with every repository it applies, so it
+/// must outlast one step: `concurrency` repositories walked at `rate`
+/// (ten minutes: 30 000 requests at the default rate).
+constexpr uint32_t lease_ms = 600'000;
 /// How often an instance looks for a run it should take (one asked for
 /// through another instance, or a schedule come due).
 constexpr uint32_t poll_interval_ms = 5'000;

@@ -15,4 +15,14 @@ http_response answer_error(const caf::error& e, uint32_t retry_after_s) {
   return unavailable(why.empty() ? describe(e) : why, retry_after_s);
 }
 
+http_response too_many_failures(const std::string& client,
+                                uint32_t retry_after_s) {
+  auto r = error_response(429, "TOO_MANY_REQUESTS",
+                          "too many failed authentications from " + client
+                              + "; try again in "
+                              + std::to_string(retry_after_s) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  return r;
+}
+
 } // namespace regevent

@@ -10,4 +10,8 @@ namespace regevent {
 /// Retry-After (the caller may try again as is), anything else 500.
 http_response answer_error(const caf::error& e, uint32_t retry_after_s);
 
+/// 429 with Retry-After: `client` failed to authenticate too often.
+http_response too_many_failures(const std::string& client,
+                                uint32_t retry_after_s);
+
 } // namespace regevent

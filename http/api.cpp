@@ -964,19 +964,35 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                 const api_services& services, incoming_request&& req,
                 const responder& reply_to) {
   const auto& guard = services.guard;
-  const auto& token = rt.cfg->auth.admin_token;
-  if (req.authorization.empty() || token.empty()) {
+  const auto& auth = rt.cfg->auth;
+  const bool off = auth.admin_token.empty() && auth.tokens.empty();
+  if (req.authorization.empty() || off) {
     auto r = error_response(
         401, "UNAUTHORIZED",
-        token.empty() ? "the management API is off: set auth.admin_token "
-                        "or REGEVENT_ADMIN_TOKEN"
-                      : "a bearer token is required");
+        off ? "the management API is off: set auth.admin_token (or "
+              "REGEVENT_ADMIN_TOKEN) or auth.api_tokens"
+            : "a bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"regevent\"");
     return reply_to->reply(std::move(r));
   }
-  if (!bearer_matches(req.authorization, token))
+  // A client past its failed authentications is refused before its token
+  // is looked at, so that guessing on cannot tell a hit.
+  const auto client = address_of(req.remote);
+  const auto now = auth_limiter::clock_type::now();
+  if (services.limiter)
+    if (auto wait = services.limiter->retry_after(client, now); wait > 0)
+      return reply_to->reply(too_many_failures(client, wait));
+  auto caller = api_caller_of(req.authorization, auth);
+  if (!caller) {
+    if (services.limiter)
+      services.limiter->failed(client, now);
     return reply_to->reply(
         error_response(403, "FORBIDDEN", "the bearer token is not valid"));
+  }
+  if (!caller->admin && req.method != "GET" && req.method != "HEAD")
+    return reply_to->reply(error_response(
+        403, "FORBIDDEN",
+        "the token '" + caller->name + "' has the read role: GET only"));
   auto parts = split_path(req.target);
   api_call call{reply_to, req.target.substr(0, req.target.find('?')),
                 parse_query(req.target), page_request{},

@@ -11,6 +11,7 @@ struct runtime;
 class actor_runtime;
 class address_guard;
 class outbound_client;
+class auth_limiter;
 
 /// What the management API uses besides the facade.
 struct api_services {
@@ -19,6 +20,8 @@ struct api_services {
   const address_guard& guard;
   /// Pings registries; null: pings answer 503.
   std::shared_ptr<outbound_client> outbound;
+  /// Failed authentications per client; null: no limit.
+  auth_limiter* limiter = nullptr;
 };
 
 /// The management API (Harbor v2.0 shapes, DESIGN §5): checks the admin

@@ -74,11 +74,19 @@ std::string path_of(const std::string& target) {
 }
 
 void notifications(const runtime& rt, actor_runtime& actors,
-                   incoming_request& req, const responder& reply_to) {
+                   auth_limiter& limiter, incoming_request& req,
+                   const responder& reply_to) {
   if (req.method != "POST")
     return reply_to->reply(method_not_allowed("POST"));
   const auto& token = rt.cfg->auth.notify_token;
   if (!token.empty() && !bearer_matches(req.authorization, token)) {
+    // Only a wrong token meets the limit: the registry's own, right one
+    // is never slowed by someone guessing from its address.
+    auto client = address_of(req.remote);
+    auto now = auth_limiter::clock_type::now();
+    if (auto wait = limiter.retry_after(client, now); wait > 0)
+      return reply_to->reply(too_many_failures(client, wait));
+    limiter.failed(client, now);
     auto r = error_response(401, "UNAUTHORIZED",
                             "a valid bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"regevent\"");
@@ -115,7 +123,10 @@ router::router(const runtime& rt, actor_runtime& actors,
       actors_(actors),
       guard_(std::make_shared<const address_guard>(
           rt.cfg->webhooks.allow_networks)),
-      outbound_(std::move(outbound)) {}
+      outbound_(std::move(outbound)),
+      limiter_(std::make_shared<auth_limiter>(
+          rt.cfg->auth.max_failures,
+          std::chrono::seconds(rt.cfg->auth.failure_window_s))) {}
 
 void router::operator()(incoming_request&& req, responder reply_to) const {
   auto path = path_of(req.target);
@@ -135,10 +146,10 @@ void router::operator()(incoming_request&& req, responder reply_to) const {
       req.request_id, req.remote);
   std::string_view r = route;
   if (r == "notifications")
-    return notifications(rt_, actors_, req, observed);
+    return notifications(rt_, actors_, *limiter_, req, observed);
   if (r == "api")
-    return handle_api(rt_, actors_, {*guard_, outbound_}, std::move(req),
-                      observed);
+    return handle_api(rt_, actors_, {*guard_, outbound_, limiter_.get()},
+                      std::move(req), observed);
   bool read = req.method == "GET" || req.method == "HEAD";
   if (r == "healthz")
     return observed->reply(read ? json_response(200, "{\"status\":\"ok\"}")

@@ -11,6 +11,7 @@ struct runtime;
 class actor_runtime;
 class address_guard;
 class outbound_client;
+class auth_limiter;
 
 /// Routing, separate from transport: maps each request to its handler and
 /// wraps the responder so that every answer is counted and logged.
@@ -30,6 +31,8 @@ private:
   actor_runtime& actors_;
   std::shared_ptr<const address_guard> guard_;
   std::shared_ptr<outbound_client> outbound_;
+  /// Failed authentications per client address, both endpoints.
+  std::shared_ptr<auth_limiter> limiter_;
 };
 
 } // namespace regevent

@@ -172,6 +172,15 @@ std::vector<sample> samples_of(const config_key& key) {
       break;
     case key_kind::list:
       // The allow-list holds networks; other lists any text.
+      // API tokens have a form of their own (name:role:sha256 hex).
+      if (key.path == "auth.api_tokens") {
+        for (const char* v :
+             {"[]",
+              "[ci:read:"
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad]"})
+          add(v);
+        break;
+      }
       if (key.path == "webhooks.allow_networks") {
         for (const char* v :
              {"[]", "[127.0.0.0/8]", "[10.0.0.0/8, 192.168.0.0/16]"})

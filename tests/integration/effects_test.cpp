@@ -419,8 +419,7 @@ TEST_F(effects, finished_events_are_compacted_then_forgotten) {
   }
   ASSERT_EQ(daemon_->client().notify(envelope_json(events)).status, 200u);
   ASSERT_TRUE(drained());
-  // A pull has marks of the effects that apply to it (all but the
-  // repository registry's, which only pushes touch).
+  // A pull has marks of the effects that apply to it.
   const auto marks_per_pull
       = count("SELECT COUNT(*) FROM effect_marks WHERE event_seq = (SELECT "
               "seq FROM events WHERE id = 'week-old')");
@@ -488,6 +487,62 @@ TEST_F(effects, the_management_api_checks_tokens_and_parameters) {
   auto err = json::parse(bad.body);
   EXPECT_TRUE(err["errors"][0]["code"].is_string());
   EXPECT_TRUE(err["errors"][0]["message"].is_string());
+}
+
+// sha256sum of "reader-secret-token" and "ops-secret-token"; the daemon
+// knows only these.
+const std::string reader_sha
+    = "00505bee9fcd64666a3227ec7b5dc33b6d89d85e4ffc43c9796b7633a1b60936";
+const std::string ops_sha
+    = "94ed6916cae590cc10702d4d18cd55d814ae96403f1cc883a06482e4155c15d4";
+
+TEST_F(effects, api_tokens_have_roles_and_failed_logins_are_limited) {
+  // More keys of the fixture's `auth:` section.
+  start("  notify_token: notify-secret\n  api_tokens: [\"ci:read:"
+        + reader_sha + "\", \"ops:admin:" + ops_sha
+        + "\"]\n  max_failures: 3\n  failure_window_s: 30\n");
+  auto c = daemon_->client();
+  auto as = [&](const std::string& token, const std::string& method) {
+    return c.request(method, "/api/v2.0/projects",
+                     method == "POST" ? "{\"project_name\":\"p-" + token + "\"}"
+                                      : std::string(),
+                     {{"Authorization", "Bearer " + token},
+                      {"Content-Type", "application/json"}});
+  };
+  // The plain admin token of the single-token setup still works.
+  EXPECT_EQ(as(admin, "GET").status, 200u);
+  // A read token reads, and may not write.
+  EXPECT_EQ(as("reader-secret-token", "GET").status, 200u);
+  auto refused = as("reader-secret-token", "POST");
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_NE(refused.body.find("'ci' has the read role"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(as("ops-secret-token", "POST").status, 201u);
+  // The configured hash is no token.
+  EXPECT_EQ(as(reader_sha, "GET").status, 403u);
+  // Three failures in the window (the one above and two more), then 429
+  // for anything from this address, a right token included.
+  EXPECT_EQ(as("guess-1", "GET").status, 403u);
+  EXPECT_EQ(as("guess-2", "GET").status, 403u);
+  auto limited = as("guess-3", "GET");
+  EXPECT_EQ(limited.status, 429u) << limited.body;
+  auto wait = std::stoi(limited.headers["Retry-After"]);
+  EXPECT_GE(wait, 1);
+  EXPECT_LE(wait, 30);
+  EXPECT_EQ(as("ops-secret-token", "GET").status, 429u);
+  // The notification endpoint never slows the registry's right token.
+  event_spec e;
+  e.id = "while-limited";
+  EXPECT_EQ(c.notify(envelope_json({event_json(e)}), "notify-secret").status,
+            200u);
+  // Its wrong ones are limited too.
+  EXPECT_EQ(c.notify(envelope_json({event_json(e)}), "wrong").status, 429u);
+  // Nothing secret reached the log.
+  auto log = daemon_->log();
+  for (const char* secret :
+       {"reader-secret-token", "ops-secret-token", "notify-secret",
+        "admin-secret"})
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
 }
 
 TEST_F(effects, lists_are_paginated_with_total_count_and_link) {
