@@ -932,9 +932,12 @@ bool is_network(const std::string& text) {
 }
 
 /// `name:role:sha256hex` of `auth.api_tokens`.
-config::api_token parse_api_token(const std::string& entry) {
-  auto fail = [&entry](const std::string& why) {
-    return config_error("auth.api_tokens: '" + entry + "': " + why
+config::api_token parse_api_token(const std::string& entry, size_t index) {
+  // The entry is not repeated: a token pasted whole instead of its hash
+  // must not reach the log.
+  auto fail = [index](const std::string& why) {
+    return config_error("auth.api_tokens[" + std::to_string(index)
+                        + "]: " + why
                         + " (name:read|admin:sha256 hex of the token)");
   };
   auto first = entry.find(':');
@@ -967,11 +970,17 @@ void validate(config& c) {
   c.database.parsed = parse_database_url(c.database.url);
   c.auth.tokens.clear();
   for (const auto& entry : c.auth.api_tokens) {
-    auto t = parse_api_token(entry);
-    for (const auto& other : c.auth.tokens)
+    auto t = parse_api_token(entry, c.auth.tokens.size());
+    for (const auto& other : c.auth.tokens) {
       if (other.name == t.name)
         throw config_error("auth.api_tokens: the name '" + t.name
                            + "' is given twice");
+      // One token under two names (and perhaps two roles): which one it
+      // is would depend on the order.
+      if (other.sha256 == t.sha256)
+        throw config_error("auth.api_tokens: '" + t.name + "' and '"
+                           + other.name + "' have the same hash");
+    }
     if (t.name == "admin" && !c.auth.admin_token.empty())
       throw config_error("auth.api_tokens: 'admin' names auth.admin_token");
     c.auth.tokens.push_back(std::move(t));

@@ -992,7 +992,8 @@ void handle_api(const runtime& rt, actor_runtime& actors,
   if (!caller->admin && req.method != "GET" && req.method != "HEAD")
     return reply_to->reply(error_response(
         403, "FORBIDDEN",
-        "the token '" + caller->name + "' has the read role: GET only"));
+        "the token '" + caller->name
+            + "' has the read role: GET and HEAD only"));
   auto parts = split_path(req.target);
   api_call call{reply_to, req.target.substr(0, req.target.find('?')),
                 parse_query(req.target), page_request{},

@@ -3,8 +3,10 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v6.hpp>
+
 #include <algorithm>
-#include <iterator>
 
 namespace regevent {
 
@@ -65,22 +67,65 @@ auth_limiter::auth_limiter(uint32_t max_failures, std::chrono::seconds window,
                            size_t max_clients)
     : max_failures_(max_failures), window_(window), max_clients_(max_clients) {}
 
+void auth_limiter::expire(clock_type::time_point now) {
+  // Windows start in the order entries were made: the expired ones are at
+  // the front, so that expiring costs only what it removes.
+  while (!order_.empty()) {
+    const auto& [client, start] = order_.front();
+    auto it = clients_.find(client);
+    // Not there, or made anew since (a later window): only the order entry
+    // goes.
+    bool current = it != clients_.end() && it->second.window_start == start;
+    if (current && now < start + window_)
+      break;
+    if (current)
+      clients_.erase(it);
+    order_.pop_front();
+  }
+  if (now >= overflow_.window_start + window_)
+    overflow_ = entry{};
+}
+
+auth_limiter::entry* auth_limiter::entry_of(const std::string& client,
+                                            bool create,
+                                            clock_type::time_point now) {
+  auto it = clients_.find(client);
+  if (it != clients_.end()) {
+    if (now >= it->second.window_start + window_) {
+      // Its window is over: a new one starts with this failure.
+      if (!create)
+        return nullptr;
+      it->second = entry{now, 0};
+      order_.emplace_back(client, now);
+    }
+    return &it->second;
+  }
+  if (clients_.size() >= max_clients_) {
+    // Past the bound, new addresses share one entry: a flood of fresh
+    // addresses (an IPv6 host has many) is limited as one client.
+    if (create && overflow_.failures == 0)
+      overflow_.window_start = now;
+    return &overflow_;
+  }
+  if (!create)
+    return nullptr;
+  order_.emplace_back(client, now);
+  return &clients_.emplace(client, entry{now, 0}).first->second;
+}
+
 uint32_t auth_limiter::retry_after(const std::string& client,
                                    clock_type::time_point now) {
   if (max_failures_ == 0)
     return 0;
   std::lock_guard<std::mutex> guard(mtx_);
-  auto it = clients_.find(client);
-  if (it == clients_.end())
+  expire(now);
+  const auto* e = entry_of(client, false, now);
+  if (e == nullptr || e->failures < max_failures_
+      || now >= e->window_start + window_)
     return 0;
-  auto ends = it->second.window_start + window_;
-  if (now >= ends) {
-    clients_.erase(it);
-    return 0;
-  }
-  if (it->second.failures < max_failures_)
-    return 0;
-  auto left = std::chrono::ceil<std::chrono::seconds>(ends - now).count();
+  auto left = std::chrono::ceil<std::chrono::seconds>(e->window_start + window_
+                                                       - now)
+                  .count();
   return static_cast<uint32_t>(std::max<long long>(1, left));
 }
 
@@ -89,35 +134,42 @@ void auth_limiter::failed(const std::string& client,
   if (max_failures_ == 0)
     return;
   std::lock_guard<std::mutex> guard(mtx_);
-  auto it = clients_.find(client);
-  if (it != clients_.end() && now >= it->second.window_start + window_) {
-    clients_.erase(it);
-    it = clients_.end();
-  }
-  if (it == clients_.end()) {
-    if (clients_.size() >= max_clients_) {
-      // Many addresses at once: drop the ones whose window is over before
-      // taking a new one; a flood of fresh addresses is not tracked.
-      for (auto i = clients_.begin(); i != clients_.end();)
-        i = now >= i->second.window_start + window_ ? clients_.erase(i)
-                                                    : std::next(i);
-      if (clients_.size() >= max_clients_)
-        return;
-    }
-    it = clients_.emplace(client, entry{now, 0}).first;
-  }
-  ++it->second.failures;
+  expire(now);
+  ++entry_of(client, true, now)->failures;
+}
+
+bool auth_limiter::known_good(const std::string& client) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return good_.count(client) > 0;
+}
+
+void auth_limiter::succeeded(const std::string& client) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  // Bounded: the registries that notify are few.
+  if (good_.size() < max_good)
+    good_.insert(client);
 }
 
 std::string address_of(const std::string& remote) {
-  if (!remote.empty() && remote.front() == '[') {
-    auto end = remote.find(']');
-    return end == std::string::npos ? remote : remote.substr(1, end - 1);
+  std::string text = remote;
+  if (!text.empty() && text.front() == '[') {
+    auto end = text.find(']');
+    text = end == std::string::npos ? text : text.substr(1, end - 1);
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    // The server writes `address:port`, an IPv6 address without brackets
+    // too: the port is after the last colon.
+    text = text.substr(0, colon);
   }
-  // The server writes `address:port`, an IPv6 address without brackets
-  // too: the port is after the last colon.
-  auto colon = remote.rfind(':');
-  return colon == std::string::npos ? remote : remote.substr(0, colon);
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(text, ec);
+  if (ec || !address.is_v6())
+    return text;
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6)
+        .to_string();
+  // One host holds a whole /64: it is one client.
+  return boost::asio::ip::make_network_v6(v6, 64).canonical().to_string();
 }
 
 } // namespace regevent

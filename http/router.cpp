@@ -79,19 +79,24 @@ void notifications(const runtime& rt, actor_runtime& actors,
   if (req.method != "POST")
     return reply_to->reply(method_not_allowed("POST"));
   const auto& token = rt.cfg->auth.notify_token;
-  if (!token.empty() && !bearer_matches(req.authorization, token)) {
-    // Only a wrong token meets the limit: the registry's own, right one
-    // is never slowed by someone guessing from its address.
-    auto client = address_of(req.remote);
-    auto now = auth_limiter::clock_type::now();
+  const auto client = address_of(req.remote);
+  const auto now = auth_limiter::clock_type::now();
+  // An address past its failures is refused before its token is looked
+  // at, so that guessing on cannot tell a hit; one that has sent the
+  // right token before (a registry) is always heard, so that someone
+  // guessing from its address never slows it.
+  if (!token.empty() && !limiter.known_good(client))
     if (auto wait = limiter.retry_after(client, now); wait > 0)
       return reply_to->reply(too_many_failures(client, wait));
+  if (!token.empty() && !bearer_matches(req.authorization, token)) {
     limiter.failed(client, now);
     auto r = error_response(401, "UNAUTHORIZED",
                             "a valid bearer token is required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"regevent\"");
     return reply_to->reply(std::move(r));
   }
+  if (!token.empty())
+    limiter.succeeded(client);
   if (!is_notification_content_type(req.content_type))
     return reply_to->reply(error_response(
         415, "UNSUPPORTED_MEDIA_TYPE",

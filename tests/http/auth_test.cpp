@@ -142,6 +142,23 @@ TEST(api_caller_of, refuses_malformed_token_entries_at_load) {
                            + "\"]\n"),
                config_error);
   EXPECT_NO_THROW(auth_config("  api_tokens: [\"ci.bot-1:read:" + hex + "\"]\n"));
+  // One token under two names (perhaps two roles) is refused.
+  EXPECT_THROW(auth_config("  api_tokens: [\"a:read:" + hex + "\", \"b:admin:"
+                           + hex + "\"]\n"),
+               config_error);
+  // A token pasted whole instead of its hash is not repeated in the error
+  // (which reaches the log).
+  try {
+    auth_config("  api_tokens: [\"ci:read:pasted-plain-token-instead\"]\n");
+    ADD_FAILURE() << "a plain token was taken for a hash";
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()).find("pasted-plain-token"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("auth.api_tokens[0]"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // --- failed authentications ------------------------------------------------
@@ -171,23 +188,45 @@ TEST(auth_limiter, zero_failures_is_no_limit_and_clients_are_bounded) {
   for (int i = 0; i < 100; ++i)
     off.failed("10.0.0.1", t0);
   EXPECT_EQ(off.retry_after("10.0.0.1", t0), 0u);
-  auth_limiter small(1, std::chrono::seconds(60), 2);
+  auth_limiter small(2, std::chrono::seconds(60), 2);
   small.failed("a", t0);
   small.failed("b", t0);
-  // A third address while both windows run is not tracked.
+  // Past the bound, new addresses share one entry: a flood of fresh ones
+  // is limited as one client, and holds up only new addresses.
   small.failed("c", t0);
-  EXPECT_GT(small.retry_after("a", t0), 0u);
-  EXPECT_EQ(small.retry_after("c", t0), 0u);
-  // Once theirs ended, new ones are.
-  small.failed("c", t0 + std::chrono::seconds(61));
-  EXPECT_GT(small.retry_after("c", t0 + std::chrono::seconds(61)), 0u);
+  EXPECT_EQ(small.retry_after("d", t0), 0u);
+  small.failed("d", t0);
+  EXPECT_GT(small.retry_after("c", t0), 0u);
+  EXPECT_GT(small.retry_after("e", t0), 0u);
+  EXPECT_EQ(small.retry_after("a", t0), 0u);
+  // Once the windows end, entries go oldest first and new ones are
+  // tracked on their own again.
+  auto later = t0 + std::chrono::seconds(61);
+  EXPECT_EQ(small.retry_after("e", later), 0u);
+  small.failed("c", later);
+  EXPECT_EQ(small.retry_after("c", later), 0u);
+  small.failed("c", later);
+  EXPECT_GT(small.retry_after("c", later), 0u);
+  EXPECT_EQ(small.retry_after("e", later), 0u);
+}
+
+TEST(auth_limiter, a_right_token_marks_its_address_known_good) {
+  auth_limiter limiter(1, std::chrono::seconds(60));
+  EXPECT_FALSE(limiter.known_good("10.0.0.9"));
+  limiter.succeeded("10.0.0.9");
+  EXPECT_TRUE(limiter.known_good("10.0.0.9"));
+  EXPECT_FALSE(limiter.known_good("10.0.0.8"));
 }
 
 TEST(address_of, cuts_the_port_the_server_appends) {
   EXPECT_EQ(address_of("127.0.0.1:40000"), "127.0.0.1");
-  EXPECT_EQ(address_of("::1:40000"), "::1");
-  EXPECT_EQ(address_of("[::1]:40000"), "::1");
-  EXPECT_EQ(address_of("fe80::1:2"), "fe80::1");
+  // As the server writes IPv6: without brackets. A host holds a /64.
+  EXPECT_EQ(address_of("2001:db8::1:2:40000"), "2001:db8::/64");
+  EXPECT_EQ(address_of("2001:db8::9:40001"), "2001:db8::/64");
+  EXPECT_EQ(address_of("2001:db8:0:1::9:40001"), "2001:db8:0:1::/64");
+  EXPECT_EQ(address_of("[::1]:40000"), "::/64");
+  // An IPv4 client on a dual-stack socket is its IPv4 address.
+  EXPECT_EQ(address_of("::ffff:127.0.0.1:40000"), "127.0.0.1");
 }
 
 } // namespace

@@ -497,10 +497,11 @@ const std::string ops_sha
     = "94ed6916cae590cc10702d4d18cd55d814ae96403f1cc883a06482e4155c15d4";
 
 TEST_F(effects, api_tokens_have_roles_and_failed_logins_are_limited) {
-  // More keys of the fixture's `auth:` section.
+  // More keys of the fixture's `auth:` section; every request logged.
   start("  notify_token: notify-secret\n  api_tokens: [\"ci:read:"
         + reader_sha + "\", \"ops:admin:" + ops_sha
-        + "\"]\n  max_failures: 3\n  failure_window_s: 30\n");
+        + "\"]\n  max_failures: 3\n  failure_window_s: 30\nlog:\n  level: "
+          "debug\n");
   auto c = daemon_->client();
   auto as = [&](const std::string& token, const std::string& method) {
     return c.request(method, "/api/v2.0/projects",
@@ -517,6 +518,8 @@ TEST_F(effects, api_tokens_have_roles_and_failed_logins_are_limited) {
   EXPECT_EQ(refused.status, 403u);
   EXPECT_NE(refused.body.find("'ci' has the read role"), std::string::npos)
       << refused.body;
+  for (const char* method : {"PUT", "DELETE", "PATCH", "OPTIONS"})
+    EXPECT_EQ(as("reader-secret-token", method).status, 403u) << method;
   EXPECT_EQ(as("ops-secret-token", "POST").status, 201u);
   // The configured hash is no token.
   EXPECT_EQ(as(reader_sha, "GET").status, 403u);
@@ -530,15 +533,30 @@ TEST_F(effects, api_tokens_have_roles_and_failed_logins_are_limited) {
   EXPECT_GE(wait, 1);
   EXPECT_LE(wait, 30);
   EXPECT_EQ(as("ops-secret-token", "GET").status, 429u);
-  // The notification endpoint never slows the registry's right token.
+  // The notification endpoint limits this address too, before looking
+  // at its token...
   event_spec e;
   e.id = "while-limited";
-  EXPECT_EQ(c.notify(envelope_json({event_json(e)}), "notify-secret").status,
-            200u);
-  // Its wrong ones are limited too.
   EXPECT_EQ(c.notify(envelope_json({event_json(e)}), "wrong").status, 429u);
-  // Nothing secret reached the log.
+  EXPECT_EQ(c.notify(envelope_json({event_json(e)}), "notify-secret").status,
+            429u);
+  ASSERT_EQ(daemon_->stop(), 0);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  // ...but an address that sent the right token is always heard: someone
+  // guessing from the registry's address never slows it.
+  auto registry = daemon_->client();
+  EXPECT_EQ(
+      registry.notify(envelope_json({event_json(e)}), "notify-secret").status,
+      200u);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(registry.notify(envelope_json({event_json(e)}), "wrong").status,
+              401u);
+  EXPECT_EQ(
+      registry.notify(envelope_json({event_json(e)}), "notify-secret").status,
+      200u);
+  // Nothing secret reached the log, which holds every request line.
   auto log = daemon_->log();
+  EXPECT_NE(log.find("http api GET /api/v2.0/projects"), std::string::npos);
   for (const char* secret :
        {"reader-secret-token", "ops-secret-token", "notify-secret",
         "admin-secret"})
