@@ -116,11 +116,15 @@ reconcile_store::claim(const std::string& instance, timestamp_us now,
     if (later == 0)
       insert_pending(sql, start_trigger, now);
   }
+  // Read now, not at the call: on PostgreSQL the INSERT above waits for
+  // a run another instance is ending, and this start must come after
+  // that end.
+  timestamp_us started = now_us();
   soci::statement st
       = (sql.prepare << "UPDATE reconcile_runs SET status = 'running', "
                         "instance = :i, lease_until = :l, started_at = :n "
                         "WHERE status = 'pending'",
-         soci::use(instance), soci::use(lease_until), soci::use(now));
+         soci::use(instance), soci::use(lease_until), soci::use(started));
   if (affected(st) == 0) {
     tx.commit();
     return std::nullopt;
