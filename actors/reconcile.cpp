@@ -66,6 +66,17 @@ void reset(reconcile_state& st) {
   st.cfg.stats->reconcile_running(false);
 }
 
+/// Drops the run in progress without ending it: its lease is another's
+/// now (this instance stalled past it), and so is its end.
+void lose_lease(self_ptr self, const char* when) {
+  auto& st = self->state;
+  spdlog::warn("reconcile run {} lost its lease {} (a step longer than "
+               "reconcile.lease_ms); it stops",
+               st.run.id, when);
+  st.cfg.stats->reconcile_run("failed");
+  reset(st);
+}
+
 /// Ends the run in progress, as failed when `error` is not empty.
 void finish(self_ptr self, const std::string& error) {
   auto& st = self->state;
@@ -146,9 +157,7 @@ bool renew(self_ptr self) {
     return true;
   }
   if (!*held) {
-    spdlog::warn("reconcile run {} lost its lease; it stops", st.run.id);
-    st.cfg.stats->reconcile_run("failed");
-    reset(st);
+    lose_lease(self, "between steps");
     return false;
   }
   return true;
@@ -193,8 +202,9 @@ void walk_step(self_ptr self) {
     finish(self, {});
     return;
   }
-  size_t end = std::min(st.queue.size(),
-                        st.walked + std::max<size_t>(1, st.cfg.reconcile.concurrency));
+  // concurrency is validated positive.
+  size_t end
+      = std::min(st.queue.size(), st.walked + st.cfg.reconcile.concurrency);
   std::vector<std::string> names(st.queue.begin() + st.walked,
                                  st.queue.begin() + end);
   // What regevent shows of each, read before the registry is.
@@ -258,11 +268,7 @@ void walk_step(self_ptr self) {
     return;
   }
   if (lost) {
-    spdlog::warn("reconcile run {} lost its lease while walking (a step "
-                 "longer than reconcile.lease_ms); it stops",
-                 st.run.id);
-    st.cfg.stats->reconcile_run("failed");
-    reset(st);
+    lose_lease(self, "while walking");
     return;
   }
   changes->repositories_walked = static_cast<long long>(names.size());

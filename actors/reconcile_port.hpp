@@ -43,9 +43,6 @@ class reconcile_port {
 public:
   virtual ~reconcile_port() = default;
 
-  /// Whether a source registry is configured at all.
-  virtual bool configured() const = 0;
-
   /// The daemon stops: calls in progress end soon with an error, between
   /// two requests (and out of a rate wait), and later ones at once.
   virtual void stop() = 0;

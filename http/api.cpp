@@ -738,8 +738,6 @@ void scanner_routes(const runtime& rt, actor_runtime& actors,
   call.not_allowed("GET, PUT, PATCH, DELETE");
 }
 
-/// `/api/v2.0/projects/{project}/scanner`: the scanner the project's scans
-/// use (its own, else the default); PUT `{uuid}` sets its own.
 /// `/api/v2.0/system/reconcile[/runs]`: POST queues a reconcile with the
 /// source registry (202; 409 while one is unfinished), GET shows the
 /// newest run, `/runs` the newest ten.
@@ -786,6 +784,8 @@ void reconcile_routes(const runtime& rt, actor_runtime& actors,
       }));
 }
 
+/// `/api/v2.0/projects/{project}/scanner`: the scanner the project's scans
+/// use (its own, else the default); PUT `{uuid}` sets its own.
 void project_scanner_route(actor_runtime& actors, const incoming_request& req,
                            const std::string& project, const api_call& call) {
   if (req.method == "GET")

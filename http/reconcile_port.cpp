@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -110,10 +109,6 @@ public:
     registry_ = std::make_unique<registry_client>(*client_, std::move(e), cfg);
   }
 
-  bool configured() const override {
-    return configured_;
-  }
-
   void stop() override {
     stopping_ = true;
   }
@@ -148,17 +143,9 @@ public:
     std::vector<reconcile_walk> out(repositories.size());
     size_t workers = std::min(std::max<size_t>(1, options_.concurrency),
                               repositories.size());
-    std::mutex mtx;
-    size_t next = 0;
+    std::atomic<size_t> next{0};
     auto work = [&] {
-      for (;;) {
-        size_t i;
-        {
-          std::lock_guard<std::mutex> guard(mtx);
-          if (next >= repositories.size())
-            return;
-          i = next++;
-        }
+      for (size_t i = next++; i < repositories.size(); i = next++) {
         try {
           out[i] = walk_one(repositories[i]);
         } catch (const std::exception& e) {

@@ -49,6 +49,11 @@ void fail_expired(soci::session& sql, timestamp_us now) {
       soci::use(now), soci::use(why), soci::use(now);
 }
 
+long long affected(soci::statement& st) {
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
 /// Inserts a pending run unless one is unfinished (the partial unique
 /// index decides, across instances): whether it did.
 bool insert_pending(soci::session& sql, const std::string& trigger,
@@ -58,24 +63,17 @@ bool insert_pending(soci::session& sql, const std::string& trigger,
                         "created_at) VALUES (:t, 'pending', :c) ON CONFLICT "
                         "DO NOTHING",
          soci::use(trigger), soci::use(now));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
-}
-
-long long affected(soci::statement& st) {
-  st.execute(true);
-  return st.get_affected_rows();
+  return affected(st) > 0;
 }
 
 } // namespace
 
 reconcile_store::reconcile_store(database& db) : db_(db) {}
 
-std::optional<reconcile_run>
-reconcile_store::run_where(const std::string& condition, long long id) {
+std::optional<reconcile_run> reconcile_store::unfinished_run() {
   std::string query = run_columns;
-  query += " WHERE " + condition + " ORDER BY id DESC LIMIT 1";
-  soci::rowset<soci::row> rs = (db_.session().prepare << query, soci::use(id));
+  query += " WHERE status IN ('pending', 'running')";
+  soci::rowset<soci::row> rs = (db_.session().prepare << query);
   for (const auto& r : rs)
     return run_of(r);
   return std::nullopt;
@@ -88,7 +86,7 @@ reconcile_store::request(const std::string& trigger, timestamp_us now,
   auto& sql = db_.session();
   fail_expired(sql, now);
   bool inserted = insert_pending(sql, trigger, now);
-  auto found = run_where("status IN ('pending', 'running') AND id > :i", 0);
+  auto found = unfinished_run();
   tx.commit();
   if (!found)
     return std::nullopt;
@@ -129,7 +127,8 @@ reconcile_store::claim(const std::string& instance, timestamp_us now,
     tx.commit();
     return std::nullopt;
   }
-  auto run = run_where("status = 'running' AND id > :i", 0);
+  // The one unfinished run is the one just taken.
+  auto run = unfinished_run();
   tx.commit();
   return run;
 }

@@ -74,8 +74,8 @@ public:
                          unknown_project_policy policy, long long run_id);
 
 private:
-  std::optional<reconcile_run> run_where(const std::string& condition,
-                                         long long id);
+  /// The unfinished run (the unique index allows one at most).
+  std::optional<reconcile_run> unfinished_run();
 
   database& db_;
 };
