@@ -277,6 +277,17 @@ int main(int argc, char** argv) {
       spdlog::error("regeventd received SIGHUP but cannot open {}; it goes "
                     "on logging to the file it had open",
                     cfg.log.file);
+    if (!cfg.tls.cert_file.empty()) {
+      // Certificates renewed in place (certbot, cert-manager) take effect
+      // without a restart: new handshakes use them.
+      if (auto error = server.reload_tls(); error.empty())
+        spdlog::info("regeventd reloaded its TLS certificate {}",
+                     cfg.tls.cert_file);
+      else
+        spdlog::error("regeventd cannot reload TLS, it goes on with the "
+                      "certificate it had: {}",
+                      error);
+    }
   }
   spdlog::info("regeventd received {}, shutting down (grace {} ms)",
                sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shutdown_grace_ms);

@@ -512,6 +512,16 @@ std::vector<entry> make_table() {
       integer("http.max_connections", REGEVENT_AT(http.max_connections),
               d::http::max_connections, 1, 1u << 20,
               "connections past this are closed at once"),
+      string("tls.cert_file", REGEVENT_AT(tls.cert_file), "",
+             "PEM chain, server certificate first; empty: plain HTTP; "
+             "reread on SIGHUP"),
+      string("tls.key_file", REGEVENT_AT(tls.key_file), "",
+             "PEM private key of tls.cert_file; reread on SIGHUP"),
+      string("tls.client_ca_file", REGEVENT_AT(tls.client_ca_file), "",
+             "PEM CAs of client certificates; set: notifications need one"),
+      choice("tls.min_version", REGEVENT_AT(tls.min_version),
+             std::string(d::tls::min_version), words({"1.2", "1.3"}),
+             "oldest TLS version accepted"),
       secret("auth.notify_token", REGEVENT_AT(auth.notify_token),
              "REGEVENT_NOTIFY_TOKEN",
              "POST /service/notifications needs Bearer <token> when set"),
@@ -985,6 +995,11 @@ void validate(config& c) {
       throw config_error("auth.api_tokens: 'admin' names auth.admin_token");
     c.auth.tokens.push_back(std::move(t));
   }
+  if (c.tls.cert_file.empty() != c.tls.key_file.empty())
+    throw config_error("tls.cert_file and tls.key_file: set both or neither");
+  if (!c.tls.client_ca_file.empty() && c.tls.cert_file.empty())
+    throw config_error("tls.client_ca_file: needs tls.cert_file (client "
+                       "certificates are asked for in the TLS handshake)");
   if (c.dispatch.heartbeat_timeout_ms < 3 * c.dispatch.recovery_poll_ms)
     throw config_error("dispatch.heartbeat_timeout_ms: must be at least three "
                        "times dispatch.recovery_poll_ms (the heartbeat)");

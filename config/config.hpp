@@ -75,6 +75,18 @@ struct config {
     size_t max_connections = 0;
   } http;
 
+  /// TLS on the listener; plain HTTP while cert_file is empty.
+  struct tls_section {
+    /// PEM: the server certificate first, then its intermediates.
+    std::string cert_file;
+    std::string key_file;
+    /// PEM CAs whose client certificates are accepted; when set,
+    /// POST /service/notifications needs one (the API keeps its tokens).
+    std::string client_ca_file;
+    /// "1.2" or "1.3": the oldest protocol version accepted.
+    std::string min_version;
+  } tls;
+
   /// A management API token known by its SHA-256 (`auth.api_tokens`
   /// entries `name:role:sha256hex`).
   struct api_token {

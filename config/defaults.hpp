@@ -18,6 +18,11 @@ constexpr const char* level = "info";
 constexpr const char* format = "text";
 } // namespace logging
 
+namespace tls {
+/// TLS 1.0 and 1.1 are deprecated (RFC 8996).
+constexpr const char* min_version = "1.2";
+} // namespace tls
+
 namespace http {
 /// Beast io threads. Two keep both cores of a small machine busy with parsing
 /// while the journal commits.

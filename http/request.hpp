@@ -14,6 +14,9 @@ struct incoming_request {
   std::string body;
   std::string request_id;
   std::string remote;
+  /// The peer presented a certificate that tls.client_ca_file verified in
+  /// the handshake (always false on plain HTTP).
+  bool client_certificate = false;
 };
 
 } // namespace regevent

@@ -78,6 +78,14 @@ void notifications(const runtime& rt, actor_runtime& actors,
                    const responder& reply_to) {
   if (req.method != "POST")
     return reply_to->reply(method_not_allowed("POST"));
+  // With client certificates configured the sender proves itself in the
+  // handshake, which a guessed token cannot replace. A certificate that
+  // does not verify never gets here: its handshake fails.
+  if (!rt.cfg->tls.client_ca_file.empty() && !req.client_certificate)
+    return reply_to->reply(error_response(
+        403, "FORBIDDEN",
+        "notifications need a client certificate signed by a CA of "
+        "tls.client_ca_file"));
   const auto& token = rt.cfg->auth.notify_token;
   const auto client = address_of(req.remote);
   const auto now = auth_limiter::clock_type::now();

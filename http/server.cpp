@@ -4,14 +4,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
 
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -21,6 +26,7 @@ namespace regevent {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -29,7 +35,8 @@ void fail(beast::error_code ec, const char* what) {
   // Peers that vanish are routine for a server; everything else is news.
   if (ec == net::error::operation_aborted || ec == beast::error::timeout
       || ec == net::error::connection_reset || ec == net::error::broken_pipe
-      || ec == bhttp::error::end_of_stream || ec == net::error::eof)
+      || ec == bhttp::error::end_of_stream || ec == net::error::eof
+      || ec == ssl::error::stream_truncated)
     spdlog::debug("http {}: {}", what, ec.message());
   else
     spdlog::warn("http {}: {}", what, ec.message());
@@ -44,7 +51,82 @@ struct shared_state {
   std::atomic<int64_t> connections{0};
   std::atomic<uint64_t> next_id{0};
   std::string id_prefix;
+
+  /// The SSL context new connections handshake with; null: plain HTTP. A
+  /// reload swaps it, and each session keeps the one it started with.
+  std::shared_ptr<ssl::context> tls_context() {
+    std::lock_guard<std::mutex> lock(tls_mtx);
+    return tls;
+  }
+  void set_tls_context(std::shared_ptr<ssl::context> c) {
+    std::lock_guard<std::mutex> lock(tls_mtx);
+    tls = std::move(c);
+  }
+
+private:
+  std::mutex tls_mtx;
+  std::shared_ptr<ssl::context> tls;
 };
+
+/// Mozilla's "intermediate" TLS 1.2 suites: forward secret AEAD only. TLS
+/// 1.3 has only such suites, and OpenSSL's default list of them stays.
+constexpr const char* tls12_ciphers
+    = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+      "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+/// The listener's SSL context from the tls.* files; null and `error` when
+/// one cannot be used.
+std::shared_ptr<ssl::context> make_server_context(const config& cfg,
+                                                  std::string& error) {
+  const auto& tls = cfg.tls;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  auto* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(
+      native, tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // Renegotiation a client starts costs the server a handshake each time
+  // at no cost to the client.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_cipher_list(native, tls12_ciphers);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) {
+    error
+        = "tls.cert_file: cannot use '" + tls.cert_file + "': " + ec.message();
+    return nullptr;
+  }
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec) {
+    error = "tls.key_file: cannot use '" + tls.key_file + "': " + ec.message();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    error = "tls.key_file: '" + tls.key_file
+            + "' is not the key of tls.cert_file";
+    return nullptr;
+  }
+  if (!tls.client_ca_file.empty()) {
+    ctx->load_verify_file(tls.client_ca_file, ec);
+    auto* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+    if (ec || !names) {
+      error = "tls.client_ca_file: cannot use '" + tls.client_ca_file
+              + "': " + (ec ? ec.message() : "no certificate in it");
+      return nullptr;
+    }
+    // Tells clients which CAs to pick a certificate for.
+    SSL_CTX_set_client_CA_list(native, names);
+    // Asked for, not required: the API keeps its tokens, and only the
+    // notification endpoint insists (router). One that is presented
+    // must verify, or the handshake fails.
+    ctx->set_verify_mode(ssl::verify_peer);
+    // Resumed sessions keep the verified certificate only with a session
+    // id context; without one OpenSSL refuses to resume them.
+    static const unsigned char id[] = "regevent";
+    SSL_CTX_set_session_id_context(native, id, sizeof id - 1);
+  }
+  return ctx;
+}
 
 /// Bytes that may not appear in a response header's name or value.
 const std::string field_breaks("\r\n\0", 3);
@@ -58,13 +140,24 @@ bool sane_request_id(beast::string_view v) {
   return true;
 }
 
-class session : public std::enable_shared_from_this<session> {
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// One connection: `Stream` is plain_stream or tls_stream.
+template<class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 public:
-  session(tcp::socket&& socket, shared_state& shared)
-      : stream_(std::move(socket)), shared_(shared) {
+  /// `tls` is null for a plain_stream.
+  session(tcp::socket&& socket, shared_state& shared,
+          std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(make_stream(std::move(socket))),
+        shared_(shared) {
     ++shared_.connections;
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = lowest().socket().remote_endpoint(ec);
     if (!ec)
       remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
@@ -76,7 +169,7 @@ public:
   void run() {
     net::dispatch(
         stream_.get_executor(),
-        beast::bind_front_handler(&session::do_read, shared_from_this()));
+        beast::bind_front_handler(&session::start, this->shared_from_this()));
   }
 
   /// Called on the strand with the answer of request `id`.
@@ -111,6 +204,47 @@ public:
   }
 
 private:
+  Stream make_stream(tcp::socket&& socket) {
+    if constexpr (is_tls)
+      return Stream(std::move(socket), *tls_);
+    else
+      return Stream(std::move(socket));
+  }
+
+  beast::tcp_stream& lowest() {
+    return beast::get_lowest_layer(stream_);
+  }
+
+  void start() {
+    if constexpr (is_tls) {
+      lowest().expires_after(
+          std::chrono::milliseconds(shared_.cfg.http.read_timeout_ms));
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&session::on_handshake,
+                                    this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // A refused client certificate ends here too: the client learns it
+      // from the alert, the operator from this line.
+      spdlog::info("http {} TLS handshake failed: {}", remote_, ec.message());
+      return;
+    }
+    if constexpr (is_tls) {
+      auto* native = stream_.native_handle();
+      if (X509* peer = SSL_get1_peer_certificate(native)) {
+        client_certificate_ = SSL_get_verify_result(native) == X509_V_OK;
+        X509_free(peer);
+      }
+    }
+    do_read();
+  }
+
   struct slot {
     unsigned version = 11;
     bool keep_alive = true;
@@ -153,21 +287,22 @@ private:
     parser_->header_limit(
         static_cast<std::uint32_t>(shared_.cfg.http.header_limit));
     reading_ = true;
-    stream_.expires_after(
+    lowest().expires_after(
         std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&session::on_header, shared_from_this()));
+        beast::bind_front_handler(&session::on_header,
+                                  this->shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
     if (ec)
       return on_read(ec, 0);
-    stream_.expires_after(
+    lowest().expires_after(
         std::chrono::milliseconds(shared_.cfg.http.read_timeout_ms));
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        beast::bind_front_handler(&session::on_read, shared_from_this()));
+        beast::bind_front_handler(&session::on_read, this->shared_from_this()));
   }
 
   /// Answers a request the parser refused, then closes.
@@ -191,7 +326,10 @@ private:
 
   void on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof) {
+    // A TLS client that closes without close_notify truncates the
+    // stream; between requests that is an ordinary end.
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof
+        || ec == ssl::error::stream_truncated) {
       closing_ = true;
       if (slots_.empty())
         do_close();
@@ -236,13 +374,14 @@ private:
     in.body = std::move(req.body());
     in.request_id = s.request_id;
     in.remote = remote_;
+    in.client_certificate = client_certificate_;
     if (!s.keep_alive)
       closing_ = true;
     slots_.push_back(std::move(s));
     ++shared_.in_flight;
     auto id = first_slot_id_ + slots_.size() - 1;
     auto reply_to
-        = std::make_shared<connection_responder>(shared_from_this(), id);
+        = std::make_shared<connection_responder>(this->shared_from_this(), id);
     try {
       shared_.on_request(std::move(in), reply_to);
     } catch (const std::exception& e) {
@@ -258,14 +397,14 @@ private:
     if (writing_ || slots_.empty() || !slots_.front().response)
       return;
     writing_ = true;
-    stream_.expires_after(
+    lowest().expires_after(
         std::chrono::milliseconds(shared_.cfg.http.write_timeout_ms));
     auto res = slots_.front().response;
-    bhttp::async_write(
-        stream_, *res,
-        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-          self->on_write(ec, res->need_eof());
-        });
+    bhttp::async_write(stream_, *res,
+                       [self = this->shared_from_this(),
+                        res](beast::error_code ec, std::size_t) {
+                         self->on_write(ec, res->need_eof());
+                       });
   }
 
   void on_write(beast::error_code ec, bool close) {
@@ -285,17 +424,28 @@ private:
       return do_write();
     }
     if (reading_)
-      stream_.expires_after(
+      lowest().expires_after(
           std::chrono::milliseconds(shared_.cfg.http.idle_timeout_ms));
     do_read();
   }
 
   void do_close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (is_tls) {
+      // close_notify, so that the client can tell the end from a cut; the
+      // socket closes with the session once this completes or times out.
+      lowest().expires_after(
+          std::chrono::milliseconds(shared_.cfg.http.write_timeout_ms));
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  /// Outlives stream_, which refers to it.
+  std::shared_ptr<ssl::context> tls_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   shared_state& shared_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -304,6 +454,7 @@ private:
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;
+  bool client_certificate_ = false;
   std::string remote_;
 };
 
@@ -351,8 +502,14 @@ private:
                    shared_.connections.load());
       beast::error_code ignored;
       socket.close(ignored);
+    } else if (auto tls = shared_.tls_context()) {
+      std::make_shared<session<tls_stream>>(std::move(socket), shared_,
+                                            std::move(tls))
+          ->run();
     } else {
-      std::make_shared<session>(std::move(socket), shared_)->run();
+      std::make_shared<session<plain_stream>>(std::move(socket), shared_,
+                                              nullptr)
+          ->run();
     }
     if (acceptor_.is_open())
       do_accept();
@@ -390,6 +547,13 @@ http_server::~http_server() {
 
 uint16_t http_server::start() {
   const auto& cfg = impl_->shared.cfg;
+  if (!cfg.tls.cert_file.empty()) {
+    std::string error;
+    auto ctx = make_server_context(cfg, error);
+    if (!ctx)
+      throw std::runtime_error(error);
+    impl_->shared.set_tls_context(std::move(ctx));
+  }
   auto address = net::ip::make_address(cfg.listen_host);
   impl_->accept = std::make_shared<listener>(
       impl_->ioc, tcp::endpoint{address, cfg.listen_port}, impl_->shared);
@@ -397,6 +561,17 @@ uint16_t http_server::start() {
   for (size_t i = 0; i < cfg.http.io_threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   return impl_->accept->port();
+}
+
+std::string http_server::reload_tls() {
+  const auto& cfg = impl_->shared.cfg;
+  if (cfg.tls.cert_file.empty())
+    return {};
+  std::string error;
+  auto ctx = make_server_context(cfg, error);
+  if (ctx)
+    impl_->shared.set_tls_context(std::move(ctx));
+  return error;
 }
 
 void http_server::stop_accepting() {

@@ -26,8 +26,15 @@ public:
   http_server& operator=(const http_server&) = delete;
 
   /// Binds, listens and starts the io threads; returns the bound port
-  /// (useful with port 0). Throws on bind failure.
+  /// (useful with port 0). Throws on bind failure, or when the TLS files
+  /// cannot be used.
   uint16_t start();
+
+  /// Reads tls.cert_file, tls.key_file and tls.client_ca_file again:
+  /// handshakes from now on use them, connections already open keep what
+  /// they agreed on. Empty when reloaded or plain HTTP; otherwise what is
+  /// wrong, and the files in use stay.
+  std::string reload_tls();
 
   /// Closes the listening socket; connections in progress continue.
   void stop_accepting();

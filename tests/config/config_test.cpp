@@ -120,6 +120,23 @@ TEST(config, a_sealing_key_must_be_32_bytes_of_base64) {
   EXPECT_EQ(cfg.secrets.key, "q1QHkvV4XFX0rZbT9b4mPp1nB3nJ0y8q3M0cCqWJj2E=");
 }
 
+TEST(config, tls_is_off_by_default_and_its_files_come_in_pairs) {
+  auto plain = default_config();
+  EXPECT_TRUE(plain.tls.cert_file.empty());
+  EXPECT_EQ(plain.tls.min_version, "1.2");
+  expect_rejected("tls:\n  cert_file: /c.pem\n",
+                  {"tls.cert_file and tls.key_file", "both or neither"});
+  expect_rejected("tls:\n  key_file: /k.pem\n",
+                  {"tls.cert_file and tls.key_file"});
+  expect_rejected("tls:\n  client_ca_file: /ca.pem\n",
+                  {"tls.client_ca_file", "needs tls.cert_file"});
+  expect_rejected("tls:\n  min_version: \"1.1\"\n", {"tls.min_version"});
+  auto tls = load_config_from_string("tls:\n  cert_file: /c.pem\n  key_file: "
+                                     "/k.pem\n  min_version: 1.3\n");
+  EXPECT_EQ(tls.tls.cert_file, "/c.pem");
+  EXPECT_EQ(tls.tls.min_version, "1.3");
+}
+
 TEST(config, empty_and_comment_only_documents_give_the_defaults) {
   auto reference = to_yaml(default_config());
   EXPECT_EQ(to_yaml(load_config_from_string("")), reference);

@@ -234,13 +234,19 @@ TEST(config_keys, every_key_round_trips_through_to_yaml_alone) {
   const pairs base{{"fault_injection.effect", "artifacts"},
                    {"fault_injection.mode", "fail"},
                    {"source_registry.url", "http://127.0.0.1:5000"}};
-  const auto base_text = to_yaml(load_config_from_string(yaml_of(base)));
-  const auto base_lines = lines_of(base_text);
+  // The TLS files come in pairs (and the client CAs need them): their
+  // base serves TLS, and the sample replaces one.
+  const pairs tls{{"tls.cert_file", "/c.pem"}, {"tls.key_file", "/k.pem"}};
   for (const auto& key : config_keys()) {
+    auto key_base = base;
+    if (key.path.rfind("tls.", 0) == 0 && key.path != "tls.min_version")
+      key_base.insert(tls.begin(), tls.end());
+    const auto base_text = to_yaml(load_config_from_string(yaml_of(key_base)));
+    const auto base_lines = lines_of(base_text);
     auto samples = samples_of(key);
     ASSERT_FALSE(samples.empty()) << key.path;
     for (const auto& s : samples) {
-      auto values = base;
+      auto values = key_base;
       values[key.path] = s.yaml;
       auto yaml = yaml_of(values);
       SCOPED_TRACE(yaml);

@@ -1,5 +1,7 @@
 #include "tests/e2e/registry_helper.hpp"
 
+#include "tests/e2e/pki_helper.hpp"
+
 #include "tests/fixtures/poll.hpp"
 
 #include <algorithm>
@@ -489,37 +491,9 @@ head_manifest(const registry_process& registry, const std::string& repository,
 }
 
 registry_tls make_registry_tls(const temp_dir& dir) {
-  registry_tls tls{dir.file("registry.crt"), dir.file("registry.key"),
-                   dir.file("test-ca.crt")};
-  auto ca_key = dir.file("test-ca.key");
-  auto request = dir.file("registry.csr");
-  auto extensions = dir.file("registry.ext");
-  // What Go's TLS (the registry's) and OpenSSL (regeventd's, curl's) want
-  // of a server certificate: the address as an IP subjectAltName (the
-  // common name is not looked at), a serverAuth key usage.
-  write_file(extensions, "subjectAltName = IP:127.0.0.1\n"
-                         "basicConstraints = critical, CA:FALSE\n"
-                         "keyUsage = critical, digitalSignature, "
-                         "keyEncipherment\n"
-                         "extendedKeyUsage = serverAuth\n");
-  const std::vector<std::vector<std::string>> steps{
-      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-       ca_key, "-out", tls.ca_file, "-days", "1", "-subj",
-       "/CN=regevent test CA", "-addext",
-       "basicConstraints = critical, CA:TRUE", "-addext",
-       "keyUsage = critical, keyCertSign, cRLSign"},
-      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", tls.key,
-       "-out", request, "-subj", "/CN=127.0.0.1"},
-      {"openssl", "x509", "-req", "-in", request, "-CA", tls.ca_file, "-CAkey",
-       ca_key, "-CAcreateserial", "-out", tls.certificate, "-days", "1",
-       "-extfile", extensions}};
-  for (const auto& step : steps) {
-    auto made = run_command(step);
-    if (!made.ok())
-      throw std::runtime_error("openssl " + step[1]
-                               + " failed: " + made.output);
-  }
-  return tls;
+  auto ca = make_test_ca(dir, "registry");
+  auto issued = issue_certificate(dir, ca, "registry", certificate_use::server);
+  return {issued.certificate, issued.key, ca.certificate};
 }
 
 std::string htpasswd_section(const temp_dir& dir, const std::string& user,
