@@ -110,6 +110,8 @@ std::shared_ptr<ssl::context> make_server_context(const config& cfg,
     ctx->load_verify_file(tls.client_ca_file, ec);
     auto* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
     if (ec || !names) {
+      if (names)
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
       error = "tls.client_ca_file: cannot use '" + tls.client_ca_file
               + "': " + (ec ? ec.message() : "no certificate in it");
       return nullptr;
