@@ -4,6 +4,7 @@
 #include "tests/fixtures/metrics.hpp"
 
 #include <iostream>
+#include <stdexcept>
 #include <utility>
 
 namespace regevent::test {
@@ -46,21 +47,31 @@ void replication_test_base::start(const std::string& destination_auth,
                   "1000\n  max_retries: 2\n  poll_interval_ms: 50\n  "
                   "claim_lease_ms: 3000\n");
   daemon_->keep_port_across_restarts();
-  ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
+  if (!daemon_->start())
+    throw std::runtime_error("regeventd did not start:\n"
+                             + tail(daemon_->log()));
   auto notify_url = "http://127.0.0.1:" + std::to_string(daemon_->port())
                     + "/service/notifications";
   source_ = std::make_unique<registry_process>(source_dir_, notify_url,
                                                notify_secret);
-  ASSERT_TRUE(source_->start()) << tail(source_->log());
+  if (!source_->start())
+    throw std::runtime_error("the source registry did not start:\n"
+                             + tail(source_->log()));
   destination_ = std::make_unique<registry_process>(
       destination_dir_, notifying ? notify_url : "", notify_secret,
       destination_auth, destination_tls);
-  ASSERT_TRUE(destination_->start()) << tail(destination_->log());
+  if (!destination_->start())
+    throw std::runtime_error("the destination registry did not start:\n"
+                             + tail(destination_->log()));
   // The source's URL is known only now: the daemon restarts with it, on
   // the port the source sends to.
-  ASSERT_EQ(daemon_->stop(), 0);
+  if (daemon_->stop() != 0)
+    throw std::runtime_error("regeventd did not stop cleanly:\n"
+                             + tail(daemon_->log()));
   daemon_->add_config("source_registry:\n  url: " + source_->url() + "\n");
-  ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());
+  if (!daemon_->start())
+    throw std::runtime_error("regeventd did not start:\n"
+                             + tail(daemon_->log()));
 }
 
 http_answer replication_test_base::call(const std::string& method,

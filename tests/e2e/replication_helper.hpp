@@ -35,7 +35,9 @@ protected:
   /// The daemon, the source notifying it, and a destination: with
   /// `destination_auth` (an `auth:` section), serving HTTPS with
   /// `destination_tls` when that is enabled, and, when `notifying`, sending
-  /// its own notifications to the daemon too.
+  /// its own notifications to the daemon too. Throws std::runtime_error
+  /// when one does not start: an ASSERT here would return to a test body
+  /// that goes on with null processes.
   void start(const std::string& destination_auth = "", bool notifying = false,
              const registry_tls& destination_tls = {});
 
