@@ -4,6 +4,7 @@
 
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/faults.hpp"
+#include "tests/test_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string admin = "admin-secret";
+const std::string admin = secrets::admin_token;
 
 class effects : public ::testing::Test {
 protected:
