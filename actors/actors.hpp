@@ -91,13 +91,15 @@ using effect_actor = caf::typed_actor<
 /// own connection, off the io threads and the cooperative scheduler. Each
 /// answers typed rows, or an error: ec::not_found, ec::already_exists,
 /// ec::database_unavailable, ec::database_error.
+/// Each change names the `api_user` who asked for it: it is written with
+/// its audit row, in its transaction.
 using query_actor = caf::typed_actor<
     /// A page of projects, optionally only the one of a name.
     caf::replies_to<atom::query, project_query>::with<project_page>,
     /// One project by name.
     caf::replies_to<atom::get, atom::projects, std::string>::with<project_row>,
     /// Creates a project.
-    caf::replies_to<atom::create, project_spec>::with<project_row>,
+    caf::replies_to<atom::create, project_spec, api_user>::with<project_row>,
     /// A page of a project's repositories.
     caf::replies_to<atom::query, repository_query>::with<repository_page>,
     /// One repository by full name.
@@ -119,12 +121,14 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::get, atom::webhooks,
                     webhook_policy_ref>::with<webhook_policy>,
     /// Creates a webhook policy.
-    caf::replies_to<atom::create, webhook_policy_spec>::with<webhook_policy>,
+    caf::replies_to<atom::create, webhook_policy_spec,
+                    api_user>::with<webhook_policy>,
     /// Replaces a webhook policy.
-    caf::replies_to<atom::update, webhook_policy_update>::with<webhook_policy>,
+    caf::replies_to<atom::update, webhook_policy_update,
+                    api_user>::with<webhook_policy>,
     /// Deletes a webhook policy.
-    caf::replies_to<atom::remove, atom::webhooks,
-                    webhook_policy_ref>::with<bool>,
+    caf::replies_to<atom::remove, atom::webhooks, webhook_policy_ref,
+                    api_user>::with<bool>,
     /// A page of a policy's delivery log.
     caf::replies_to<atom::query, atom::executions,
                     webhook_execution_query>::with<webhook_execution_page>,
@@ -132,11 +136,11 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::get, atom::executions,
                     webhook_execution_ref>::with<webhook_execution>,
     /// Makes a delivery due again.
-    caf::replies_to<atom::retry, atom::executions,
-                    webhook_execution_ref>::with<webhook_execution>,
+    caf::replies_to<atom::retry, atom::executions, webhook_execution_ref,
+                    api_user>::with<webhook_execution>,
     /// Queues a test delivery to each target of a policy.
-    caf::replies_to<atom::create, atom::executions,
-                    webhook_policy_ref>::with<webhook_execution>,
+    caf::replies_to<atom::create, atom::executions, webhook_policy_ref,
+                    api_user>::with<webhook_execution>,
     /// Registries, without their credentials' secrets.
     caf::replies_to<atom::query, atom::registries>::with<registry_list>,
     caf::replies_to<atom::get, atom::registries,
@@ -145,20 +149,24 @@ using query_actor = caf::typed_actor<
     /// memory only; never answered by the API).
     caf::replies_to<atom::get, atom::registries, int64_t,
                     bool>::with<registry_record>,
-    caf::replies_to<atom::create, registry_spec>::with<registry_record>,
-    caf::replies_to<atom::update, registry_update>::with<registry_record>,
+    caf::replies_to<atom::create, registry_spec,
+                    api_user>::with<registry_record>,
+    caf::replies_to<atom::update, registry_update,
+                    api_user>::with<registry_record>,
     /// Deletes a registry no policy names (ec::already_exists otherwise).
-    caf::replies_to<atom::remove, atom::registries, int64_t>::with<bool>,
+    caf::replies_to<atom::remove, atom::registries, int64_t,
+                    api_user>::with<bool>,
     /// Replication policies.
     caf::replies_to<atom::query,
                     atom::replication>::with<replication_policy_list>,
     caf::replies_to<atom::get, atom::replication,
                     int64_t>::with<replication_policy>,
-    caf::replies_to<atom::create,
-                    replication_policy_spec>::with<replication_policy>,
-    caf::replies_to<atom::update,
-                    replication_policy_update>::with<replication_policy>,
-    caf::replies_to<atom::remove, atom::replication, int64_t>::with<bool>,
+    caf::replies_to<atom::create, replication_policy_spec,
+                    api_user>::with<replication_policy>,
+    caf::replies_to<atom::update, replication_policy_update,
+                    api_user>::with<replication_policy>,
+    caf::replies_to<atom::remove, atom::replication, int64_t,
+                    api_user>::with<bool>,
     /// Replication executions, newest first, and their tasks.
     caf::replies_to<atom::query, atom::replication,
                     replication_execution_query>::with<replication_execution_page>,
@@ -167,14 +175,14 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::query,
                     replication_execution_id>::with<replication_task_list>,
     /// Starts a manual run (its tasks are listed by the workers).
-    caf::replies_to<atom::create, replication_execution_start>::with<
-        replication_execution>,
+    caf::replies_to<atom::create, replication_execution_start,
+                    api_user>::with<replication_execution>,
     /// Stops a running execution.
-    caf::replies_to<atom::update,
-                    replication_execution_id>::with<replication_execution>,
+    caf::replies_to<atom::update, replication_execution_id,
+                    api_user>::with<replication_execution>,
     /// Runs a failed or stopped execution's failed and stopped tasks again.
-    caf::replies_to<atom::retry,
-                    replication_execution_id>::with<replication_execution>,
+    caf::replies_to<atom::retry, replication_execution_id,
+                    api_user>::with<replication_execution>,
     /// Scanner registrations (credentials never read back) and the scanner
     /// each project uses.
     caf::replies_to<atom::query, atom::scanners>::with<scanner_list>,
@@ -182,24 +190,28 @@ using query_actor = caf::typed_actor<
     /// With its credential opened, for a call to the adapter; never to be
     /// answered.
     caf::replies_to<atom::get, scanner_id, bool>::with<scanner_registration>,
-    caf::replies_to<atom::create, scanner_spec>::with<scanner_registration>,
-    caf::replies_to<atom::update, scanner_update>::with<scanner_registration>,
-    caf::replies_to<atom::update,
-                    scanner_default_change>::with<scanner_registration>,
-    caf::replies_to<atom::remove, scanner_id>::with<bool>,
+    caf::replies_to<atom::create, scanner_spec,
+                    api_user>::with<scanner_registration>,
+    caf::replies_to<atom::update, scanner_update,
+                    api_user>::with<scanner_registration>,
+    caf::replies_to<atom::update, scanner_default_change,
+                    api_user>::with<scanner_registration>,
+    caf::replies_to<atom::remove, scanner_id, api_user>::with<bool>,
     /// The project's own scanner, else the default.
     caf::replies_to<atom::get, atom::scanners,
                     std::string>::with<scanner_registration>,
-    caf::replies_to<atom::update, project_scanner>::with<bool>,
+    caf::replies_to<atom::update, project_scanner, api_user>::with<bool>,
     /// Queues a scan of an artifact by hand.
-    caf::replies_to<atom::create, artifact_reference>::with<scan_request_result>,
+    caf::replies_to<atom::create, artifact_reference,
+                    api_user>::with<scan_request_result>,
     /// An artifact's latest report by its project's scanner.
     caf::replies_to<atom::get, atom::scanners,
                     artifact_reference>::with<scan_report_doc>,
     /// A scan's log.
     caf::replies_to<atom::get, scan_log_query>::with<scan_log>,
     /// Queues a reconcile run (none while one is unfinished).
-    caf::replies_to<atom::create, reconcile_request>::with<reconcile_run>,
+    caf::replies_to<atom::create, reconcile_request,
+                    api_user>::with<reconcile_run>,
     /// The newest reconcile runs.
     caf::replies_to<atom::get, atom::reconcile>::with<reconcile_run_list>>;
 

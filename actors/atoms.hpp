@@ -201,7 +201,8 @@ typename Inspector::result_type inspect(Inspector& f, artifact_query& x) {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_filter& x) {
-  return f(x.operation, x.username, x.resource, x.from, x.to);
+  return f(x.operation, x.username, x.resource, x.from, x.to,
+           x.resource_type);
 }
 
 template<class Inspector>
@@ -212,7 +213,7 @@ typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_row& x) {
   return f(x.id, x.username, x.repository, x.tag, x.digest, x.operation,
-           x.op_time, x.event_id);
+           x.op_time, x.event_id, x.resource_type, x.resource);
 }
 
 template<class Inspector>
@@ -235,6 +236,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::effect_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::writer_job_handle)
 // Management API records between the facade and the query pool.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::api_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::registry_list)

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "config/error.hpp"
+#include "persistence/audited_change.hpp"
 #include "persistence/catalog_store.hpp"
 #include "persistence/database.hpp"
 #include "persistence/reconcile_store.hpp"
@@ -15,6 +16,10 @@
 #include "persistence/webhook_store.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
 
 namespace regevent {
 
@@ -276,6 +281,96 @@ caf::result<T> plain(caf::expected<T> x) {
   return std::move(*x);
 }
 
+/// Whether a store's answer to a write says it wrote: true, or an ok
+/// outcome.
+bool succeeded(bool wrote) {
+  return wrote;
+}
+
+template<class Outcome>
+bool succeeded(Outcome outcome) {
+  return outcome == Outcome::ok;
+}
+
+/// What an API change changed, for its audit row; nothing when it failed.
+std::optional<api_change>
+change_of(bool ok, const char* operation, const char* resource_type,
+          std::string resource, std::string project = {}) {
+  if (!ok)
+    return std::nullopt;
+  return api_change{
+      {}, operation, resource_type, std::move(resource), std::move(project)};
+}
+
+/// The change of a write that answers its outcome and the record it left:
+/// the record's name, when the outcome is ok.
+template<class Write, class Record>
+auto named_change(const char* operation, const char* resource_type,
+                  Record Write::*record, std::string project = {}) {
+  return [=](const Write& w) {
+    return change_of(succeeded(w.outcome), operation, resource_type,
+                     (w.*record).name, project);
+  };
+}
+
+/// Runs `change` on the stores and, when `describe` names what it changed,
+/// its audit row by `by` at `now`, in one transaction (audited_change): a
+/// refused or failed change writes no row, a row never outlives its change.
+template<class Change, class Describe>
+auto audited(self_ptr self, const api_user& by, timestamp_us now, Change change,
+             Describe describe) {
+  return self->state.conn.run([&](management_stores& stores, database& db) {
+    audited_change tx(db);
+    auto result = change(stores);
+    if (auto what = describe(std::as_const(result))) {
+      what->username = by.name;
+      tx.commit(*what, now);
+    } else {
+      tx.commit_unaudited();
+    }
+    return result;
+  });
+}
+
+/// A create or update whose store answers an outcome and the record it
+/// left (`record`), and the audit row naming that record; `write` gets the
+/// time the row is stamped with.
+template<class Write, class Record, class F>
+auto audited_write(self_ptr self, const api_user& by, const char* operation,
+                   const char* resource_type, Record Write::*record, F write,
+                   std::string project = {}) {
+  const auto now = now_us();
+  return audited(
+      self, by, now, [&](management_stores& s) { return write(s, now); },
+      named_change(operation, resource_type, record, std::move(project)));
+}
+
+/// A delete and its audit row: `find` reads what goes (the row names it),
+/// before `remove` deletes it, in the same transaction.
+template<class Find, class Remove>
+auto audited_delete(self_ptr self, const api_user& by,
+                    const char* resource_type, const std::string& project,
+                    Find find, Remove remove) {
+  std::string name;
+  return audited(
+      self, by, now_us(),
+      [&](management_stores& s) {
+        if (auto gone = find(s))
+          name = gone->name;
+        return remove(s);
+      },
+      [&](const auto& result) {
+        return change_of(succeeded(result), "delete", resource_type, name,
+                         project);
+      });
+}
+
+/// How the audit log names an artifact, as Harbor shows it.
+std::string artifact_name(const artifact_reference& a) {
+  return a.repository + (is_digest_reference(a.reference) ? "@" : ":")
+         + a.reference;
+}
+
 } // namespace
 
 query_actor::behavior_type query(self_ptr self, query_config cfg) {
@@ -293,10 +388,17 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
             run(self, [&](catalog_store& s) { return s.find_project(name); }),
             "project " + name);
       },
-      [self](atom::create,
-             const project_spec& spec) -> caf::result<project_row> {
-        auto x = run(self,
-                     [&](catalog_store& s) { return s.create_project(spec); });
+      [self](atom::create, const project_spec& spec,
+             const api_user& by) -> caf::result<project_row> {
+        auto x = audited(
+            self, by, now_us(),
+            [&](management_stores& s) {
+              return s.catalog.create_project(spec);
+            },
+            [&](const std::optional<project_row>& p) {
+              return change_of(p.has_value(), "create", "project", spec.name,
+                               spec.name);
+            });
         if (x && !*x)
           return make_error(ec::already_exists,
                             "project " + spec.name + " already exists");
@@ -334,11 +436,16 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
         }),
                      "artifact " + q.repository + "@" + q.reference);
       },
-      [self](atom::create, const artifact_reference& a)
-          -> caf::result<scan_request_result> {
-        auto x = self->state.conn.run(
-            [&a](management_stores& stores, database&) {
-              return stores.scans.request_scan(a, now_us());
+      [self](atom::create, const artifact_reference& a,
+             const api_user& by) -> caf::result<scan_request_result> {
+        const auto now = now_us();
+        auto x = audited(
+            self, by, now,
+            [&](management_stores& s) { return s.scans.request_scan(a, now); },
+            [&](const scan_request_result& r) {
+              return change_of(r.outcome == scan_request_outcome::queued,
+                               "create", "scan", artifact_name(a),
+                               project_of_repository(a.repository));
             });
         if (!x)
           return std::move(x.error());
@@ -390,26 +497,38 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                      "webhook policy " + std::to_string(ref.id) + " of project "
                          + ref.project);
       },
-      [self](atom::create, const webhook_policy_spec& spec) {
-        return written(run_webhooks(self,
-                                    [&](webhook_store& s) {
-                                      return s.create(spec, now_us());
-                                    }),
-                       spec, 0);
+      [self](atom::create, const webhook_policy_spec& spec,
+             const api_user& by) {
+        return written(
+            audited_write(
+                self, by, "create", "webhook_policy", &webhook_write::policy,
+                [&](management_stores& s, timestamp_us now) {
+                  return s.webhooks.create(spec, now);
+                },
+                spec.project),
+            spec, 0);
       },
-      [self](atom::update, const webhook_policy_update& change) {
-        return written(run_webhooks(self,
-                                    [&](webhook_store& s) {
-                                      return s.update(change.id, change.spec,
-                                                      now_us());
-                                    }),
-                       change.spec, change.id);
+      [self](atom::update, const webhook_policy_update& change,
+             const api_user& by) {
+        return written(
+            audited_write(
+                self, by, "update", "webhook_policy", &webhook_write::policy,
+                [&](management_stores& s, timestamp_us now) {
+                  return s.webhooks.update(change.id, change.spec, now);
+                },
+                change.spec.project),
+            change.spec, change.id);
       },
-      [self](atom::remove, atom::webhooks,
-             const webhook_policy_ref& ref) -> caf::result<bool> {
-        auto x = run_webhooks(self, [&](webhook_store& s) {
-          return s.remove(ref.project, ref.id);
-        });
+      [self](atom::remove, atom::webhooks, const webhook_policy_ref& ref,
+             const api_user& by) -> caf::result<bool> {
+        auto x = audited_delete(
+            self, by, "webhook_policy", ref.project,
+            [&](management_stores& s) {
+              return s.webhooks.find(ref.project, ref.id);
+            },
+            [&](management_stores& s) {
+              return s.webhooks.remove(ref.project, ref.id);
+            });
         if (!x)
           return std::move(x.error());
         if (!*x)
@@ -436,24 +555,39 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                         }),
                          x, ref.project, ref.policy_id, ref.id);
       },
-      [self](atom::retry, atom::executions, const webhook_execution_ref& ref)
-          -> caf::result<webhook_execution> {
+      [self](atom::retry, atom::executions, const webhook_execution_ref& ref,
+             const api_user& by) -> caf::result<webhook_execution> {
         webhook_execution x;
-        return looked_up(run_deliveries(self,
-                                        [&](webhook_delivery_store& s) {
-                                          return s.retry(ref, now_us(), x);
-                                        }),
+        const auto now = now_us();
+        return looked_up(audited(
+                             self, by, now,
+                             [&](management_stores& s) {
+                               return s.deliveries.retry(ref, now, x);
+                             },
+                             [&](webhook_lookup l) {
+                               return change_of(l == webhook_lookup::ok,
+                                                "update", "webhook_execution",
+                                                std::to_string(ref.id),
+                                                ref.project);
+                             }),
                          x, ref.project, ref.policy_id, ref.id);
       },
-      [self](atom::create, atom::executions,
-             const webhook_policy_ref& ref) -> caf::result<webhook_execution> {
+      [self](atom::create, atom::executions, const webhook_policy_ref& ref,
+             const api_user& by) -> caf::result<webhook_execution> {
         webhook_execution x;
-        return looked_up(run_deliveries(self,
-                                        [&](webhook_delivery_store& s) {
-                                          return s.queue_test(
-                                              ref.project, ref.id, now_us(), x);
-                                        }),
-                         x, ref.project, ref.id, 0);
+        const auto now = now_us();
+        return looked_up(
+            audited(
+                self, by, now,
+                [&](management_stores& s) {
+                  return s.deliveries.queue_test(ref.project, ref.id, now, x);
+                },
+                [&](webhook_lookup l) {
+                  return change_of(l == webhook_lookup::ok, "create",
+                                   "webhook_execution", std::to_string(x.id),
+                                   ref.project);
+                }),
+            x, ref.project, ref.id, 0);
       },
       [self](atom::query, atom::registries) -> caf::result<registry_list> {
         auto x = run_replication(
@@ -476,27 +610,34 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                 self, [id](replication_store& s) { return s.with_secret(id); }),
             "registry " + std::to_string(id));
       },
-      [self](atom::create,
-             const registry_spec& spec) -> caf::result<registry_record> {
-        return replicated(run_replication(self,
-                                          [&](replication_store& s) {
-                                            return s.create_registry(spec,
-                                                                     now_us());
-                                          }),
-                          &registry_write::registry, "registry", 0, spec.name);
-      },
-      [self](atom::update,
-             const registry_update& u) -> caf::result<registry_record> {
+      [self](atom::create, const registry_spec& spec,
+             const api_user& by) -> caf::result<registry_record> {
         return replicated(
-            run_replication(self,
-                            [&](replication_store& s) {
-                              return s.update_registry(u.id, u.spec, now_us());
-                            }),
+            audited_write(self, by, "create", "registry",
+                          &registry_write::registry,
+                          [&](management_stores& s, timestamp_us now) {
+                            return s.replication.create_registry(spec, now);
+                          }),
+            &registry_write::registry, "registry", 0, spec.name);
+      },
+      [self](atom::update, const registry_update& u,
+             const api_user& by) -> caf::result<registry_record> {
+        return replicated(
+            audited_write(
+                self, by, "update", "registry", &registry_write::registry,
+                [&](management_stores& s, timestamp_us now) {
+                  return s.replication.update_registry(u.id, u.spec, now);
+                }),
             &registry_write::registry, "registry", u.id, u.spec.name);
       },
-      [self](atom::remove, atom::registries, int64_t id) -> caf::result<bool> {
-        auto x = run_replication(
-            self, [id](replication_store& s) { return s.remove_registry(id); });
+      [self](atom::remove, atom::registries, int64_t id,
+             const api_user& by) -> caf::result<bool> {
+        auto x = audited_delete(
+            self, by, "registry", {},
+            [id](management_stores& s) { return s.replication.registry(id); },
+            [id](management_stores& s) {
+              return s.replication.remove_registry(id);
+            });
         if (!x)
           return std::move(x.error());
         if (*x != replication_outcome::ok)
@@ -518,29 +659,36 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                 self, [id](replication_store& s) { return s.policy(id); }),
             "replication policy " + std::to_string(id));
       },
-      [self](atom::create, const replication_policy_spec& spec)
-          -> caf::result<replication_policy> {
-        return replicated(run_replication(self,
-                                          [&](replication_store& s) {
-                                            return s.create_policy(spec,
-                                                                   now_us());
-                                          }),
-                          &policy_write::policy, "replication policy", 0,
-                          spec.name, spec.dest_registry_id);
+      [self](atom::create, const replication_policy_spec& spec,
+             const api_user& by) -> caf::result<replication_policy> {
+        return replicated(
+            audited_write(self, by, "create", "replication_policy",
+                          &policy_write::policy,
+                          [&](management_stores& s, timestamp_us now) {
+                            return s.replication.create_policy(spec, now);
+                          }),
+            &policy_write::policy, "replication policy", 0, spec.name,
+            spec.dest_registry_id);
       },
-      [self](atom::update, const replication_policy_update& u)
-          -> caf::result<replication_policy> {
-        return replicated(run_replication(self,
-                                          [&](replication_store& s) {
-                                            return s.update_policy(u.id, u.spec,
-                                                                   now_us());
-                                          }),
-                          &policy_write::policy, "replication policy", u.id,
-                          u.spec.name, u.spec.dest_registry_id);
+      [self](atom::update, const replication_policy_update& u,
+             const api_user& by) -> caf::result<replication_policy> {
+        return replicated(
+            audited_write(
+                self, by, "update", "replication_policy", &policy_write::policy,
+                [&](management_stores& s, timestamp_us now) {
+                  return s.replication.update_policy(u.id, u.spec, now);
+                }),
+            &policy_write::policy, "replication policy", u.id, u.spec.name,
+            u.spec.dest_registry_id);
       },
-      [self](atom::remove, atom::replication, int64_t id) -> caf::result<bool> {
-        auto x = run_replication(
-            self, [id](replication_store& s) { return s.remove_policy(id); });
+      [self](atom::remove, atom::replication, int64_t id,
+             const api_user& by) -> caf::result<bool> {
+        auto x = audited_delete(
+            self, by, "replication_policy", {},
+            [id](management_stores& s) { return s.replication.policy(id); },
+            [id](management_stores& s) {
+              return s.replication.remove_policy(id);
+            });
         if (!x)
           return std::move(x.error());
         if (!*x)
@@ -574,25 +722,40 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                 [id](replication_work_store& s) { return s.tasks(id.id); }),
             "replication execution " + std::to_string(id.id));
       },
-      [self](atom::create, replication_execution_start start)
-          -> caf::result<replication_execution> {
+      [self](atom::create, replication_execution_start start,
+             const api_user& by) -> caf::result<replication_execution> {
         replication_execution found;
+        const auto now = now_us();
         return execution_answer(
-            run_replication_work(self,
-                                 [&](replication_work_store& s) {
-                                   return s.start_manual(start.policy_id,
-                                                         now_us(), found);
-                                 }),
+            audited(
+                self, by, now,
+                [&](management_stores& s) {
+                  return s.replication_work.start_manual(start.policy_id, now,
+                                                         found);
+                },
+                [&](replication_lookup l) {
+                  return change_of(l == replication_lookup::ok, "create",
+                                   "replication_execution",
+                                   std::to_string(found.id));
+                }),
             found, "replication policy", start.policy_id);
       },
-      [self](atom::update, replication_execution_id id)
-          -> caf::result<replication_execution> {
+      [self](atom::update, replication_execution_id id,
+             const api_user& by) -> caf::result<replication_execution> {
         replication_execution found;
+        const auto now = now_us();
         return execution_answer(
-            run_replication_work(self,
-                                 [&](replication_work_store& s) {
-                                   return s.stop(id.id, now_us(), found);
-                                 }),
+            audited(
+                self, by, now,
+                [&](management_stores& s) {
+                  return s.replication_work.stop(id.id, now, found);
+                }, // Stopped by this request, not answered as it had ended.
+                [&](replication_lookup l) {
+                  return change_of(
+                      l == replication_lookup::ok && found.status == "Stopped"
+                          && found.end_time == now,
+                      "update", "replication_execution", std::to_string(id.id));
+                }),
             found, "replication execution", id.id);
       },
       [self](atom::query, atom::scanners) -> caf::result<scanner_list> {
@@ -617,39 +780,48 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                   }),
                      "scanner " + id.uuid);
       },
-      [self](atom::create,
-             const scanner_spec& spec) -> caf::result<scanner_registration> {
+      [self](atom::create, const scanner_spec& spec,
+             const api_user& by) -> caf::result<scanner_registration> {
         auto uuid = new_uuid();
-        return scanner_written(run_scanners(self,
-                                            [&](scanner_store& s) {
-                                              return s.create(spec, uuid,
-                                                              now_us());
-                                            }),
-                               uuid, spec.name);
+        return scanner_written(
+            audited_write(self, by, "create", "scanner",
+                          &scanner_write::scanner,
+                          [&](management_stores& s, timestamp_us now) {
+                            return s.scanners.create(spec, uuid, now);
+                          }),
+            uuid, spec.name);
       },
-      [self](atom::update,
-             const scanner_update& u) -> caf::result<scanner_registration> {
-        return scanner_written(run_scanners(self,
-                                            [&](scanner_store& s) {
-                                              return s.update(u.uuid, u.spec,
-                                                              now_us());
-                                            }),
-                               u.uuid, u.spec.name);
+      [self](atom::update, const scanner_update& u,
+             const api_user& by) -> caf::result<scanner_registration> {
+        return scanner_written(
+            audited_write(self, by, "update", "scanner",
+                          &scanner_write::scanner,
+                          [&](management_stores& s, timestamp_us now) {
+                            return s.scanners.update(u.uuid, u.spec, now);
+                          }),
+            u.uuid, u.spec.name);
       },
-      [self](atom::update, const scanner_default_change& c)
-          -> caf::result<scanner_registration> {
-        auto x = run_scanners(self, [&](scanner_store& s) {
-          scanner_write w;
-          w.outcome = s.set_default(c.uuid, c.is_default, now_us());
-          if (w.outcome == scanner_outcome::ok)
-            w.scanner = *s.scanner(c.uuid);
-          return w;
-        });
+      [self](atom::update, const scanner_default_change& c,
+             const api_user& by) -> caf::result<scanner_registration> {
+        const auto now = now_us();
+        auto x = audited(
+            self, by, now,
+            [&](management_stores& s) {
+              scanner_write w;
+              w.outcome = s.scanners.set_default(c.uuid, c.is_default, now);
+              if (w.outcome == scanner_outcome::ok)
+                w.scanner = *s.scanners.scanner(c.uuid);
+              return w;
+            },
+            named_change("update", "scanner", &scanner_write::scanner));
         return scanner_written(std::move(x), c.uuid, "");
       },
-      [self](atom::remove, const scanner_id& id) -> caf::result<bool> {
-        auto x = run_scanners(self,
-                              [&id](scanner_store& s) { return s.remove(id.uuid); });
+      [self](atom::remove, const scanner_id& id,
+             const api_user& by) -> caf::result<bool> {
+        auto x = audited_delete(
+            self, by, "scanner", {},
+            [&id](management_stores& s) { return s.scanners.scanner(id.uuid); },
+            [&id](management_stores& s) { return s.scanners.remove(id.uuid); });
         if (!x)
           return std::move(x.error());
         if (*x != scanner_outcome::ok)
@@ -664,32 +836,52 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
                                   }),
                      "scanner of project " + project);
       },
-      [self](atom::update, const project_scanner& p) -> caf::result<bool> {
-        auto x = run_scanners(self, [&p](scanner_store& s) {
-          return s.set_for_project(p.project, p.uuid);
-        });
+      [self](atom::update, const project_scanner& p,
+             const api_user& by) -> caf::result<bool> {
+        auto x = audited(
+            self, by, now_us(),
+            [&](management_stores& s) {
+              return s.scanners.set_for_project(p.project, p.uuid);
+            },
+            [&](scanner_outcome o) {
+              return change_of(o == scanner_outcome::ok, "update", "project",
+                               p.project, p.project);
+            });
         if (!x)
           return std::move(x.error());
         if (*x != scanner_outcome::ok)
           return scanner_failure(*x, p.uuid, "");
         return true;
       },
-      [self](atom::retry, replication_execution_id id)
-          -> caf::result<replication_execution> {
+      [self](atom::retry, replication_execution_id id,
+             const api_user& by) -> caf::result<replication_execution> {
         replication_execution found;
+        const auto now = now_us();
         return execution_answer(
-            run_replication_work(self,
-                                 [&](replication_work_store& s) {
-                                   return s.retry(id.id, now_us(), found);
-                                 }),
+            audited(
+                self, by, now,
+                [&](management_stores& s) {
+                  return s.replication_work.retry(id.id, now, found);
+                },
+                [&](replication_lookup l) {
+                  return change_of(l == replication_lookup::ok, "update",
+                                   "replication_execution",
+                                   std::to_string(id.id));
+                }),
             found, "replication execution", id.id);
       },
-      [self](atom::create, const reconcile_request& r)
-          -> caf::result<reconcile_run> {
+      [self](atom::create, const reconcile_request& r,
+             const api_user& by) -> caf::result<reconcile_run> {
         reconcile_run unfinished;
-        auto x = self->state.conn.run(
-            [&](management_stores& stores, database&) {
-              return stores.reconcile.request(r.trigger, now_us(), unfinished);
+        const auto now = now_us();
+        auto x = audited(
+            self, by, now,
+            [&](management_stores& s) {
+              return s.reconcile.request(r.trigger, now, unfinished);
+            },
+            [&](const std::optional<reconcile_run>& run) {
+              return change_of(run.has_value(), "create", "reconcile",
+                               run ? std::to_string(run->id) : std::string());
             });
         if (!x)
           return std::move(x.error());

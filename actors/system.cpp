@@ -3,9 +3,9 @@
 #include "actors/actors.hpp"
 #include "actors/query.hpp"
 #include "actors/reconcile.hpp"
+#include "actors/replication_worker.hpp"
 #include "actors/retention.hpp"
 #include "actors/root.hpp"
-#include "actors/replication_worker.hpp"
 #include "actors/scan_worker.hpp"
 #include "actors/webhook_delivery.hpp"
 #include "config/defaults.hpp"
@@ -183,10 +183,10 @@ void actor_runtime::get_project(std::string name, reply_fn<project_row> done) {
       atom::projects_v, std::move(name));
 }
 
-void actor_runtime::create_project(project_spec spec,
+void actor_runtime::create_project(api_user by, project_spec spec,
                                    reply_fn<project_row> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      std::move(spec));
+      std::move(spec), std::move(by));
 }
 
 void actor_runtime::list_repositories(repository_query q,
@@ -230,22 +230,23 @@ void actor_runtime::get_webhook_policy(webhook_policy_ref ref,
       atom::webhooks_v, std::move(ref));
 }
 
-void actor_runtime::create_webhook_policy(webhook_policy_spec spec,
+void actor_runtime::create_webhook_policy(api_user by, webhook_policy_spec spec,
                                           reply_fn<webhook_policy> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      std::move(spec));
+      std::move(spec), std::move(by));
 }
 
-void actor_runtime::update_webhook_policy(webhook_policy_update change,
+void actor_runtime::update_webhook_policy(api_user by,
+                                          webhook_policy_update change,
                                           reply_fn<webhook_policy> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(change));
+      std::move(change), std::move(by));
 }
 
-void actor_runtime::delete_webhook_policy(webhook_policy_ref ref,
+void actor_runtime::delete_webhook_policy(api_user by, webhook_policy_ref ref,
                                           reply_fn<bool> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
-      atom::webhooks_v, std::move(ref));
+      atom::webhooks_v, std::move(ref), std::move(by));
 }
 
 void actor_runtime::list_webhook_executions(
@@ -260,16 +261,17 @@ void actor_runtime::get_webhook_execution(webhook_execution_ref ref,
       atom::executions_v, std::move(ref));
 }
 
-void actor_runtime::retry_webhook_execution(webhook_execution_ref ref,
+void actor_runtime::retry_webhook_execution(api_user by,
+                                            webhook_execution_ref ref,
                                             reply_fn<webhook_execution> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::retry_v,
-      atom::executions_v, std::move(ref));
+      atom::executions_v, std::move(ref), std::move(by));
 }
 
-void actor_runtime::test_webhook_policy(webhook_policy_ref ref,
+void actor_runtime::test_webhook_policy(api_user by, webhook_policy_ref ref,
                                         reply_fn<webhook_execution> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      atom::executions_v, std::move(ref));
+      atom::executions_v, std::move(ref), std::move(by));
 }
 
 void actor_runtime::replay_dead_letter(int64_t id,
@@ -316,21 +318,22 @@ void actor_runtime::get_registry_with_secret(int64_t id,
       atom::registries_v, id, true);
 }
 
-void actor_runtime::create_registry(registry_spec spec,
+void actor_runtime::create_registry(api_user by, registry_spec spec,
                                     reply_fn<registry_record> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      std::move(spec));
+      std::move(spec), std::move(by));
 }
 
-void actor_runtime::update_registry(registry_update change,
+void actor_runtime::update_registry(api_user by, registry_update change,
                                     reply_fn<registry_record> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(change));
+      std::move(change), std::move(by));
 }
 
-void actor_runtime::delete_registry(int64_t id, reply_fn<bool> done) {
+void actor_runtime::delete_registry(api_user by, int64_t id,
+                                    reply_fn<bool> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
-      atom::registries_v, id);
+      atom::registries_v, id, std::move(by));
 }
 
 void actor_runtime::list_replication_policies(
@@ -346,20 +349,23 @@ void actor_runtime::get_replication_policy(int64_t id,
 }
 
 void actor_runtime::create_replication_policy(
-    replication_policy_spec spec, reply_fn<replication_policy> done) {
+    api_user by, replication_policy_spec spec,
+    reply_fn<replication_policy> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      std::move(spec));
+      std::move(spec), std::move(by));
 }
 
 void actor_runtime::update_replication_policy(
-    replication_policy_update change, reply_fn<replication_policy> done) {
+    api_user by, replication_policy_update change,
+    reply_fn<replication_policy> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(change));
+      std::move(change), std::move(by));
 }
 
-void actor_runtime::delete_replication_policy(int64_t id, reply_fn<bool> done) {
+void actor_runtime::delete_replication_policy(api_user by, int64_t id,
+                                              reply_fn<bool> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
-      atom::replication_v, id);
+      atom::replication_v, id, std::move(by));
 }
 
 void actor_runtime::list_replication_executions(
@@ -397,28 +403,28 @@ reply_fn<T> telling(const Workers& workers, Atom what, reply_fn<T> done) {
 
 } // namespace
 
-void actor_runtime::start_replication(int64_t policy_id,
+void actor_runtime::start_replication(api_user by, int64_t policy_id,
                                       reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
       telling<replication_execution>(impl_->replicate, atom::wakeup_v,
                                      std::move(done)),
-      atom::create_v, replication_execution_start{policy_id});
+      atom::create_v, replication_execution_start{policy_id}, std::move(by));
 }
 
 void actor_runtime::retry_replication_execution(
-    int64_t id, reply_fn<replication_execution> done) {
+    api_user by, int64_t id, reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
       telling<replication_execution>(impl_->replicate, atom::wakeup_v,
                                      std::move(done)),
-      atom::retry_v, replication_execution_id{id});
+      atom::retry_v, replication_execution_id{id}, std::move(by));
 }
 
 void actor_runtime::stop_replication_execution(
-    int64_t id, reply_fn<replication_execution> done) {
+    api_user by, int64_t id, reply_fn<replication_execution> done) {
   ask(impl_->system, impl_->next(),
       telling<replication_execution>(impl_->replicate, atom::renew_v,
                                      std::move(done)),
-      atom::update_v, replication_execution_id{id});
+      atom::update_v, replication_execution_id{id}, std::move(by));
 }
 
 void actor_runtime::list_scanners(reply_fn<scanner_list> done) {
@@ -438,27 +444,29 @@ void actor_runtime::get_scanner_with_credential(
       scanner_id{std::move(uuid)}, true);
 }
 
-void actor_runtime::create_scanner(scanner_spec spec,
+void actor_runtime::create_scanner(api_user by, scanner_spec spec,
                                    reply_fn<scanner_registration> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::create_v,
-      std::move(spec));
+      std::move(spec), std::move(by));
 }
 
-void actor_runtime::update_scanner(scanner_update change,
+void actor_runtime::update_scanner(api_user by, scanner_update change,
                                    reply_fn<scanner_registration> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(change));
+      std::move(change), std::move(by));
 }
 
-void actor_runtime::set_default_scanner(scanner_default_change change,
+void actor_runtime::set_default_scanner(api_user by,
+                                        scanner_default_change change,
                                         reply_fn<scanner_registration> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(change));
+      std::move(change), std::move(by));
 }
 
-void actor_runtime::delete_scanner(std::string uuid, reply_fn<bool> done) {
+void actor_runtime::delete_scanner(api_user by, std::string uuid,
+                                   reply_fn<bool> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
-      scanner_id{std::move(uuid)});
+      scanner_id{std::move(uuid)}, std::move(by));
 }
 
 void actor_runtime::get_project_scanner(std::string project,
@@ -467,10 +475,10 @@ void actor_runtime::get_project_scanner(std::string project,
       atom::scanners_v, std::move(project));
 }
 
-void actor_runtime::set_project_scanner(project_scanner choice,
+void actor_runtime::set_project_scanner(api_user by, project_scanner choice,
                                         reply_fn<bool> done) {
   ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
-      std::move(choice));
+      std::move(choice), std::move(by));
 }
 
 void actor_runtime::get_artifact(artifact_lookup q,
@@ -479,12 +487,12 @@ void actor_runtime::get_artifact(artifact_lookup q,
       std::move(q));
 }
 
-void actor_runtime::scan_artifact(artifact_reference artifact,
+void actor_runtime::scan_artifact(api_user by, artifact_reference artifact,
                                   reply_fn<scan_request_result> done) {
   ask(impl_->system, impl_->next(),
       telling<scan_request_result>(impl_->scanner, atom::wakeup_v,
                                    std::move(done)),
-      atom::create_v, std::move(artifact));
+      atom::create_v, std::move(artifact), std::move(by));
 }
 
 void actor_runtime::get_vulnerabilities(artifact_reference artifact,
@@ -498,11 +506,11 @@ void actor_runtime::get_scan_log(scan_log_query q, reply_fn<scan_log> done) {
       std::move(q));
 }
 
-void actor_runtime::start_reconcile(reply_fn<reconcile_run> done) {
+void actor_runtime::start_reconcile(api_user by, reply_fn<reconcile_run> done) {
   ask(impl_->system, impl_->next(),
       telling<reconcile_run>(impl_->reconciler, atom::wakeup_v,
                              std::move(done)),
-      atom::create_v, reconcile_request{});
+      atom::create_v, reconcile_request{}, std::move(by));
 }
 
 void actor_runtime::list_reconcile_runs(reply_fn<reconcile_run_list> done) {
@@ -514,9 +522,9 @@ void actor_runtime::stop() {
   if (!impl_)
     return;
   auto& i = *impl_;
-  // Retention, webhook delivery and replication write through the journal on SQLite
-  // (delivery records the outcomes it knows as it goes): they stop first,
-  // while it runs. Then the root actor stops its children in order:
+  // Retention, webhook delivery and replication write through the journal on
+  // SQLite (delivery records the outcomes it knows as it goes): they stop
+  // first, while it runs. Then the root actor stops its children in order:
   // ingest, recovery, effects (they flush), then the journal (it flushes
   // final states).
   {

@@ -170,10 +170,15 @@ read_audit_filter(const std::map<std::string, std::string>& q,
   f.operation = kv.count("operation") ? kv["operation"] : "";
   f.username = kv.count("username") ? kv["username"] : "";
   f.resource = kv.count("resource") ? kv["resource"] : "";
+  f.resource_type = kv.count("resource_type") ? kv["resource_type"] : "";
+  // Registry events push, pull and delete; API changes create, update and
+  // delete.
   if (!f.operation.empty() && f.operation != "push" && f.operation != "pull"
-      && f.operation != "delete")
-    return error_response(400, "BAD_REQUEST",
-                          "operation must be push, pull or delete");
+      && f.operation != "delete" && f.operation != "create"
+      && f.operation != "update")
+    return error_response(
+        400, "BAD_REQUEST",
+        "operation must be push, pull, delete, create or update");
   if (!time_of(kv["from"], f.from) || !time_of(kv["to"], f.to))
     return error_response(400, "BAD_REQUEST",
                           "from and to must be RFC 3339 times");
@@ -232,11 +237,13 @@ json to_json(const artifact_row& a) {
 }
 
 json to_json(const audit_row& r) {
+  const bool artifact = r.resource_type == "artifact";
   return {{"id", r.id},
           {"username", r.username},
-          {"resource", r.tag.empty() ? r.repository + "@" + r.digest
-                                     : r.repository + ":" + r.tag},
-          {"resource_type", "artifact"},
+          {"resource", !artifact       ? r.resource
+                       : r.tag.empty() ? r.repository + "@" + r.digest
+                                       : r.repository + ":" + r.tag},
+          {"resource_type", r.resource_type},
           {"operation", r.operation},
           {"op_time", format_rfc3339(r.op_time)},
           {"event_id", r.event_id}};
@@ -280,6 +287,8 @@ struct api_call {
   std::map<std::string, std::string> query;
   page_request page;
   uint32_t retry_after_s;
+  /// Whose token asked: the name every change is audited under.
+  api_user by;
 
   /// A callback that answers what `format` makes of the result, or maps
   /// the error.
@@ -369,7 +378,7 @@ void replication_execution_routes(actor_runtime& actors,
       auto policy = parse_replication_start(req.body, error);
       if (!policy)
         return bad(error);
-      return actors.start_replication(*policy, execution_answer(201));
+      return actors.start_replication(call.by, *policy, execution_answer(201));
     }
     if (req.method != "GET")
       return not_allowed("GET, POST");
@@ -394,7 +403,8 @@ void replication_execution_routes(actor_runtime& actors,
     return bad("execution id must be a number");
   if (n == 5) {
     if (req.method == "PUT")
-      return actors.stop_replication_execution(id, execution_answer(200));
+      return actors.stop_replication_execution(call.by, id,
+                                               execution_answer(200));
     if (req.method != "GET")
       return not_allowed("GET, PUT");
     return actors.get_replication_execution(id, execution_answer(200));
@@ -415,7 +425,8 @@ void replication_execution_routes(actor_runtime& actors,
   if (parts[5] == "retry") {
     if (req.method != "POST")
       return not_allowed("POST");
-    return actors.retry_replication_execution(id, execution_answer(200));
+    return actors.retry_replication_execution(call.by, id,
+                                              execution_answer(200));
   }
   reply_to->reply(error_response(404, "NOT_FOUND", "no route " + call.path));
 }
@@ -443,7 +454,7 @@ void delivery_routes(actor_runtime& actors, const incoming_request& req,
   if (n == 8 && parts[7] == "test") {
     if (req.method != "POST")
       return not_allowed("POST");
-    return actors.test_webhook_policy({parts[3], policy},
+    return actors.test_webhook_policy(call.by, {parts[3], policy},
                                       execution_answer(201));
   }
   if (parts[7] != "executions" || n > 10)
@@ -474,7 +485,8 @@ void delivery_routes(actor_runtime& actors, const incoming_request& req,
         error_response(404, "NOT_FOUND", "no route " + call.path));
   if (req.method != "POST")
     return not_allowed("POST");
-  actors.retry_webhook_execution(std::move(ref), execution_answer(200));
+  actors.retry_webhook_execution(call.by, std::move(ref),
+                                 execution_answer(200));
 }
 
 /// `POST /api/v2.0/registries/ping`: 200 when the registry answers `/v2/`
@@ -563,7 +575,7 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
       if (method != "POST")
         return not_allowed("GET, POST");
       if (auto spec = spec_of())
-        return actors.create_registry(std::move(*spec), answer(201));
+        return actors.create_registry(call.by, std::move(*spec), answer(201));
       return;
     }
     long long id = 0;
@@ -573,11 +585,12 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
       return actors.get_registry(id, answer(200));
     if (method == "PUT") {
       if (auto spec = spec_of())
-        return actors.update_registry({id, std::move(*spec)}, answer(200));
+        return actors.update_registry(call.by, {id, std::move(*spec)},
+                                      answer(200));
       return;
     }
     if (method == "DELETE")
-      return actors.delete_registry(id, std::move(deleted));
+      return actors.delete_registry(call.by, id, std::move(deleted));
     return not_allowed("GET, PUT, DELETE");
   }
   auto answer = [&call](unsigned status) {
@@ -610,7 +623,8 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
     if (method != "POST")
       return not_allowed("GET, POST");
     if (auto spec = spec_of())
-      return actors.create_replication_policy(std::move(*spec), answer(201));
+      return actors.create_replication_policy(call.by, std::move(*spec),
+                                              answer(201));
     return;
   }
   long long id = 0;
@@ -620,12 +634,12 @@ void replication_routes(const runtime& rt, actor_runtime& actors,
     return actors.get_replication_policy(id, answer(200));
   if (method == "PUT") {
     if (auto spec = spec_of())
-      return actors.update_replication_policy({id, std::move(*spec)},
+      return actors.update_replication_policy(call.by, {id, std::move(*spec)},
                                               answer(200));
     return;
   }
   if (method == "DELETE")
-    return actors.delete_replication_policy(id, std::move(deleted));
+    return actors.delete_replication_policy(call.by, id, std::move(deleted));
   not_allowed("GET, PUT, DELETE");
 }
 
@@ -714,7 +728,7 @@ void scanner_routes(const runtime& rt, actor_runtime& actors,
     if (method != "POST")
       return call.not_allowed("GET, POST");
     if (auto spec = spec_of(true))
-      return actors.create_scanner(std::move(*spec), answer(201));
+      return actors.create_scanner(call.by, std::move(*spec), answer(201));
     return;
   }
   const auto& uuid = parts[3];
@@ -722,7 +736,8 @@ void scanner_routes(const runtime& rt, actor_runtime& actors,
     return actors.get_scanner(uuid, answer(200));
   if (method == "PUT") {
     if (auto spec = spec_of(false))
-      return actors.update_scanner({uuid, std::move(*spec)}, answer(200));
+      return actors.update_scanner(call.by, {uuid, std::move(*spec)},
+                                   answer(200));
     return;
   }
   if (method == "PATCH") {
@@ -730,11 +745,12 @@ void scanner_routes(const runtime& rt, actor_runtime& actors,
     auto is_default = parse_scanner_default(req.body, error);
     if (!is_default)
       return call.bad_request(error);
-    return actors.set_default_scanner({uuid, *is_default}, answer(200));
+    return actors.set_default_scanner(call.by, {uuid, *is_default},
+                                      answer(200));
   }
   if (method == "DELETE")
     return actors.delete_scanner(
-        uuid, call.answer<bool>([](bool) { return http_response{}; }));
+        call.by, uuid, call.answer<bool>([](bool) { return http_response{}; }));
   call.not_allowed("GET, PUT, PATCH, DELETE");
 }
 
@@ -767,6 +783,8 @@ void reconcile_routes(const runtime& rt, actor_runtime& actors,
           "no source_registry.url is configured: there is no registry to "
           "reconcile with"));
     return actors.start_reconcile(
+        call.by,
+
         call.answer<reconcile_run>([](const reconcile_run& x) {
           auto r = ok_json(to_json(x), 202);
           r.headers.emplace_back("Location", "/api/v2.0/system/reconcile");
@@ -802,10 +820,9 @@ void project_scanner_route(actor_runtime& actors, const incoming_request& req,
   auto uuid = parse_project_scanner(req.body, error);
   if (!uuid)
     return call.bad_request(error);
-  actors.set_project_scanner({project, std::move(*uuid)},
-                             call.answer<bool>([](bool) {
-                               return http_response{};
-                             }));
+  actors.set_project_scanner(
+      call.by, {project, std::move(*uuid)},
+      call.answer<bool>([](bool) { return http_response{}; }));
 }
 
 /// `/api/v2.0/projects/{p}/repositories/{r}/artifacts/{reference}/...`:
@@ -823,7 +840,7 @@ void artifact_scan_routes(actor_runtime& actors, const incoming_request& req,
     // Accepted: the scan runs on its own; its progress shows in the
     // artifact's scan_overview.
     return actors.scan_artifact(
-        std::move(artifact),
+        call.by, std::move(artifact),
         call.answer<scan_request_result>([](const scan_request_result&) {
           http_response r;
           r.status = 202;
@@ -927,7 +944,8 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
     if (method != "POST")
       return not_allowed("GET, POST");
     if (auto spec = spec_of())
-      return actors.create_webhook_policy(std::move(*spec), policy_answer(201));
+      return actors.create_webhook_policy(call.by, std::move(*spec),
+                                          policy_answer(201));
     return;
   }
   if (n == 7 && parts[5] == "policies") {
@@ -940,12 +958,12 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
       return actors.get_webhook_policy(std::move(ref), policy_answer(200));
     if (method == "PUT") {
       if (auto spec = spec_of())
-        return actors.update_webhook_policy({id, std::move(*spec)},
+        return actors.update_webhook_policy(call.by, {id, std::move(*spec)},
                                             policy_answer(200));
       return;
     }
     if (method == "DELETE")
-      return actors.delete_webhook_policy(std::move(ref),
+      return actors.delete_webhook_policy(call.by, std::move(ref),
                                           call.answer<bool>([](bool) {
                                             http_response r;
                                             r.status = 200;
@@ -995,9 +1013,12 @@ void handle_api(const runtime& rt, actor_runtime& actors,
         "the token '" + caller->name
             + "' has the read role: GET and HEAD only"));
   auto parts = split_path(req.target);
-  api_call call{reply_to, req.target.substr(0, req.target.find('?')),
-                parse_query(req.target), page_request{},
-                rt.cfg->ingest.retry_after_s};
+  api_call call{reply_to,
+                req.target.substr(0, req.target.find('?')),
+                parse_query(req.target),
+                page_request{},
+                rt.cfg->ingest.retry_after_s,
+                api_user{caller->name}};
   call.page.size = static_cast<long long>(defaults::api::page_size);
   const auto& path = call.path;
   const auto& q = call.query;
@@ -1049,7 +1070,7 @@ void handle_api(const runtime& rt, actor_runtime& actors,
       spec.auto_scan = *auto_scan;
       // Harbor answers a creation with 201, no body and the new location.
       return actors.create_project(
-          std::move(spec),
+          call.by, std::move(spec),
           call.answer<project_row>([](const project_row& created) {
             http_response r;
             r.status = 201;

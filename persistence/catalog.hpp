@@ -116,10 +116,13 @@ struct artifact_lookup {
 struct audit_filter {
   std::string operation;
   std::string username;
-  /// The repository (full name).
+  /// The repository (full name) of an artifact's row, the name or id of
+  /// another resource.
   std::string resource;
   timestamp_us from = 0;
   timestamp_us to = 0;
+  /// `artifact`, or one of api_change's types.
+  std::string resource_type;
 };
 
 struct audit_query {
@@ -136,6 +139,30 @@ struct audit_row {
   std::string operation;
   timestamp_us op_time = 0;
   std::string event_id;
+  /// `artifact` for a push, pull or delete (shown from repository, tag
+  /// and digest); else an API change's type, with `resource` its name.
+  std::string resource_type;
+  std::string resource;
+};
+
+/// Who asks for a management API change: the name of the token presented
+/// (`admin` for auth.admin_token, else its auth.api_tokens name). Carried
+/// with the change to its audit row; never the token itself.
+struct api_user {
+  std::string name;
+};
+
+/// One change made through the management API as its audit row records
+/// it, in Harbor v2's terms: `operation` create | update | delete, a
+/// `resource_type` (`project`, `webhook_policy`, `registry`, ...) and the
+/// `resource`'s name, or its id when it has none. Never a secret.
+struct api_change {
+  std::string username;
+  std::string operation;
+  std::string resource_type;
+  std::string resource;
+  /// The project it belongs to; empty for a system-wide resource.
+  std::string project;
 };
 
 struct dead_letter_row {

@@ -223,33 +223,42 @@ std::optional<artifact_row> catalog_store::artifact(const artifact_lookup& q) {
 audit_page catalog_store::list_audit_logs(const audit_query& q) {
   auto& sql = db_.session();
   const auto& f = q.filter;
-  // Fixed SQL: an empty filter value disables its condition.
+  // Fixed SQL: an empty filter value disables its condition. `resource` is
+  // an artifact row's repository or an API change's resource. The casts:
+  // PostgreSQL types a parameter compared with 0 as a 4-byte integer, which
+  // a time in microseconds overflows.
   constexpr const char* where
       = " WHERE (:o = '' OR operation = :o2) AND (:u = '' OR username = :u2) "
-        "AND (:r = '' OR repository = :r2) AND (:f = 0 OR op_time >= :f2) "
-        "AND (:t = 0 OR op_time <= :t2)";
+        "AND (:r = '' OR repository = :r2 OR resource = :r3) AND (CAST(:f AS "
+        "BIGINT) = 0 OR op_time >= :f2) AND (CAST(:t AS BIGINT) = 0 OR "
+        "op_time <= :t2) AND (:rt = '' OR resource_type = :rt2)";
   long long from = f.from, to = f.to;
   audit_page out;
   std::string count_query = "SELECT COUNT(*) FROM access_logs";
   count_query += where;
   sql << count_query, soci::use(f.operation), soci::use(f.operation),
       soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-      soci::use(f.resource), soci::use(from), soci::use(from), soci::use(to),
-      soci::use(to), soci::into(out.total);
+      soci::use(f.resource), soci::use(f.resource), soci::use(from),
+      soci::use(from), soci::use(to), soci::use(to), soci::use(f.resource_type),
+      soci::use(f.resource_type), soci::into(out.total);
   std::string query = "SELECT id, username, repository, tag, digest, "
-                      "operation, op_time, event_id FROM access_logs";
+                      "operation, op_time, event_id, resource_type, resource "
+                      "FROM access_logs";
   query += where;
   query += " ORDER BY op_time DESC, id DESC LIMIT :l OFFSET :off";
   long long limit = q.page.size, offset = q.page.offset();
   soci::rowset<soci::row> rs
       = (sql.prepare << query, soci::use(f.operation), soci::use(f.operation),
          soci::use(f.username), soci::use(f.username), soci::use(f.resource),
-         soci::use(f.resource), soci::use(from), soci::use(from), soci::use(to),
-         soci::use(to), soci::use(limit), soci::use(offset));
+         soci::use(f.resource), soci::use(f.resource), soci::use(from),
+         soci::use(from), soci::use(to), soci::use(to),
+         soci::use(f.resource_type), soci::use(f.resource_type),
+         soci::use(limit), soci::use(offset));
   for (const auto& r : rs)
     out.items.push_back({int_at(r, 0), text_at(r, 1), text_at(r, 2),
                          text_at(r, 3), text_at(r, 4), text_at(r, 5),
-                         int_at(r, 6), text_at(r, 7)});
+                         int_at(r, 6), text_at(r, 7), text_at(r, 8),
+                         text_at(r, 9)});
   return out;
 }
 

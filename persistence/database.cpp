@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 namespace regevent {
@@ -72,7 +73,13 @@ void database::open() {
 }
 
 void database::begin_write() {
+  if (write_depth_ > 0) {
+    ++write_depth_;
+    return;
+  }
   *session_ << (backend_ == backend_kind::sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  write_depth_ = 1;
+  nested_rollback_ = false;
 }
 
 savepoint::savepoint(database& db) : db_(db) {
@@ -101,10 +108,27 @@ void savepoint::rollback() noexcept {
 }
 
 void database::commit() {
+  if (write_depth_ > 1) {
+    --write_depth_;
+    return;
+  }
+  if (nested_rollback_) {
+    rollback();
+    throw std::logic_error("a nested write rolled back: its transaction "
+                           "cannot commit");
+  }
   *session_ << "COMMIT";
+  write_depth_ = 0;
 }
 
 void database::rollback() noexcept {
+  if (write_depth_ > 1) {
+    --write_depth_;
+    nested_rollback_ = true;
+    return;
+  }
+  write_depth_ = 0;
+  nested_rollback_ = false;
   try {
     *session_ << "ROLLBACK";
   } catch (...) {

@@ -44,9 +44,20 @@ public:
   /// Starts a write transaction. On SQLite `BEGIN IMMEDIATE` takes the write
   /// lock up front, so that the busy timeout applies instead of a deadlock
   /// error when two connections upgrade from read to write at once.
+  /// Inside an open one it only nests: the stores' own transactions then
+  /// join the caller's (an API change and its audit row, see
+  /// audited_change), their commit leaves it open and their rollback
+  /// marks it rolled back, so that it can never commit half a change.
   void begin_write();
+  /// Commits the outermost transaction; throws std::logic_error (after
+  /// rolling back) when a nested one rolled back.
   void commit();
   void rollback() noexcept;
+
+  /// Whether a transaction nested in the open one rolled back.
+  bool nested_rollback() const {
+    return nested_rollback_;
+  }
 
   /// SQLite: when the WAL file is larger than `limit_bytes`, copies it into
   /// the database and truncates it. With several connections writing in
@@ -63,6 +74,9 @@ private:
   config::database_section settings_;
   backend_kind backend_;
   std::unique_ptr<soci::session> session_;
+  /// Open write transactions: 0 none, 1 the real one, more nested in it.
+  int write_depth_ = 0;
+  bool nested_rollback_ = false;
 };
 
 /// Paces reconnection attempts after the database went away: exponential

@@ -516,6 +516,18 @@ const std::vector<migration>& migrations() {
            "((status IN ('pending', 'running'))) WHERE status IN ('pending', "
            "'running')",
        }},
+      {17,
+       "API changes in the audit log: the kind and name of what changed",
+       {
+           // Rows before are pushes, pulls and deletes of artifacts, which
+           // the API shows from repository, tag and digest; an API change
+           // (who changed a policy, registry or scanner) names its
+           // resource here instead.
+           "ALTER TABLE access_logs ADD COLUMN resource_type TEXT NOT NULL "
+           "DEFAULT 'artifact'",
+           "ALTER TABLE access_logs ADD COLUMN resource TEXT NOT NULL "
+           "DEFAULT ''",
+       }},
   };
   return all;
 }

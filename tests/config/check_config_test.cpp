@@ -2,6 +2,7 @@
 #include "tests/config/errors.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/temp_dir.hpp"
+#include "tests/test_secrets.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,18 +34,25 @@ protected:
 };
 
 TEST_F(check_config, valid_file_exits_0_and_prints_redacted_config) {
-  auto path = write_config("listen: 127.0.0.1:18080\n"
-                           "database:\n  url: postgresql://u:db-pw-1@h/d\n"
-                           "auth:\n  notify_token: notify-secret-1\n"
-                           "  admin_token: admin-secret-2\n"
-                           "filter:\n  head_requests: count\n");
+  auto path = write_config(
+      std::string("listen: 127.0.0.1:18080\n"
+                  "database:\n  url: postgresql://u:")
+      + test::secrets::database_password
+      + "@h/d\n"
+        "auth:\n  notify_token: "
+      + test::secrets::notify_token + "\n  admin_token: "
+      + test::secrets::admin_token
+      + "\n"
+        "filter:\n  head_requests: count\n");
   auto r = run_regeventd(dir, {"--check-config", "--config", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "listen: 127.0.0.1:18080")) << r.out;
   EXPECT_TRUE(contains(r.out, "head_requests: count")) << r.out;
   EXPECT_TRUE(contains(r.out, "notify_token: <redacted>")) << r.out;
   EXPECT_TRUE(contains(r.out, "postgresql://u:***@h/d")) << r.out;
-  for (const auto* secret : {"notify-secret-1", "admin-secret-2", "db-pw-1"}) {
+  for (const auto* secret :
+       {test::secrets::notify_token, test::secrets::admin_token,
+        test::secrets::database_password}) {
     EXPECT_FALSE(contains(r.out, secret)) << r.out;
     EXPECT_FALSE(contains(r.err, secret)) << r.err;
   }
@@ -62,12 +70,12 @@ TEST_F(check_config, does_not_create_the_database) {
 TEST_F(check_config, environment_overrides_show_in_the_output) {
   auto path = write_config("listen: 127.0.0.1:18080\n");
   env.set("REGEVENT_LISTEN", "0.0.0.0:18181");
-  env.set("REGEVENT_ADMIN_TOKEN", "env-admin-secret");
+  env.set("REGEVENT_ADMIN_TOKEN", test::secrets::admin_token);
   auto r = run_regeventd(dir, {"--check-config", "--config", path});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "listen: 0.0.0.0:18181")) << r.out;
   EXPECT_TRUE(contains(r.out, "admin_token: <redacted>")) << r.out;
-  EXPECT_FALSE(contains(r.out, "env-admin-secret")) << r.out;
+  EXPECT_FALSE(contains(r.out, test::secrets::admin_token)) << r.out;
 }
 
 TEST_F(check_config, without_config_prints_the_defaults) {

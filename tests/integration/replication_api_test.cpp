@@ -16,7 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string password = "Dest-Registry-Pa55word";
+const std::string password = secrets::registry_password;
 
 class replication_api : public admin_api_test {
 protected:

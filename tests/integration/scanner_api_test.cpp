@@ -17,7 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string credential = "Adapter-Api-Key-0123456789";
+const std::string credential = secrets::scanner_credential;
 
 class scanner_api : public admin_api_test {
 protected:

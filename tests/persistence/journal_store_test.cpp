@@ -635,7 +635,9 @@ TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
        {"artifacts DROP COLUMN alive_at", "artifacts DROP COLUMN imported_at",
         "tags DROP COLUMN alive_at", "tags DROP COLUMN digest_at",
         "tags DROP COLUMN imported_at",
-        "repositories DROP COLUMN imported_at"})
+        "repositories DROP COLUMN imported_at",
+        "access_logs DROP COLUMN resource_type",
+        "access_logs DROP COLUMN resource"})
     f.sql() << std::string("ALTER TABLE ") + column;
   f.sql() << "DELETE FROM schema_migrations WHERE version >= 6";
   migrate(f.db());
