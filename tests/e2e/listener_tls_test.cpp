@@ -8,6 +8,7 @@
 #include "tests/e2e/registry_helper.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/poll.hpp"
+#include "tests/test_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -23,8 +24,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* notify_secret = "tls-notify-secret";
-constexpr const char* admin_token = "tls-admin-token";
+using secrets::admin_token;
+/// The registry's token: what its notifications carry.
+constexpr const char* notify_secret = secrets::notify_token;
 
 /// What curl made of one request: its exit code (0, or why the transfer
 /// failed: 35/56 a refused handshake, 60 an untrusted server), the HTTP
