@@ -7,8 +7,14 @@
 // uninitialized optional. A false positive in headers we do not own, fatal
 // under -Werror; server.cpp includes Beast directly and is not affected.
 
+// GCC only: clang has no such warning and, under -Werror, refuses to
+// ignore one it does not know.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif

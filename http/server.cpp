@@ -1,4 +1,5 @@
 #include "http/server.hpp"
+#include "http/wire_request.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -368,14 +369,7 @@ private:
     s.version = req.version();
     s.keep_alive = req.keep_alive();
     s.request_id = new_request_id(req["X-Request-Id"]);
-    incoming_request in;
-    in.method = std::string(req.method_string());
-    in.target = std::string(req.target());
-    in.authorization = std::string(req[bhttp::field::authorization]);
-    in.content_type = std::string(req[bhttp::field::content_type]);
-    in.body = std::move(req.body());
-    in.request_id = s.request_id;
-    in.remote = remote_;
+    auto in = to_incoming(req, s.request_id, remote_);
     in.client_certificate = client_certificate_;
     if (!s.keep_alive)
       closing_ = true;
@@ -523,6 +517,19 @@ private:
 };
 
 } // namespace
+
+incoming_request to_incoming(bhttp::request<bhttp::string_body>& req,
+                             std::string request_id, std::string remote) {
+  incoming_request in;
+  in.method = std::string(req.method_string());
+  in.target = std::string(req.target());
+  in.authorization = std::string(req[bhttp::field::authorization]);
+  in.content_type = std::string(req[bhttp::field::content_type]);
+  in.body = std::move(req.body());
+  in.request_id = std::move(request_id);
+  in.remote = std::move(remote);
+  return in;
+}
 
 struct http_server::impl {
   impl(const config& cfg, handler on_request)

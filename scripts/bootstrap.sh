@@ -7,6 +7,10 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ccache pkg-config clang-format
+  # the sanitized build and the fuzz targets (scripts/test.sh): Debian's
+  # clang 14, and its run-time libraries (ASan, UBSan, libFuzzer), which
+  # clang only recommends
+  clang clang-14 libclang-rt-14-dev
   # libraries (design card: CAF, Beast, nlohmann/json, SOCI, spdlog)
   libcaf-dev libboost1.74-dev libboost-system1.74-dev nlohmann-json3-dev
   libsoci-dev libsqlite3-dev libpq-dev libspdlog-dev libfmt-dev

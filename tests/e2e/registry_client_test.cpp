@@ -6,6 +6,7 @@
 
 #include "http/registry_client.hpp"
 
+#include "tests/fixtures/asan.hpp"
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/registry_pair_helper.hpp"
 #include "tests/e2e/token_server_helper.hpp"
@@ -347,7 +348,7 @@ TEST_F(registry_client_test, copies_a_large_blob_in_bounded_memory) {
   destination_ = start_registry(destination_dir_);
   // The 256 MiB; under the sanitizer, which measures no memory
   // here, a quarter of it keeps the suite's time.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(REGEVENT_TEST_ASAN)
   const size_t layer_mib = 64;
 #else
   const size_t layer_mib = 256;
@@ -377,7 +378,7 @@ TEST_F(registry_client_test, copies_a_large_blob_in_bounded_memory) {
   auto growth_mib = static_cast<double>(peak - rss_before) / 1024;
   std::cout << "copying " << (**size >> 20) << " MiB grew the peak RSS by "
             << growth_mib << " MiB\n";
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(REGEVENT_TEST_ASAN)
   // Two pieces of 4 MiB (one sent while the next is read) and the
   // allocator's slack, never the blob (8.2 MiB measured for 256).
   EXPECT_LT(growth_mib, 16.0);

@@ -176,7 +176,6 @@ private:
   /// credentials it was configured with).
   bool answers(std::unique_ptr<http_client>& plain) const;
 
-  const temp_dir& dir_;
   std::string notify_url_;
   std::string secret_;
   std::string extra_config_;
