@@ -3,6 +3,7 @@
 // curl, by a keep-alive client (tests/fixtures/tls_keepalive_client.py)
 // and by Debian's docker-registry delivering its notifications over HTTPS.
 
+#include "tests/config/env_guard.hpp"
 #include "tests/e2e/oci_image_helper.hpp"
 #include "tests/e2e/pki_helper.hpp"
 #include "tests/e2e/registry_helper.hpp"
@@ -17,7 +18,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 
 namespace regevent::test {
 namespace {
@@ -293,33 +293,14 @@ TEST_F(tls_listener, a_daemon_with_unusable_tls_files_does_not_start) {
       << missing.log();
 }
 
-/// Sets an environment variable for one scope (the processes it starts).
-class scoped_env {
-public:
-  scoped_env(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name))
-      old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~scoped_env() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
-private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 TEST_F(tls_listener, the_real_registry_delivers_its_notifications_over_https) {
   auto ca = make_test_ca(dir_, "main");
   auto server = issue_certificate(dir_, ca, "server", certificate_use::server);
   auto& d = start_daemon(tls_yaml(server) + auth_yaml());
   // Go's TLS reads its trusted CAs from SSL_CERT_FILE: the registry (a
   // child of this test) trusts the test CA and nothing else.
-  scoped_env trust("SSL_CERT_FILE", ca.certificate);
+  env_guard trust;
+  trust.set("SSL_CERT_FILE", ca.certificate);
   registry_process registry(dir_, https(d.port(), "/service/notifications"),
                             notify_secret);
   ASSERT_TRUE(registry.start()) << registry.log();
