@@ -556,13 +556,9 @@ http_server::~http_server() {
 
 uint16_t http_server::start() {
   const auto& cfg = impl_->shared.cfg;
-  if (!cfg.tls.cert_file.empty()) {
-    std::string error;
-    auto ctx = make_server_context(cfg, error);
-    if (!ctx)
-      throw std::runtime_error(error);
-    impl_->shared.set_tls_context(std::move(ctx));
-  }
+  // The first load is a reload with nothing to keep.
+  if (auto error = reload_tls(); !error.empty())
+    throw std::runtime_error(error);
   auto address = net::ip::make_address(cfg.listen_host);
   impl_->accept = std::make_shared<listener>(
       impl_->ioc, tcp::endpoint{address, cfg.listen_port}, impl_->shared);
