@@ -22,6 +22,89 @@ struct page_request {
   }
 };
 
+/// How the API reads the value of a list's filter or sort key.
+enum class key_type : uint8_t { text, integer, boolean, time };
+
+/// A key that Harbor's `q` may filter a list by, or its `sort` order it
+/// by. Keys a list does not have are ignored, as Harbor's ORM ignores them.
+struct list_key {
+  const char* name;
+  key_type type;
+  bool filter;
+  bool sort;
+};
+
+/// One condition of Harbor's `q` language: `k=v` exact, `k=~v` fuzzy
+/// (contains), `k=[min~max]` range, `k={a b}` any of, `k=(a b)` all of.
+/// Values arrive checked and normalized by the API: an integer or time
+/// (microseconds since the epoch) in decimal, a boolean `1` or `0`.
+struct query_term {
+  enum class match : uint8_t { exact, fuzzy, range, any_of, all_of };
+  std::string key;
+  match kind = match::exact;
+  /// exact, fuzzy: one value; range: two, min and max, either empty for
+  /// an open end; any_of, all_of: one or more.
+  std::vector<std::string> values;
+};
+
+/// One key of Harbor's `sort` (`name`, `-creation_time`).
+struct sort_term {
+  std::string key;
+  bool descending = false;
+};
+
+/// A list's `q` and `sort`, every key one the list has.
+struct list_query {
+  std::vector<query_term> terms;
+  std::vector<sort_term> sort;
+};
+
+/// The keys of each list, as Harbor's handlers and models allow them.
+inline constexpr list_key project_keys[] = {
+    {"name", key_type::text, true, true},
+    {"project_id", key_type::integer, true, true},
+    {"public", key_type::boolean, true, false},
+    {"owner", key_type::text, true, false},
+    {"creation_time", key_type::time, true, true},
+    {"update_time", key_type::time, true, true},
+    {"repo_count", key_type::integer, false, true},
+};
+inline constexpr list_key repository_keys[] = {
+    {"name", key_type::text, true, true},
+    {"id", key_type::integer, true, true},
+    {"creation_time", key_type::time, true, true},
+    {"update_time", key_type::time, true, true},
+    {"pull_count", key_type::integer, true, true},
+    {"artifact_count", key_type::integer, false, true},
+};
+/// `tags` matches the names of an artifact's tags; `tags=*` is any tagged
+/// artifact and `tags=nil` an untagged one, as in Harbor.
+inline constexpr list_key artifact_keys[] = {
+    {"id", key_type::integer, true, true},
+    {"digest", key_type::text, true, true},
+    {"tags", key_type::text, true, false},
+    {"media_type", key_type::text, true, true},
+    {"type", key_type::text, true, true},
+    {"size", key_type::integer, true, true},
+    {"push_time", key_type::time, true, true},
+    {"pull_time", key_type::time, true, true},
+};
+inline constexpr list_key tag_keys[] = {
+    {"id", key_type::integer, true, true},
+    {"name", key_type::text, true, true},
+    {"push_time", key_type::time, true, true},
+    {"pull_time", key_type::time, true, true},
+};
+/// `operation` `push` is Harbor v1's name of `create` on an artifact.
+inline constexpr list_key audit_keys[] = {
+    {"id", key_type::integer, true, true},
+    {"username", key_type::text, true, true},
+    {"operation", key_type::text, true, true},
+    {"resource", key_type::text, true, true},
+    {"resource_type", key_type::text, true, true},
+    {"op_time", key_type::time, true, true},
+};
+
 /// One page of a list and the total count of its matches (X-Total-Count).
 template<class Row>
 struct page_of {

@@ -528,6 +528,85 @@ const std::vector<migration>& migrations() {
            "ALTER TABLE access_logs ADD COLUMN resource TEXT NOT NULL "
            "DEFAULT ''",
        }},
+      {18,
+       "Harbor ids of artifacts and tags, repository descriptions, project "
+       "metadata, artifact details read from the registry",
+       {
+           // Harbor's Artifact and Tag carry numeric ids (a tag names its
+           // artifact's), which a rowid would not keep stable (SQLite's
+           // VACUUM renumbers rowids of a table without an integer key),
+           // so both tables are rebuilt with one; (repository, digest) and
+           // (repository, name) stay the keys every write upserts on.
+           R"(CREATE TABLE artifacts_v18 (
+            id {pk},
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            media_type TEXT NOT NULL DEFAULT '',
+            size BIGINT NOT NULL DEFAULT 0,
+            push_time BIGINT NOT NULL DEFAULT 0,
+            pull_time BIGINT NOT NULL DEFAULT 0,
+            deleted_at BIGINT NOT NULL DEFAULT 0,
+            alive_at BIGINT NOT NULL DEFAULT 0,
+            imported_at BIGINT NOT NULL DEFAULT 0,
+            UNIQUE (repository, digest)))",
+           "INSERT INTO artifacts_v18 (repository, digest, media_type, size, "
+           "push_time, pull_time, deleted_at, alive_at, imported_at) SELECT "
+           "repository, digest, media_type, size, push_time, pull_time, "
+           "deleted_at, alive_at, imported_at FROM artifacts ORDER BY "
+           "push_time, repository, digest",
+           "DROP TABLE artifacts",
+           "ALTER TABLE artifacts_v18 RENAME TO artifacts",
+           R"(CREATE TABLE tags_v18 (
+            id {pk},
+            repository TEXT NOT NULL,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL DEFAULT '',
+            push_time BIGINT NOT NULL DEFAULT 0,
+            pull_time BIGINT NOT NULL DEFAULT 0,
+            deleted_at BIGINT NOT NULL DEFAULT 0,
+            alive_at BIGINT NOT NULL DEFAULT 0,
+            digest_at BIGINT NOT NULL DEFAULT 0,
+            imported_at BIGINT NOT NULL DEFAULT 0,
+            UNIQUE (repository, name)))",
+           "INSERT INTO tags_v18 (repository, name, digest, push_time, "
+           "pull_time, deleted_at, alive_at, digest_at, imported_at) SELECT "
+           "repository, name, digest, push_time, pull_time, deleted_at, "
+           "alive_at, digest_at, imported_at FROM tags ORDER BY push_time, "
+           "repository, name",
+           "DROP TABLE tags",
+           "ALTER TABLE tags_v18 RENAME TO tags",
+           "CREATE INDEX tags_digest ON tags (repository, digest)",
+           // Set with PUT .../repositories/{name}, as in Harbor.
+           "ALTER TABLE repositories ADD COLUMN description TEXT NOT NULL "
+           "DEFAULT ''",
+           // Harbor's ProjectMetadata keys regevent keeps but does not act
+           // on, as a JSON object of strings; `public` and `auto_scan`
+           // keep their columns.
+           "ALTER TABLE projects ADD COLUMN metadata TEXT NOT NULL DEFAULT "
+           "'{}'",
+           // What a notification does not say about an artifact, read from
+           // the registry's manifest and image config once: Harbor's
+           // media_type (the config's), artifact_type, extra_attrs,
+           // annotations, references (an index's children with their
+           // platforms, a JSON array) and size (manifest, config and
+           // layers). `status` 'done' or 'failed'; a failed read is tried
+           // again from `next_attempt_at`.
+           R"(CREATE TABLE artifact_details (
+            repository TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            status TEXT NOT NULL,
+            config_media_type TEXT NOT NULL DEFAULT '',
+            artifact_type TEXT NOT NULL DEFAULT '',
+            extra_attrs TEXT NOT NULL DEFAULT '{}',
+            annotations TEXT NOT NULL DEFAULT '{}',
+            refs TEXT NOT NULL DEFAULT '[]',
+            size BIGINT NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            fetched_at BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (repository, digest)))",
+       }},
   };
   return all;
 }
