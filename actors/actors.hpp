@@ -109,6 +109,16 @@ using query_actor = caf::typed_actor<
     caf::replies_to<atom::query, artifact_query>::with<artifact_page>,
     /// One artifact by digest or tag.
     caf::replies_to<atom::get, artifact_lookup>::with<artifact_row>,
+    /// Sets a repository's description.
+    caf::replies_to<atom::update, repository_update,
+                    api_user>::with<repository_row>,
+    /// A page of one artifact's live tags.
+    caf::replies_to<atom::query, tag_query>::with<tag_page>,
+    /// Hides an artifact from regevent's records (not the registry's);
+    /// answers its digest.
+    caf::replies_to<atom::remove, artifact_lookup, api_user>::with<std::string>,
+    /// Hides a tag from regevent's records.
+    caf::replies_to<atom::remove, tag_reference, api_user>::with<bool>,
     /// A page of audit-log rows.
     caf::replies_to<atom::query, audit_query>::with<audit_page>,
     /// A page of dead letters.

@@ -94,7 +94,29 @@ typename Inspector::result_type inspect(Inspector& f, page_of<Row>& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, project_row& x) {
   return f(x.id, x.name, x.is_public, x.auto_scan, x.creation_time,
-           x.update_time, x.repo_count);
+           x.update_time, x.repo_count, x.metadata);
+}
+
+/// How a `q` term's kind shows in CAF's rendering of a message.
+inline std::string to_string(query_term::match m) {
+  static constexpr const char* names[]
+      = {"exact", "fuzzy", "range", "any_of", "all_of"};
+  return names[static_cast<uint8_t>(m)];
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_term& x) {
+  return f(x.key, x.kind, x.values);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sort_term& x) {
+  return f(x.key, x.descending);
+}
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_query& x) {
+  return f(x.terms, x.sort);
 }
 
 template<class Inspector>
@@ -164,50 +186,53 @@ inspect(Inspector& f, webhook_execution_ref& x) {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, project_spec& x) {
-  return f(x.name, x.is_public, x.auto_scan);
+  return f(x.name, x.is_public, x.auto_scan, x.metadata);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, project_query& x) {
-  return f(x.name, x.page);
+  return f(x.name, x.page, x.list);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, repository_row& x) {
-  return f(x.id, x.name, x.creation_time, x.update_time, x.pull_count,
-           x.artifact_count);
+  return f(x.id, x.project_id, x.description, x.name, x.creation_time,
+           x.update_time, x.pull_count, x.artifact_count);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, repository_query& x) {
-  return f(x.project, x.page);
+  return f(x.project, x.page, x.list);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tag_row& x) {
-  return f(x.name, x.push_time, x.pull_time);
+  return f(x.name, x.push_time, x.pull_time, x.id, x.repository_id,
+           x.artifact_id);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, artifact_row& x) {
-  return f(x.digest, x.media_type, x.size, x.push_time, x.pull_time,
-           x.repository, x.tags, x.scan_overview);
+  return f(x.id, x.project_id, x.repository_id, x.type, x.harbor_media_type,
+           x.config_media_type, x.artifact_type, x.extra_attrs, x.annotations,
+           x.references, x.details_size, x.digest, x.media_type, x.size,
+           x.push_time, x.pull_time, x.repository, x.tags, x.scan_overview);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, artifact_query& x) {
-  return f(x.repository, x.page, x.with_scan_overview);
+  return f(x.repository, x.page, x.with_scan_overview, x.list);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_filter& x) {
   return f(x.operation, x.username, x.resource, x.from, x.to,
-           x.resource_type);
+           x.resource_type, x.project);
 }
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_query& x) {
-  return f(x.filter, x.page);
+  return f(x.filter, x.page, x.list);
 }
 
 template<class Inspector>
@@ -259,6 +284,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scanner_default_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::project_scanner)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::repository_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::tag_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::tag_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::tag_reference)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_row)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::artifact_reference)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(regevent::scan_request_result)

@@ -436,6 +436,60 @@ query_actor::behavior_type query(self_ptr self, query_config cfg) {
         }),
                      "artifact " + q.repository + "@" + q.reference);
       },
+      [self](atom::update, const repository_update& u,
+             const api_user& by) -> caf::result<repository_row> {
+        return found(audited(
+                         self, by, now_us(),
+                         [&](management_stores& s) {
+                           return s.catalog.update_repository(u);
+                         },
+                         [&](const std::optional<repository_row>& r) {
+                           return change_of(r.has_value(), "update",
+                                            "repository", u.name,
+                                            project_of_repository(u.name));
+                         }),
+                     "repository " + u.name);
+      },
+      [self](atom::query, const tag_query& q) {
+        return found(
+            run(self, [&](catalog_store& s) { return s.list_tags(q); }),
+            "artifact " + q.repository + "@" + q.reference);
+      },
+      [self](atom::remove, const artifact_lookup& q,
+             const api_user& by) -> caf::result<std::string> {
+        const auto now = now_us();
+        return found(audited(
+                         self, by, now,
+                         [&](management_stores& s) {
+                           return s.catalog.delete_artifact(q, now);
+                         },
+                         [&](const std::optional<std::string>& digest) {
+                           return change_of(digest.has_value(), "delete",
+                                            "artifact",
+                                            q.repository + "@"
+                                                + digest.value_or(""),
+                                            project_of_repository(
+                                                q.repository));
+                         }),
+                     "artifact " + q.repository + "@" + q.reference);
+      },
+      [self](atom::remove, const tag_reference& q,
+             const api_user& by) -> caf::result<bool> {
+        const auto now = now_us();
+        auto x = audited(
+            self, by, now,
+            [&](management_stores& s) { return s.catalog.delete_tag(q, now); },
+            [&](bool gone) {
+              return change_of(gone, "delete", "tag",
+                               q.repository + ":" + q.tag,
+                               project_of_repository(q.repository));
+            });
+        if (x && !*x)
+          return make_error(ec::not_found, "tag " + q.tag + " of "
+                                               + q.repository + "@"
+                                               + q.reference + " not found");
+        return plain(std::move(x));
+      },
       [self](atom::create, const artifact_reference& a,
              const api_user& by) -> caf::result<scan_request_result> {
         const auto now = now_us();

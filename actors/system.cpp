@@ -487,6 +487,29 @@ void actor_runtime::get_artifact(artifact_lookup q,
       std::move(q));
 }
 
+void actor_runtime::update_repository(api_user by, repository_update u,
+                                      reply_fn<repository_row> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::update_v,
+      std::move(u), std::move(by));
+}
+
+void actor_runtime::list_tags(tag_query q, reply_fn<tag_page> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::query_v,
+      std::move(q));
+}
+
+void actor_runtime::delete_artifact(api_user by, artifact_lookup q,
+                                    reply_fn<std::string> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      std::move(q), std::move(by));
+}
+
+void actor_runtime::delete_tag(api_user by, tag_reference q,
+                               reply_fn<bool> done) {
+  ask(impl_->system, impl_->next(), std::move(done), atom::remove_v,
+      std::move(q), std::move(by));
+}
+
 void actor_runtime::scan_artifact(api_user by, artifact_reference artifact,
                                   reply_fn<scan_request_result> done) {
   ask(impl_->system, impl_->next(),

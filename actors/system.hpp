@@ -136,6 +136,16 @@ public:
   /// One live artifact by digest or tag (ec::not_found: none), with its
   /// `scan_overview` when asked.
   void get_artifact(artifact_lookup q, reply_fn<artifact_row> done);
+  /// Sets a repository's description.
+  void update_repository(api_user by, repository_update u,
+                         reply_fn<repository_row> done);
+  /// The live tags of one live artifact.
+  void list_tags(tag_query q, reply_fn<tag_page> done);
+  /// Hides an artifact, or one of its tags, from regevent's records; the
+  /// registry is not changed. Answers the artifact's digest.
+  void delete_artifact(api_user by, artifact_lookup q,
+                       reply_fn<std::string> done);
+  void delete_tag(api_user by, tag_reference q, reply_fn<bool> done);
   /// Queues a scan of an artifact by its project's scanner and wakes the
   /// scan workers.
   void scan_artifact(api_user by, artifact_reference artifact,

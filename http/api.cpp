@@ -2,9 +2,11 @@
 
 #include "actors/system.hpp"
 #include "config/defaults.hpp"
+#include "config/http_url.hpp"
 #include "config/percent.hpp"
 #include "http/answers.hpp"
 #include "http/auth.hpp"
+#include "http/harbor_query.hpp"
 #include "http/registry_ping.hpp"
 #include "http/replication_json.hpp"
 #include "http/scanner_adapter.hpp"
@@ -23,6 +25,10 @@ namespace regevent {
 namespace {
 
 using json = nlohmann::json;
+
+/// The longest repository description: Harbor keeps its descriptions in a
+/// TEXT column; a bound keeps one request from storing megabytes.
+constexpr size_t max_description = 64 * 1024;
 
 std::map<std::string, std::string> parse_query(const std::string& target) {
   std::map<std::string, std::string> out;
@@ -75,12 +81,19 @@ read_page(const std::map<std::string, std::string>& q, page_request& p) {
       && !parse_positive(it->second, defaults::api::max_page_number, p.page))
     return error_response(400, "BAD_REQUEST",
                           "page must be a positive integer");
-  if (auto it = q.find("page_size");
-      it != q.end()
-      && !parse_positive(it->second, defaults::api::max_page_size, p.size))
-    return error_response(400, "BAD_REQUEST",
-                          "page_size must be 1.."
-                              + std::to_string(defaults::api::max_page_size));
+  if (auto it = q.find("page_size"); it != q.end()) {
+    // Harbor's swagger bounds page_size at 100, which go-swagger checks
+    // before the handler: 422 past it, as Harbor answers.
+    const long long any = 1'000'000'000'000'000'000LL;
+    if (!parse_positive(it->second, any, p.size))
+      return error_response(400, "BAD_REQUEST",
+                            "page_size in query must be a positive integer");
+    if (p.size > static_cast<long long>(defaults::api::max_page_size))
+      return error_response(
+          422, "UNPROCESSABLE_ENTITY",
+          "page_size in query should be less than or equal to "
+              + std::to_string(defaults::api::max_page_size));
+  }
   return std::nullopt;
 }
 
@@ -113,17 +126,6 @@ http_response ok_json(const json& body, unsigned status = 200) {
   return r;
 }
 
-std::optional<bool> metadata_flag(const json& meta, const char* key) {
-  auto it = meta.find(key);
-  if (it == meta.end())
-    return false;
-  if (it->is_boolean())
-    return it->get<bool>();
-  if (it->is_string() && (*it == "true" || *it == "false"))
-    return *it == "true";
-  return std::nullopt;
-}
-
 bool valid_project_name(const std::string& name) {
   if (name.empty() || name.size() > defaults::api::max_project_name)
     return false;
@@ -134,75 +136,90 @@ bool valid_project_name(const std::string& name) {
   return true;
 }
 
-/// Filters from plain parameters or Harbor's `q=k=v,k=v`, where op_time is
-/// `[from~to]`.
+/// regevent's own audit-log filters as plain parameters (`username`,
+/// `resource`, `resource_type`, `from`, `to`, RFC 3339); `operation` joins
+/// Harbor's `q` as its `operation` key.
 std::optional<http_response>
 read_audit_filter(const std::map<std::string, std::string>& q,
-                  audit_filter& f) {
-  std::map<std::string, std::string> kv = q;
-  if (auto it = q.find("q"); it != q.end()) {
-    const auto& text = it->second;
-    size_t start = 0;
-    while (start < text.size()) {
-      auto end = text.find(',', start);
-      if (end == std::string::npos)
-        end = text.size();
-      auto item = text.substr(start, end - start);
-      auto eq = item.find('=');
-      if (eq == std::string::npos)
-        return error_response(400, "BAD_REQUEST", "q items must be key=value");
-      kv[item.substr(0, eq)] = item.substr(eq + 1);
-      start = end + 1;
-    }
-  }
-  auto time_of = [](const std::string& s, long long& out) {
-    return s.empty() || parse_rfc3339(s, out);
+                  audit_filter& f, list_query& list) {
+  auto text = [&q](const char* key) {
+    auto it = q.find(key);
+    return it == q.end() ? std::string{} : it->second;
   };
-  if (auto it = kv.find("op_time"); it != kv.end()) {
-    auto v = it->second;
-    if (v.size() < 3 || v.front() != '[' || v.back() != ']'
-        || v.find('~') == std::string::npos)
-      return error_response(400, "BAD_REQUEST", "op_time must be [from~to]");
-    auto tilde = v.find('~');
-    kv["from"] = v.substr(1, tilde - 1);
-    kv["to"] = v.substr(tilde + 1, v.size() - tilde - 2);
-  }
-  f.operation = kv.count("operation") ? kv["operation"] : "";
-  f.username = kv.count("username") ? kv["username"] : "";
-  f.resource = kv.count("resource") ? kv["resource"] : "";
-  f.resource_type = kv.count("resource_type") ? kv["resource_type"] : "";
-  // Registry events push, pull and delete; API changes create, update and
-  // delete.
-  if (!f.operation.empty() && f.operation != "push" && f.operation != "pull"
-      && f.operation != "delete" && f.operation != "create"
-      && f.operation != "update")
-    return error_response(
-        400, "BAD_REQUEST",
-        "operation must be push, pull, delete, create or update");
-  if (!time_of(kv["from"], f.from) || !time_of(kv["to"], f.to))
+  f.username = text("username");
+  f.resource = text("resource");
+  f.resource_type = text("resource_type");
+  auto from = text("from"), to = text("to");
+  if ((!from.empty() && !parse_rfc3339(from, f.from))
+      || (!to.empty() && !parse_rfc3339(to, f.to)))
     return error_response(400, "BAD_REQUEST",
                           "from and to must be RFC 3339 times");
+  if (auto op = text("operation"); !op.empty()) {
+    if (op != "push" && op != "pull" && op != "delete" && op != "create"
+        && op != "update")
+      return error_response(
+          400, "BAD_REQUEST",
+          "operation must be create (push), pull, delete or update");
+    list.terms.push_back({"operation", query_term::match::exact, {op}});
+  }
+  // Harbor v1 called an artifact's push `push`; v2 writes `create`.
+  for (auto& t : list.terms)
+    if (t.key == "operation")
+      for (auto& v : t.values)
+        if (v == "push")
+          v = "create";
   return std::nullopt;
 }
 
-/// RFC 3339, or null for Harbor's never (0).
+/// RFC 3339, or null for never (0): regevent's own records.
 json time_or_null(timestamp_us t) {
   return t > 0 ? json(format_rfc3339(t)) : json(nullptr);
 }
 
-/// RFC 3339, or Harbor's zero time for unknown (0): the push time of an
-/// artifact known only from pulls or a reconcile (pushed before regevent
-/// ran, or while its notification was lost).
+/// RFC 3339, or Harbor's zero time for unknown or never (0): the push time
+/// of an artifact known only from pulls or a reconcile, the pull time of
+/// one never pulled. Harbor's schemas have no nullable times.
 json time_or_zero(timestamp_us t) {
   return t > 0 ? json(format_rfc3339(t)) : json("0001-01-01T00:00:00.000Z");
 }
 
-json to_json(const project_row& p) {
+/// A JSON text from the store; `fallback` should it not parse.
+json stored_json(const std::string& text, json fallback) {
+  auto out = json::parse(text, nullptr, false);
+  return out.is_discarded() ? fallback : out;
+}
+
+/// Harbor's roles of the caller in every project: a system admin is
+/// project admin (1); a read token is a guest (3).
+int role_of(bool admin) {
+  return admin ? 1 : 3;
+}
+
+json to_json(const project_row& p, bool admin) {
+  json metadata = stored_json(p.metadata, json::object());
+  if (!metadata.is_object())
+    metadata = json::object();
+  metadata["public"] = p.is_public ? "true" : "false";
+  metadata["auto_scan"] = p.auto_scan ? "true" : "false";
   return {{"project_id", p.id},
           {"name", p.name},
-          {"metadata",
-           {{"public", p.is_public ? "true" : "false"},
-            {"auto_scan", p.auto_scan ? "true" : "false"}}},
+          // regevent has no users: every project is the admin's, as a
+          // project created by Harbor's admin is (user id 1).
+          {"owner_id", 1},
+          {"owner_name", "admin"},
+          {"registry_id", 0},
+          {"deleted", false},
+          {"togglable", true},
+          {"current_user_role_id", role_of(admin)},
+          {"current_user_role_ids", json::array({role_of(admin)})},
+          {"metadata", std::move(metadata)},
+          // No CVE allowlists here: Harbor's empty one.
+          {"cve_allowlist",
+           {{"id", 0},
+            {"project_id", p.id},
+            {"items", json::array()},
+            {"creation_time", format_rfc3339(p.creation_time)},
+            {"update_time", format_rfc3339(p.update_time)}}},
           {"creation_time", format_rfc3339(p.creation_time)},
           {"update_time", format_rfc3339(p.update_time)},
           {"repo_count", p.repo_count}};
@@ -210,43 +227,93 @@ json to_json(const project_row& p) {
 
 json to_json(const repository_row& r) {
   return {{"id", r.id},
+          {"project_id", r.project_id},
           {"name", r.name},
+          {"description", r.description},
           {"creation_time", format_rfc3339(r.creation_time)},
           {"update_time", format_rfc3339(r.update_time)},
           {"pull_count", r.pull_count},
           {"artifact_count", r.artifact_count}};
 }
 
-json to_json(const artifact_row& a) {
-  json tags = json::array();
-  for (const auto& t : a.tags)
-    tags.push_back({{"name", t.name},
-                    {"push_time", time_or_zero(t.push_time)},
-                    {"pull_time", time_or_null(t.pull_time)}});
-  json out = {{"digest", a.digest},
-          {"media_type", a.media_type},
-          {"manifest_media_type", a.media_type},
-          {"size", a.size},
-          {"push_time", time_or_zero(a.push_time)},
-          {"pull_time", time_or_null(a.pull_time)},
-          {"repository_name", a.repository},
-          {"tags", std::move(tags)}};
+json to_json(const tag_row& t) {
+  return {{"id", t.id},
+          {"repository_id", t.repository_id},
+          {"artifact_id", t.artifact_id},
+          {"name", t.name},
+          {"push_time", time_or_zero(t.push_time)},
+          {"pull_time", time_or_zero(t.pull_time)},
+          // No immutability rules here.
+          {"immutable", false}};
+}
+
+/// A repository name in a path segment as Harbor's swagger asks for it:
+/// its slashes encoded twice (`a/b` → `a%252Fb`).
+std::string repository_segment(const std::string& repository) {
+  return percent_encode(percent_encode(repository));
+}
+
+/// What of an artifact a list or read renders (Harbor's `with_*`).
+struct artifact_view {
+  bool with_tag = true;
+};
+
+json to_json(const artifact_row& a, const artifact_view& view = {}) {
+  const auto slash = a.repository.find('/');
+  const auto project = a.repository.substr(0, slash);
+  const auto name
+      = slash == std::string::npos ? a.repository : a.repository.substr(slash + 1);
+  json out = {
+      {"id", a.id},
+      {"type", a.type},
+      {"media_type", a.harbor_media_type},
+      {"manifest_media_type", a.media_type},
+      // Harbor: the manifest's artifactType, else its config's media type.
+      {"artifact_type",
+       a.artifact_type.empty() ? a.harbor_media_type : a.artifact_type},
+      {"project_id", a.project_id},
+      {"repository_id", a.repository_id},
+      {"repository_name", a.repository},
+      {"digest", a.digest},
+      {"size", a.details_size > 0 ? a.details_size : a.size},
+      {"push_time", time_or_zero(a.push_time)},
+      {"pull_time", time_or_zero(a.pull_time)},
+      {"extra_attrs", stored_json(a.extra_attrs, json::object())},
+      {"annotations", stored_json(a.annotations, json::object())},
+      {"references", stored_json(a.references, json::array())},
+      // No labels here.
+      {"labels", json::array()},
+      {"addition_links",
+       {{"vulnerabilities",
+         {{"href", "/api/v2.0/projects/" + percent_encode(project)
+                       + "/repositories/" + repository_segment(name)
+                       + "/artifacts/" + a.digest
+                       + "/additions/vulnerabilities"},
+          {"absolute", false}}}}}};
+  if (view.with_tag) {
+    json tags = json::array();
+    for (const auto& t : a.tags)
+      tags.push_back(to_json(t));
+    out["tags"] = std::move(tags);
+  }
   if (!a.scan_overview.empty())
     out["scan_overview"] = json::parse(a.scan_overview, nullptr, false);
   return out;
 }
 
-json to_json(const audit_row& r) {
-  const bool artifact = r.resource_type == "artifact";
-  return {{"id", r.id},
-          {"username", r.username},
-          {"resource", !artifact       ? r.resource
-                       : r.tag.empty() ? r.repository + "@" + r.digest
-                                       : r.repository + ":" + r.tag},
-          {"resource_type", r.resource_type},
-          {"operation", r.operation},
-          {"op_time", format_rfc3339(r.op_time)},
-          {"event_id", r.event_id}};
+/// Harbor's AuditLog; the event behind a row only with regevent's own
+/// `with_event_id=true`, so that no Harbor client sees a field it does
+/// not know.
+json to_json(const audit_row& r, bool with_event_id) {
+  json out = {{"id", r.id},
+              {"username", r.username},
+              {"resource", r.resource},
+              {"resource_type", r.resource_type},
+              {"operation", r.operation},
+              {"op_time", format_rfc3339(r.op_time)}};
+  if (with_event_id)
+    out["event_id"] = r.event_id;
+  return out;
 }
 
 /// A reconcile run: what it walked and changed, in Harbor's time layout.
@@ -289,6 +356,24 @@ struct api_call {
   uint32_t retry_after_s;
   /// Whose token asked: the name every change is audited under.
   api_user by;
+  /// Whether that token is an admin's (Harbor's role in each project).
+  bool admin = false;
+  artifact_view view;
+  bool with_event_id = false;
+
+  json row_json(const project_row& p) const {
+    return to_json(p, admin);
+  }
+  json row_json(const artifact_row& a) const {
+    return to_json(a, view);
+  }
+  json row_json(const audit_row& a) const {
+    return to_json(a, with_event_id);
+  }
+  template<class Row>
+  json row_json(const Row& r) const {
+    return to_json(r);
+  }
 
   /// A callback that answers what `format` makes of the result, or maps
   /// the error.
@@ -336,7 +421,7 @@ struct api_call {
   http_response body_of(const page_of<Row>& p) const {
     json out = json::array();
     for (const auto& row : p.items)
-      out.push_back(to_json(row));
+      out.push_back(row_json(row));
     auto r = ok_json(out);
     paginate(r, path, query, page, p.total);
     return r;
@@ -344,7 +429,7 @@ struct api_call {
 
   template<class Row>
   http_response body_of(const Row& row) const {
-    return ok_json(to_json(row));
+    return ok_json(row_json(row));
   }
 };
 
@@ -976,6 +1061,359 @@ void webhook_routes(const runtime& rt, actor_runtime& actors,
   reply_to->reply(error_response(404, "NOT_FOUND", "no route " + call.path));
 }
 
+/// `/api/v2.0/systeminfo`: Harbor's GeneralInfo, what of it regevent has.
+/// Anonymous, as Harbor's is; it holds nothing secret.
+http_response system_info(const runtime& rt) {
+  std::string error;
+  std::string registry;
+  if (auto url = parse_http_url(rt.cfg->source_registry.url, error))
+    registry = url->host_header;
+  return ok_json({{"current_time", format_rfc3339(now_us())},
+                  {"registry_url", registry},
+                  {"auth_mode", "db_auth"},
+                  {"primary_auth_mode", false},
+                  {"project_creation_restriction", "adminonly"},
+                  {"self_registration", false},
+                  {"has_ca_root", false},
+                  {"harbor_version",
+                   std::string("v2.0.0-regevent-") + REGEVENT_VERSION},
+                  {"read_only", false},
+                  {"notification_enable", true},
+                  {"banner_message", ""}});
+}
+
+/// `/api/v2.0/health`: Harbor's OverallHealthStatus. `core` answers (this
+/// daemon), `database` is the readiness /readyz reports. Anonymous, as
+/// Harbor's is.
+http_response overall_health(const runtime& rt) {
+  const auto why = rt.status->not_ready_reason();
+  json database = {{"name", "database"},
+                   {"status", why.empty() ? "healthy" : "unhealthy"}};
+  if (!why.empty())
+    database["error"] = why;
+  return ok_json(
+      {{"status", why.empty() ? "healthy" : "unhealthy"},
+       {"components",
+        json::array({{{"name", "core"}, {"status", "healthy"}},
+                     std::move(database)}})});
+}
+
+/// Reads `q` and `sort` for a list with `keys` into `list`; false after
+/// answering 400.
+template<size_t N>
+bool read_list(const api_call& call, const list_key (&keys)[N],
+               list_query& list) {
+  auto text = [&call](const char* key) {
+    auto it = call.query.find(key);
+    return it == call.query.end() ? std::string{} : it->second;
+  };
+  if (auto error = parse_list_query(text("q"), text("sort"), keys, list)) {
+    call.bad_request(*error);
+    return false;
+  }
+  return true;
+}
+
+/// A boolean query parameter as go-swagger reads one: `true`/`1` or
+/// `false`/`0`; `fallback` when absent. nullopt for anything else.
+std::optional<bool> flag_param(const api_call& call, const char* key,
+                               bool fallback) {
+  auto it = call.query.find(key);
+  if (it == call.query.end())
+    return fallback;
+  if (it->second == "true" || it->second == "1")
+    return true;
+  if (it->second == "false" || it->second == "0")
+    return false;
+  return std::nullopt;
+}
+
+/// Harbor's ProjectMetadata keys. The booleans are "true"/"false"
+/// strings, as Harbor stores them.
+struct metadata_key {
+  const char* name;
+  enum { boolean, integer, severity, text } kind;
+};
+constexpr metadata_key project_metadata_keys[] = {
+    {"public", metadata_key::boolean},
+    {"enable_content_trust", metadata_key::boolean},
+    {"enable_content_trust_cosign", metadata_key::boolean},
+    {"prevent_vul", metadata_key::boolean},
+    {"severity", metadata_key::severity},
+    {"auto_scan", metadata_key::boolean},
+    {"auto_sbom_generation", metadata_key::boolean},
+    {"reuse_sys_cve_allowlist", metadata_key::boolean},
+    {"retention_id", metadata_key::integer},
+    {"proxy_speed_kb", metadata_key::integer},
+    {"max_upstream_conn", metadata_key::integer},
+    {"proxy_cache_local_on_not_found", metadata_key::boolean},
+    {"proxy_referrer_api", metadata_key::boolean},
+    {"proxy_cache_filter_pattern", metadata_key::text},
+    {"proxy_cache_filter_kind", metadata_key::text},
+};
+
+/// A ProjectReq's `metadata` (and its old top-level `public`) as a spec:
+/// every key of Harbor's schema kept as a string, `public` and `auto_scan`
+/// acted on; an unknown key or a value of the wrong kind is an error, not
+/// dropped.
+std::optional<std::string> read_project_metadata(const json& body,
+                                                 project_spec& spec) {
+  json meta = json::object();
+  if (body.contains("metadata")) {
+    if (!body["metadata"].is_object())
+      return "metadata must be an object";
+    meta = body["metadata"];
+  }
+  // ProjectReq's deprecated `public`, which Harbor still honours.
+  if (body.contains("public") && !meta.contains("public")) {
+    if (!body["public"].is_boolean())
+      return "public must be true or false";
+    meta["public"] = body["public"].get<bool>() ? "true" : "false";
+  }
+  json extra = json::object();
+  for (const auto& [key, value] : meta.items()) {
+    const metadata_key* known = nullptr;
+    for (const auto& k : project_metadata_keys)
+      if (key == k.name)
+        known = &k;
+    if (!known)
+      return "metadata." + key + " is not a key of Harbor's ProjectMetadata";
+    std::string text;
+    if (value.is_string())
+      text = value.get<std::string>();
+    else if (value.is_boolean() && known->kind == metadata_key::boolean)
+      text = value.get<bool>() ? "true" : "false";
+    else if (value.is_number_integer() && known->kind == metadata_key::integer)
+      text = std::to_string(value.get<long long>());
+    else
+      return "metadata." + key + " must be a string";
+    bool ok = true;
+    switch (known->kind) {
+      case metadata_key::boolean:
+        ok = text == "true" || text == "false";
+        break;
+      case metadata_key::integer:
+        ok = !text.empty() && text.size() <= 18
+             && text.find_first_not_of("-0123456789") == std::string::npos;
+        break;
+      case metadata_key::severity:
+        ok = text == "none" || text == "low" || text == "medium"
+             || text == "high" || text == "critical";
+        break;
+      case metadata_key::text:
+        ok = text.size() <= defaults::api::max_project_name;
+        break;
+    }
+    if (!ok)
+      return "metadata." + key + ": '" + text + "' is not a valid value";
+    if (key == "public")
+      spec.is_public = text == "true";
+    else if (key == "auto_scan")
+      spec.auto_scan = text == "true";
+    else
+      extra[key] = text;
+  }
+  spec.metadata = extra.dump();
+  return std::nullopt;
+}
+
+/// POST `/api/v2.0/projects`: Harbor's ProjectReq.
+void create_project_route(actor_runtime& actors, const incoming_request& req,
+                          const api_call& call) {
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()
+      || !body.contains("project_name") || !body["project_name"].is_string())
+    return call.bad_request("body must be {\"project_name\": \"...\"}");
+  project_spec spec;
+  spec.name = body["project_name"].get<std::string>();
+  if (!valid_project_name(spec.name))
+    return call.bad_request("project_name must be 1-255 of [a-z0-9._-]");
+  if (auto error = read_project_metadata(body, spec))
+    return call.bad_request(*error);
+  // Harbor answers a creation with 201, no body and the new location.
+  actors.create_project(
+      call.by, std::move(spec),
+      call.answer<project_row>([](const project_row& created) {
+        http_response r;
+        r.status = 201;
+        r.headers.emplace_back("Location", "/api/v2.0/projects/"
+                                               + percent_encode(created.name));
+        return r;
+      }));
+}
+
+/// GET `/api/v2.0/projects` with Harbor's `q`, `sort`, `name` (fuzzy),
+/// `public` and `owner`.
+void list_projects_route(actor_runtime& actors, const api_call& call) {
+  project_query pq;
+  pq.page = call.page;
+  if (!read_list(call, project_keys, pq.list))
+    return;
+  const auto& q = call.query;
+  using m = query_term::match;
+  if (auto it = q.find("name"); it != q.end() && !it->second.empty())
+    pq.list.terms.push_back({"name", m::fuzzy, {it->second}});
+  if (auto it = q.find("owner"); it != q.end() && !it->second.empty())
+    pq.list.terms.push_back({"owner", m::exact, {it->second}});
+  if (q.count("public")) {
+    auto pub = flag_param(call, "public", false);
+    if (!pub)
+      return call.bad_request("public in query must be of type boolean");
+    pq.list.terms.push_back({"public", m::exact, {*pub ? "1" : "0"}});
+  }
+  if (!flag_param(call, "with_detail", true))
+    return call.bad_request("with_detail in query must be of type boolean");
+  actors.list_projects(std::move(pq), call.render<project_page>());
+}
+
+/// One project by name, or by id when the segment is all digits (Harbor's
+/// project_name_or_id, with `X-Is-Resource-Name: true` forcing a name).
+void get_project_route(actor_runtime& actors, const incoming_request& req,
+                       const std::string& name_or_id, const api_call& call) {
+  long long id = 0;
+  if (req.is_resource_name != "true"
+      && parse_positive(name_or_id, defaults::api::max_dead_letter_id, id)) {
+    project_query pq;
+    pq.page.size = 1;
+    pq.list.terms.push_back(
+        {"project_id", query_term::match::exact, {std::to_string(id)}});
+    return actors.list_projects(
+        std::move(pq),
+        call.answer<project_page>([call, name_or_id](const project_page& p) {
+          if (p.items.empty())
+            return error_response(404, "NOT_FOUND",
+                                  "project " + name_or_id + " not found");
+          return ok_json(call.row_json(p.items.front()));
+        }));
+  }
+  actors.get_project(name_or_id, call.render<project_row>());
+}
+
+/// `/api/v2.0/projects/{p}/repositories/{r}/artifacts/{reference}[/tags[/{t}]]`.
+void artifact_routes(actor_runtime& actors, const incoming_request& req,
+                     const std::vector<std::string>& parts,
+                     const std::string& repository, const api_call& call) {
+  const auto n = parts.size();
+  const auto& reference = parts[7];
+  if (n == 8) {
+    if (req.method == "DELETE")
+      return actors.delete_artifact(
+          call.by, {repository, reference, false},
+          call.answer<std::string>([](const std::string&) {
+            return http_response{};
+          }));
+    if (req.method != "GET")
+      return call.not_allowed("GET, DELETE");
+    auto overview = flag_param(call, "with_scan_overview", false);
+    if (!overview)
+      return call.bad_request(
+          "with_scan_overview in query must be of type boolean");
+    return actors.get_artifact({repository, reference, *overview},
+                               call.render<artifact_row>());
+  }
+  if (n == 9) {
+    if (req.method != "GET")
+      return call.not_allowed("GET");
+    tag_query tq{repository, reference, call.page, {}};
+    if (!read_list(call, tag_keys, tq.list))
+      return;
+    return actors.list_tags(std::move(tq), call.render<tag_page>());
+  }
+  if (req.method != "DELETE")
+    return call.not_allowed("DELETE");
+  actors.delete_tag(call.by, {repository, reference, parts[9]},
+                    call.answer<bool>([](bool) { return http_response{}; }));
+}
+
+/// `/api/v2.0/projects/{p}/repositories[/{r}[/artifacts]]` and
+/// `/api/v2.0/repositories`: the catalog, read as Harbor's.
+void repository_routes(actor_runtime& actors, const incoming_request& req,
+                       const std::vector<std::string>& parts,
+                       const api_call& call) {
+  const auto n = parts.size();
+  const bool get = req.method == "GET";
+  if (parts[2] == "repositories" || n == 5) {
+    if (!get)
+      return call.not_allowed("GET");
+    repository_query rq;
+    rq.project = parts[2] == "repositories" ? std::string{} : parts[3];
+    rq.page = call.page;
+    if (!read_list(call, repository_keys, rq.list))
+      return;
+    return actors.list_repositories(std::move(rq),
+                                    call.render<repository_page>());
+  }
+  auto full = parts[3] + "/" + parts[5];
+  if (n == 6) {
+    if (req.method == "PUT") {
+      auto body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()
+          || (body.contains("description")
+              && !body["description"].is_string()))
+        return call.bad_request("body must be {\"description\": \"...\"}");
+      const auto description = body.value("description", std::string{});
+      if (description.size() > max_description)
+        return call.bad_request(
+            "description must be at most "
+            + std::to_string(max_description) + " bytes");
+      return actors.update_repository(
+          call.by, {full, description},
+          call.answer<repository_row>(
+              [](const repository_row&) { return http_response{}; }));
+    }
+    if (!get)
+      return call.not_allowed("GET, PUT");
+    return actors.get_repository(full, call.render<repository_row>());
+  }
+  if (n == 7 && parts[6] == "artifacts") {
+    if (!get)
+      return call.not_allowed("GET");
+    artifact_query aq;
+    aq.repository = full;
+    aq.page = call.page;
+    auto overview = flag_param(call, "with_scan_overview", false);
+    auto tags = flag_param(call, "with_tag", true);
+    if (!overview || !tags || !flag_param(call, "with_label", false)
+        || !flag_param(call, "with_immutable_status", false))
+      return call.bad_request(
+          "with_tag, with_label, with_scan_overview and "
+          "with_immutable_status must be of type boolean");
+    aq.with_scan_overview = *overview;
+    if (!read_list(call, artifact_keys, aq.list))
+      return;
+    auto with_view = call;
+    with_view.view.with_tag = *tags;
+    return actors.list_artifacts(std::move(aq),
+                                 with_view.render<artifact_page>());
+  }
+  if (n >= 8 && n <= 10 && parts[6] == "artifacts"
+      && (n == 8 || parts[8] == "tags"))
+    return artifact_routes(actors, req, parts, full, call);
+  if (n >= 9 && parts[6] == "artifacts")
+    return artifact_scan_routes(actors, req, parts, call);
+  call.reply_to->reply(
+      error_response(404, "NOT_FOUND", "no route " + call.path));
+}
+
+/// GET `/api/v2.0/audit-logs` and `/api/v2.0/projects/{p}/logs`.
+void audit_route(actor_runtime& actors, const incoming_request& req,
+                 const std::string& project, api_call call) {
+  if (req.method != "GET")
+    return call.not_allowed("GET");
+  audit_query a;
+  a.page = call.page;
+  a.filter.project = project;
+  if (!read_list(call, audit_keys, a.list))
+    return;
+  if (auto bad = read_audit_filter(call.query, a.filter, a.list))
+    return call.reply_to->reply(std::move(*bad));
+  auto with_event = flag_param(call, "with_event_id", false);
+  if (!with_event)
+    return call.bad_request("with_event_id in query must be of type boolean");
+  call.with_event_id = *with_event;
+  actors.list_audit_logs(std::move(a), call.render<audit_page>());
+}
+
 } // namespace
 
 void handle_api(const runtime& rt, actor_runtime& actors,
@@ -983,6 +1421,14 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                 const responder& reply_to) {
   const auto& guard = services.guard;
   const auto& auth = rt.cfg->auth;
+  {
+    const auto path = req.target.substr(0, req.target.find('?'));
+    const bool read = req.method == "GET" || req.method == "HEAD";
+    if (path == "/api/v2.0/systeminfo" && read)
+      return reply_to->reply(system_info(rt));
+    if (path == "/api/v2.0/health" && read)
+      return reply_to->reply(overall_health(rt));
+  }
   const bool off = auth.admin_token.empty() && auth.tokens.empty();
   if (req.authorization.empty() || off) {
     auto r = error_response(
@@ -1019,11 +1465,16 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                 page_request{},
                 rt.cfg->ingest.retry_after_s,
                 api_user{caller->name}};
+  call.admin = caller->admin;
   call.page.size = static_cast<long long>(defaults::api::page_size);
   const auto& path = call.path;
   const auto& q = call.query;
   if (auto bad = read_page(q, call.page))
     return reply_to->reply(std::move(*bad));
+  // A nested repository name is encoded twice in its segment, as Harbor's
+  // swagger asks (`a%252Fb`); once-encoded (`a%2Fb`) decodes the same.
+  if (parts.size() >= 6 && parts[2] == "projects" && parts[4] == "repositories")
+    parts[5] = percent_decode(parts[5]);
   // parts: api, v2.0, ...
   if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v2.0")
     return reply_to->reply(
@@ -1039,74 +1490,39 @@ void handle_api(const runtime& rt, actor_runtime& actors,
   if (parts[2] == "projects") {
     if (n == 3) {
       if (get)
-        return actors.list_projects(
-            {q.count("name") ? q.at("name") : std::string{}, call.page},
-            call.render<project_page>());
+        return list_projects_route(actors, call);
+      if (req.method == "HEAD") {
+        // Harbor's check of a name: 200 when taken, 404 when free.
+        auto it = q.find("project_name");
+        if (it == q.end() || it->second.empty())
+          return reply_to->reply(error_response(
+              422, "UNPROCESSABLE_ENTITY",
+              "project_name in query is required"));
+        return actors.get_project(
+            it->second,
+            call.answer<project_row>([](const project_row&) {
+              return http_response{};
+            }));
+      }
       if (req.method != "POST")
-        return not_allowed("GET, POST");
-      auto body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object()
-          || !body.contains("project_name")
-          || !body["project_name"].is_string())
-        return reply_to->reply(error_response(
-            400, "BAD_REQUEST", "body must be {\"project_name\": \"...\"}"));
-      project_spec spec;
-      spec.name = body["project_name"].get<std::string>();
-      if (!valid_project_name(spec.name))
-        return reply_to->reply(error_response(
-            400, "BAD_REQUEST", "project_name must be 1-255 of [a-z0-9._-]"));
-      if (body.contains("metadata") && !body["metadata"].is_object())
-        return reply_to->reply(
-            error_response(400, "BAD_REQUEST", "metadata must be an object"));
-      json meta = body.contains("metadata") ? body["metadata"] : json::object();
-      auto is_public = metadata_flag(meta, "public");
-      auto auto_scan = metadata_flag(meta, "auto_scan");
-      if (!is_public || !auto_scan)
-        return reply_to->reply(
-            error_response(400, "BAD_REQUEST",
-                           "metadata.public and metadata.auto_scan must be "
-                           "\"true\" or \"false\""));
-      spec.is_public = *is_public;
-      spec.auto_scan = *auto_scan;
-      // Harbor answers a creation with 201, no body and the new location.
-      return actors.create_project(
-          call.by, std::move(spec),
-          call.answer<project_row>([](const project_row& created) {
-            http_response r;
-            r.status = 201;
-            r.headers.emplace_back("Location",
-                                   "/api/v2.0/projects/"
-                                       + percent_encode(created.name));
-            return r;
-          }));
+        return not_allowed("GET, HEAD, POST");
+      return create_project_route(actors, req, call);
     }
     if (n >= 5 && parts[4] == "webhook")
       return webhook_routes(rt, actors, guard, req, parts, call);
     if (n == 5 && parts[4] == "scanner")
       return project_scanner_route(actors, req, parts[3], call);
-    if (n >= 9 && parts[4] == "repositories" && parts[6] == "artifacts")
-      return artifact_scan_routes(actors, req, parts, call);
-    if (!get)
-      return not_allowed("GET");
-    auto project = parts[3];
-    if (n == 4)
-      return actors.get_project(project, call.render<project_row>());
-    if (parts[4] == "repositories") {
-      if (n == 5)
-        return actors.list_repositories({project, call.page},
-                                        call.render<repository_page>());
-      auto full = project + "/" + parts[5];
-      if (n == 6)
-        return actors.get_repository(full, call.render<repository_row>());
-      bool overview = q.count("with_scan_overview")
-                      && q.at("with_scan_overview") == "true";
-      if (n == 7 && parts[6] == "artifacts")
-        return actors.list_artifacts({full, call.page, overview},
-                                     call.render<artifact_page>());
-      if (n == 8 && parts[6] == "artifacts")
-        return actors.get_artifact({full, parts[7], overview},
-                                   call.render<artifact_row>());
+    if (n >= 5 && parts[4] == "repositories")
+      return repository_routes(actors, req, parts, call);
+    if (n == 5 && parts[4] == "logs")
+      return audit_route(actors, req, parts[3], call);
+    if (n == 4) {
+      if (!get)
+        return not_allowed("GET");
+      return get_project_route(actors, req, parts[3], call);
     }
+  } else if (parts[2] == "repositories" && n == 3) {
+    return repository_routes(actors, req, parts, call);
   } else if (parts[2] == "scanners" && n <= 5) {
     return scanner_routes(rt, actors, services, req, parts, call);
   } else if (parts[2] == "registries" && n <= 4) {
@@ -1121,13 +1537,7 @@ void handle_api(const runtime& rt, actor_runtime& actors,
              && parts[3] == "reconcile") {
     return reconcile_routes(rt, actors, req, parts, call);
   } else if (parts[2] == "audit-logs" && n == 3) {
-    if (!get)
-      return not_allowed("GET");
-    audit_query a;
-    a.page = call.page;
-    if (auto bad = read_audit_filter(q, a.filter))
-      return reply_to->reply(std::move(*bad));
-    return actors.list_audit_logs(std::move(a), call.render<audit_page>());
+    return audit_route(actors, req, {}, call);
   } else if (parts[2] == "dead-letters") {
     if (n == 3) {
       if (!get)

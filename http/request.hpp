@@ -14,6 +14,9 @@ struct incoming_request {
   std::string body;
   std::string request_id;
   std::string remote;
+  /// Harbor's `X-Is-Resource-Name` header: `true` makes a project path
+  /// segment of digits a name, not an id.
+  std::string is_resource_name;
   /// The peer presented a certificate that tls.client_ca_file verified in
   /// the handshake (always false on plain HTTP).
   bool client_certificate = false;

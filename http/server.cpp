@@ -201,6 +201,8 @@ public:
     res->keep_alive(slot.keep_alive && !closing_);
     res->body() = std::move(r.body);
     res->prepare_payload();
+    if (slot.head)
+      res->body().clear();
     slot.response = std::move(res);
     --shared_.in_flight;
     do_write();
@@ -251,6 +253,8 @@ private:
   struct slot {
     unsigned version = 11;
     bool keep_alive = true;
+    /// A HEAD request: its answer has the headers of a GET and no body.
+    bool head = false;
     std::string request_id;
     std::shared_ptr<bhttp::response<bhttp::string_body>> response;
   };
@@ -368,6 +372,7 @@ private:
     slot s;
     s.version = req.version();
     s.keep_alive = req.keep_alive();
+    s.head = req.method() == bhttp::verb::head;
     s.request_id = new_request_id(req["X-Request-Id"]);
     auto in = to_incoming(req, s.request_id, remote_);
     in.client_certificate = client_certificate_;
@@ -525,6 +530,7 @@ incoming_request to_incoming(bhttp::request<bhttp::string_body>& req,
   in.target = std::string(req.target());
   in.authorization = std::string(req[bhttp::field::authorization]);
   in.content_type = std::string(req[bhttp::field::content_type]);
+  in.is_resource_name = std::string(req["X-Is-Resource-Name"]);
   in.body = std::move(req.body());
   in.request_id = std::move(request_id);
   in.remote = std::move(remote);

@@ -120,6 +120,8 @@ struct project_row {
   timestamp_us creation_time = 0;
   timestamp_us update_time = 0;
   long long repo_count = 0;
+  /// Harbor's other ProjectMetadata keys as a JSON object of strings.
+  std::string metadata = "{}";
 };
 
 /// A new project, as POST /projects asks for it.
@@ -127,16 +129,21 @@ struct project_spec {
   std::string name;
   bool is_public = false;
   bool auto_scan = false;
+  /// Harbor's other ProjectMetadata keys, checked, as a JSON object.
+  std::string metadata = "{}";
 };
 
-/// Projects, optionally one by exact name.
+/// Projects, optionally one by exact name, filtered and sorted by `list`.
 struct project_query {
   std::string name;
   page_request page;
+  list_query list;
 };
 
 struct repository_row {
   long long id = 0;
+  long long project_id = 0;
+  std::string description;
   /// The full name, `project/repo`, as Harbor returns it.
   std::string name;
   timestamp_us creation_time = 0;
@@ -145,9 +152,17 @@ struct repository_row {
   long long artifact_count = 0;
 };
 
+/// A project's repositories; every project's when `project` is empty.
 struct repository_query {
   std::string project;
   page_request page;
+  list_query list;
+};
+
+/// A repository's description, as PUT .../repositories/{name} sets it.
+struct repository_update {
+  std::string name;
+  std::string description;
 };
 
 struct tag_row {
@@ -155,9 +170,28 @@ struct tag_row {
   timestamp_us push_time = 0;
   /// 0 when never pulled.
   timestamp_us pull_time = 0;
+  long long id = 0;
+  long long repository_id = 0;
+  long long artifact_id = 0;
 };
 
 struct artifact_row {
+  long long id = 0;
+  long long project_id = 0;
+  long long repository_id = 0;
+  /// Harbor's `type` (IMAGE, CHART, CNAB, UNKNOWN) and `media_type` (the
+  /// config's, an index's own); `media_type` below is the manifest's.
+  std::string type;
+  std::string harbor_media_type;
+  /// Read from the registry (`artifact_details`); empty until then.
+  std::string config_media_type;
+  std::string artifact_type;
+  /// JSON texts as stored; `references` has each child's artifact id.
+  std::string extra_attrs = "{}";
+  std::string annotations = "{}";
+  std::string references = "[]";
+  /// Harbor's size (manifest, config and layers) once read; else 0.
+  long long details_size = 0;
   std::string digest;
   std::string media_type;
   long long size = 0;
@@ -184,6 +218,23 @@ struct artifact_query {
   std::string repository;
   page_request page;
   bool with_scan_overview = false;
+  list_query list;
+};
+
+/// The tags of one artifact (by digest or tag).
+struct tag_query {
+  std::string repository;
+  std::string reference;
+  page_request page;
+  list_query list;
+};
+
+/// One tag of one artifact, as DELETE .../artifacts/{reference}/tags/{name}
+/// names it.
+struct tag_reference {
+  std::string repository;
+  std::string reference;
+  std::string tag;
 };
 
 /// One artifact by digest or tag.
@@ -206,11 +257,14 @@ struct audit_filter {
   timestamp_us to = 0;
   /// `artifact`, or one of api_change's types.
   std::string resource_type;
+  /// Only rows of this project (GET /projects/{name}/logs).
+  std::string project;
 };
 
 struct audit_query {
   audit_filter filter;
   page_request page;
+  list_query list;
 };
 
 struct audit_row {
@@ -270,6 +324,7 @@ struct replay_result {
 using project_page = page_of<project_row>;
 using repository_page = page_of<repository_row>;
 using artifact_page = page_of<artifact_row>;
+using tag_page = page_of<tag_row>;
 using audit_page = page_of<audit_row>;
 using dead_letter_page = page_of<dead_letter_row>;
 

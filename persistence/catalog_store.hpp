@@ -34,12 +34,28 @@ public:
   /// nullopt when the project does not exist.
   std::optional<repository_page> list_repositories(const repository_query& q);
   std::optional<repository_row> find_repository(const std::string& full_name);
+  /// Sets a repository's description; nullopt when it does not exist.
+  std::optional<repository_row> update_repository(const repository_update& u);
 
-  /// Live artifacts, newest push first, each with its live tags; nullopt
+  /// Live artifacts, newest push first unless sorted, each with its live
+  /// tags (and, once read from the registry, its details); nullopt
   /// when the repository does not exist.
   std::optional<artifact_page> list_artifacts(const artifact_query& q);
   /// A live artifact by digest or tag, with its live tags.
   std::optional<artifact_row> artifact(const artifact_lookup& q);
+
+  /// The live tags of a live artifact; nullopt when there is no such
+  /// artifact.
+  std::optional<tag_page> list_tags(const tag_query& q);
+
+  /// Hides a live artifact (and so its tags) as a registry delete at `now`
+  /// would: regevent's record only, the registry keeps the manifest.
+  /// Answers its digest; nullopt when there is no such live artifact.
+  std::optional<std::string> delete_artifact(const artifact_lookup& q,
+                                             timestamp_us now);
+  /// Hides one live tag of the live artifact `q.reference`; false when
+  /// there is no such tag on it.
+  bool delete_tag(const tag_reference& q, timestamp_us now);
 
   /// Audit rows, newest first.
   audit_page list_audit_logs(const audit_query& q);
