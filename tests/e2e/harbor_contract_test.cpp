@@ -227,7 +227,7 @@ TEST_F(harbor_contract, repositories_have_every_harbor_field_and_ids_agree) {
   auto list = get("/api/v2.0/projects/proj/repositories?page_size=100");
   ASSERT_TRUE(list.is_array()) << list;
   std::set<std::string> names;
-  for (const auto& r : list) {
+  for (auto r : list) {
     EXPECT_CONFORMS("Repository", r, harbor::repository_required);
     EXPECT_EQ(r["project_id"], proj["project_id"]) << r;
     names.insert(r.value("name", ""));
@@ -273,7 +273,7 @@ TEST_F(harbor_contract, artifacts_and_tags_have_every_harbor_field) {
   EXPECT_EQ(list[0]["digest"], never_pulled);
   EXPECT_EQ(list[1]["digest"], tagged_oci);
   std::set<long long> ids;
-  for (const auto& a : list) {
+  for (auto a : list) {
     SCOPED_TRACE(a.value("digest", ""));
     auto problems = artifact_problems(a);
     EXPECT_TRUE(problems.empty())
@@ -298,21 +298,21 @@ TEST_F(harbor_contract, artifacts_and_tags_have_every_harbor_field) {
                     {"absolute", false}}))
         << a;
     ASSERT_TRUE(a["tags"].is_array() && a["tags"].size() == 1) << a;
-    const auto& t = a["tags"][0];
+    auto t = a["tags"][0];
     EXPECT_EQ(t["artifact_id"], a["id"]) << a;
     EXPECT_EQ(t["repository_id"], repo["id"]) << a;
     EXPECT_EQ(t["immutable"], false) << a;
   }
   EXPECT_EQ(ids.size(), 2u) << "distinct ids: " << list.dump(1);
 
-  const auto& fresh = list[0];
+  auto fresh = list[0];
   EXPECT_EQ(fresh["manifest_media_type"], docker_manifest) << fresh;
   EXPECT_EQ(fresh["media_type"], docker_manifest) << fresh;
   EXPECT_EQ(fresh["push_time"], "2026-03-01T10:01:00.000Z") << fresh;
   EXPECT_EQ(fresh["pull_time"], harbor::zero_time) << fresh;
   EXPECT_EQ(fresh["tags"][0]["name"], "2.0") << fresh;
   EXPECT_EQ(fresh["tags"][0]["pull_time"], harbor::zero_time) << fresh;
-  const auto& pulled = list[1];
+  auto pulled = list[1];
   EXPECT_EQ(pulled["manifest_media_type"], oci_manifest) << pulled;
   EXPECT_EQ(pulled["media_type"], oci_manifest) << pulled;
   EXPECT_EQ(pulled["size"], 401) << pulled;

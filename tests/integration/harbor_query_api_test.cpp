@@ -410,12 +410,12 @@ TEST_F(harbor_query, projects_q_and_sort) {
   EXPECT_EQ(any_of, (names{"beta", "delta"}));
 
   expect_q(base, "public=true", "name", [](const json& p) {
-    return p["metadata"].value("public", "") == "true";
+    return p.value("metadata", json::object()).value("public", "") == "true";
   });
   EXPECT_EQ(filtered(base, "public=true,name=~x", "name"), names{"pubx"});
   expect_q(base, "name=~a,public=false", "name", [](const json& p) {
     return p.value("name", "").find('a') != std::string::npos
-           && p["metadata"].value("public", "") != "true";
+           && p.value("metadata", json::object()).value("public", "") != "true";
   });
   // Harbor's own parameters beside q.
   EXPECT_EQ(list(base, "name=lph", "name"), names{"alpha"}) << "fuzzy";
@@ -566,9 +566,23 @@ TEST_F(harbor_query, artifacts_q_and_sort) {
   EXPECT_EQ(list(base, "q=tags%253Dnil", "digest"), (names{A5, A3}))
       << "double-encoded";
   EXPECT_EQ(list(base, "q=tags%253D%252A", "digest"), (names{A4, A2, A1}));
-  EXPECT_EQ(filtered(base, "tags={1.0 4.0}", "digest"), (names{A4, A1}));
-  EXPECT_EQ(filtered(base, "tags=(1.0 latest)", "digest"), names{A1});
-  EXPECT_EQ(filtered(base, "tags=(1.0 2.0)", "digest"), names{});
+  // Harbor's artifact DAO refuses a list of tags ("only fuzzy match value
+  // or exact match value": 400); regevent may answer it instead. Either,
+  // but never a wrong list.
+  auto tag_list = [&](const std::string& q, const names& expected) {
+    auto target = with_params(base, "page_size=100&q=" + enc(q));
+    auto a = call("GET", target);
+    auto body = json::parse(a.body, nullptr, false);
+    if (a.status == 400) {
+      EXPECT_NE(a.body.find("BAD_REQUEST"), std::string::npos) << q;
+    } else {
+      EXPECT_EQ(a.status, 200u) << q << ": " << a.body;
+      EXPECT_EQ(column(body, "digest"), expected) << q;
+    }
+  };
+  tag_list("tags={1.0 4.0}", names{A4, A1});
+  tag_list("tags=(1.0 latest)", names{A1});
+  tag_list("tags=(1.0 2.0)", names{});
 
   EXPECT_EQ(
       filtered(base, std::string("media_type=") + docker_manifest, "digest"),
