@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include "actors/observability/health.hpp"
 #include "actors/system.hpp"
 #include "config/defaults.hpp"
 #include "config/http_url.hpp"
@@ -1091,11 +1092,13 @@ http_response overall_health(const runtime& rt) {
                    {"status", why.empty() ? "healthy" : "unhealthy"}};
   if (!why.empty())
     database["error"] = why;
-  return ok_json(
-      {{"status", why.empty() ? "healthy" : "unhealthy"},
-       {"components",
-        json::array({{{"name", "core"}, {"status", "healthy"}},
-                     std::move(database)}})});
+  json components = json::array();
+  components.push_back({{"name", "core"}, {"status", "healthy"}});
+  components.push_back(std::move(database));
+  json out = json::object();
+  out["status"] = why.empty() ? "healthy" : "unhealthy";
+  out["components"] = std::move(components);
+  return ok_json(out);
 }
 
 /// Reads `q` and `sort` for a list with `keys` into `list`; false after
@@ -1464,8 +1467,10 @@ void handle_api(const runtime& rt, actor_runtime& actors,
                 parse_query(req.target),
                 page_request{},
                 rt.cfg->ingest.retry_after_s,
-                api_user{caller->name}};
-  call.admin = caller->admin;
+                api_user{caller->name},
+                caller->admin,
+                artifact_view{},
+                false};
   call.page.size = static_cast<long long>(defaults::api::page_size);
   const auto& path = call.path;
   const auto& q = call.query;

@@ -392,18 +392,16 @@ std::optional<std::string> normalize(const list_key& key,
   return needs("a value");
 }
 
-/// The term for `key` from its parsed value, or nothing for an and-list,
-/// which Harbor's ORM skips ("needs to be handled by the logic of DAO",
-/// and no DAO of these lists does).
+/// The term for `key` from its parsed value. An and-list is applied (all
+/// of its values hold: on `tags`, an artifact with every one of the tags),
+/// where Harbor's ORM skips it and its tag query refuses it: a client
+/// sending one means it.
 std::optional<std::string> make_term(const list_key& key, const pattern& p,
                                      std::optional<query_term>& out) {
-  // Harbor's setTagQuery answers every other form with this.
-  if (std::string_view(key.name) == "tags" && p.kind != match::exact
-      && p.kind != match::fuzzy)
+  // Harbor's setTagQuery answers a range with this.
+  if (std::string_view(key.name) == "tags" && p.kind == match::range)
     return std::string("the value of \"tags\" query can only be fuzzy match "
-                       "value or exact match value");
-  if (p.kind == match::all_of)
-    return std::nullopt;
+                       "value, exact match value or a list");
   if (p.kind == match::fuzzy && key.type != key_type::text)
     return quoted(key.name) + " is " + type_name(key.type)
            + ": it takes no fuzzy match (~)";

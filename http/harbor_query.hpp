@@ -39,8 +39,8 @@ inline constexpr size_t max_sort_keys = 8;
 /// normalized by the key's type (integer and time in decimal, time as
 /// microseconds since the epoch, boolean `1` or `0`, text as given). A
 /// range has two values, min and max, an empty one an open end. An and-list
-/// `k=(a b)` is checked and then dropped, as Harbor's ORM drops it: no term
-/// is ever `all_of`. Sort keys appear once each, the first wins.
+/// `k=(a b)` is an all_of term (Harbor's ORM would skip it).
+/// Sort keys appear once each, the first wins.
 std::optional<std::string>
 parse_list_query(const std::string& q, const std::string& sort,
                  const list_key* keys, size_t count, list_query& out);

@@ -316,7 +316,7 @@ private:
   void reject(unsigned status, const std::string& code,
               const std::string& message) {
     closing_ = true;
-    slots_.push_back({11, false, new_request_id({}), nullptr});
+    slots_.push_back({11, false, false, new_request_id({}), nullptr});
     ++shared_.in_flight;
     http_response r;
     r.status = status;

@@ -508,7 +508,7 @@ catalog_store::list_artifacts(const artifact_query& q) {
   const auto& repo = q.repository;
   if (!exists(sql, "SELECT COUNT(*) FROM repositories WHERE name = :n", repo))
     return std::nullopt;
-  list_sql l(artifact_inner_sql(), "push_time DESC, id DESC", artifact_keys);
+  list_sql l(artifact_inner_sql(), "push_time DESC, digest", artifact_keys);
   l.bind_inner(repo);
   l.where(q.list, tags_term);
   l.order(q.list);

@@ -215,10 +215,14 @@ TEST(harbor_query_q, list_values_are_checked_by_type) {
                                          "not \"x\"");
 }
 
-TEST(harbor_query_q, and_lists_are_dropped_as_harbors_orm_drops_them) {
-  auto out = accepted("name=(a b),size=(1 x),size2=(z)");
-  EXPECT_TRUE(out.terms.empty());
-  EXPECT_EQ(accepted("name=(a b),size=3").terms.size(), 1u);
+TEST(harbor_query_q, and_lists_are_kept_as_all_of_terms) {
+  // Harbor's ORM skips them; regevent applies what the client asked for.
+  auto out = accepted("name=(a b),size=(1 7)");
+  ASSERT_EQ(out.terms.size(), 2u);
+  EXPECT_EQ(out.terms[0].kind, match::all_of);
+  EXPECT_EQ(out.terms[0].values, (values{"a", "b"}));
+  EXPECT_EQ(out.terms[1].values, (values{"1", "7"}));
+  EXPECT_CONTAINS(refused("size=(1 x)"), "\"size\" needs a 64-bit integer");
 }
 
 TEST(harbor_query_q, integer_values_are_normalized) {
@@ -293,12 +297,18 @@ TEST(harbor_query_q, artifact_tags_take_star_and_nil_unchanged) {
   EXPECT_EQ(fuzzy.terms[0].kind, match::fuzzy);
 }
 
-TEST(harbor_query_q, artifact_tags_take_no_list_or_range) {
-  for (auto q : {"tags={a b}", "tags=(a b)", "tags=[a~b]", "Tags={a}"})
+TEST(harbor_query_q, artifact_tags_take_lists_but_no_range) {
+  for (auto q : {"tags=[a~b]", "Tags=[a~]"})
     EXPECT_CONTAINS(refused(q, "", artifact_keys),
-                    "the value of \"tags\" query can only be fuzzy match value "
-                    "or exact match value")
+                    "the value of \"tags\" query can only be fuzzy match value, "
+                    "exact match value or a list")
         << q;
+  auto any = accepted("tags={a b}", "", artifact_keys);
+  ASSERT_EQ(any.terms.size(), 1u);
+  EXPECT_EQ(any.terms[0].kind, match::any_of);
+  auto all = accepted("tags=(a b)", "", artifact_keys);
+  ASSERT_EQ(all.terms.size(), 1u);
+  EXPECT_EQ(all.terms[0].kind, match::all_of);
 }
 
 TEST(harbor_query_q, keys_the_list_does_not_filter_by_are_ignored) {

@@ -498,21 +498,29 @@ const std::vector<used_table>& used_schema() {
         "skip_cert_verify", "payload_format", "disabled_reason"},
        {{"policy_id", "position"}}},
       {"projects",
-       {"id", "name", "public", "auto_scan", "creation_time", "update_time"},
+       {"id", "name", "public", "auto_scan", "creation_time", "update_time",
+        "metadata"},
        {{"name"}}},
       {"repositories",
-       {"id", "name", "project", "creation_time", "update_time"},
+       {"id", "name", "project", "creation_time", "update_time",
+        "description"},
        {{"name"}}},
       {"pull_counts",
        {"repository", "pull_count", "last_pull"},
        {{"repository"}}},
       {"artifacts",
-       {"repository", "digest", "media_type", "size", "push_time", "pull_time",
-        "deleted_at"},
+       {"id", "repository", "digest", "media_type", "size", "push_time",
+        "pull_time", "deleted_at", "alive_at"},
        {{"repository", "digest"}}},
       {"tags",
-       {"repository", "name", "digest", "push_time", "pull_time", "deleted_at"},
+       {"id", "repository", "name", "digest", "push_time", "pull_time",
+        "deleted_at", "alive_at", "digest_at"},
        {{"repository", "name"}}},
+      {"artifact_details",
+       {"repository", "digest", "status", "config_media_type",
+        "artifact_type", "extra_attrs", "annotations", "refs", "size",
+        "attempts", "next_attempt_at", "error", "fetched_at"},
+       {{"repository", "digest"}}},
       {"access_logs",
        {"id", "event_id", "username", "project", "repository", "tag", "digest",
         "operation", "op_time", "client_addr", "user_agent"},
@@ -631,13 +639,16 @@ TEST(migrations, marks_move_to_keys_by_seq_and_none_is_lost) {
   f.sql() << "DROP TABLE scan_tasks";
   f.sql() << "DROP TABLE scan_reports";
   f.sql() << "DROP TABLE reconcile_runs";
+  f.sql() << "DROP TABLE artifact_details";
   for (const char* column :
        {"artifacts DROP COLUMN alive_at", "artifacts DROP COLUMN imported_at",
         "tags DROP COLUMN alive_at", "tags DROP COLUMN digest_at",
         "tags DROP COLUMN imported_at",
         "repositories DROP COLUMN imported_at",
         "access_logs DROP COLUMN resource_type",
-        "access_logs DROP COLUMN resource"})
+        "access_logs DROP COLUMN resource",
+        "repositories DROP COLUMN description",
+        "projects DROP COLUMN metadata"})
     f.sql() << std::string("ALTER TABLE ") + column;
   f.sql() << "DELETE FROM schema_migrations WHERE version >= 6";
   migrate(f.db());
