@@ -1408,6 +1408,16 @@ void audit_route(actor_runtime& actors, const incoming_request& req,
   a.filter.project = project;
   if (!read_list(call, audit_keys, a.list))
     return;
+  // regevent's older plain `op_time=[from~to]`, read as Harbor's q term.
+  if (auto it = call.query.find("op_time"); it != call.query.end()) {
+    list_query plain;
+    if (auto error = parse_list_query("op_time=" + it->second, "",
+                                      audit_keys, plain))
+      return call.bad_request(*error);
+    if (plain.terms.empty() || plain.terms[0].kind != query_term::match::range)
+      return call.bad_request("op_time must be [from~to]");
+    a.list.terms.push_back(std::move(plain.terms[0]));
+  }
   if (auto bad = read_audit_filter(call.query, a.filter, a.list))
     return call.reply_to->reply(std::move(*bad));
   auto with_event = flag_param(call, "with_event_id", false);

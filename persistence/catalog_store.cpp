@@ -633,10 +633,12 @@ bool catalog_store::delete_tag(const tag_reference& q, timestamp_us now) {
 audit_page catalog_store::list_audit_logs(const audit_query& q) {
   auto& sql = db_.session();
   const auto& f = q.filter;
-  // An artifact's row is shown as Harbor v2 writes it: `repo:tag` or
-  // `repo@digest`, and a push as `create`.
+  // A registry event's row is shown as Harbor v2 writes it: `repo:tag` or
+  // `repo@digest`, and a push as `create`. An API change names its
+  // resource itself.
   list_sql l(
-      "SELECT id, username, CASE WHEN resource_type = 'artifact' THEN "
+      "SELECT id, username, CASE WHEN resource_type = 'artifact' AND resource = "
+      "'' THEN "
       "(CASE WHEN tag <> '' THEN repository || ':' || tag ELSE repository || "
       "'@' || digest END) ELSE resource END AS resource, resource_type, CASE "
       "WHEN operation = 'push' THEN 'create' ELSE operation END AS "
