@@ -8,21 +8,6 @@
 
 namespace regevent {
 
-namespace {
-
-/// An error as stored: what a registry answered may hold anything, and
-/// PostgreSQL refuses a NUL in text. Control characters become spaces;
-/// the length is capped.
-std::string stored_error(const std::string& text) {
-  std::string out = text.substr(0, defaults::artifact_details::error_limit);
-  for (auto& c : out)
-    if (static_cast<unsigned char>(c) < 0x20)
-      c = ' ';
-  return out;
-}
-
-} // namespace
-
 artifact_details_store::artifact_details_store(database& db) : db_(db) {}
 
 std::vector<artifact_details_job>
@@ -99,7 +84,7 @@ void artifact_details_store::record(
       done.execute(true);
     } else {
       next = o.next_attempt_at;
-      error = stored_error(o.error);
+      error = stored_text(o.error, defaults::artifact_details::error_limit);
       failed.execute(true);
     }
   }

@@ -125,7 +125,7 @@ TEST(artifact_details_store,
   EXPECT_EQ(f.scalar("SELECT attempts FROM artifact_details"), 2);
   // Control characters never reach the column.
   EXPECT_EQ(f.text("SELECT error FROM artifact_details"),
-            "404  MANIFEST_UNKNOWN ");
+            "404\n MANIFEST_UNKNOWN ");
   EXPECT_EQ(due(f, 3000), (std::vector<std::string>{"team/app@sha256:a#2"}));
   record(f, {failure("team/app", "sha256:a", artifact_details_outcome::retry,
                      4000, "again")});
