@@ -9,6 +9,7 @@
 #include "config/defaults.hpp"
 #include "config/logging.hpp"
 #include "http/address_guard.hpp"
+#include "http/artifact_details_port.hpp"
 #include "http/client.hpp"
 #include "http/outbound_port.hpp"
 #include "http/reconcile_port.hpp"
@@ -200,6 +201,22 @@ int main(int argc, char** argv) {
          cfg.source_registry.ca_file, cfg.source_registry.username,
          cfg.source_registry.password},
         std::move(walk));
+  }
+  // What a notification does not say about an artifact is read from the
+  // registry that notifies, once per artifact; without its URL the fields
+  // stay unknown.
+  if (!cfg.source_registry.url.empty()) {
+    regevent::artifact_details_options read;
+    read.concurrency = regevent::defaults::artifact_details::concurrency;
+    read.user_agent
+        = std::string(regevent::defaults::artifact_details::user_agent) + "/"
+          + REGEVENT_VERSION;
+    rt.details = regevent::make_artifact_details_port(
+        outbound,
+        {cfg.source_registry.url, cfg.source_registry.insecure,
+         cfg.source_registry.ca_file, cfg.source_registry.username,
+         cfg.source_registry.password},
+        std::move(read));
   }
 
   try {

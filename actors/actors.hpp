@@ -268,6 +268,14 @@ using reconcile_actor = caf::typed_actor<
     /// The next step of the run in progress.
     caf::reacts_to<atom::reconcile>>;
 
+/// The ARTIFACT DETAILS actor interface: reads what a notification does
+/// not say about each artifact from the source registry, once.
+using artifact_details_actor = caf::typed_actor<
+    /// Looks for artifacts without details (or with a failed read due
+    /// again) and reads a batch of them (periodic, and at once after a
+    /// full batch).
+    caf::reacts_to<atom::tick>>;
+
 /// The effect actors of a running daemon, by effect name.
 struct effect_pools {
   std::map<std::string, std::vector<effect_actor>> pools;

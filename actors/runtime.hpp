@@ -21,6 +21,7 @@ class outbound_port;
 class replication_port;
 class scanner_port;
 class reconcile_port;
+class artifact_details_port;
 
 /// What every actor of one daemon shares: immutable configuration and the
 /// thread-safe observability objects.
@@ -40,6 +41,9 @@ struct runtime {
   /// The source registry as a reconcile walks it; none: no reconcile
   /// runs.
   std::shared_ptr<reconcile_port> reconcile;
+  /// The source registry as the artifact details worker reads it; none
+  /// (no `source_registry.url`): artifacts keep no details.
+  std::shared_ptr<artifact_details_port> details;
 };
 
 /// What the journal did with one notification: new events, duplicates of

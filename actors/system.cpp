@@ -1,6 +1,7 @@
 #include "actors/system.hpp"
 
 #include "actors/actors.hpp"
+#include "actors/artifact_details_worker.hpp"
 #include "actors/query.hpp"
 #include "actors/reconcile.hpp"
 #include "actors/replication_worker.hpp"
@@ -70,6 +71,7 @@ struct actor_configs {
   replication_worker_config replicate;
   scan_worker_config scan;
   reconcile_config reconcile;
+  artifact_details_config details;
   size_t query_pool = 0;
 
   explicit actor_configs(const runtime& rt)
@@ -80,6 +82,7 @@ struct actor_configs {
         replicate(replication_worker_config::from(rt)),
         scan(scan_worker_config::from(rt)),
         reconcile(reconcile_config::from(rt)),
+        details(artifact_details_config::from(rt)),
         query_pool(rt.cfg->database.pool_size) {
     core.validate();
     queries.validate();
@@ -94,6 +97,8 @@ struct actor_configs {
       scan.validate();
     if (reconcile.port)
       reconcile.validate();
+    if (details.port)
+      details.validate();
   }
 };
 
@@ -121,6 +126,11 @@ struct actor_runtime::impl {
       reconciler = system.spawn<caf::detached>(
           regevent::reconciler, std::move(configs.reconcile));
     }
+    if (configs.details.port) {
+      details_reads = configs.details.port;
+      details = system.spawn<caf::detached>(artifact_details_worker,
+                                            std::move(configs.details));
+    }
     for (size_t i = 0; i < configs.query_pool; ++i)
       queries.push_back(
           system.spawn<caf::detached>(regevent::query, configs.queries));
@@ -136,6 +146,9 @@ struct actor_runtime::impl {
   reconcile_actor reconciler;
   /// Told to stop first: a walk step in progress ends at its next request.
   std::shared_ptr<reconcile_port> reconcile_walk;
+  artifact_details_actor details;
+  /// Told to stop first: a batch in progress ends at its next request.
+  std::shared_ptr<artifact_details_port> details_reads;
   std::vector<query_actor> queries;
   std::atomic<size_t> next_query{0};
 
@@ -572,6 +585,12 @@ void actor_runtime::stop() {
       i.reconcile_walk->stop();
       caf::anon_send_exit(i.reconciler, caf::exit_reason::user_shutdown);
       self->wait_for(i.reconciler);
+    }
+    // Reads in progress end as retries; what was read is recorded.
+    if (i.details) {
+      i.details_reads->stop();
+      caf::anon_send_exit(i.details, caf::exit_reason::user_shutdown);
+      self->wait_for(i.details);
     }
   }
   caf::anon_send_exit(i.core, caf::exit_reason::user_shutdown);

@@ -110,7 +110,8 @@ constexpr const char* default_project = "library";
 /// must not bounce back): Harbor's own and ours.
 constexpr const char* internal_user_agents[]
     = {"harbor-registry-client", "harbor-replication-service",
-       "regevent-replicator", "regevent-scanner", "regevent-reconcile"};
+       "regevent-replicator", "regevent-scanner", "regevent-reconcile",
+       "regevent-inspector"};
 } // namespace filter
 
 namespace effects {
@@ -286,6 +287,47 @@ constexpr long long runs_shown = 10;
 /// so that its HEADs of manifests never count as pulls.
 constexpr const char* user_agent = "regevent-reconcile";
 } // namespace reconcile
+
+namespace artifact_details {
+/// The inspector's requests carry it: `filter::internal_user_agents` knows
+/// it, so that reading an artifact's manifest and config never counts as a
+/// pull.
+constexpr const char* user_agent = "regevent-inspector";
+/// How often the worker looks for artifacts without details: a push is
+/// described within seconds, and an idle daemon asks one cheap query.
+constexpr uint32_t poll_interval_ms = 5'000;
+/// Artifacts taken per look; a backlog (the first start over a large
+/// registry) is worked through batch after batch without waiting.
+constexpr size_t batch_size = 16;
+/// Artifacts read from the registry at once: a few, so that a backlog of
+/// thousands does not load the registry its users pull from.
+constexpr size_t concurrency = 4;
+/// A failed read is tried again after a doubling delay with jitter, from
+/// the base to the cap; after `max_attempts` it stays `failed`.
+constexpr uint32_t retry_base_ms = 10'000;
+constexpr uint32_t retry_max_ms = 3'600'000;
+constexpr double retry_jitter = 0.2;
+/// Enough for a registry down for a day (the delay reaches the hour cap
+/// after nine attempts).
+constexpr uint32_t max_attempts = 30;
+/// A manifest the registry does not have (404) or that regevent cannot
+/// read will not change by itself: tried again rarely (a day), in case
+/// the registry held it back or regevent learns more in an upgrade.
+constexpr uint32_t permanent_retry_ms = 86'400'000;
+/// The image config read for its attributes. Real ones are a few KiB
+/// (ones with a long history tens of KiB); a larger blob is no config
+/// worth holding in memory.
+constexpr size_t config_limit = 1 << 20;
+/// Children of an index whose manifests are read for the index's size
+/// (Harbor adds each child's own size); past it a child counts with its
+/// descriptor's size only. Multi-platform images have a few.
+constexpr size_t max_children = 64;
+/// A stored error is cut to this many bytes.
+constexpr size_t error_limit = 2'000;
+/// One request of a read (a manifest, a config): short, so that a stop
+/// waits little for a read in progress; a manifest or config is small.
+constexpr uint32_t request_timeout_ms = 10'000;
+} // namespace artifact_details
 
 namespace registry {
 /// Replication's requests carry it: `filter::internal_user_agents` knows

@@ -1,6 +1,7 @@
 #include "http/reconcile_port.hpp"
 
 #include "http/client.hpp"
+#include "http/fan_out.hpp"
 #include "http/registry_client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -95,18 +96,11 @@ public:
         configured_(!source.url.empty()),
         options_(std::move(options)),
         pacer_(options_.rate) {
-    registry_endpoint e;
-    e.url = source.url;
-    while (!e.url.empty() && e.url.back() == '/')
-      e.url.pop_back();
-    e.username = source.username;
-    e.password = source.password;
-    e.tls.ca_file = source.ca_file;
-    e.tls.skip_cert_verify = source.insecure;
     registry_client_config cfg;
     cfg.user_agent = options_.user_agent;
     // One client for the whole walk: its tokens are cached per scope.
-    registry_ = std::make_unique<registry_client>(*client_, std::move(e), cfg);
+    registry_
+        = std::make_unique<registry_client>(*client_, endpoint_of(source), cfg);
   }
 
   void stop() override {
@@ -141,24 +135,13 @@ public:
   std::vector<reconcile_walk>
   walk(const std::vector<reconcile_walk_request>& repositories) override {
     std::vector<reconcile_walk> out(repositories.size());
-    size_t workers = std::min(std::max<size_t>(1, options_.concurrency),
-                              repositories.size());
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < repositories.size(); i = next++) {
-        try {
-          out[i] = walk_one(repositories[i]);
-        } catch (const std::exception& e) {
-          out[i].error = std::string("the walk failed: ") + e.what();
-        }
+    fan_out(options_.concurrency, repositories.size(), [&](size_t i) {
+      try {
+        out[i] = walk_one(repositories[i]);
+      } catch (const std::exception& e) {
+        out[i].error = std::string("the walk failed: ") + e.what();
       }
-    };
-    std::vector<std::thread> threads;
-    for (size_t w = 1; w < workers; ++w)
-      threads.emplace_back(work);
-    work();
-    for (auto& t : threads)
-      t.join();
+    });
     return out;
   }
 

@@ -683,6 +683,42 @@ registry_result<bool> registry_client::mount_blob(const std::string& repository,
 /// (the sink appends) to the copying thread (which uploads it). The GET
 /// pauses whenever a whole piece waits: with the piece being uploaded,
 /// about two pieces and one read buffer are held whatever the blob's size.
+registry_result<std::string>
+registry_client::get_blob(const std::string& repository,
+                          const std::string& digest, size_t limit) {
+  auto step = "GET blob " + digest + " in " + repository;
+  if (!valid_path_part(repository) || !valid_path_part(digest))
+    return invalid(step, "not a valid repository name or digest");
+  auto c = repository_call("GET", repository, "/blobs/" + digest, false, step);
+  c.body_limit = limit;
+  for (int redirects = 0;;) {
+    auto r = send(c);
+    if (!r)
+      return r.error();
+    if (r->ok() && r->status == 200) {
+      if (digest.rfind("sha256:", 0) == 0 && sha256_of(r->body) != digest)
+        return invalid(step, "the blob does not match its digest");
+      return std::move(r->body);
+    }
+    bool redirect = r->ok()
+                    && (r->status == 301 || r->status == 302
+                        || r->status == 303 || r->status == 307
+                        || r->status == 308);
+    auto location = r->header("Location");
+    if (!redirect || !location
+        || redirects++ >= defaults::registry::max_redirects)
+      return failure(step, *r);
+    auto next = absolute(*location);
+    // A storage back end's signed URL carries its own authorization; the
+    // registry's token or password must not leave the registry.
+    if (!iequals(origin_of(next), origin_of(endpoint_.url))) {
+      c.authorize = false;
+      c.drop_authorization();
+    }
+    c.url = std::move(next);
+  }
+}
+
 class registry_client::blob_stream {
 public:
   explicit blob_stream(size_t piece_size) : piece_size_(piece_size) {}

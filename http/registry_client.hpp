@@ -214,6 +214,14 @@ public:
   registry_result<std::optional<uint64_t>>
   blob_size(const std::string& repository, const std::string& digest);
 
+  /// GET a small blob (an image config) whole, following the registry's
+  /// redirects to its storage as a blob copy does; one larger than
+  /// `limit` bytes is an error (`outbound_error::too_large`), never read.
+  /// Its digest is checked when it is a SHA-256.
+  registry_result<std::string> get_blob(const std::string& repository,
+                                        const std::string& digest,
+                                        size_t limit);
+
   /// Mounts `digest` from repository `from` of this registry into
   /// `repository`: true when the registry mounted it (201); false when it
   /// opened an upload instead (202), which is cancelled.

@@ -26,6 +26,15 @@ registry_endpoint endpoint_of(std::string url, std::string username,
   return e;
 }
 
+} // namespace
+
+registry_endpoint endpoint_of(const replication_source& source) {
+  return endpoint_of(source.url, source.username, source.password,
+                     source.insecure, source.ca_file);
+}
+
+namespace {
+
 replication_run_result failed(const registry_error& e) {
   replication_run_result r;
   r.error = e.text();

@@ -8,6 +8,7 @@
 namespace regevent {
 
 class outbound_client;
+struct registry_endpoint;
 
 /// The registry that notifies regevent, as replication reads it.
 struct replication_source {
@@ -18,6 +19,12 @@ struct replication_source {
   std::string username;
   std::string password;
 };
+
+/// `source` as the Registry API v2 client reaches it: the URL without a
+/// trailing slash (the API lives under /v2/ of the origin), its
+/// credentials and TLS options. The port of every worker that reads the
+/// source registry builds its client from it.
+registry_endpoint endpoint_of(const replication_source& source);
 
 /// The replication worker's door to the registries: each task's copy (or
 /// delete) runs over the Registry API v2 client on a thread of its own,

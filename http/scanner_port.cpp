@@ -108,16 +108,11 @@ public:
         adapter_registry_url_(registry_url.empty() ? source.url : registry_url),
         user_agent_(std::move(user_agent)),
         timeout_(timeout) {
-    registry_endpoint e;
-    e.url = source.url;
-    e.username = source.username;
-    e.password = source.password;
-    e.tls.ca_file = source.ca_file;
-    e.tls.skip_cert_verify = source.insecure;
     registry_client_config cfg;
     cfg.user_agent = user_agent_;
     // One client for every scan: its tokens are cached per repository.
-    registry_ = std::make_shared<registry_client>(*client_, std::move(e), cfg);
+    registry_
+        = std::make_shared<registry_client>(*client_, endpoint_of(source), cfg);
   }
 
   void metadata(scanner_registration scanner,

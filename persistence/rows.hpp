@@ -35,4 +35,17 @@ inline std::string text_at(const soci::row& r, std::size_t i) {
   return r.get<std::string>(i);
 }
 
+/// A message from another server (a registry's or an adapter's error) as
+/// stored: it may hold anything, and PostgreSQL refuses a NUL in text
+/// (which would fail the whole transaction again and again). Control
+/// characters but the newline become spaces; the length is capped.
+inline std::string stored_text(const std::string& text,
+                               std::size_t limit = 2000) {
+  std::string out = text.substr(0, limit);
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
+      c = ' ';
+  return out;
+}
+
 } // namespace regevent

@@ -15,19 +15,6 @@ namespace regevent {
 
 namespace {
 
-/// An error as stored: an adapter's message may hold anything, and
-/// PostgreSQL refuses a NUL in text (which would fail the whole round of
-/// outcomes again and again). Control characters become spaces; the
-/// length is capped.
-std::string stored_text(const std::string& text) {
-  constexpr size_t limit = 2000;
-  std::string out = text.substr(0, limit);
-  for (auto& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\n')
-      c = ' ';
-  return out;
-}
-
 constexpr const char* unfinished_states = "('Pending', 'Running')";
 
 /// The columns an overview reads, in overview_of's order.

@@ -173,7 +173,12 @@ metrics::metrics()
       reconcile_running_(family<prometheus::Gauge>(
                              registry_, order_, "regevent_reconcile_running",
                              "1 while this instance runs a reconcile.")
-                             .Add({})) {
+                             .Add({})),
+      artifact_details_(family<prometheus::Counter>(
+          registry_, order_, "regevent_artifact_details_total",
+          "Reads of an artifact's details from the source registry by "
+          "outcome: done, failed (the manifest is gone or unreadable), retry "
+          "(the registry was away).")) {
   for (size_t i = 0; i < events_by_status.size(); ++i)
     events_by_status[i] = &by_status_.Add({{"status", event_status_names[i]}});
   // Every outcome's series exists from the start, at 0: a rate() or an
@@ -187,6 +192,8 @@ metrics::metrics()
     reconcile_runs_.Add({{"outcome", outcome}});
   for (const char* change : {"created", "deleted", "corrected"})
     reconcile_changes_.Add({{"change", change}});
+  for (const char* outcome : {"done", "failed", "retry"})
+    artifact_details_.Add({{"outcome", outcome}});
 }
 
 void metrics::reconcile_run(const char* outcome) {
@@ -206,6 +213,10 @@ void metrics::reconcile_progress(int64_t repositories, int64_t created,
 
 void metrics::reconcile_running(bool running) {
   reconcile_running_.Set(running ? 1 : 0);
+}
+
+void metrics::artifact_details(const char* outcome) {
+  artifact_details_.Add({{"outcome", outcome}}).Increment();
 }
 
 void metrics::webhook_attempt(const std::string& target, const char* outcome,

@@ -102,6 +102,10 @@ public:
   /// 1 while this instance runs a reconcile.
   void reconcile_running(bool running);
 
+  /// One read of an artifact's details ended: done, failed (the manifest
+  /// is gone or unreadable) or retry (the registry was away).
+  void artifact_details(const char* outcome);
+
   /// The Prometheus text exposition (format 0.0.4) of every metric.
   std::string render() const;
 
@@ -124,6 +128,7 @@ private:
   prometheus::Counter& reconcile_repositories_;
   prometheus::Family<prometheus::Counter>& reconcile_changes_;
   prometheus::Gauge& reconcile_running_;
+  prometheus::Family<prometheus::Counter>& artifact_details_;
   /// Guards `effects_`: effect metrics are made on first use.
   std::mutex mtx_;
   std::map<std::string, std::unique_ptr<effect_metrics>> effects_;

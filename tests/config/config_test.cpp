@@ -75,7 +75,7 @@ TEST(config, defaults_filter_section_follows_harbor) {
   std::vector<std::string> agents{"harbor-registry-client",
                                   "harbor-replication-service",
                                   "regevent-replicator", "regevent-scanner",
-                                  "regevent-reconcile"};
+                                  "regevent-reconcile", "regevent-inspector"};
   EXPECT_EQ(c.filter.internal_user_agents, agents);
 }
 

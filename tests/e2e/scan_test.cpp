@@ -66,7 +66,7 @@ protected:
             + "\n  admin_token: " + admin_token + "\nsecrets:\n  key: "
             + sealing_key
             + "\nfilter:\n  internal_user_agents: [regevent-replicator, "
-              "regevent-scanner, "
+              "regevent-scanner, regevent-inspector, "
             + scanner_adapter_double::user_agent + "]\n");
     daemon_->keep_port_across_restarts();
     ASSERT_TRUE(daemon_->start()) << tail(daemon_->log());

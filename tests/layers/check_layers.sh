@@ -36,11 +36,11 @@ deny actors '#include <soci/|soci::|persistence/rows\.hpp' \
   "actors/ runs SQL itself (all SQL lives in persistence/)"
 # http: reaches the database only through the actors' runtime facade.
 deny http '#include <soci/|soci::' "http/ runs SQL"
-deny http '#include "persistence/(?!event\.hpp|catalog\.hpp|webhook\.hpp|webhook_delivery\.hpp|replication\.hpp|scanner\.hpp|scan\.hpp|reconcile\.hpp|base64\.hpp)' \
+deny http '#include "persistence/(?!event\.hpp|catalog\.hpp|webhook\.hpp|webhook_delivery\.hpp|replication\.hpp|scanner\.hpp|scan\.hpp|reconcile\.hpp|artifact_details\.hpp|base64\.hpp)' \
   "http/ includes a persistence header other than the plain records and base64"
 deny http '#include <caf/|caf::(actor|scoped|behavior|typed_actor|spawn|anon_send)' \
   "http/ uses CAF beyond the runtime facade's results"
-deny http '#include "actors/(?!system\.hpp|runtime\.hpp|outbound\.hpp|replication_port\.hpp|scanner_port\.hpp|reconcile_port\.hpp|metrics\.hpp|observability/)' \
+deny http '#include "actors/(?!system\.hpp|runtime\.hpp|outbound\.hpp|replication_port\.hpp|scanner_port\.hpp|reconcile_port\.hpp|artifact_details_port\.hpp|metrics\.hpp|observability/)' \
   "http/ includes an actor header other than the runtime facade"
 # The outbound client is wrapped by actors, so it knows none of them.
 for f in http/client.hpp http/client.cpp; do

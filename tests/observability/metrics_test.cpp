@@ -217,7 +217,8 @@ TEST(metrics, families_keep_the_order_in_which_they_were_declared) {
                        "# TYPE regevent_reconcile_runs_total counter",
                        "# TYPE regevent_reconcile_repositories_total counter",
                        "# TYPE regevent_reconcile_changes_total counter",
-                       "# TYPE regevent_reconcile_running gauge"}));
+                       "# TYPE regevent_reconcile_running gauge",
+                       "# TYPE regevent_artifact_details_total counter"}));
 }
 
 } // namespace
