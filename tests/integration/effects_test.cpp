@@ -104,7 +104,7 @@ TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
   ASSERT_EQ(artifacts.size(), 2u);
   std::map<std::string, json> by_type;
   for (const auto& a : artifacts)
-    by_type[a["media_type"]] = a;
+    by_type[a["manifest_media_type"]] = a;
   auto oci = by_type["application/vnd.oci.image.manifest.v1+json"];
   EXPECT_EQ(oci["digest"], "sha256:ac336651fca2240140126c56a6ec25b80d273dfab"
                            "ef8f755a856dc5db47ac41e");
@@ -116,7 +116,7 @@ TEST_F(effects, the_fixtures_in_sequence_give_exactly_the_expected_rows) {
   EXPECT_EQ(oci["tags"][0]["name"], "1.0");
   auto v2 = by_type["application/vnd.docker.distribution.manifest.v2+json"];
   EXPECT_EQ(v2["tags"][0]["name"], "1.0-v2s2");
-  EXPECT_TRUE(v2["pull_time"].is_null());
+  EXPECT_EQ(v2["pull_time"], "0001-01-01T00:00:00.000Z");
   auto logs = api("/api/v2.0/audit-logs?operation=push");
   ASSERT_EQ(logs.size(), 2u);
   EXPECT_EQ(logs[0]["resource"], "library/hello:1.0-v2s2");
@@ -484,7 +484,8 @@ TEST_F(effects, the_management_api_checks_tokens_and_parameters) {
   EXPECT_EQ(c.get("/api/v2.0/projects").status, 401u);
   EXPECT_EQ(c.get("/api/v2.0/projects", "wrong").status, 403u);
   EXPECT_EQ(c.get("/api/v2.0/projects?page=0", admin).status, 400u);
-  EXPECT_EQ(c.get("/api/v2.0/projects?page_size=101", admin).status, 400u);
+  // Harbor's bound on page_size, as go-swagger answers past it.
+  EXPECT_EQ(c.get("/api/v2.0/projects?page_size=101", admin).status, 422u);
   EXPECT_EQ(c.get("/api/v2.0/projects/nope", admin).status, 404u);
   EXPECT_EQ(c.get("/api/v2.0/projects/nope/repositories", admin).status, 404u);
   EXPECT_EQ(c.get("/api/v2.0/audit-logs?operation=fly", admin).status, 400u);
