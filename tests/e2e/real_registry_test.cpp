@@ -272,7 +272,7 @@ TEST_F(real_registry, oci_push_by_tag_lists_the_artifact_with_its_tag) {
   auto pushes = audit("library/hello", "push");
   ASSERT_EQ(pushes.size(), 1u) << pushes.dump();
   EXPECT_EQ(pushes[0]["resource"], "library/hello:1.0");
-  EXPECT_EQ(pushes[0]["operation"], "push");
+  EXPECT_EQ(pushes[0]["operation"], "create"); // Harbor v2's name of a push
   EXPECT_EQ(pushes[0]["username"], "anonymous"); // no registry auth
   EXPECT_EQ(audit("library/hello", "pull").size(), 0u);
 }

@@ -299,7 +299,7 @@ TEST_F(reconcile, imports_an_existing_registry_then_finds_what_was_missed) {
                 + entry["resource"].get<std::string>());
   EXPECT_EQ(seen.count("delete team/app:2.0"), 1u) << logs;
   EXPECT_EQ(seen.count("delete team/app@" + app2), 1u) << logs;
-  EXPECT_EQ(seen.count("push team/app:3.0"), 1u) << logs;
+  EXPECT_EQ(seen.count("create team/app:3.0"), 1u) << logs;
   // The pull counted before is kept: a reconcile never touches counts.
   EXPECT_EQ(api().pull_count("team/app"), 1);
 
