@@ -95,7 +95,7 @@ bool round(self_ptr self) {
   auto& st = self->state;
   if (!record(self) || st.stopping)
     return false;
-  auto jobs = st.writes.run([&](artifact_details_store& s, writer_context&) {
+  auto jobs = st.reads.run([&](artifact_details_store& s, database&) {
     return s.due(now_us(), st.cfg.batch_size, st.cfg.max_attempts);
   });
   if (!jobs) {
@@ -142,6 +142,9 @@ artifact_details_worker(self_ptr self, artifact_details_config cfg) {
       self->system(), cfg.database,
       [](database& db) { return std::make_unique<artifact_details_store>(db); },
       cfg.journal_timeout);
+  st.reads = store_connection<artifact_details_store>(
+      cfg.database,
+      [](database& db) { return std::make_unique<artifact_details_store>(db); });
   st.cfg = std::move(cfg);
   // A batch read while the port stopped ends as retries: they are
   // recorded (a read is idempotent), the rest waits for the next start.
