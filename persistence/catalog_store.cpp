@@ -96,6 +96,22 @@ public:
       while (st.fetch());
   }
 
+  /// The page of a list `q` asks for: its filters and order, its total
+  /// and its rows, each made by `make`. `special` as for where().
+  template<class Row, class Make>
+  page_of<Row>
+  page(soci::session& sql, const list_query& q, const page_request& p,
+       Make make,
+       const std::function<bool(const query_term&, list_sql&)>& special
+       = {}) {
+    where(q, special);
+    order(q);
+    page_of<Row> out;
+    out.total = count(sql);
+    rows(sql, p, [&](const soci::row& r) { out.items.push_back(make(r)); });
+    return out;
+  }
+
 private:
   struct bound {
     bool text;
@@ -340,13 +356,7 @@ project_page catalog_store::list_projects(const project_query& q) {
   list_sql l(project_inner, "name", project_keys);
   if (!q.name.empty())
     l.condition("name = " + l.param(q.name, key_type::text));
-  l.where(q.list);
-  l.order(q.list);
-  project_page out;
-  out.total = l.count(sql);
-  l.rows(sql, q.page,
-         [&](const soci::row& r) { out.items.push_back(project_of(r)); });
-  return out;
+  return l.page<project_row>(sql, q.list, q.page, project_of);
 }
 
 std::optional<project_row>
@@ -391,13 +401,7 @@ catalog_store::list_repositories(const repository_query& q) {
   list_sql l(repository_inner, "name", repository_keys);
   if (!q.project.empty())
     l.condition("project = " + l.param(q.project, key_type::text));
-  l.where(q.list);
-  l.order(q.list);
-  repository_page out;
-  out.total = l.count(sql);
-  l.rows(sql, q.page,
-         [&](const soci::row& r) { out.items.push_back(repository_of(r)); });
-  return out;
+  return l.page<repository_row>(sql, q.list, q.page, repository_of);
 }
 
 std::optional<repository_row>
@@ -510,15 +514,14 @@ catalog_store::list_artifacts(const artifact_query& q) {
     return std::nullopt;
   list_sql l(artifact_inner_sql(), "push_time DESC, digest", artifact_keys);
   l.bind_inner(repo);
-  l.where(q.list, tags_term);
-  l.order(q.list);
-  artifact_page out;
-  out.total = l.count(sql);
   std::vector<long long> deleted_at;
-  l.rows(sql, q.page, [&](const soci::row& r) {
-    deleted_at.push_back(int_at(r, 10));
-    out.items.push_back(artifact_of(sql, r));
-  });
+  auto out = l.page<artifact_row>(
+      sql, q.list, q.page,
+      [&](const soci::row& r) {
+        deleted_at.push_back(int_at(r, 10));
+        return artifact_of(sql, r);
+      },
+      tags_term);
   add_tags(sql, out.items, deleted_at);
   return out;
 }
@@ -578,11 +581,7 @@ std::optional<tag_page> catalog_store::list_tags(const tag_query& q) {
   l.bind_inner(q.repository);
   l.bind_inner(lookup->digest);
   l.bind_inner(deleted_at);
-  l.where(q.list);
-  l.order(q.list);
-  tag_page out;
-  out.total = l.count(sql);
-  l.rows(sql, q.page, [&](const soci::row& r) {
+  return l.page<tag_row>(sql, q.list, q.page, [&](const soci::row& r) {
     tag_row t;
     t.id = int_at(r, 0);
     t.name = text_at(r, 1);
@@ -590,9 +589,8 @@ std::optional<tag_page> catalog_store::list_tags(const tag_query& q) {
     t.pull_time = int_at(r, 3);
     t.repository_id = lookup->repository_id;
     t.artifact_id = lookup->id;
-    out.items.push_back(std::move(t));
+    return t;
   });
-  return out;
 }
 
 std::optional<std::string>
@@ -664,11 +662,7 @@ audit_page catalog_store::list_audit_logs(const audit_query& q) {
                 + l.param(f.resource_type, key_type::text));
   if (!f.project.empty())
     l.condition("project = " + l.param(f.project, key_type::text));
-  l.where(q.list);
-  l.order(q.list);
-  audit_page out;
-  out.total = l.count(sql);
-  l.rows(sql, q.page, [&](const soci::row& r) {
+  return l.page<audit_row>(sql, q.list, q.page, [](const soci::row& r) {
     audit_row a;
     a.id = int_at(r, 0);
     a.username = text_at(r, 1);
@@ -678,9 +672,8 @@ audit_page catalog_store::list_audit_logs(const audit_query& q) {
     a.op_time = int_at(r, 5);
     a.event_id = text_at(r, 6);
     a.repository = text_at(r, 7);
-    out.items.push_back(std::move(a));
+    return a;
   });
-  return out;
 }
 
 dead_letter_page catalog_store::list_dead_letters(const page_request& p) {
