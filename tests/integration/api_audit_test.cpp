@@ -4,13 +4,13 @@
 // when; a refused or failed change leaves no row, and no row holds a
 // secret.
 
+#include "http/registry_client.hpp"
 #include "persistence/event.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/test_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <fstream>
 #include <map>
@@ -23,17 +23,9 @@ namespace {
 
 using json = nlohmann::json;
 
+/// The hex SHA-256 an auth.api_tokens entry holds.
 std::string sha256_hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return sha256_of(text).substr(std::string("sha256:").size());
 }
 
 class api_audit : public ::testing::Test {

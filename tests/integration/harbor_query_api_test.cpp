@@ -11,13 +11,13 @@
 // artifact counts, five artifacts of distinct sizes, media types and tags,
 // pulls at known times, and two projects made through the API.
 
+#include "http/registry_client.hpp"
 #include "tests/fixtures/daemon.hpp"
 #include "tests/fixtures/fixture_event.hpp"
 #include "tests/test_secrets.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
@@ -76,17 +76,9 @@ std::string enc(const std::string& text) {
   return out;
 }
 
+/// The hex SHA-256 an auth.api_tokens entry holds.
 std::string sha256_hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
-         digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return sha256_of(text).substr(std::string("sha256:").size());
 }
 
 /// A header's value, its name matched without regard to case.
