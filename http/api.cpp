@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <uriparser/Uri.h>
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <vector>
@@ -1274,8 +1275,10 @@ void list_projects_route(actor_runtime& actors, const api_call& call) {
 void get_project_route(actor_runtime& actors, const incoming_request& req,
                        const std::string& name_or_id, const api_call& call) {
   long long id = 0;
+  // Harbor's project_id is an int32: longer digits can only be a name.
   if (req.is_resource_name != "true"
-      && parse_positive(name_or_id, defaults::api::max_dead_letter_id, id)) {
+      && parse_positive(name_or_id, std::numeric_limits<int32_t>::max(),
+                        id)) {
     project_query pq;
     pq.page.size = 1;
     pq.list.terms.push_back(
